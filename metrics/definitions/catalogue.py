@@ -1,0 +1,83 @@
+"""The validated catalogue: an immutable view of everything under config/."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from metrics.definitions.models import (
+    BoardFile,
+    Domain,
+    FrameworkFile,
+    InterventionDef,
+    MetricDef,
+    Outcome,
+    SourceDef,
+)
+
+CONFIG_FILES = ("sources.yaml", "framework.yaml", "interventions.yaml", "board.yaml")
+METRICS_DIR = "metrics"
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a definition is written, for messages, lineage and the editor."""
+
+    file: str  # relative to the config folder's parent (e.g. config/metrics/access.yaml)
+    line: int
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    config_dir: Path
+    data_dir: Path
+    sources: dict[str, SourceDef] = field(default_factory=dict)
+    outcomes: dict[str, Outcome] = field(default_factory=dict)
+    domains: dict[str, Domain] = field(default_factory=dict)
+    framework_title: str = "Outcomes framework"
+    interventions: dict[str, InterventionDef] = field(default_factory=dict)
+    metrics: dict[str, MetricDef] = field(default_factory=dict)
+    origins: dict[str, Origin] = field(default_factory=dict)  # metric id -> where defined
+    board: BoardFile = field(default_factory=BoardFile)
+    fingerprint: str = ""
+
+    @property
+    def framework(self) -> FrameworkFile:
+        return FrameworkFile(
+            title=self.framework_title,
+            outcomes=list(self.outcomes.values()),
+            domains=list(self.domains.values()),
+        )
+
+    def metrics_in_domain(self, domain_id: str) -> list[MetricDef]:
+        return [m for m in self.metrics.values() if m.domain == domain_id and m.status != "retired"]
+
+    def domain_order(self) -> list[str]:
+        """Board layout order first, then any domain the layout leaves out."""
+        ordered = [d for d in self.board.overview_domains if d in self.domains]
+        return ordered + [d for d in self.domains if d not in ordered]
+
+    def intervention_start(self, intervention_id: str) -> dt.date:
+        return self.interventions[intervention_id].start
+
+
+def config_files(config_dir: Path) -> list[Path]:
+    """Every YAML file the catalogue is built from, in a stable order."""
+    files = [config_dir / name for name in CONFIG_FILES]
+    files += sorted((config_dir / METRICS_DIR).glob("*.yaml"))
+    return files
+
+
+def fingerprint(paths: list[Path]) -> str:
+    """Changes whenever any file is edited, added or removed (name, size, mtime)."""
+    digest = hashlib.sha256()
+    for path in sorted(paths):
+        try:
+            stat = path.stat()
+        except OSError:
+            digest.update(f"{path}:absent".encode())
+            continue
+        digest.update(f"{path}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    return digest.hexdigest()[:16]

@@ -1,0 +1,305 @@
+"""Typed models of everything an analyst edits under config/.
+
+The same models validate the YAML, type the catalogue the engine runs on, and generate the
+JSON Schema that editors use to autocomplete (see `metrics.definitions.schema`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
+
+ID_PATTERN = r"^[a-z][a-z0-9_]*$"
+Identifier = Annotated[
+    str,
+    Field(pattern=ID_PATTERN, description="lower_snake_case identifier"),
+]
+
+
+def _parse_month(value: Any) -> Any:
+    """Accept 2015-10, 2015-10-01 or a YAML date; always the first of the month."""
+    if isinstance(value, dt.datetime):
+        return value.date().replace(day=1)
+    if isinstance(value, dt.date):
+        return value.replace(day=1)
+    if isinstance(value, str):
+        match = re.fullmatch(r"(\d{4})-(\d{2})(?:-(\d{2}))?", value.strip())
+        if not match:
+            raise ValueError(f"'{value}' is not a month: write it as YYYY-MM, e.g. 2015-10")
+        year, month = int(match.group(1)), int(match.group(2))
+        if not 1 <= month <= 12:
+            raise ValueError(f"'{value}' has month {month}: months run from 01 to 12")
+        return dt.date(year, month, 1)
+    raise ValueError("expected a month written as YYYY-MM, e.g. 2015-10")
+
+
+Month = Annotated[
+    dt.date,
+    BeforeValidator(_parse_month),
+    WithJsonSchema(
+        {"type": "string", "pattern": r"^\d{4}-\d{2}(-\d{2})?$", "description": "YYYY-MM"}
+    ),
+]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+# --------------------------------------------------------------------------- sources
+
+
+class ColumnType(StrEnum):
+    string = "string"
+    category = "category"
+    date = "date"
+    integer = "integer"
+    number = "number"
+    boolean = "boolean"
+
+
+class ColumnDef(_Model):
+    type: ColumnType = Field(description="How the column is read and checked.")
+    description: str = ""
+    values: list[str] | None = Field(
+        default=None, description="Allowed values (category columns); others are reported."
+    )
+    min: float | None = Field(
+        default=None, description="Smallest allowed value (e.g. 0 for counts)."
+    )
+    max: float | None = None
+    required: bool = Field(default=False, description="Blank cells are reported as errors.")
+    format: str | None = Field(
+        default=None,
+        description="strptime format for date columns not written as YYYY-MM-DD, e.g. '%d/%m/%Y'.",
+    )
+
+
+class SourceDef(_Model):
+    id: Identifier
+    title: str
+    description: str = ""
+    path: str = Field(description="File path, relative to data_dir.")
+    format: Literal["csv", "excel", "parquet"] | None = Field(
+        default=None, description="Inferred from the file extension when omitted."
+    )
+    sheet: str | None = Field(default=None, description="Worksheet name (Excel sources).")
+    grain: Literal["record", "monthly"] = Field(
+        description=(
+            "record: one row per person or event (a month with no rows at all is missing); "
+            "monthly: aggregated rows (a blank value is missing)."
+        )
+    )
+    date_column: str = Field(description="The column that places a row in a month.")
+    key: list[str] = Field(
+        default_factory=list, description="Columns that identify a row uniquely."
+    )
+    columns: dict[str, ColumnDef]
+    owner: str = ""
+    refresh: str = Field(default="monthly", description="How often the source is refreshed.")
+
+    @property
+    def file_format(self) -> str:
+        if self.format:
+            return self.format
+        suffix = self.path.rsplit(".", 1)[-1].lower()
+        return {"xlsx": "excel", "xlsm": "excel", "parquet": "parquet", "pq": "parquet"}.get(
+            suffix, "csv"
+        )
+
+
+class SourcesFile(_Model):
+    data_dir: str = Field(
+        default="../sample_data",
+        description="Folder holding the source files, relative to this config folder "
+        "(overridden by the ALLIANCE_DATA_DIR environment variable).",
+    )
+    sources: list[SourceDef]
+
+
+# --------------------------------------------------------------------------- framework
+
+
+class Outcome(_Model):
+    id: Identifier
+    title: str
+    description: str = ""
+    sub_outcomes: list[str] = Field(default_factory=list)
+
+
+class Domain(_Model):
+    id: Identifier
+    title: str
+    kind: Literal["outcome", "system"] = Field(
+        description="outcome: serves one of the big outcomes; system: how the system runs."
+    )
+    outcome: str | None = Field(default=None, description="The big outcome this domain serves.")
+    description: str = ""
+
+
+class FrameworkFile(_Model):
+    title: str = "Outcomes framework"
+    outcomes: list[Outcome]
+    domains: list[Domain]
+
+
+# --------------------------------------------------------------------------- interventions
+
+
+class InterventionDef(_Model):
+    id: Identifier
+    title: str
+    kind: Literal["service_change", "shock", "definition_break"]
+    start: Month = Field(description="First month the change applies to (YYYY-MM).")
+    end: Month | None = Field(default=None, description="Last month of a temporary shock.")
+    phase_in_months: int = Field(
+        default=0, ge=0, le=36, description="Months over which a change phases in (a ramp)."
+    )
+    description: str = ""
+    source: str = Field(default="", description="Where the date comes from (citation or note).")
+
+    @model_validator(mode="after")
+    def _end_after_start(self) -> InterventionDef:
+        if self.end is not None and self.end < self.start:
+            raise ValueError("end must not be before start")
+        return self
+
+
+class InterventionsFile(_Model):
+    interventions: list[InterventionDef]
+
+
+# --------------------------------------------------------------------------- metrics
+
+MEASURE_PATTERN = r"^(count|sum|mean|median|ratio|rate|p([1-9]|[1-9][0-9]))$"
+
+
+class Target(_Model):
+    value: float
+    from_: Month | None = Field(
+        default=None, alias="from", description="Month the target applies from."
+    )
+
+
+class RatioPart(_Model):
+    filter: str | None = Field(
+        default=None, description="SQL condition, added to the metric's filter."
+    )
+    value: str | None = Field(
+        default=None, description="Column or SQL expression to sum; rows are counted when omitted."
+    )
+
+
+class RateDef(_Model):
+    population: str = Field(description="Source id of the population denominators.")
+    value: str = Field(default="population", description="Population column to sum.")
+    per: int = Field(default=100_000, gt=0)
+    filter: str | None = Field(default=None, description="SQL condition on the population source.")
+
+
+class SPCBlock(_Model):
+    rebase_at: list[str] = Field(
+        default_factory=list, description="Intervention ids at which SPC limits are recalculated."
+    )
+    fix_after_n_points: int | None = Field(default=None, ge=12)
+    screen_outliers: bool = True
+
+
+class ITSBlock(_Model):
+    interventions: list[str] = Field(
+        min_length=1, description="Intervention ids (interventions.yaml)."
+    )
+    shocks: list[str] = Field(
+        default_factory=list, description="Shock ids modelled as their own terms."
+    )
+    model: Literal["ols", "poisson", "quasipoisson", "negbin", "arima"] = "quasipoisson"
+    seasonality: str = Field(
+        default="fourier:2",
+        pattern=r"^(none|month|fourier:[1-6])$",
+        description="none, month (month-of-year terms) or fourier:K (K harmonic pairs, period 12).",
+    )
+    offset: Literal["population"] | None = Field(
+        default=None, description="Log-population offset (count models)."
+    )
+    hac_lags: int | None = Field(default=None, ge=0, le=24)
+    horizon: int = Field(default=12, ge=1, le=120, description="Months after the intervention.")
+    comparison: str | None = Field(default=None, description="Metric id of a comparison series.")
+    phase_in: Literal["ramp", "exclude", "none"] = Field(
+        default="ramp", description="How an intervention's phase-in months are modelled."
+    )
+
+
+class MetricDef(_Model):
+    id: Identifier
+    code: str = Field(default="", description="Catalogue code, e.g. ACC02.")
+    title: str
+    description: str = Field(default="", description="What the metric means, in plain words.")
+    domain: str = Field(description="Framework domain id (framework.yaml).")
+    source: str = Field(description="Source id (sources.yaml).")
+    date: str | None = Field(
+        default=None, description="Date column; the source's date_column if omitted."
+    )
+    measure: str = Field(
+        pattern=MEASURE_PATTERN,
+        description="count | sum | mean | median | pNN (percentile, e.g. p90) | ratio | rate",
+    )
+    value: str | None = Field(default=None, description="Column or SQL expression measured.")
+    filter: str | None = Field(
+        default=None, description="SQL condition selecting the rows counted."
+    )
+    numerator: RatioPart | None = None
+    denominator: RatioPart | None = None
+    per: float = Field(default=100, gt=0, description="Multiplier for ratios (100 = percent).")
+    rate: RateDef | None = None
+    unit: str = Field(description="Unit shown to readers, e.g. referrals, %, days, GBP.")
+    decimals: int = Field(default=0, ge=0, le=4)
+    better: Literal["up", "down", "neutral"]
+    breakdowns: list[str] = Field(default_factory=list)
+    target: Target | None = None
+    owner: str = ""
+    status: Literal["live", "draft", "retired"] = "live"
+    since: Month | None = Field(default=None, description="First month reported.")
+    caveats: str = ""
+    spc: SPCBlock = Field(default_factory=SPCBlock)
+    its: ITSBlock | None = None
+
+    @property
+    def is_money(self) -> bool:
+        return self.unit.upper() in {"GBP", "£"}
+
+    @property
+    def percentile(self) -> int | None:
+        return int(self.measure[1:]) if re.fullmatch(r"p\d+", self.measure) else None
+
+
+class MetricsFile(_Model):
+    metrics: list[MetricDef]
+
+
+# --------------------------------------------------------------------------- board layout
+
+
+class BoardFile(_Model):
+    title: str = "Alliance Board"
+    organisation: str = ""
+    overview_domains: list[str] = Field(
+        default_factory=list, description="Domain ids in the order the Overview shows them."
+    )
+    featured_metrics: list[str] = Field(default_factory=list)
+    default_from: Month | None = None
+    default_to: Month | None = None
+    lcn_column: str = Field(default="lcn", description="Column holding the neighbourhood (LCN).")
+    lcns: list[str] = Field(default_factory=list, description="Neighbourhoods offered as a filter.")
+
+
+FILE_MODELS: dict[str, type[_Model]] = {
+    "sources": SourcesFile,
+    "framework": FrameworkFile,
+    "interventions": InterventionsFile,
+    "metrics": MetricsFile,
+    "board": BoardFile,
+}

@@ -1,0 +1,908 @@
+"""Staged validation of config/: parse, schema, references, data.
+
+Every stage reports all the problems it finds (never just the first), each as an `Issue`
+with file, line, column and field, and a hint where one is obvious. Later stages run on
+whatever passed the earlier ones, so one broken metric never hides the problems of another
+and never stops the valid ones from being served.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from pydantic import BaseModel, ValidationError
+
+from metrics.definitions.catalogue import (
+    CONFIG_FILES,
+    METRICS_DIR,
+    Catalogue,
+    Origin,
+    config_files,
+    fingerprint,
+)
+from metrics.definitions.issues import Issue, did_you_mean, sort_issues
+from metrics.definitions.models import (
+    BoardFile,
+    ColumnType,
+    FrameworkFile,
+    InterventionDef,
+    InterventionsFile,
+    MetricDef,
+    MetricsFile,
+    SourceDef,
+    SourcesFile,
+)
+from metrics.definitions.yaml_positions import LoadedYaml, YamlSyntaxError, load_yaml
+from metrics.definitions.yaml_positions import Path as YPath
+from metrics.warehouse import SQL_TYPES, Warehouse, quote, resolve_data_dir, table_name
+
+IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+MIN_POINTS_REFUSE = 3  # ITS: fewer points than this in a segment cannot be modelled
+MIN_POINTS_WARN = 12  # ITS: fewer than this gives unstable estimates
+
+
+@dataclass
+class _File:
+    path: Path
+    display: str
+    loaded: LoadedYaml | None = None
+
+
+@dataclass
+class ConfigLoad:
+    """The result of the parse, schema and reference stages."""
+
+    catalogue: Catalogue
+    issues: list[Issue] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not any(i.is_error for i in self.issues)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _display(path: Path, config_dir: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(config_dir.resolve().parent))
+    except ValueError:
+        return str(path)
+
+
+def _field_name(path: YPath) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _issue_at(
+    file: _File,
+    path: YPath,
+    message: str,
+    *,
+    hint: str = "",
+    level: str = "error",
+    key: bool = False,
+    stage: str = "schema",
+    label: str | None = None,
+) -> Issue:
+    position = None
+    if file.loaded is not None:
+        position = file.loaded.key_position(path) if key else file.loaded.position(path)
+    return Issue(
+        level,  # type: ignore[arg-type]
+        stage,  # type: ignore[arg-type]
+        file.display,
+        message,
+        line=position.line if position else 0,
+        column=position.column if position else 0,
+        field=label if label is not None else _field_name(path),
+        hint=hint,
+    )
+
+
+def _friendly(error: dict[str, Any], model: type[BaseModel]) -> tuple[str, str, bool]:
+    """(message, hint, points_at_key) for one pydantic error, in an analyst's words."""
+    kind = error["type"]
+    loc = error["loc"]
+    name = str(loc[-1]) if loc else ""
+    value = error.get("input")
+    ctx = error.get("ctx") or {}
+    if kind == "extra_forbidden":
+        allowed = _allowed_fields(model, loc[:-1])
+        return (
+            f"unknown field '{name}'",
+            did_you_mean(name, allowed)
+            or (f"allowed fields: {', '.join(sorted(allowed))}" if allowed else ""),
+            True,
+        )
+    if kind == "missing":
+        return f"'{name}' is required", "", False
+    if kind in {"literal_error", "enum"}:
+        expected = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
+        return (
+            f"'{value}' is not allowed here; use one of: {', '.join(expected)}",
+            did_you_mean(str(value), expected),
+            False,
+        )
+    if kind == "string_pattern_mismatch":
+        if name == "measure":
+            return (
+                f"'{value}' is not a measure; use count, sum, mean, median, pNN (e.g. p90), "
+                "ratio or rate",
+                did_you_mean(
+                    str(value), ["count", "sum", "mean", "median", "ratio", "rate", "p90"]
+                ),
+                False,
+            )
+        if name == "seasonality":
+            return (
+                f"'{value}' is not a seasonality; use none, month or fourier:K (K = 1 to 6)",
+                "",
+                False,
+            )
+        if name in {"id", "domain", "source"} or "id" in name:
+            return (
+                f"'{value}' is not a valid id: use lower_snake_case (a-z, 0-9, _), "
+                "starting with a letter",
+                "",
+                False,
+            )
+        return f"'{value}' does not have the expected form ({ctx.get('pattern', '')})", "", False
+    if kind == "value_error":
+        return str(error["msg"]).removeprefix("Value error, "), "", False
+    if kind.endswith("_type") or kind.endswith("_parsing"):
+        expected = kind.removesuffix("_type").removesuffix("_parsing").replace("_", " ")
+        shown = "a list or mapping" if isinstance(value, list | dict) else f"'{value}'"
+        return f"expected {expected}, got {shown}", "", False
+    if kind in {"greater_than_equal", "less_than_equal", "greater_than", "less_than"}:
+        return f"{value} is out of range: {error['msg'].lower()}", "", False
+    if kind == "too_short":
+        return f"'{name}' must not be empty", "", False
+    return str(error["msg"]), "", False
+
+
+def _allowed_fields(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """Field names allowed at `loc` inside `model` (following nested models)."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int) or current is None:
+            continue
+        fields = getattr(current, "model_fields", {})
+        info = fields.get(part) or next((f for f in fields.values() if f.alias == part), None)
+        current = _model_of(info.annotation) if info else None
+    if current is None or not hasattr(current, "model_fields"):
+        return []
+    return [info.alias or name for name, info in current.model_fields.items()]
+
+
+def _model_of(annotation: Any) -> Any:
+    for candidate in (annotation, *getattr(annotation, "__args__", ())):
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return candidate
+        for inner in getattr(candidate, "__args__", ()):
+            if isinstance(inner, type) and issubclass(inner, BaseModel):
+                return inner
+    return None
+
+
+def _validate(
+    file: _File,
+    model: type[BaseModel],
+    data: Any,
+    base: YPath,
+    issues: list[Issue],
+    label_prefix: str | None = None,
+) -> Any:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        for error in exc.errors():
+            message, hint, at_key = _friendly(error, model)
+            path = (*base, *error["loc"])
+            label = None
+            if label_prefix is not None:
+                label = ".".join([label_prefix, *(str(p) for p in error["loc"])]).rstrip(".")
+            issues.append(_issue_at(file, path, message, hint=hint, key=at_key, label=label))
+        return None
+
+
+# --------------------------------------------------------------------------- stages 1 and 2
+
+
+def _parse(file: _File, issues: list[Issue]) -> None:
+    try:
+        text = file.path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        issues.append(Issue("error", "parse", file.display, "file not found"))
+        return
+    except (UnicodeDecodeError, OSError) as exc:
+        issues.append(Issue("error", "parse", file.display, f"cannot read the file: {exc}"))
+        return
+    try:
+        file.loaded = load_yaml(text)
+    except YamlSyntaxError as exc:
+        issues.append(
+            Issue("error", "parse", file.display, str(exc), line=exc.line, column=exc.column)
+        )
+
+
+def _items(
+    file: _File,
+    list_key: str,
+    item_model: type[BaseModel],
+    issues: list[Issue],
+    container_model: type[BaseModel],
+) -> Iterator[tuple[int, Any]]:
+    """Validate each item of a list file on its own, yielding (index, model) for good ones."""
+    data = file.loaded.data if file.loaded else None
+    if data is None:
+        issues.append(_issue_at(file, (), f"the file is empty; expected a '{list_key}:' list"))
+        return
+    if not isinstance(data, dict) or list_key not in data:
+        issues.append(
+            _issue_at(file, (), f"expected a mapping with a '{list_key}:' list at the top")
+        )
+        return
+    others = {k: v for k, v in data.items() if k != list_key}
+    _validate(file, container_model, {**others, list_key: []}, (), issues)
+    items = data[list_key]
+    if not isinstance(items, list):
+        issues.append(
+            _issue_at(file, (list_key,), f"'{list_key}' must be a list (items start with '- ')")
+        )
+        return
+    for index, item in enumerate(items):
+        label = f"{list_key}[{index}]"
+        if isinstance(item, dict) and isinstance(item.get("id"), str):
+            label = f"{list_key}[{item['id']}]"
+        model = _validate(file, item_model, item, (list_key, index), issues, label_prefix=label)
+        if model is not None:
+            yield index, model
+
+
+def load_config(config_dir: Path | str) -> ConfigLoad:
+    """Stages 1 to 3: parse, schema and references. The catalogue holds what passed."""
+    config_dir = Path(config_dir).resolve()
+    issues: list[Issue] = []
+    paths = config_files(config_dir)
+    files = {p: _File(p, _display(p, config_dir)) for p in paths}
+    if not config_dir.is_dir():
+        issues.append(Issue("error", "parse", str(config_dir), "config folder not found"))
+        return ConfigLoad(Catalogue(config_dir, config_dir), issues)
+    for file in files.values():
+        _parse(file, issues)
+
+    def named(name: str) -> _File:
+        return files[config_dir / name]
+
+    sources_file = named("sources.yaml")
+    sources: dict[str, SourceDef] = {}
+    source_files: dict[str, tuple[_File, int]] = {}
+    data_dir_setting = "../sample_data"
+    if sources_file.loaded is not None:
+        if isinstance(sources_file.loaded.data, dict):
+            data_dir_setting = str(sources_file.loaded.data.get("data_dir", data_dir_setting))
+        for index, source in _items(sources_file, "sources", SourceDef, issues, SourcesFile):
+            if _unique(sources, source.id, sources_file, ("sources", index), "source", issues):
+                sources[source.id] = source
+                source_files[source.id] = (sources_file, index)
+
+    interventions_file = named("interventions.yaml")
+    interventions: dict[str, InterventionDef] = {}
+    if interventions_file.loaded is not None:
+        for index, item in _items(
+            interventions_file, "interventions", InterventionDef, issues, InterventionsFile
+        ):
+            if _unique(
+                interventions,
+                item.id,
+                interventions_file,
+                ("interventions", index),
+                "intervention",
+                issues,
+            ):
+                interventions[item.id] = item
+
+    framework_file = named("framework.yaml")
+    framework = None
+    if framework_file.loaded is not None:
+        framework = _validate(framework_file, FrameworkFile, framework_file.loaded.data, (), issues)
+    outcomes = {o.id: o for o in framework.outcomes} if framework else {}
+    domains = {d.id: d for d in framework.domains} if framework else {}
+    if framework:
+        _duplicates(framework_file, "outcomes", [o.id for o in framework.outcomes], issues)
+        _duplicates(framework_file, "domains", [d.id for d in framework.domains], issues)
+        for index, domain in enumerate(framework.domains):
+            if domain.outcome and domain.outcome not in outcomes:
+                issues.append(
+                    _issue_at(
+                        framework_file,
+                        ("domains", index, "outcome"),
+                        f"unknown outcome '{domain.outcome}'",
+                        hint=did_you_mean(domain.outcome, outcomes),
+                        stage="references",
+                    )
+                )
+
+    board_file = named("board.yaml")
+    board = BoardFile()
+    if board_file.loaded is not None:
+        board = _validate(board_file, BoardFile, board_file.loaded.data or {}, (), issues) or board
+
+    metrics: dict[str, MetricDef] = {}
+    origins: dict[str, Origin] = {}
+    metric_files: dict[str, tuple[_File, int]] = {}
+    metric_paths = [p for p in paths if p.parent.name == METRICS_DIR]
+    if not metric_paths:
+        issues.append(
+            Issue(
+                "error",
+                "parse",
+                _display(config_dir / METRICS_DIR, config_dir),
+                "no metric files (config/metrics/*.yaml)",
+            )
+        )
+    for path in metric_paths:
+        file = files[path]
+        if file.loaded is None:
+            continue
+        for index, metric in _items(file, "metrics", MetricDef, issues, MetricsFile):
+            if _unique(metrics, metric.id, file, ("metrics", index), "metric", issues, origins):
+                metrics[metric.id] = metric
+                origins[metric.id] = Origin(
+                    file.display, file.loaded.position(("metrics", index)).line
+                )
+                metric_files[metric.id] = (file, index)
+
+    catalogue = Catalogue(
+        config_dir=config_dir,
+        data_dir=resolve_data_dir(config_dir, data_dir_setting),
+        sources=sources,
+        outcomes=outcomes,
+        domains=domains,
+        framework_title=framework.title if framework else "Outcomes framework",
+        interventions=interventions,
+        metrics=metrics,
+        origins=origins,
+        board=board,
+        fingerprint=fingerprint(paths),
+    )
+    context = _RuleContext(catalogue, metric_files, source_files, board_file, issues)
+    for rule in REFERENCE_RULES:
+        rule(context)
+    _bind_check(context)
+    # A metric with a reference error is not served: it would fail or mislead.
+    broken = {i.field.split(".")[0] for i in issues if i.is_error and i.stage == "references"}
+    kept = {mid: m for mid, m in metrics.items() if f"metrics[{mid}]" not in broken}
+    catalogue = Catalogue(**{**catalogue.__dict__, "metrics": kept})
+    return ConfigLoad(catalogue, sort_issues(issues))
+
+
+def _unique(
+    seen: dict[str, Any],
+    item_id: str,
+    file: _File,
+    path: YPath,
+    kind: str,
+    issues: list[Issue],
+    origins: dict[str, Origin] | None = None,
+) -> bool:
+    if item_id not in seen:
+        return True
+    where = (
+        f" (first defined in {origins[item_id].file}:{origins[item_id].line})" if origins else ""
+    )
+    issues.append(
+        _issue_at(
+            file,
+            (*path, "id"),
+            f"duplicate {kind} id '{item_id}'{where}",
+            hint="ids must be unique",
+            stage="references",
+        )
+    )
+    return False
+
+
+def _duplicates(file: _File, key: str, ids: list[str], issues: list[Issue]) -> None:
+    seen: set[str] = set()
+    for index, item_id in enumerate(ids):
+        if item_id in seen:
+            issues.append(
+                _issue_at(
+                    file,
+                    (key, index, "id"),
+                    f"duplicate id '{item_id}' in {key}",
+                    stage="references",
+                )
+            )
+        seen.add(item_id)
+
+
+# --------------------------------------------------------------------------- stage 3 rules
+
+
+@dataclass
+class _RuleContext:
+    catalogue: Catalogue
+    metric_files: dict[str, tuple[_File, int]]
+    source_files: dict[str, tuple[_File, int]]
+    board_file: _File
+    issues: list[Issue]
+
+    def metric_issue(
+        self, metric: MetricDef, subpath: YPath, message: str, hint: str = "", level: str = "error"
+    ) -> None:
+        file, index = self.metric_files[metric.id]
+        label = ".".join([f"metrics[{metric.id}]", *(str(p) for p in subpath)])
+        self.issues.append(
+            _issue_at(
+                file,
+                ("metrics", index, *subpath),
+                f"metric '{metric.id}': {message}",
+                hint=hint,
+                level=level,
+                stage="references",
+                label=label,
+            )
+        )
+
+    def source_issue(
+        self, source: SourceDef, subpath: YPath, message: str, hint: str = "", key: bool = False
+    ) -> None:
+        file, index = self.source_files[source.id]
+        label = ".".join([f"sources[{source.id}]", *(str(p) for p in subpath)])
+        self.issues.append(
+            _issue_at(
+                file,
+                ("sources", index, *subpath),
+                f"source '{source.id}': {message}",
+                hint=hint,
+                stage="references",
+                label=label,
+                key=key,
+            )
+        )
+
+
+Rule = Callable[[_RuleContext], None]
+REFERENCE_RULES: list[Rule] = []
+
+
+def rule(function: Rule) -> Rule:
+    REFERENCE_RULES.append(function)
+    return function
+
+
+@rule
+def sources_name_their_columns(ctx: _RuleContext) -> None:
+    for source in ctx.catalogue.sources.values():
+        if source.date_column not in source.columns:
+            ctx.source_issue(
+                source,
+                ("date_column",),
+                f"date_column '{source.date_column}' is not among its columns",
+                did_you_mean(source.date_column, source.columns),
+            )
+        elif source.columns[source.date_column].type not in {ColumnType.date, ColumnType.integer}:
+            ctx.source_issue(
+                source,
+                ("date_column",),
+                f"date_column '{source.date_column}' must be "
+                "of type date (or integer years for annual tables)",
+            )
+        for position, key in enumerate(source.key):
+            if key not in source.columns:
+                ctx.source_issue(
+                    source,
+                    ("key", position),
+                    f"key column '{key}' is not among its columns",
+                    did_you_mean(key, source.columns),
+                )
+
+
+@rule
+def metrics_point_at_known_things(ctx: _RuleContext) -> None:
+    cat = ctx.catalogue
+    for metric in cat.metrics.values():
+        if metric.domain not in cat.domains:
+            ctx.metric_issue(
+                metric,
+                ("domain",),
+                f"unknown domain '{metric.domain}'",
+                did_you_mean(metric.domain, cat.domains) or f"domains: {', '.join(cat.domains)}",
+            )
+        source = cat.sources.get(metric.source)
+        if source is None:
+            ctx.metric_issue(
+                metric,
+                ("source",),
+                f"unknown source '{metric.source}'",
+                did_you_mean(metric.source, cat.sources) or f"sources: {', '.join(cat.sources)}",
+            )
+            continue
+        date = metric.date or source.date_column
+        if date not in source.columns:
+            ctx.metric_issue(
+                metric,
+                ("date",),
+                f"unknown column '{date}' in source '{source.id}'",
+                did_you_mean(date, source.columns),
+            )
+        elif source.columns[date].type != ColumnType.date:
+            ctx.metric_issue(metric, ("date",), f"column '{date}' is not a date column")
+        if metric.value and IDENTIFIER.match(metric.value) and metric.value not in source.columns:
+            ctx.metric_issue(
+                metric,
+                ("value",),
+                f"unknown column '{metric.value}' in source '{source.id}'",
+                did_you_mean(metric.value, source.columns),
+            )
+        for position, breakdown in enumerate(metric.breakdowns):
+            if breakdown not in source.columns:
+                ctx.metric_issue(
+                    metric,
+                    ("breakdowns", position),
+                    f"unknown breakdown column '{breakdown}' in source '{source.id}'",
+                    did_you_mean(breakdown, source.columns),
+                )
+            elif source.columns[breakdown].type in {ColumnType.date, ColumnType.number}:
+                ctx.metric_issue(
+                    metric,
+                    ("breakdowns", position),
+                    f"cannot break down by "
+                    f"'{breakdown}': it is a {source.columns[breakdown].type} column",
+                )
+
+
+@rule
+def measures_have_what_they_need(ctx: _RuleContext) -> None:
+    cat = ctx.catalogue
+    for metric in cat.metrics.values():
+        measure = metric.measure
+        needs_value = measure in {"sum", "mean", "median"} or metric.percentile is not None
+        if needs_value and not metric.value:
+            ctx.metric_issue(
+                metric,
+                ("measure",),
+                f"measure '{measure}' needs 'value' (the column or expression to aggregate)",
+            )
+        if measure == "count" and metric.value:
+            ctx.metric_issue(
+                metric,
+                ("value",),
+                "measure 'count' counts rows and ignores 'value'",
+                "use measure: sum to add up a column",
+                level="warning",
+            )
+        if measure == "ratio" and metric.numerator is None:
+            ctx.metric_issue(
+                metric,
+                ("measure",),
+                "measure 'ratio' needs 'numerator' (and "
+                "optionally 'denominator'; the default denominator is every row "
+                "the filter selects)",
+            )
+        if measure != "ratio" and (metric.numerator or metric.denominator):
+            ctx.metric_issue(
+                metric,
+                ("numerator" if metric.numerator else "denominator",),
+                "numerator/denominator apply only to measure: ratio",
+            )
+        if measure == "rate":
+            if metric.rate is None:
+                ctx.metric_issue(
+                    metric,
+                    ("measure",),
+                    "measure 'rate' needs a 'rate' block naming the population source",
+                )
+                continue
+            population = cat.sources.get(metric.rate.population)
+            if population is None:
+                ctx.metric_issue(
+                    metric,
+                    ("rate", "population"),
+                    f"unknown population source '{metric.rate.population}'",
+                    did_you_mean(metric.rate.population, cat.sources),
+                )
+                continue
+            for position, breakdown in enumerate(metric.breakdowns):
+                if breakdown not in population.columns:
+                    ctx.metric_issue(
+                        metric,
+                        ("breakdowns", position),
+                        f"rates by '{breakdown}' "
+                        f"need it in the population source '{population.id}'",
+                        "remove the breakdown or add the column to the population",
+                    )
+        elif metric.rate is not None:
+            ctx.metric_issue(metric, ("rate",), "a 'rate' block applies only to measure: rate")
+
+
+@rule
+def analyses_name_known_interventions(ctx: _RuleContext) -> None:
+    cat = ctx.catalogue
+    for metric in cat.metrics.values():
+        for position, ref in enumerate(metric.spc.rebase_at):
+            if ref not in cat.interventions:
+                ctx.metric_issue(
+                    metric,
+                    ("spc", "rebase_at", position),
+                    f"unknown intervention '{ref}'",
+                    did_you_mean(ref, cat.interventions),
+                )
+        if metric.its is None:
+            continue
+        for position, ref in enumerate(metric.its.interventions):
+            if ref not in cat.interventions:
+                ctx.metric_issue(
+                    metric,
+                    ("its", "interventions", position),
+                    f"unknown intervention '{ref}'",
+                    did_you_mean(ref, cat.interventions)
+                    or f"interventions: {', '.join(cat.interventions)}",
+                )
+            elif cat.interventions[ref].kind == "shock":
+                ctx.metric_issue(
+                    metric,
+                    ("its", "interventions", position),
+                    f"'{ref}' is a shock: list it under its.shocks",
+                    level="warning",
+                )
+        for position, ref in enumerate(metric.its.shocks):
+            if ref not in cat.interventions:
+                ctx.metric_issue(
+                    metric,
+                    ("its", "shocks", position),
+                    f"unknown shock '{ref}'",
+                    did_you_mean(ref, cat.interventions),
+                )
+        if metric.its.comparison and metric.its.comparison not in cat.metrics:
+            ctx.metric_issue(
+                metric,
+                ("its", "comparison"),
+                f"unknown comparison metric '{metric.its.comparison}'",
+                did_you_mean(metric.its.comparison, cat.metrics),
+            )
+        if metric.its.offset == "population" and metric.measure != "rate":
+            ctx.metric_issue(
+                metric,
+                ("its", "offset"),
+                "a population offset needs measure: rate (its denominator is the population)",
+            )
+
+
+@rule
+def board_layout_names_known_things(ctx: _RuleContext) -> None:
+    cat = ctx.catalogue
+    file = ctx.board_file
+    for position, domain in enumerate(cat.board.overview_domains):
+        if domain not in cat.domains:
+            ctx.issues.append(
+                _issue_at(
+                    file,
+                    ("overview_domains", position),
+                    f"unknown domain '{domain}'",
+                    hint=did_you_mean(domain, cat.domains),
+                    stage="references",
+                )
+            )
+    for position, metric_id in enumerate(cat.board.featured_metrics):
+        if metric_id not in cat.metrics:
+            ctx.issues.append(
+                _issue_at(
+                    file,
+                    ("featured_metrics", position),
+                    f"unknown metric '{metric_id}'",
+                    hint=did_you_mean(metric_id, cat.metrics),
+                    stage="references",
+                )
+            )
+
+
+def _bind_check(ctx: _RuleContext) -> None:
+    """Compile every metric (and breakdown) and bind it against empty typed tables.
+
+    DuckDB's binder catches unknown columns and SQL mistakes in filters and expressions
+    without reading any data.
+    """
+    from metrics.series import SeriesQuery, compile_series_sql
+
+    cat = ctx.catalogue
+    con = duckdb.connect(":memory:")
+    try:
+        for source in cat.sources.values():
+            columns = ", ".join(
+                f"{quote(n)} {SQL_TYPES[c.type]}" for n, c in source.columns.items()
+            )
+            con.execute(f"CREATE TABLE {table_name(source.id)} ({columns})")
+        already = {i.field.split(".")[0] for i in ctx.issues if i.is_error}
+        for metric in cat.metrics.values():
+            if f"metrics[{metric.id}]" in already or metric.source not in cat.sources:
+                continue
+            for breakdown in [None, *metric.breakdowns]:
+                try:
+                    compiled = compile_series_sql(
+                        metric, cat.sources, SeriesQuery(breakdown=breakdown)
+                    )
+                    con.execute(compiled.sql).fetchall()
+                except (duckdb.Error, KeyError, AssertionError, ValueError) as exc:
+                    _report_sql_error(ctx, metric, exc)
+                    break
+    finally:
+        con.close()
+
+
+def _report_sql_error(ctx: _RuleContext, metric: MetricDef, exc: BaseException) -> None:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    source = ctx.catalogue.sources[metric.source]
+    missing = re.search(r'column "([^"]+)" not found', text) or re.search(
+        r'Referenced column "([^"]+)"', text
+    )
+    expressions = {
+        ("filter",): metric.filter,
+        ("value",): metric.value,
+        ("numerator", "filter"): metric.numerator.filter if metric.numerator else None,
+        ("numerator", "value"): metric.numerator.value if metric.numerator else None,
+        ("denominator", "filter"): metric.denominator.filter if metric.denominator else None,
+        ("denominator", "value"): metric.denominator.value if metric.denominator else None,
+        ("rate", "filter"): metric.rate.filter if metric.rate else None,
+    }
+    subpath: YPath = ("filter",) if metric.filter else ("measure",)
+    if missing:
+        name = missing.group(1)
+        for path, expression in expressions.items():
+            if expression and re.search(rf"\b{re.escape(name)}\b", expression):
+                subpath = path
+                break
+        columns = source.columns
+        if subpath == ("rate", "filter") and metric.rate:
+            columns = ctx.catalogue.sources[metric.rate.population].columns
+        ctx.metric_issue(
+            metric,
+            subpath,
+            f"unknown column '{name}' in {_field_name(subpath)}",
+            did_you_mean(name, columns) or f"columns: {', '.join(columns)}",
+        )
+        return
+    for path, expression in expressions.items():
+        if expression:
+            subpath = path
+            break
+    message = re.sub(r"^[A-Za-z ]+ Error: ", "", text)
+    ctx.metric_issue(metric, subpath, f"the SQL does not run: {message}")
+
+
+# --------------------------------------------------------------------------- stage 4: data
+
+
+def check_data(catalogue: Catalogue, warehouse: Warehouse) -> list[Issue]:
+    """Data checks that need the loaded sources: every metric computes and covers its span."""
+    from metrics.series import SeriesError, SeriesQuery, compute_series
+
+    issues: list[Issue] = []
+    for metric in catalogue.metrics.values():
+
+        def report(
+            message: str,
+            level: str = "error",
+            field: str = "",
+            hint: str = "",
+            metric: MetricDef = metric,
+        ) -> None:
+            issues.append(_metric_data_issue(catalogue, metric, message, level, field, hint))
+
+        if metric.source not in warehouse.loaded:
+            report(f"unavailable because {warehouse.failure_reason(metric.source)}", field="source")
+            continue
+        try:
+            series = compute_series(
+                warehouse,
+                metric,
+                catalogue.sources,
+                SeriesQuery(),
+                lcn_column=catalogue.board.lcn_column,
+            )
+        except SeriesError as exc:
+            report(str(exc))
+            continue
+        values = series.frame.dropna(subset=["value"])
+        if values.empty:
+            report("no data: the filter selects no rows in any month", "warning", "filter")
+            continue
+        first = values["month"].min().date()
+        if metric.since and metric.since < first:
+            report(
+                f"since {metric.since:%Y-%m} but the first month with data is {first:%Y-%m}",
+                "warning",
+                "since",
+            )
+        gaps = int(series.frame["value"].isna().sum())
+        if gaps:
+            report(f"{gaps} month(s) have no data and are shown as gaps", "warning")
+        if metric.its:
+            for position, ref in enumerate(metric.its.interventions):
+                intervention = catalogue.interventions.get(ref)
+                if intervention is None:
+                    continue
+                months = values["month"].dt.date
+                before = int((months < intervention.start).sum())
+                after = int((months >= intervention.start).sum())
+                for side, count in (("before", before), ("after", after)):
+                    where = f"intervention {ref} ({intervention.start:%Y-%m})"
+                    if count < MIN_POINTS_REFUSE:
+                        report(
+                            f"{where} leaves only {count} point(s) {side} it; at least "
+                            f"{MIN_POINTS_REFUSE} are needed",
+                            field=f"its.interventions[{position}]",
+                        )
+                    elif count < MIN_POINTS_WARN:
+                        report(
+                            f"{where} leaves only {count} points {side} it; estimates from fewer "
+                            f"than {MIN_POINTS_WARN} are unstable",
+                            "warning",
+                            f"its.interventions[{position}]",
+                        )
+    return issues
+
+
+def _metric_data_issue(
+    catalogue: Catalogue, metric: MetricDef, message: str, level: str, field: str, hint: str
+) -> Issue:
+    origin = catalogue.origins.get(metric.id)
+    return Issue(
+        level,  # type: ignore[arg-type]
+        "data",
+        origin.file if origin else "",
+        f"metric '{metric.id}': {message}",
+        line=origin.line if origin else 0,
+        field=f"metrics[{metric.id}]" + (f".{field}" if field else ""),
+        hint=hint,
+    )
+
+
+@dataclass
+class ValidationReport:
+    catalogue: Catalogue
+    issues: list[Issue]
+    warehouse: Warehouse | None = None
+
+    @property
+    def errors(self) -> list[Issue]:
+        return [i for i in self.issues if i.is_error]
+
+    @property
+    def warnings(self) -> list[Issue]:
+        return [i for i in self.issues if not i.is_error]
+
+
+def validate_config(config_dir: Path | str, *, data: bool = True) -> ValidationReport:
+    """All four stages. With data=False, only what can be checked without reading data."""
+    from metrics.warehouse import open_warehouse
+
+    loaded = load_config(config_dir)
+    issues = list(loaded.issues)
+    warehouse = None
+    if data:
+        warehouse = open_warehouse(loaded.catalogue.sources.values(), loaded.catalogue.data_dir)
+        issues += warehouse.issues
+        issues += check_data(loaded.catalogue, warehouse)
+    return ValidationReport(loaded.catalogue, sort_issues(issues), warehouse)
+
+
+__all__ = [
+    "CONFIG_FILES",
+    "ConfigLoad",
+    "ValidationReport",
+    "check_data",
+    "load_config",
+    "validate_config",
+]
