@@ -1,0 +1,182 @@
+"""The board: a validated catalogue, its loaded data, and the figures pages ask for.
+
+`open_board` runs every validation stage and loads the data once. `BoardHolder` keeps the
+last good board serving when a later edit breaks the configuration or a data file
+(hot reload without losing what worked).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+
+from metrics.definitions.catalogue import Catalogue, config_files, fingerprint
+from metrics.definitions.issues import Issue, sort_issues
+from metrics.definitions.models import MetricDef
+from metrics.definitions.validate import check_data, load_config
+from metrics.series import SeriesError, SeriesQuery, SeriesResult, compute_series
+from metrics.warehouse import Warehouse, open_warehouse
+
+SPARKLINE_MONTHS = 24
+
+
+@dataclass(frozen=True)
+class MetricSummary:
+    """What the Overview shows for one metric under the current filters."""
+
+    metric: MetricDef
+    available: bool
+    reason: str = ""
+    latest_month: dt.date | None = None
+    latest_value: float | None = None
+    year_ago_value: float | None = None
+    sparkline: tuple[float | None, ...] = ()
+
+    @property
+    def change(self) -> float | None:
+        if self.latest_value is None or self.year_ago_value is None:
+            return None
+        return self.latest_value - self.year_ago_value
+
+    @property
+    def change_pct(self) -> float | None:
+        if self.change is None or not self.year_ago_value:
+            return None
+        return 100 * self.change / abs(self.year_ago_value)
+
+
+@dataclass
+class Board:
+    catalogue: Catalogue
+    warehouse: Warehouse
+    issues: list[Issue]
+    opened_at: dt.datetime = field(default_factory=dt.datetime.now)
+
+    def __post_init__(self) -> None:
+        # Per-board memo: a board never changes once opened, so caching here cannot serve
+        # stale figures (a changed file opens a new board).
+        self._series = lru_cache(maxsize=2048)(self._compute_series)
+
+    @property
+    def errors(self) -> list[Issue]:
+        return [i for i in self.issues if i.is_error]
+
+    def metric(self, metric_id: str) -> MetricDef:
+        return self.catalogue.metrics[metric_id]
+
+    def series(self, metric_id: str, query: SeriesQuery = SeriesQuery()) -> SeriesResult:
+        """The metric's monthly series under `query`. Raises SeriesError with a reason."""
+        return self._series(metric_id, query)
+
+    def _compute_series(self, metric_id: str, query: SeriesQuery) -> SeriesResult:
+        metric = self.catalogue.metrics.get(metric_id)
+        if metric is None:
+            raise SeriesError(f"unknown metric '{metric_id}'")
+        return compute_series(
+            self.warehouse,
+            metric,
+            self.catalogue.sources,
+            query,
+            lcn_column=self.catalogue.board.lcn_column,
+        )
+
+    def summary(self, metric_id: str, query: SeriesQuery = SeriesQuery()) -> MetricSummary:
+        metric = self.catalogue.metrics[metric_id]
+        try:
+            frame = self.series(
+                metric_id, SeriesQuery(start=query.start, end=query.end, lcn=query.lcn)
+            ).frame
+        except SeriesError as exc:
+            return MetricSummary(metric, available=False, reason=str(exc))
+        known = frame.dropna(subset=["value"])
+        if known.empty:
+            return MetricSummary(metric, available=False, reason="no data in the selected period")
+        latest = known.iloc[-1]
+        latest_month = latest["month"]
+        year_ago = frame.loc[frame["month"] == latest_month - pd.DateOffset(years=1), "value"]
+        tail = frame[frame["month"] > latest_month - pd.DateOffset(months=SPARKLINE_MONTHS)]
+        return MetricSummary(
+            metric,
+            available=True,
+            latest_month=latest_month.date(),
+            latest_value=float(latest["value"]),
+            year_ago_value=None
+            if year_ago.empty or pd.isna(year_ago.iloc[0])
+            else float(year_ago.iloc[0]),
+            sparkline=tuple(None if pd.isna(v) else float(v) for v in tail["value"]),
+        )
+
+    def summaries(
+        self, metric_ids: Iterable[str], query: SeriesQuery = SeriesQuery()
+    ) -> list[MetricSummary]:
+        return [self.summary(metric_id, query) for metric_id in metric_ids]
+
+    def data_span(self) -> tuple[dt.date, dt.date] | None:
+        """First and last month of any loaded dated source (for period pickers)."""
+        months = [
+            month
+            for loaded in self.warehouse.loaded.values()
+            for month in (loaded.first_month, loaded.last_month)
+            if month is not None
+        ]
+        return (min(months), max(months)) if months else None
+
+
+def watched_files(config_dir: Path, catalogue: Catalogue | None = None) -> list[Path]:
+    """Config files plus the data files they point at: a change to any reloads the board."""
+    files = config_files(config_dir)
+    if catalogue is not None:
+        files += [catalogue.data_dir / source.path for source in catalogue.sources.values()]
+    return files
+
+
+def open_board(config_dir: Path | str) -> Board:
+    """Validate the configuration, load the data and check it (all four stages)."""
+    loaded = load_config(config_dir)
+    warehouse = open_warehouse(loaded.catalogue.sources.values(), loaded.catalogue.data_dir)
+    issues = loaded.issues + warehouse.issues + check_data(loaded.catalogue, warehouse)
+    return Board(loaded.catalogue, warehouse, sort_issues(issues))
+
+
+@dataclass(frozen=True)
+class BoardState:
+    """The board a page serves, and problems with a newer edit that is not being served."""
+
+    board: Board
+    pending_issues: tuple[Issue, ...] = ()  # errors in files on disk that are not being served
+    serving_last_good: bool = False
+
+
+class BoardHolder:
+    """Hot reload with a safety net: a broken edit never replaces a working board."""
+
+    def __init__(self, config_dir: Path | str) -> None:
+        self.config_dir = Path(config_dir).resolve()
+        self._lock = threading.Lock()
+        self._state: BoardState | None = None
+        self._fingerprint = ""
+
+    def current(self) -> BoardState:
+        catalogue = self._state.board.catalogue if self._state else None
+        stamp = fingerprint(watched_files(self.config_dir, catalogue))
+        if self._state is not None and stamp == self._fingerprint:
+            return self._state
+        with self._lock:
+            if self._state is not None and stamp == self._fingerprint:
+                return self._state
+            attempt = open_board(self.config_dir)
+            stamp = fingerprint(watched_files(self.config_dir, attempt.catalogue))
+            good = self._state.board if self._state else None
+            if attempt.errors and good is not None and not good.errors:
+                # Keep serving what worked; tell analysts what is wrong on disk.
+                self._state = BoardState(good, tuple(attempt.errors), serving_last_good=True)
+            else:
+                self._state = BoardState(attempt)
+            self._fingerprint = stamp
+            return self._state

@@ -1,0 +1,112 @@
+"""Board access and the shared filters (period and neighbourhood), kept in the URL.
+
+Filters are widgets created once in the entry point with fixed keys, so they keep their
+values across pages; they are initialised from the URL on a fresh session and written
+back to it on every run, so any view can be shared as a link.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+
+from metrics.board import BoardHolder, BoardState
+from metrics.series import SeriesQuery
+
+CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
+ALL_LCNS = "All neighbourhoods"
+LOG = logging.getLogger("alliance_board")
+
+PERIOD_KEY = "filter_period"
+LCN_KEY = "filter_lcn"
+SHARED_PARAMS = ("from", "to", "lcn")
+
+
+@dataclass(frozen=True)
+class Filters:
+    start: dt.date
+    end: dt.date
+    lcn: str | None
+
+    def query(self, breakdown: str | None = None) -> SeriesQuery:
+        return SeriesQuery(breakdown=breakdown, start=self.start, end=self.end, lcn=self.lcn)
+
+    def url_params(self) -> dict[str, str]:
+        params = {"from": f"{self.start:%Y-%m}", "to": f"{self.end:%Y-%m}"}
+        if self.lcn:
+            params["lcn"] = self.lcn
+        return params
+
+
+@st.cache_resource(show_spinner=False)
+def _holder(config_dir: str) -> BoardHolder:
+    return BoardHolder(config_dir)
+
+
+def board_state() -> BoardState:
+    """The board being served (hot-reloaded when a config or data file changes)."""
+    return _holder(str(CONFIG_DIR)).current()
+
+
+def _parse_month(text: str | None) -> dt.date | None:
+    if not text or not re.fullmatch(r"\d{4}-\d{2}", text):
+        return None
+    year, month = int(text[:4]), int(text[5:])
+    return dt.date(year, month, 1) if 1 <= month <= 12 else None
+
+
+def _months(first: dt.date, last: dt.date) -> list[dt.date]:
+    months, current = [], first
+    while current <= last:
+        months.append(current)
+        current = dt.date(current.year + (current.month == 12), current.month % 12 + 1, 1)
+    return months
+
+
+def shared_filters(state: BoardState) -> Filters:
+    """Render the shared filters in the sidebar and keep them in the URL."""
+    board = state.board
+    span = board.data_span() or (dt.date(2013, 4, 1), dt.date(2025, 3, 1))
+    months = _months(*span)
+    layout = board.catalogue.board
+    default_start = layout.default_from if layout.default_from in months else months[0]
+    default_end = layout.default_to if layout.default_to in months else months[-1]
+
+    if PERIOD_KEY not in st.session_state:
+        start = _parse_month(st.query_params.get("from")) or default_start
+        end = _parse_month(st.query_params.get("to")) or default_end
+        start = start if start in months else default_start
+        end = end if end in months else default_end
+        if start > end:
+            start, end = default_start, default_end
+        st.session_state[PERIOD_KEY] = (start, end)
+    lcn_options = [ALL_LCNS, *layout.lcns]
+    if LCN_KEY not in st.session_state:
+        requested = st.query_params.get("lcn")
+        st.session_state[LCN_KEY] = requested if requested in layout.lcns else ALL_LCNS
+
+    with st.sidebar:
+        st.markdown("**Filters** (shared by every page and kept in the link)")
+        start, end = st.select_slider(
+            "Period",
+            options=months,
+            key=PERIOD_KEY,
+            format_func=lambda m: f"{m:%b %Y}",
+        )
+        lcn = st.selectbox("Neighbourhood (Local Care Network)", lcn_options, key=LCN_KEY)
+    filters = Filters(start=start, end=end, lcn=None if lcn == ALL_LCNS else lcn)
+    for name in SHARED_PARAMS:
+        if name not in filters.url_params() and name in st.query_params:
+            del st.query_params[name]
+    st.query_params.update(filters.url_params())
+    return filters
+
+
+def url_param(name: str) -> str | None:
+    value = st.query_params.get(name)
+    return value if isinstance(value, str) and value else None

@@ -1,0 +1,96 @@
+"""Metric detail: the series, a breakdown selector and the definition in plain words.
+
+Deep link: ?metric=ID (and optionally &breakdown=COLUMN).
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from metrics.charts.series_chart import series_alt_text, series_chart
+from metrics.describe import describe_metric, metric_yaml
+from metrics.formatting import format_value
+from metrics.series import SeriesError
+from metrics.ui.components import chart
+from metrics.ui.state import Filters, url_param
+
+state = st.session_state["board_state"]
+filters: Filters = st.session_state["filters"]
+board = state.board
+catalogue = board.catalogue
+
+metric_ids = [m.id for m in catalogue.metrics.values() if m.status != "retired"]
+if not metric_ids:
+    st.warning("No metric definitions are available.")
+    st.stop()
+
+requested = url_param("metric")
+if requested and requested not in catalogue.metrics:
+    st.warning(f"There is no metric called '{requested}'; showing the first metric instead.")
+if "metric_page_metric" not in st.session_state or (
+    requested in catalogue.metrics and requested != st.session_state["metric_page_metric"]
+):
+    st.session_state["metric_page_metric"] = (
+        requested if requested in catalogue.metrics else metric_ids[0]
+    )
+
+metric_id = st.selectbox(
+    "Metric",
+    metric_ids,
+    key="metric_page_metric",
+    format_func=lambda mid: (
+        f"{catalogue.domains[catalogue.metrics[mid].domain].title}: {catalogue.metrics[mid].title}"
+    ),
+)
+metric = catalogue.metrics[metric_id]
+st.query_params["metric"] = metric_id
+
+st.title(metric.title)
+if metric.description:
+    st.markdown(metric.description)
+
+options = ["none", *metric.breakdowns]
+requested_breakdown = url_param("breakdown")
+breakdown = st.radio(
+    "Break down by",
+    options,
+    index=options.index(requested_breakdown) if requested_breakdown in options else 0,
+    horizontal=True,
+    format_func=lambda b: "No breakdown" if b == "none" else b.replace("_", " "),
+    key=f"metric_page_breakdown_{metric_id}",
+)
+if breakdown == "none":
+    st.query_params.pop("breakdown", None)
+else:
+    st.query_params["breakdown"] = breakdown
+
+try:
+    result = board.series(metric_id, filters.query(None if breakdown == "none" else breakdown))
+except SeriesError as exc:
+    st.warning(f"This metric is unavailable: {exc}")
+    st.stop()
+
+for note in result.notes:
+    st.caption(note)
+latest = result.frame.dropna(subset=["value"])
+if breakdown == "none" and not latest.empty:
+    last = latest.iloc[-1]
+    st.metric(f"Latest ({last['month']:%B %Y})", format_value(last["value"], metric))
+chart(
+    series_chart(result.frame, metric),
+    series_alt_text(result.frame, metric),
+    what_this_shows=f"{metric.title} each month"
+    + (f", one line per {breakdown.replace('_', ' ')}" if breakdown != "none" else "")
+    + ". Gaps are months with no data, not zero.",
+)
+
+st.subheader("Definition")
+st.markdown(describe_metric(metric, catalogue))
+origin = catalogue.origins.get(metric_id)
+with st.expander("Definition as written (YAML) and the SQL it runs"):
+    if origin:
+        st.caption(f"Defined in {origin.file}, line {origin.line}.")
+    st.code(metric_yaml(metric), language="yaml")
+    st.code(result.sql, language="sql")
+with st.expander("Monthly values"):
+    st.dataframe(result.frame, hide_index=True, width="stretch")
