@@ -253,7 +253,7 @@ def _measure_sql(metric: MetricDef, monthly: bool) -> tuple[str, str, str, str, 
             num = f"CASE WHEN {covered} THEN coalesce(a.__num, 0) END"
             den = f"CASE WHEN {covered} THEN coalesce(a.__den, 0) END"
         ratio = f"{metric.per} * ({num}) / NULLIF({den}, 0)"
-        return aggregate, ratio, num, den, "coalesce(a.__den, 0)"
+        return aggregate, ratio, num, den, f"coalesce({den}, 0)"
 
     raise ValueError(f"unknown measure '{measure}'")
 

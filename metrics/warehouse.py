@@ -23,7 +23,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from metrics.definitions.issues import Issue, did_you_mean
+from metrics.definitions.issues import Issue, closest, did_you_mean
 from metrics.definitions.models import ColumnDef, ColumnType, SourceDef
 
 SQL_TYPES: dict[ColumnType, str] = {
@@ -241,8 +241,8 @@ class _SourceLoader:
         for name in self.source.columns:
             if name in present:
                 continue
-            hint = did_you_mean(name, unused)
-            hint = f"the file has '{hint[14:-2]}': renamed?" if hint else ""
+            renamed = closest(name, unused)
+            hint = f"the file has '{renamed}': renamed?" if renamed else ""
             self.error(
                 f"column '{name}' is missing (the file has: {', '.join(header) or 'no columns'})",
                 column_name=name,

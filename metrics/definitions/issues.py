@@ -90,7 +90,22 @@ def issues_to_json(issues: Sequence[Issue]) -> str:
     )
 
 
+def closest(name: str, candidates: Iterable[str]) -> str | None:
+    """The candidate most like `name` (a typo, a different case, or a prefixed/suffixed
+    variant such as 'event_date' for 'date'), or None when nothing is close."""
+    options = sorted({str(c) for c in candidates})
+    text = str(name)
+    folded = {c.lower(): c for c in options}
+    if text.lower() in folded:
+        return folded[text.lower()]
+    matches = difflib.get_close_matches(text, options, n=1, cutoff=0.6)
+    if matches:
+        return matches[0]
+    containing = [c for c in options if len(text) >= 3 and (text in c or c in text)]
+    return containing[0] if len(containing) == 1 else None
+
+
 def did_you_mean(name: str, candidates: Iterable[str]) -> str:
     """A "did you mean 'x'?" hint for a misspelt name, or "" when nothing is close."""
-    matches = difflib.get_close_matches(str(name), sorted(set(candidates)), n=1, cutoff=0.6)
-    return f"did you mean '{matches[0]}'?" if matches else ""
+    match = closest(name, candidates)
+    return f"did you mean '{match}'?" if match else ""
