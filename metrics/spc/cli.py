@@ -1,0 +1,334 @@
+"""`python -m metrics spc FILE.csv ...`: Making Data Count SPC for a CSV series.
+
+    python -m metrics spc referrals.csv --date-col month --value-col referrals \\
+        --improvement decrease --target 120 --rebase 2019-04-01
+
+Prints a readable report, or with `--json` a JSON list with one object per facet. Bad
+input (missing file, unknown column, unreadable date, duplicate date within a facet,
+non-numeric value, a bad option value) prints one line on stderr naming the file, column
+and line, and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+import sys
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+
+from metrics.spc.engine import (
+    MIN_FIX_AFTER_N_POINTS,
+    FacetSPC,
+    SPCInputError,
+    SPCOptions,
+    SPCResult,
+    compute_spc,
+    parse_date_strings,
+)
+from metrics.spc.rules import IMPROVEMENT_DIRECTIONS
+from metrics.spc.wording import POINT_TYPE_WORDS, plain_number
+
+EXIT_OK: Final = 0
+EXIT_BAD_INPUT: Final = 2
+MISSING_TOKENS: Final = frozenset({"", "na", "n/a", "nan", "null", "none"})
+THOUSANDS: Final = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")
+MAX_LISTED_POINTS: Final = 20
+
+
+class BadInput(Exception):
+    """A problem with the command's input, reported as one line on stderr."""
+
+
+def register(subparsers: Any) -> None:
+    """Add the `spc` sub-command to the `python -m metrics` parser."""
+    parser = subparsers.add_parser(
+        "spc",
+        help="Making Data Count SPC (XmR chart rules and icons) for a CSV series",
+        description=(
+            "Making Data Count SPC (XmR) for one metric series in a CSV file, with "
+            "NHSRplotthedots v0.2.2 rules by default. Blank or NA values are missing."
+        ),
+    )
+    parser.add_argument("file", metavar="FILE.csv", help="CSV file with a header row")
+    parser.add_argument("--date-col", required=True, metavar="COL", help="column of dates")
+    parser.add_argument("--value-col", required=True, metavar="COL", help="column of values")
+    parser.add_argument("--facet-col", metavar="COL", help="column splitting the series")
+    parser.add_argument(
+        "--improvement",
+        choices=IMPROVEMENT_DIRECTIONS,
+        default="increase",
+        help="which way is better (default: increase)",
+    )
+    parser.add_argument("--target", metavar="X", help="target value, for the assurance icon")
+    parser.add_argument(
+        "--rebase", nargs="+", metavar="DATE", default=[], help="recalculate limits from DATE"
+    )
+    parser.add_argument(
+        "--fix-after",
+        metavar="N",
+        help=f"limits from the first N (>= {MIN_FIX_AFTER_N_POINTS}) points of each group",
+    )
+    parser.add_argument(
+        "--no-screen", action="store_true", help="no moving-range screening (MDC Excel tool)"
+    )
+    parser.add_argument("--run-length", metavar="N", default="7", help="shift rule (default 7)")
+    parser.add_argument("--trend-length", metavar="N", default="7", help="trend rule (default 7)")
+    parser.add_argument("--no-two-in-three", action="store_true", help="turn off the 2-of-3 rule")
+    parser.add_argument("--json", action="store_true", help="print JSON, one object per facet")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the sub-command; returns the exit status (0, or 2 for bad input)."""
+    try:
+        options = _options(args)
+        target = _number(args.target, "--target") if args.target is not None else None
+        rebase = [_option_date(text) for text in args.rebase]
+        frame = load_series_csv(args.file, args.date_col, args.value_col, args.facet_col)
+        result = compute_spc(
+            frame,
+            date_col=args.date_col,
+            value_col=args.value_col,
+            facet_col=args.facet_col,
+            options=options,
+            target=target,
+            rebase=rebase,
+        )
+    except (BadInput, SPCInputError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if args.json:
+        for warning in result.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+        print(json.dumps(result.to_json_records(), indent=2, allow_nan=False))
+    else:
+        print(format_report(result, source=args.file, value_col=args.value_col))
+    return EXIT_OK
+
+
+# --- arguments ------------------------------------------------------------------------------
+
+
+def _whole_number(text: str, flag: str, least: int) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        raise BadInput(f"{flag} must be a whole number; got {text!r}") from None
+    if number < least:
+        raise BadInput(f"{flag} must be at least {least}; got {number}")
+    return number
+
+
+def _number(text: str, flag: str) -> float:
+    try:
+        number = float(text)
+    except ValueError:
+        raise BadInput(f"{flag} must be a number; got {text!r}") from None
+    if not math.isfinite(number):
+        raise BadInput(f"{flag} must be a finite number; got {text!r}")
+    return number
+
+
+def _option_date(text: str) -> pd.Timestamp:
+    parsed = parse_date_strings(pd.Series([text], dtype="string"))
+    if pd.isna(parsed.iloc[0]):
+        raise BadInput(f"--rebase {text!r} is not a date (use YYYY-MM-DD)")
+    return parsed.iloc[0]
+
+
+def _options(args: argparse.Namespace) -> SPCOptions:
+    fix_after = None
+    if args.fix_after is not None:
+        fix_after = _whole_number(args.fix_after, "--fix-after", MIN_FIX_AFTER_N_POINTS)
+    return SPCOptions(
+        improvement=args.improvement,
+        screen_outliers=not args.no_screen,
+        run_length=_whole_number(args.run_length, "--run-length", 2),
+        trend_length=_whole_number(args.trend_length, "--trend-length", 3),
+        two_in_three=not args.no_two_in_three,
+        fix_after_n_points=fix_after,
+    )
+
+
+# --- reading the CSV --------------------------------------------------------------------------
+
+
+def _line(position: int) -> int:
+    return position + 2  # line 1 is the header; rows are 0-based
+
+
+def load_series_csv(
+    path: str | Path, date_col: str, value_col: str, facet_col: str | None = None
+) -> pd.DataFrame:
+    """Read and check a series CSV; returns a frame with parsed dates and float values.
+
+    Raises BadInput with a one-line message naming the file, column and line.
+    """
+    name = str(path)
+    file = Path(path)
+    if not file.exists():
+        raise BadInput(f"{name}: no such file")
+    if not file.is_file():
+        raise BadInput(f"{name}: not a file")
+    try:
+        frame = pd.read_csv(file, dtype=str, keep_default_na=False, skipinitialspace=True)
+    except pd.errors.EmptyDataError:
+        raise BadInput(f"{name}: the file is empty") from None
+    except pd.errors.ParserError as exc:
+        raise BadInput(f"{name}: not a readable CSV file ({_first_line(exc)})") from None
+    except UnicodeDecodeError:
+        raise BadInput(f"{name}: not UTF-8 text; save the CSV as UTF-8") from None
+    except OSError as exc:
+        raise BadInput(f"{name}: cannot read the file ({exc.strerror or exc})") from None
+
+    columns = [("--date-col", date_col), ("--value-col", value_col), ("--facet-col", facet_col)]
+    for flag, column in columns:
+        if column is not None and column not in frame.columns:
+            known = ", ".join(repr(c) for c in frame.columns)
+            raise BadInput(f"{name}: no column {column!r} (from {flag}); columns are: {known}")
+    if frame.empty:
+        raise BadInput(f"{name}: no data rows under the header")
+
+    date_text = frame[date_col].str.strip()
+    blank_date = (date_text == "").to_numpy()
+    if blank_date.any():
+        i = int(np.flatnonzero(blank_date)[0])
+        raise BadInput(f"{name} line {_line(i)}: missing date in column {date_col!r}")
+    dates = parse_date_strings(date_text)
+    unreadable = dates.isna().to_numpy()
+    if unreadable.any():
+        i = int(np.flatnonzero(unreadable)[0])
+        raise BadInput(
+            f"{name} line {_line(i)}: {date_text.iloc[i]!r} in column {date_col!r} is not a date "
+            "(use YYYY-MM-DD)"
+        )
+
+    value_text = frame[value_col].str.strip()
+    missing = value_text.str.lower().isin(MISSING_TOKENS).to_numpy()
+    cleaned = value_text.where(~value_text.str.match(THOUSANDS), value_text.str.replace(",", ""))
+    values = pd.to_numeric(cleaned.mask(missing), errors="coerce").to_numpy(
+        dtype=float, na_value=np.nan
+    )
+    bad = (np.isnan(values) & ~missing) | np.isinf(values)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise BadInput(
+            f"{name} line {_line(i)}: {value_text.iloc[i]!r} in column {value_col!r} "
+            "is not a number"
+        )
+
+    series = pd.DataFrame({date_col: dates, value_col: values})
+    if facet_col is not None and facet_col not in (date_col, value_col):
+        facets = frame[facet_col].str.strip()
+        blank_facet = (facets == "").to_numpy()
+        if blank_facet.any():
+            i = int(np.flatnonzero(blank_facet)[0])
+            raise BadInput(f"{name} line {_line(i)}: missing facet in column {facet_col!r}")
+        series[facet_col] = facets
+    keys = [date_col] if facet_col is None else [facet_col, date_col]
+    repeated = series.duplicated(keys, keep=False).to_numpy()
+    if repeated.any():
+        rows = np.flatnonzero(repeated)
+        key = tuple(series.iloc[rows[0]][k] for k in keys)
+        same = [r for r in rows if tuple(series.iloc[r][k] for k in keys) == key]
+        in_facet = f" in facet {key[0]!r}" if facet_col is not None else ""
+        raise BadInput(
+            f"{name} line {_line(same[1])}: date {date_text.iloc[same[1]]!r} appears again"
+            f"{in_facet} (first on line {_line(same[0])}); give one value per date"
+        )
+    return series
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+# --- the readable report ------------------------------------------------------------------------
+
+
+def _date(value: Any) -> str:
+    return "n/a" if value is None or pd.isna(value) else pd.Timestamp(value).strftime("%Y-%m-%d")
+
+
+def _facet_report(result: SPCResult, facet: FacetSPC, faceted: bool) -> list[str]:
+    lines = ["", f"== {facet.facet} =="] if faceted else [""]
+    if facet.latest_date is None:
+        lines.append("No values.")
+    else:
+        kind = POINT_TYPE_WORDS.get(facet.latest_point_type or "", "")
+        rule = f"; {facet.latest_rule}" if facet.latest_rule else ""
+        lines.append(
+            f"Latest value: {plain_number(facet.latest_value)} on {_date(facet.latest_date)} "
+            f"({kind}{rule})"
+        )
+    lines.append(f"Variation: {facet.variation_meaning} [{facet.variation_icon}]")
+    if facet.assurance_type:
+        lines.append(
+            f"{facet.assurance_meaning} "
+            f"[{facet.assurance_type}; target {plain_number(facet.target)}]"
+        )
+    else:
+        lines.append("Assurance: none (no target, or no better direction)")
+
+    lines.append("Limits by rebase group:")
+    header = (
+        f"  {'group':<6}{'from':<12}{'to':<12}{'points':>7}{'mean':>12}{'lower':>12}"
+        f"{'upper':>12}{'special cause':>15}"
+    )
+    lines.append(header)
+    for group in facet.summary:
+        flagged = group.n - group.common_cause
+        trial = "  (trial limits)" if group.trial_limits else ""
+        mean, lower, upper = (plain_number(x) for x in (group.mean, group.lpl, group.upl))
+        lines.append(
+            f"  {group.rebase_group:<6}{_date(group.start):<12}{_date(group.end):<12}"
+            f"{group.n:>7}{mean:>12}{lower:>12}{upper:>12}{flagged:>15}{trial}"
+        )
+
+    points = result.facet_points(facet.facet)
+    flagged_points = points[points["special_cause_flag"].to_numpy(dtype=bool)]
+    if len(flagged_points):
+        lines.append(f"Special-cause points ({len(flagged_points)}):")
+        if len(flagged_points) > MAX_LISTED_POINTS:
+            earlier = len(flagged_points) - MAX_LISTED_POINTS
+            lines.append(f"  ... {earlier} earlier, then the latest {MAX_LISTED_POINTS}:")
+            flagged_points = flagged_points.iloc[-MAX_LISTED_POINTS:]
+        for date, value, kind, rule in zip(
+            flagged_points["date"],
+            flagged_points["value"],
+            flagged_points["point_type"],
+            flagged_points["rule"],
+            strict=True,
+        ):
+            lines.append(
+                f"  {_date(date):<12}{plain_number(value):>12}  {POINT_TYPE_WORDS[kind]:<22}{rule}"
+            )
+    else:
+        lines.append("Special-cause points: none")
+    if facet.warnings:
+        lines.append("Warnings:")
+        lines.extend(f"  - {warning}" for warning in facet.warnings)
+    return lines
+
+
+def format_report(result: SPCResult, *, source: str = "", value_col: str = "value") -> str:
+    """Readable plain-text report of an SPC result: per facet, the latest point and its
+    icons, limits per rebase group, special-cause points and warnings."""
+    faceted = len(result.facets) > 1 or (result.facets and result.facets[0].facet is not None)
+    lines = [
+        f"SPC (Making Data Count XmR) of {value_col!r}" + (f" in {source}" if source else ""),
+        f"Options: {result.options.describe()}",
+    ]
+    if result.input_warnings:
+        lines.append("Warnings:")
+        lines.extend(f"  - {warning}" for warning in result.input_warnings)
+    for facet in result.facets:
+        lines.extend(_facet_report(result, facet, bool(faceted)))
+    return "\n".join(lines)

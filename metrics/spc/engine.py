@@ -1,0 +1,977 @@
+"""Making Data Count SPC for metric series: XmR limits, special-cause rules, icons, summary.
+
+`compute_spc()` takes a tidy frame (one row per date, optionally per facet) and returns a
+frozen `SPCResult`: a tidy `points` frame, one `FacetSPC` per facet (icons, per-group
+summary, warnings) and every warning in plain words. Charts, pages, the CLI and exports
+all read that one result.
+
+Semantics are those of NHSRplotthedots v0.2.2 (see /work/shared/reference_data/spc/README.md
+and docs/spc.md); every non-edge reference case is reproduced exactly. Where the reference
+has a quirk (the reference cases marked `edge`), this engine deliberately chooses:
+
+1. Constant baseline (every moving range 0) with screening on: the reference screens out
+   every moving range and returns NaN limits. Here the screen is skipped, so the limits
+   equal the mean (as with screening off) and a warning says so. Point types are the same
+   (every point sits on the mean); a later change shows as special cause, and a target
+   can be assessed ("consistent pass/fail") instead of reading as "inconsistent".
+2. A facet with no target when targets are given per facet: no assurance (None) and no
+   assurance icon; the reference reads the NA target as "inconsistent". Generally a NaN
+   target means "no target".
+3. Missing values: kept as rows (gaps in charts) with common-cause type, as in the
+   reference. Their moving ranges are dropped (the moving range never bridges a gap), and
+   a missing point breaks any run, trend or two-in-three window that would span it (the
+   reference can raise an error there). A warning lists the missing dates.
+4. Missing latest value: the variation icon (and the assurance check) use the latest
+   NON-missing point, with a warning; the reference uses the missing row, so its icon is
+   always "common cause".
+5. A rebase on the first date starts no new group: groups are always numbered from 0
+   (the reference starts at 1 in that case) and a warning says the date was ignored.
+
+Also beyond the reference: a rebase date matching no row is ignored as in the reference,
+but with a warning naming it; targets may step (change from a date); rule lengths and the
+two-in-three rule are options.
+
+Performance: numpy throughout, one loop per (facet, rebase group), one DataFrame built at
+the end; no per-point pandas operations.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import math
+import numbers
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+
+from metrics.spc import rules
+from metrics.spc.icons import icon_meaning
+from metrics.spc.xmr import ProcessLimits, process_limits
+
+DEFAULT_TRIAL_LIMIT_POINTS: Final = 13
+MIN_FIX_AFTER_N_POINTS: Final = 12
+
+POINT_COLUMNS: Final = (
+    "facet",
+    "date",
+    "value",
+    "mean",
+    "lpl",
+    "upl",
+    "nlpl",
+    "nupl",
+    "rebase_group",
+    "target",
+    "special_cause_type",
+    "special_cause_flag",
+    "point_type",
+    "rule",
+    "short_group_warning",
+)
+
+DateLike = str | dt.date | np.datetime64 | pd.Timestamp
+TargetSteps = Sequence[tuple[DateLike, float | None]]
+TargetSpec = float | TargetSteps | Mapping[Hashable, float | TargetSteps | None] | None
+RebaseSpec = Sequence[DateLike] | Mapping[Hashable, Sequence[DateLike]] | DateLike | None
+
+
+class SPCInputError(ValueError):
+    """The input frame cannot be analysed: an unknown column, a missing or unreadable date,
+    a duplicate date within a facet, or a value that is not a number."""
+
+
+@dataclass(frozen=True)
+class SPCOptions:
+    """Rule parameters. Defaults reproduce NHSRplotthedots v0.2.2.
+
+    improvement: which way is better: "increase", "decrease" or "neutral".
+    screen_outliers: drop moving ranges >= 3.267 x their mean before the limits (the MDC
+        Excel tool does not screen: use False to match it).
+    run_length: points in a row on one side of the mean that make a shift (7).
+    trend_length: points in a row strictly rising or falling that make a trend (7).
+    two_in_three: apply the "2 of 3 points beyond 2 sigma on one side" rule.
+    fix_after_n_points: limits from the first n points of each rebase group (>= 12), or
+        None to use every point.
+    trial_limit_points: groups with fewer points get the trial-limits warning (13).
+    """
+
+    improvement: str = "increase"
+    screen_outliers: bool = True
+    run_length: int = 7
+    trend_length: int = 7
+    two_in_three: bool = True
+    fix_after_n_points: int | None = None
+    trial_limit_points: int = DEFAULT_TRIAL_LIMIT_POINTS
+
+    def __post_init__(self) -> None:
+        if self.improvement not in rules.IMPROVEMENT_DIRECTIONS:
+            raise ValueError(
+                "improvement must be one of "
+                f"{', '.join(rules.IMPROVEMENT_DIRECTIONS)}; got {self.improvement!r}"
+            )
+        for name in ("screen_outliers", "two_in_three"):
+            if not isinstance(getattr(self, name), bool | np.bool_):
+                raise ValueError(f"{name} must be True or False; got {getattr(self, name)!r}")
+        for name, least in (("run_length", 2), ("trend_length", 3), ("trial_limit_points", 1)):
+            value = getattr(self, name)
+            if not _is_int(value) or value < least:
+                raise ValueError(
+                    f"{name} must be a whole number of at least {least}; got {value!r}"
+                )
+        fix = self.fix_after_n_points
+        if fix is not None and (not _is_int(fix) or fix < MIN_FIX_AFTER_N_POINTS):
+            raise ValueError(
+                "fix_after_n_points must be None or a whole number of at least "
+                f"{MIN_FIX_AFTER_N_POINTS} (limits need a baseline of 12+ points); got {fix!r}"
+            )
+
+    def describe(self) -> str:
+        """The options in plain words, for reports and chart captions."""
+        better = {"increase": "higher is better", "decrease": "lower is better"}.get(
+            self.improvement, "neither direction is better"
+        )
+        rules_used = [
+            "a point outside the limits",
+            f"a run of {self.run_length} on one side of the mean",
+            f"a trend of {self.trend_length}",
+        ]
+        if self.two_in_three:
+            rules_used.append("2 of 3 points close to a limit")
+        screen = "moving ranges screened" if self.screen_outliers else "no moving-range screening"
+        fixed = (
+            f"limits fixed after {self.fix_after_n_points} points"
+            if self.fix_after_n_points
+            else "limits from all points"
+        )
+        return f"{better}; {screen}; {fixed}; special cause: {', '.join(rules_used)}"
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool | np.bool_)
+
+
+@dataclass(frozen=True)
+class GroupSummary:
+    """One rebase group of one facet, as in the reference's summary table."""
+
+    rebase_group: int
+    start: pd.Timestamp
+    end: pd.Timestamp
+    n: int  # rows in the group, including missing values (as the reference counts)
+    n_missing: int
+    mean: float
+    lpl: float
+    upl: float
+    common_cause: int
+    special_cause_improvement: int
+    special_cause_concern: int
+    special_cause_neutral: int
+    variation_type: str | None  # point type of the group's latest non-missing point
+    assurance_type: str | None  # only on the latest group, only with a target
+    trial_limits: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict: ISO dates, NaN as None."""
+        return {
+            "rebase_group": self.rebase_group,
+            "start": _iso_date(self.start),
+            "end": _iso_date(self.end),
+            "n": self.n,
+            "n_missing": self.n_missing,
+            "mean": _json_float(self.mean),
+            "lpl": _json_float(self.lpl),
+            "upl": _json_float(self.upl),
+            "common_cause": self.common_cause,
+            "special_cause_improvement": self.special_cause_improvement,
+            "special_cause_concern": self.special_cause_concern,
+            "special_cause_neutral": self.special_cause_neutral,
+            "variation_type": self.variation_type,
+            "assurance_type": self.assurance_type,
+            "trial_limits": self.trial_limits,
+        }
+
+
+@dataclass(frozen=True)
+class FacetSPC:
+    """Icons, latest point, per-group summary and warnings for one facet."""
+
+    facet: Hashable | None
+    improvement: str
+    n_points: int
+    latest_date: pd.Timestamp | None  # latest date with a value
+    latest_value: float | None
+    latest_point_type: str | None
+    latest_rule: str  # plain-English rule for the latest point ("" for common cause)
+    variation_icon: str | None  # None when the facet has no values at all
+    assurance_type: str | None
+    assurance_icon: str | None
+    target: float | None  # the target at the latest point
+    summary: tuple[GroupSummary, ...]
+    warnings: tuple[str, ...]
+
+    @property
+    def variation_meaning(self) -> str:
+        """Plain-English meaning of the variation icon."""
+        return icon_meaning(self.variation_icon) if self.variation_icon else "No data to assess"
+
+    @property
+    def assurance_meaning(self) -> str:
+        """Plain-English meaning of the assurance icon ("" when there is no target)."""
+        return icon_meaning(self.assurance_icon) if self.assurance_icon else ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict of the facet-level results (without points)."""
+        return {
+            "facet": _json_scalar(self.facet),
+            "improvement": self.improvement,
+            "n_points": self.n_points,
+            "latest_date": _iso_date(self.latest_date),
+            "latest_value": _json_float(self.latest_value),
+            "latest_point_type": self.latest_point_type,
+            "latest_rule": self.latest_rule,
+            "variation_icon": self.variation_icon,
+            "variation_meaning": self.variation_meaning,
+            "assurance_type": self.assurance_type,
+            "assurance_icon": self.assurance_icon,
+            "assurance_meaning": self.assurance_meaning or None,
+            "target": _json_float(self.target),
+            "summary": [group.to_dict() for group in self.summary],
+            "warnings": list(self.warnings),
+        }
+
+
+@dataclass(frozen=True)
+class SPCResult:
+    """Everything `compute_spc` found. `points` is sorted by facet, then date.
+
+    points columns: facet (None without a facet column), date, value, mean, lpl, upl,
+    nlpl, nupl (2-sigma lines), rebase_group (0, 1, ...), target (NaN where none),
+    special_cause_type (reference label), special_cause_flag, point_type (reference name),
+    rule (plain English; "" for common cause), short_group_warning (trial limits).
+    """
+
+    points: pd.DataFrame
+    facets: tuple[FacetSPC, ...]
+    options: SPCOptions
+    warnings: tuple[str, ...] = ()  # every warning; a facet's own are prefixed with its name
+    input_warnings: tuple[str, ...] = ()  # warnings about the arguments, not about one facet
+    _facet_rows: tuple[tuple[int, int], ...] = field(default=(), repr=False, compare=False)
+
+    @property
+    def facet_names(self) -> list[Hashable | None]:
+        """Facet labels in result order."""
+        return [f.facet for f in self.facets]
+
+    def _facet_index(self, name: Hashable | None) -> int:
+        if name is None:
+            if len(self.facets) == 1:
+                return 0
+            raise KeyError(
+                f"name a facet: there are {len(self.facets)} "
+                f"({', '.join(repr(f) for f in self.facet_names)})"
+            )
+        for i, facet in enumerate(self.facets):
+            if facet.facet == name or str(facet.facet) == str(name):
+                return i
+        raise KeyError(
+            f"no facet {name!r}; facets are: {', '.join(repr(f) for f in self.facet_names)}"
+        )
+
+    def facet(self, name: Hashable | None = None) -> FacetSPC:
+        """The facet called `name` (omit it when there is only one facet)."""
+        return self.facets[self._facet_index(name)]
+
+    def facet_points(self, name: Hashable | None = None) -> pd.DataFrame:
+        """Rows of `points` for one facet (omit `name` when there is only one facet)."""
+        start, stop = self._facet_rows[self._facet_index(name)]
+        return self.points.iloc[start:stop]
+
+    def to_json_records(self) -> list[dict[str, Any]]:
+        """One JSON-ready dict per facet: facet-level fields plus `points` (NaN as None)."""
+        records = []
+        for i, facet in enumerate(self.facets):
+            record = facet.to_dict()
+            start, stop = self._facet_rows[i]
+            record["points"] = _point_records(self.points.iloc[start:stop])
+            records.append(record)
+        return records
+
+
+# --- JSON helpers -------------------------------------------------------------------------
+
+
+def _json_float(value: Any) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    return None if math.isnan(value) or math.isinf(value) else value
+
+
+def _json_scalar(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _iso_date(value: Any) -> str | None:
+    if value is None or pd.isna(value):
+        return None
+    ts = pd.Timestamp(value)
+    return ts.strftime("%Y-%m-%d") if ts == ts.normalize() else ts.isoformat()
+
+
+def _point_records(points: pd.DataFrame) -> list[dict[str, Any]]:
+    date_column = points["date"]
+    if (date_column == date_column.dt.normalize()).all():
+        dates = date_column.dt.strftime("%Y-%m-%d").tolist()
+    else:
+        dates = [_iso_date(d) for d in date_column]
+    columns = {
+        name: points[name].to_numpy(dtype=float, na_value=np.nan)
+        for name in ("value", "mean", "lpl", "upl", "nlpl", "nupl", "target")
+    }
+    floats = {
+        name: [None if math.isnan(v) else v for v in arr.tolist()] for name, arr in columns.items()
+    }
+    groups = points["rebase_group"].tolist()
+    types = points["special_cause_type"].tolist()
+    flags = points["special_cause_flag"].tolist()
+    point_types = points["point_type"].tolist()
+    rule_text = points["rule"].tolist()
+    trial = points["short_group_warning"].tolist()
+    return [
+        {
+            "date": dates[i],
+            "value": floats["value"][i],
+            "mean": floats["mean"][i],
+            "lpl": floats["lpl"][i],
+            "upl": floats["upl"][i],
+            "nlpl": floats["nlpl"][i],
+            "nupl": floats["nupl"][i],
+            "target": floats["target"][i],
+            "rebase_group": int(groups[i]),
+            "point_type": point_types[i],
+            "special_cause_type": types[i],
+            "special_cause_flag": bool(flags[i]),
+            "rule": rule_text[i],
+            "short_group_warning": bool(trial[i]),
+        }
+        for i in range(len(dates))
+    ]
+
+
+# --- input parsing ------------------------------------------------------------------------
+
+
+def _row_name(frame: pd.DataFrame, position: int) -> str:
+    return f"row {frame.index[position]!r}"
+
+
+def _require_columns(frame: pd.DataFrame, columns: Iterable[tuple[str, str | None]]) -> None:
+    for role, column in columns:
+        if column is not None and column not in frame.columns:
+            known = ", ".join(repr(c) for c in frame.columns)
+            raise SPCInputError(f"no {role} column {column!r}; columns are: {known}")
+
+
+def parse_date_strings(texts: pd.Series) -> pd.Series:
+    """Dates written as text: ISO first (2024-04, 2024-04-01, 2024-04-01T00:00), then
+    day-first as UK data are written (01/04/2024 is 1 April). NaT where neither reads."""
+    parsed = pd.to_datetime(texts, format="ISO8601", errors="coerce")
+    retry = (parsed.isna() & texts.notna()).to_numpy()
+    if retry.any():
+        parsed[retry] = pd.to_datetime(texts[retry], format="mixed", dayfirst=True, errors="coerce")
+    return parsed
+
+
+def _parse_dates(frame: pd.DataFrame, column: str) -> np.ndarray:
+    raw = frame[column]
+    if isinstance(raw.dtype, pd.PeriodDtype):
+        parsed = raw.dt.to_timestamp()
+    elif pd.api.types.is_datetime64_any_dtype(raw.dtype):
+        parsed = raw
+    elif pd.api.types.is_numeric_dtype(raw.dtype) and not raw.isna().all():
+        raise SPCInputError(
+            f"date column {column!r} holds numbers, not dates (e.g. {raw.iloc[0]!r}); "
+            "give dates such as 2024-04-01"
+        )
+    else:
+        if pd.api.types.infer_dtype(raw, skipna=True) == "string":
+            parsed = parse_date_strings(raw.astype("string").str.strip())
+        else:
+            parsed = pd.to_datetime(raw, errors="coerce")
+        unreadable = parsed.isna().to_numpy() & raw.notna().to_numpy()
+        if unreadable.any():
+            i = int(np.flatnonzero(unreadable)[0])
+            raise SPCInputError(
+                f"{_row_name(frame, i)}: date {raw.iloc[i]!r} in column {column!r} is not a date"
+            )
+    if getattr(parsed.dt, "tz", None) is not None:
+        parsed = parsed.dt.tz_localize(None)  # keep wall-clock dates; boards report local months
+    missing = parsed.isna().to_numpy()
+    if missing.any():
+        i = int(np.flatnonzero(missing)[0])
+        raise SPCInputError(f"{_row_name(frame, i)}: missing date in column {column!r}")
+    return parsed.to_numpy(dtype="datetime64[ns]")
+
+
+def _parse_values(frame: pd.DataFrame, column: str) -> np.ndarray:
+    raw = frame[column]
+    if pd.api.types.is_bool_dtype(raw.dtype) or pd.api.types.is_numeric_dtype(raw.dtype):
+        values = raw.to_numpy(dtype=float, na_value=np.nan)
+    else:
+        text = raw.astype("string").str.strip()
+        blank = text.isna() | (text == "")
+        values = pd.to_numeric(text.mask(blank), errors="coerce").to_numpy(
+            dtype=float, na_value=np.nan
+        )
+        unreadable = np.isnan(values) & ~blank.to_numpy(dtype=bool)
+        if unreadable.any():
+            i = int(np.flatnonzero(unreadable)[0])
+            raise SPCInputError(
+                f"{_row_name(frame, i)}: value {raw.iloc[i]!r} in column {column!r} is not a number"
+            )
+    infinite = np.isinf(values)
+    if infinite.any():
+        i = int(np.flatnonzero(infinite)[0])
+        raise SPCInputError(
+            f"{_row_name(frame, i)}: value {raw.iloc[i]!r} in column {column!r} is not finite"
+        )
+    return values
+
+
+def _parse_facets(frame: pd.DataFrame, column: str | None) -> tuple[np.ndarray, list[Any]]:
+    if column is None:
+        return np.zeros(len(frame), dtype=np.int64), [None]
+    raw = frame[column]
+    try:
+        codes, uniques = pd.factorize(raw, sort=True)
+    except TypeError:  # facets of mixed types cannot be sorted; keep their first-seen order
+        codes, uniques = pd.factorize(raw, sort=False)
+    if (codes < 0).any():
+        i = int(np.flatnonzero(codes < 0)[0])
+        raise SPCInputError(f"{_row_name(frame, i)}: missing facet in column {column!r}")
+    return codes.astype(np.int64), [_json_scalar(u) for u in list(uniques)]
+
+
+def _to_timestamp(value: Any) -> pd.Timestamp | None:
+    """A date-like value as a tz-naive Timestamp, or None when it is not a date."""
+    if isinstance(value, bool) or not isinstance(
+        value, str | dt.date | np.datetime64 | pd.Timestamp
+    ):
+        return None
+    try:
+        # text is read as the data's dates are: ISO, then day-first (01/04/2024 = 1 April)
+        ts = (
+            parse_date_strings(pd.Series([value]))[0]
+            if isinstance(value, str)
+            else pd.Timestamp(value)
+        )
+    except (ValueError, TypeError, OverflowError):
+        return None
+    if pd.isna(ts):
+        return None
+    if ts.tzinfo is not None:
+        ts = ts.tz_localize(None)
+    return ts.as_unit("ns")
+
+
+def _lookup(mapping: Mapping[Hashable, Any], facet: Hashable | None) -> Any:
+    """The entry for a facet; keys may also be the facet's text (a CSV's "1" for facet 1)."""
+    if facet in mapping:
+        return mapping[facet]
+    return next((value for key, value in mapping.items() if str(key) == str(facet)), None)
+
+
+def _fmt(ts: Any) -> str:
+    return pd.Timestamp(ts).strftime("%Y-%m-%d")
+
+
+# --- targets ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Steps:
+    """A target that changes from given dates: value NaN means no target from that date."""
+
+    dates: np.ndarray  # datetime64[ns], ascending
+    values: np.ndarray  # float
+
+
+def _parse_target_value(value: Any, where: str) -> tuple[float | _Steps | None, list[str]]:
+    if value is None:
+        return None, []
+    if isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_):
+        number = float(value)
+        if math.isnan(number):
+            return None, []  # NaN is "no target", as in a per-facet table with gaps
+        if math.isinf(number):
+            return None, [f"{where} {value!r} is not finite; no target used"]
+        return number, []
+    if isinstance(value, Sequence) and not isinstance(value, str | bytes):
+        return _parse_target_steps(value, where)
+    return None, [
+        f"{where} {value!r} is not a number or a list of (from_date, value) steps; no target used"
+    ]
+
+
+def _parse_target_steps(steps: Sequence[Any], where: str) -> tuple[_Steps | None, list[str]]:
+    warnings: list[str] = []
+    parsed: dict[np.datetime64, float] = {}
+    for step in steps:
+        ok = isinstance(step, Sequence) and not isinstance(step, str | bytes) and len(step) == 2
+        when = _to_timestamp(step[0]) if ok else None
+        amount = step[1] if ok else None
+        valid_amount = amount is None or (
+            isinstance(amount, numbers.Real) and not isinstance(amount, bool | np.bool_)
+        )
+        if when is None or not valid_amount:
+            warnings.append(
+                f"{where}: step {step!r} is not a (from_date, value) pair; step ignored"
+            )
+            continue
+        key = when.to_datetime64()
+        if key in parsed:
+            warnings.append(f"{where}: two steps from {_fmt(when)}; the later one is used")
+        parsed[key] = math.nan if amount is None else float(amount)
+    if not parsed:
+        if not warnings:
+            warnings.append(f"{where} is an empty list of steps; no target used")
+        return None, warnings
+    order = sorted(parsed)
+    return _Steps(
+        np.array(order, dtype="datetime64[ns]"), np.array([parsed[d] for d in order])
+    ), warnings
+
+
+def _target_values(spec: float | _Steps | None, dates: np.ndarray) -> np.ndarray:
+    if spec is None:
+        return np.full(dates.size, np.nan)
+    if isinstance(spec, _Steps):
+        index = np.searchsorted(spec.dates, dates, side="right") - 1
+        return np.where(index >= 0, spec.values[np.maximum(index, 0)], np.nan)
+    return np.full(dates.size, spec)
+
+
+# --- rebase -------------------------------------------------------------------------------
+
+
+def _parse_rebase_dates(value: Any, where: str) -> tuple[list[pd.Timestamp], list[str]]:
+    if value is None:
+        return [], []
+    if isinstance(value, str | dt.date | np.datetime64 | pd.Timestamp):
+        value = [value]
+    if not isinstance(value, Iterable) or isinstance(value, Mapping | bytes):
+        raise ValueError(
+            f"{where} must be a list of dates (or a dict of facet -> list of dates); "
+            f"got {type(value).__name__}"
+        )
+    dates, warnings = [], []
+    for item in value:
+        ts = _to_timestamp(item)
+        if ts is None:
+            warnings.append(f"{where} {item!r} is not a date; ignored")
+        else:
+            dates.append(ts)
+    return dates, warnings
+
+
+def _assign_rebase_groups(
+    dates: np.ndarray, rebase_dates: list[pd.Timestamp]
+) -> tuple[np.ndarray, list[str]]:
+    """Boolean "starts a new group" per point, and warnings for dates that start none."""
+    starts = np.zeros(dates.size, dtype=bool)
+    warnings: list[str] = []
+    if not rebase_dates or dates.size == 0:
+        return starts, warnings
+    first, last = dates[0], dates[-1]
+    for ts in sorted(set(rebase_dates)):
+        when = ts.to_datetime64()
+        hit = np.flatnonzero(dates == when)
+        if hit.size == 0:
+            where = (
+                f"outside the data ({_fmt(first)} to {_fmt(last)})"
+                if when < first or when > last
+                else "matches no date in the data"
+            )
+            warnings.append(f"rebase date {_fmt(ts)} {where}; ignored")
+        elif hit[0] == 0:
+            warnings.append(
+                f"rebase date {_fmt(ts)} is the first date, so it starts no new group; ignored"
+            )
+        else:
+            starts[hit[0]] = True
+    return starts, warnings
+
+
+# --- the one place the rules are composed --------------------------------------------------
+
+
+def classify_points(
+    values: np.ndarray, limits: ProcessLimits, options: SPCOptions
+) -> tuple[np.ndarray, np.ndarray]:
+    """Apply every special-cause rule to one rebase group.
+
+    Returns (rule code per point, direction per point): the rule codes are those of
+    `metrics.spc.rules` (0 = common cause, 1 = outside limits, 2 = trend, 3 = two-in-three,
+    4 = shift, in order of precedence) and the direction is +1 (high), -1 (low) or 0.
+    """
+    side = rules.relative_to_mean(values, limits.mean)
+    outside = rules.outside_limits(values, limits.lpl, limits.upl)
+    in_trend = rules.trend(values, options.trend_length)
+    one_side = rules.shift(side, options.run_length)
+    if options.two_in_three:
+        close = rules.close_to_limits(values, limits.lpl, limits.upl, limits.nlpl, limits.nupl)
+        two_of_three = rules.part_of_two_in_three(close, side)
+    else:
+        two_of_three = np.zeros(values.size, dtype=np.int8)
+    rule = rules.special_cause_rule(outside, in_trend, two_of_three, one_side)
+    direction = rules.special_cause_direction(rule, side, rules.trend_direction(values, in_trend))
+    return rule, direction
+
+
+@dataclass(frozen=True)
+class _Tables:
+    labels: np.ndarray
+    descriptions: np.ndarray
+    point_types: np.ndarray
+
+    @classmethod
+    def for_options(cls, options: SPCOptions) -> _Tables:
+        return cls(
+            labels=rules.special_cause_labels(options.run_length, options.trend_length),
+            descriptions=rules.rule_descriptions(options.run_length, options.trend_length),
+            point_types=rules.point_type(np.array([-1, 0, 1]), options.improvement),
+        )
+
+
+_IMPROVEMENT_SIGN: Final = {"increase": 1, "decrease": -1, "neutral": 0}
+
+
+def _analyse_facet(
+    facet: Hashable | None,
+    dates: np.ndarray,
+    values: np.ndarray,
+    target_spec: float | _Steps | None,
+    rebase_dates: list[pd.Timestamp],
+    options: SPCOptions,
+    tables: _Tables,
+) -> tuple[dict[str, np.ndarray], FacetSPC]:
+    n = values.size
+    missing = np.isnan(values)
+    starts, warnings = _assign_rebase_groups(dates, rebase_dates)
+    group = np.cumsum(starts)
+    bounds = np.concatenate(([0], np.flatnonzero(starts), [n]))
+
+    limit_arrays = {name: np.empty(n) for name in ("mean", "lpl", "upl", "nlpl", "nupl")}
+    rule = np.zeros(n, dtype=np.int8)
+    direction = np.zeros(n, dtype=np.int8)
+    trial = np.zeros(n, dtype=bool)
+    group_limits: list[ProcessLimits] = []
+    for g, (lo, hi) in enumerate(itertools.pairwise(bounds)):
+        segment = values[lo:hi]
+        limits = process_limits(
+            segment,
+            fix_after_n_points=options.fix_after_n_points,
+            screen_outliers=options.screen_outliers,
+        )
+        group_limits.append(limits)
+        for name, array in limit_arrays.items():
+            array[lo:hi] = getattr(limits, name)
+        rule[lo:hi], direction[lo:hi] = classify_points(segment, limits, options)
+        size = hi - lo
+        trial[lo:hi] = size < options.trial_limit_points
+        warnings.extend(_group_warnings(g, dates[lo], size, limits, options))
+
+    flag = rule != rules.NO_RULE
+    targets = _target_values(target_spec, dates)
+    warnings.extend(_missing_value_warnings(dates, missing))
+    warnings.extend(_target_warnings(target_spec, dates))
+
+    present = np.flatnonzero(~missing)
+    latest = int(present[-1]) if present.size else None
+    point_types = tables.point_types[direction + 1]
+    variation = None
+    assurance = None
+    latest_target = None
+    if latest is not None:
+        variation = rules.variation_icon(point_types[latest], options.improvement)
+        latest_target = _json_float(targets[latest])
+        assurance = rules.assurance_type(
+            limit_arrays["lpl"][latest],
+            limit_arrays["upl"][latest],
+            latest_target,
+            options.improvement,
+        )
+        if latest != n - 1:
+            warnings.append(
+                f"the latest value ({_fmt(dates[-1])}) is missing; the icons use the latest "
+                f"recorded value ({_fmt(dates[latest])})"
+            )
+
+    sign = _IMPROVEMENT_SIGN[options.improvement]
+    improvement = flag & (direction == sign) if sign else np.zeros(n, dtype=bool)
+    concern = flag & (direction == -sign) if sign else np.zeros(n, dtype=bool)
+    summaries = []
+    for g, (lo, hi) in enumerate(itertools.pairwise(bounds)):
+        limits = group_limits[g]
+        recorded = np.flatnonzero(~missing[lo:hi])
+        flagged = int(np.count_nonzero(flag[lo:hi]))
+        n_improvement = int(np.count_nonzero(improvement[lo:hi]))
+        n_concern = int(np.count_nonzero(concern[lo:hi]))
+        is_latest_group = g == len(bounds) - 2
+        summaries.append(
+            GroupSummary(
+                rebase_group=g,
+                start=pd.Timestamp(dates[lo]),
+                end=pd.Timestamp(dates[hi - 1]),
+                n=int(hi - lo),
+                n_missing=int(hi - lo - recorded.size),
+                mean=limits.mean,
+                lpl=limits.lpl,
+                upl=limits.upl,
+                common_cause=int(hi - lo) - flagged,
+                special_cause_improvement=n_improvement,
+                special_cause_concern=n_concern,
+                special_cause_neutral=flagged - n_improvement - n_concern,
+                variation_type=str(point_types[lo + recorded[-1]]) if recorded.size else None,
+                assurance_type=assurance if is_latest_group else None,
+                trial_limits=bool(hi - lo < options.trial_limit_points),
+            )
+        )
+
+    columns = {
+        "date": dates,
+        "value": values,
+        **limit_arrays,
+        "rebase_group": group,
+        "target": targets,
+        "special_cause_type": tables.labels[rule, direction + 1],
+        "special_cause_flag": flag,
+        "point_type": point_types,
+        "rule": tables.descriptions[rule, direction + 1],
+        "short_group_warning": trial,
+    }
+    facet_result = FacetSPC(
+        facet=facet,
+        improvement=options.improvement,
+        n_points=n,
+        latest_date=pd.Timestamp(dates[latest]) if latest is not None else None,
+        latest_value=float(values[latest]) if latest is not None else None,
+        latest_point_type=str(point_types[latest]) if latest is not None else None,
+        latest_rule=str(columns["rule"][latest]) if latest is not None else "",
+        variation_icon=variation,
+        assurance_type=assurance,
+        assurance_icon=rules.assurance_icon(assurance),
+        target=latest_target,
+        summary=tuple(summaries),
+        warnings=tuple(warnings),
+    )
+    return columns, facet_result
+
+
+def _group_warnings(
+    group: int, start: np.datetime64, size: int, limits: ProcessLimits, options: SPCOptions
+) -> list[str]:
+    where = f"rebase group {group} (from {_fmt(start)})"
+    warnings = []
+    if limits.n_baseline_values == 0:
+        warnings.append(f"{where} has no values: no centre line or limits")
+    elif math.isnan(limits.mean_moving_range):
+        warnings.append(
+            f"{where} has too few values for limits: no two consecutive values, so no moving range"
+        )
+    elif limits.constant_baseline:
+        warnings.append(
+            f"{where}: every moving range is 0 (constant values), so the limits equal the mean "
+            "and any change will show as special cause"
+        )
+    if size < options.trial_limit_points:
+        warnings.append(
+            f"trial limits: {where} has {size} points (fewer than {options.trial_limit_points}); "
+            "the limits may move as more data arrive"
+        )
+    fix = options.fix_after_n_points
+    if fix is not None and size < fix:
+        warnings.append(
+            f"{where} has {size} points, fewer than fix_after_n_points={fix}; "
+            "its limits use every point and are not yet fixed"
+        )
+    return warnings
+
+
+def _missing_value_warnings(dates: np.ndarray, missing: np.ndarray) -> list[str]:
+    count = int(np.count_nonzero(missing))
+    if count == 0:
+        return []
+    if count == missing.size:
+        return ["every value is missing: nothing to analyse"]
+    shown = ", ".join(_fmt(d) for d in dates[missing][:5]) + (", ..." if count > 5 else "")
+    return [
+        f"{count} missing value{'s' if count > 1 else ''} ({shown}) shown as "
+        f"{'gaps' if count > 1 else 'a gap'}; "
+        "no moving range or rule window spans a gap"
+    ]
+
+
+def _target_warnings(spec: float | _Steps | None, dates: np.ndarray) -> list[str]:
+    if not isinstance(spec, _Steps) or dates.size == 0:
+        return []
+    warnings = []
+    for when in spec.dates[spec.dates > dates[-1]]:
+        warnings.append(
+            f"target step from {_fmt(when)} starts after the latest date ({_fmt(dates[-1])}); "
+            "it applies to no point"
+        )
+    if spec.dates[0] > dates[0] and spec.dates[0] <= dates[-1]:
+        warnings.append(f"no target before {_fmt(spec.dates[0])} (the first target step)")
+    return warnings
+
+
+# --- entry point ----------------------------------------------------------------------------
+
+
+def _empty_points() -> pd.DataFrame:
+    return pd.DataFrame({name: pd.Series(dtype=object) for name in POINT_COLUMNS}).astype(
+        {
+            "date": "datetime64[ns]",
+            **{c: float for c in ("value", "mean", "lpl", "upl", "nlpl", "nupl", "target")},
+            "rebase_group": np.int64,
+            "special_cause_flag": bool,
+            "short_group_warning": bool,
+        }
+    )
+
+
+def compute_spc(
+    frame: pd.DataFrame,
+    *,
+    date_col: str = "date",
+    value_col: str = "value",
+    facet_col: str | None = None,
+    options: SPCOptions | None = None,
+    target: TargetSpec = None,
+    rebase: RebaseSpec = None,
+) -> SPCResult:
+    """Making Data Count XmR analysis of every facet of `frame`.
+
+    frame: one row per date (per facet); values in the metric's own units, NaN or blank
+        for a missing value (shown as a gap). Dates may be strings, dates or periods.
+    options: `SPCOptions` (defaults: NHSRplotthedots v0.2.2).
+    target: None; a number for every facet; a dict facet -> number; or a list of
+        (from_date, value) steps, a target that changes from each date (value None
+        withdraws it). A dict may also map a facet to a list of steps.
+    rebase: dates at which the limits are recalculated: a list for every facet, or a dict
+        facet -> list of dates. A date that matches no row is ignored, with a warning.
+
+    Raises SPCInputError (a ValueError) for a frame that cannot be analysed (unknown column,
+    unreadable or duplicate date, non-numeric value) and ValueError for a malformed option.
+    Problems that still allow an answer (short series, missing values, an unusable target,
+    an unmatched rebase date) are reported in `warnings`.
+    """
+    options = SPCOptions() if options is None else options
+    if not isinstance(options, SPCOptions):
+        raise ValueError(f"options must be an SPCOptions; got {type(options).__name__}")
+    if not isinstance(frame, pd.DataFrame):
+        raise ValueError(f"frame must be a pandas DataFrame; got {type(frame).__name__}")
+    _require_columns(frame, [("date", date_col), ("value", value_col), ("facet", facet_col)])
+    has_facets = facet_col is not None
+    warnings: list[str] = []
+
+    common_target, facet_targets = None, None
+    if isinstance(target, Mapping):
+        if has_facets:
+            facet_targets = {}
+            for key, value in target.items():
+                facet_targets[key], problems = _parse_target_value(value, f"target for {key!r}")
+                warnings.extend(problems)
+        else:
+            warnings.append(
+                "target is given per facet but no facet column is named; no target used"
+            )
+    else:
+        common_target, problems = _parse_target_value(target, "target")
+        warnings.extend(problems)
+
+    common_rebase: list[pd.Timestamp] = []
+    facet_rebase: dict[Hashable, list[pd.Timestamp]] | None = None
+    if isinstance(rebase, Mapping):
+        if has_facets:
+            facet_rebase = {}
+            for key, value in rebase.items():
+                facet_rebase[key], problems = _parse_rebase_dates(value, f"rebase date for {key!r}")
+                warnings.extend(problems)
+        else:
+            warnings.append("rebase is given per facet but no facet column is named; ignored")
+    else:
+        common_rebase, problems = _parse_rebase_dates(rebase, "rebase date")
+        warnings.extend(problems)
+
+    if len(frame) == 0:
+        warnings.append("no rows to analyse")
+        return SPCResult(_empty_points(), (), options, tuple(warnings), tuple(warnings))
+
+    dates = _parse_dates(frame, date_col)
+    values = _parse_values(frame, value_col)
+    codes, labels = _parse_facets(frame, facet_col)
+
+    order = np.lexsort((dates, codes))
+    dates, values, codes = dates[order], values[order], codes[order]
+    repeated = (codes[1:] == codes[:-1]) & (dates[1:] == dates[:-1])
+    if repeated.any():
+        i = int(np.flatnonzero(repeated)[0])
+        in_facet = f" in facet {labels[codes[i]]!r}" if has_facets else ""
+        raise SPCInputError(
+            f"date {_fmt(dates[i])} appears twice{in_facet} "
+            f"({_row_name(frame, int(order[i]))} and {_row_name(frame, int(order[i + 1]))}); "
+            "give one value per date"
+        )
+
+    for name, mapping in (("target", facet_targets), ("rebase dates", facet_rebase)):
+        for key in mapping or {}:
+            if not any(key == label or str(key) == str(label) for label in labels):
+                warnings.append(
+                    f"{name} given for facet {key!r}, which is not in the data; ignored"
+                )
+
+    input_warnings = tuple(warnings)
+    tables = _Tables.for_options(options)
+    facet_starts = np.concatenate(([0], np.flatnonzero(np.diff(codes)) + 1, [codes.size]))
+    column_parts: dict[str, list[np.ndarray]] = {}
+    facet_results: list[FacetSPC] = []
+    facet_rows: list[tuple[int, int]] = []
+    for code, (lo, hi) in enumerate(itertools.pairwise(facet_starts)):
+        label = labels[code]
+        target_spec = common_target
+        rebase_dates = common_rebase
+        if facet_targets is not None:
+            target_spec = _lookup(facet_targets, label)
+        if facet_rebase is not None:
+            rebase_dates = _lookup(facet_rebase, label) or []
+        columns, facet_result = _analyse_facet(
+            label, dates[lo:hi], values[lo:hi], target_spec, rebase_dates, options, tables
+        )
+        for name, array in columns.items():
+            column_parts.setdefault(name, []).append(array)
+        facet_results.append(facet_result)
+        facet_rows.append((int(lo), int(hi)))
+        prefix = f"facet {label!r}: " if has_facets else ""
+        warnings.extend(prefix + w for w in facet_result.warnings)
+
+    facet_column = np.full(codes.size, None, dtype=object)
+    if has_facets:
+        facet_column = np.asarray(labels, dtype=object)[codes]
+    points = pd.DataFrame(
+        {
+            "facet": facet_column,
+            **{name: np.concatenate(parts) for name, parts in column_parts.items()},
+        },
+        columns=list(POINT_COLUMNS),
+    )
+    return SPCResult(
+        points, tuple(facet_results), options, tuple(warnings), input_warnings, tuple(facet_rows)
+    )
