@@ -1,0 +1,569 @@
+"""The frozen result of one ITS study, and how it reads as prose, text and JSON.
+
+Everything downstream (the chart, the page's effect card, the command line, exports) reads
+this one object. Tables are handed out as fresh DataFrames, so a caller cannot change the
+result by editing what it was given.
+
+Effect conventions:
+- level change: the jump at the first point after the interruption (centred slope term);
+  with a phase-in ramp, the full change once phased in. Log-link models report it as a rate
+  ratio, linear models in the outcome's units.
+- slope change: change in trend per period (per month, or per year for annual data); a
+  ratio per period for log-link models.
+- horizon effect: fitted minus counterfactual mean `horizon` months after the start of the
+  intervention (both from the model, so noise in a single month does not drive it), with a
+  relative version (fitted / counterfactual - 1). Intervals by the delta method from the
+  coefficient covariance; for log-link models the relative interval is exact
+  (exp of the linear-predictor interval).
+- cumulative effect: sum of fitted minus counterfactual over every period from the start of
+  the intervention to the end of the data (negative = e.g. referrals averted), delta method.
+- counterfactual band: a confidence band for the counterfactual mean, not a prediction
+  interval for single months.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from metrics.its.diagnostics import Diagnostics
+from metrics.its.spec import ITSSpec
+
+
+@dataclass(frozen=True)
+class ITSWarning:
+    """A caveat the reader should see next to the result (`code` is stable for tests/UI)."""
+
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Effect:
+    """Level or slope change of one intervention.
+
+    Attributes:
+        estimate, ci_low, ci_high: on `scale`: "ratio" (rate ratio, log-link models) or
+            "absolute" (outcome units, or units per period for a slope change).
+        coefficient, se: the underlying coefficient and standard error (link scale).
+        per: "" for a level change; "month" or "year" for a slope change.
+        comparison: True when the effect is a difference against a comparison series.
+    """
+
+    intervention: str
+    label: str
+    term: str
+    estimate: float
+    ci_low: float
+    ci_high: float
+    scale: str
+    coefficient: float
+    se: float
+    p_value: float
+    per: str = ""
+    comparison: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "intervention": self.intervention,
+            "term": self.term,
+            "estimate": self.estimate,
+            "ci_low": self.ci_low,
+            "ci_high": self.ci_high,
+            "scale": self.scale,
+            "p_value": self.p_value,
+            "per": self.per or None,
+            "comparison": self.comparison,
+        }
+
+
+@dataclass(frozen=True)
+class HorizonEffect:
+    """Absolute and relative effect of one intervention at the reporting horizon.
+
+    `absolute` = fitted - counterfactual (outcome units per period); `relative` = fitted /
+    counterfactual - 1 (-0.43 is "43% lower"). `months_after` may be less than asked for
+    when the data end sooner (see the result's warnings).
+    """
+
+    intervention: str
+    label: str
+    months_after: int
+    date: pd.Timestamp
+    fitted: float
+    counterfactual: float
+    absolute: float
+    absolute_low: float
+    absolute_high: float
+    relative: float
+    relative_low: float
+    relative_high: float
+    method: str = "delta"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "intervention": self.intervention,
+            "months_after": self.months_after,
+            "date": self.date.strftime("%Y-%m-%d"),
+            "fitted": self.fitted,
+            "counterfactual": self.counterfactual,
+            "absolute": {"estimate": self.absolute, "ci_low": self.absolute_low,
+                         "ci_high": self.absolute_high},
+            "relative": {"estimate": self.relative, "ci_low": self.relative_low,
+                         "ci_high": self.relative_high},
+            "method": self.method,
+        }
+
+
+@dataclass(frozen=True)
+class CumulativeEffect:
+    """Total of fitted minus counterfactual from the intervention to the end of the data.
+
+    `difference` < 0 means fewer than expected: `averted` (= -difference) is then, e.g.,
+    the number of referrals averted.
+    """
+
+    intervention: str
+    label: str
+    start: pd.Timestamp
+    end: pd.Timestamp
+    n_periods: int
+    fitted_total: float
+    counterfactual_total: float
+    difference: float
+    ci_low: float
+    ci_high: float
+    method: str = "delta"
+
+    @property
+    def averted(self) -> float:
+        return -self.difference
+
+    @property
+    def averted_ci(self) -> tuple[float, float]:
+        return (-self.ci_high, -self.ci_low)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "intervention": self.intervention,
+            "start": self.start.strftime("%Y-%m-%d"),
+            "end": self.end.strftime("%Y-%m-%d"),
+            "n_periods": self.n_periods,
+            "fitted_total": self.fitted_total,
+            "counterfactual_total": self.counterfactual_total,
+            "difference": self.difference,
+            "ci_low": self.ci_low,
+            "ci_high": self.ci_high,
+            "method": self.method,
+        }
+
+
+@dataclass(frozen=True)
+class Trend:
+    """Underlying (pre-intervention) trend of the treated series.
+
+    Log-link models: a ratio per year (exp(12 beta) for monthly data). Linear models: the
+    change in outcome units per period (`per`).
+    """
+
+    estimate: float
+    ci_low: float
+    ci_high: float
+    scale: str
+    per: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"estimate": self.estimate, "ci_low": self.ci_low, "ci_high": self.ci_high,
+                "scale": self.scale, "per": self.per}
+
+
+@dataclass(frozen=True)
+class PlaceboCheck:
+    """Refits of the pre-period with false intervention dates.
+
+    Attributes:
+        term: the compared term ("level", or "slope" when no level change is estimated).
+        dates: the false intervention dates.
+        estimates, ci_low, ci_high: placebo effects on the result's scale.
+        real_estimate: the real effect on the same scale.
+        rank: 1 when the real effect is larger (on the link scale, in absolute value) than
+            every placebo effect; k when k - 1 placebo effects are at least as large.
+        n_significant: placebo intervals that exclude no change (false positives).
+        fixed_nuisance: nuisance parameter held at the main fit's value ("phi", "alpha").
+    """
+
+    term: str
+    scale: str
+    dates: tuple[pd.Timestamp, ...]
+    estimates: tuple[float, ...]
+    ci_low: tuple[float, ...]
+    ci_high: tuple[float, ...]
+    real_estimate: float
+    rank: int
+    n_significant: int
+    fixed_nuisance: str = ""
+
+    @property
+    def n_placebo(self) -> int:
+        return len(self.dates)
+
+    def text(self) -> str:
+        """One sentence for the diagnostics panel."""
+        n = self.n_placebo
+        if self.rank == 1:
+            head = f"The real {self.term} change is larger than all {n} placebo changes"
+        else:
+            head = (
+                f"{self.rank - 1} of {n} placebo {self.term} changes were at least as large "
+                "as the real one"
+            )
+        tail = (
+            f"; {self.n_significant} of {n} placebo intervals excluded no change."
+            if n
+            else "."
+        )
+        return head + " at false dates before the intervention" + tail
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "term": self.term,
+            "scale": self.scale,
+            "dates": [d.strftime("%Y-%m-%d") for d in self.dates],
+            "estimates": list(self.estimates),
+            "ci_low": list(self.ci_low),
+            "ci_high": list(self.ci_high),
+            "real_estimate": self.real_estimate,
+            "rank": self.rank,
+            "n_placebo": self.n_placebo,
+            "n_significant": self.n_significant,
+            "fixed_nuisance": self.fixed_nuisance or None,
+            "text": self.text(),
+        }
+
+
+@dataclass(frozen=True)
+class InterventionWindow:
+    """Where an intervention sits on the chart: its start and any shaded window."""
+
+    id: str
+    label: str
+    start: pd.Timestamp
+    window: str | None  # "phase-in", "excluded" or None
+    window_start: pd.Timestamp | None
+    window_end: pd.Timestamp | None  # last period inside the window
+
+
+# --- formatting -----------------------------------------------------------------------------
+
+
+def number_decimals(value: float) -> int:
+    """Decimals that suit a magnitude: 0 from 10 up, 1 from 1, else 2."""
+    size = abs(value)
+    return 0 if size >= 10 else 1 if size >= 1 else 2
+
+
+def format_number(value: float, decimals: int | None = None) -> str:
+    """Readable magnitude: 98, 4.3, 0.27, 12,345 (or with the given decimals)."""
+    if not math.isfinite(value):
+        return "n/a"
+    places = number_decimals(value) if decimals is None else decimals
+    return f"{value:,.{places}f}"
+
+
+def format_percent(fraction: float) -> str:
+    """0.4312 -> "43%"; 0.004 -> "0.4%"."""
+    size = abs(fraction) * 100
+    if size >= 1 or size == 0:
+        return f"{size:.0f}%"
+    return f"{size:.1f}%"
+
+
+def _the(label: str) -> str:
+    """Add "the" unless the label already starts with an article."""
+    first = label.split(" ", 1)[0].lower()
+    return label if first in ("the", "a", "an") else f"the {label}"
+
+
+def period_label(stamp: pd.Timestamp, frequency: str) -> str:
+    """"2016-01" for monthly data, "1989" for annual data."""
+    return f"{stamp:%Y}" if frequency == "annual" else f"{stamp:%Y-%m}"
+
+
+def _when(effect: HorizonEffect, frequency: str, label: str) -> str:
+    label = _the(label)
+    if frequency == "annual":
+        years = effect.months_after // 12
+        if years == 0:
+            return f"in the first year of {label}"
+        return f"{years} year{'s' if years != 1 else ''} after {label}"
+    if effect.months_after == 0:
+        return f"in the first month of {label}"
+    months = effect.months_after
+    return f"{months} month{'s' if months != 1 else ''} after {label}"
+
+
+def _verb(subject: str) -> str:
+    word = subject.rstrip().split(" ")[-1].lower() if subject.strip() else ""
+    return "were" if word.endswith("s") and not word.endswith("ss") else "was"
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe: NaN/inf -> None, numpy scalars -> Python."""
+    if isinstance(value, dict):
+        return {key: _clean(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(item) for item in value]
+    if isinstance(value, (np.floating, float)):
+        number = float(value)
+        return number if math.isfinite(number) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value
+
+
+# --- the result -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class ITSResult:
+    """The outcome of `fit_its`: effects, counterfactual, diagnostics, warnings, placebo.
+
+    Tables (`coefficients`, `counterfactual`) are properties returning new DataFrames.
+    """
+
+    series: str
+    spec: ITSSpec
+    model: str
+    link: str
+    frequency: str
+    n_obs: int
+    n_pre: int
+    n_post: int
+    effects: tuple[Effect, ...]
+    horizon_effects: tuple[HorizonEffect, ...]
+    cumulative_effects: tuple[CumulativeEffect, ...]
+    trend: Trend
+    diagnostics: Diagnostics
+    warnings: tuple[ITSWarning, ...]
+    placebo: PlaceboCheck | None
+    windows: tuple[InterventionWindow, ...]
+    model_details: dict[str, float]
+    params: np.ndarray = field(repr=False)
+    cov: np.ndarray = field(repr=False)
+    coefficient_table: pd.DataFrame = field(repr=False)
+    counterfactual_table: pd.DataFrame = field(repr=False)
+
+    # -- tables --------------------------------------------------------------------------
+
+    @property
+    def coefficients(self) -> pd.DataFrame:
+        """term, estimate, se, ci_low, ci_high, p_value (link scale)."""
+        return self.coefficient_table.copy()
+
+    @property
+    def counterfactual(self) -> pd.DataFrame:
+        """Tidy frame: date, observed, fitted, counterfactual, cf_low, cf_high, in_fit,
+        segment (plus `control` with a comparison series). One row per period."""
+        return self.counterfactual_table.copy()
+
+    def get_plot_data(self) -> pd.DataFrame:
+        """Alias of `counterfactual` (CausalPy's name for the tidy plotting frame)."""
+        return self.counterfactual
+
+    # -- lookups ----------------------------------------------------------------------------
+
+    @property
+    def confidence_level(self) -> float:
+        return 1.0 - self.spec.alpha
+
+    @property
+    def dispersion(self) -> float | None:
+        return self.diagnostics.dispersion
+
+    @property
+    def main_intervention(self) -> str:
+        """The first intervention in time: the one the sentence is about by default."""
+        return self.windows[0].id
+
+    def effect(self, intervention: str | None = None, term: str = "level") -> Effect | None:
+        """The level or slope change of an intervention (first by default)."""
+        wanted = intervention or self.main_intervention
+        for item in self.effects:
+            if item.intervention == wanted and item.term == term:
+                return item
+        return None
+
+    def horizon_effect(self, intervention: str | None = None) -> HorizonEffect:
+        wanted = intervention or self.main_intervention
+        return next(h for h in self.horizon_effects if h.intervention == wanted)
+
+    def cumulative_effect(self, intervention: str | None = None) -> CumulativeEffect:
+        wanted = intervention or self.main_intervention
+        return next(c for c in self.cumulative_effects if c.intervention == wanted)
+
+    # -- prose ------------------------------------------------------------------------------
+
+    def sentence(
+        self,
+        subject: str | None = None,
+        unit: str | None = None,
+        intervention: str | None = None,
+    ) -> str:
+        """One sentence a board member can read aloud, with the interval.
+
+        Args:
+            subject: what is measured, e.g. "Referrals" (default: the series name).
+            unit: for linear models, what is counted per period, e.g. "referrals a month";
+                gives "There were 98 fewer referrals a month (95% CI 78 to 118) than ...".
+            intervention: id of the intervention (default: the first).
+        """
+        effect = self.horizon_effect(intervention)
+        subject = (subject or self.series or "The measure").strip()
+        subject = subject[0].upper() + subject[1:]
+        level = f"{self.confidence_level:.0%} CI"
+        when = _when(effect, self.frequency, effect.label)
+        if self.link == "log":
+            estimate, low, high = effect.relative, effect.relative_low, effect.relative_high
+            direction = "lower" if estimate < 0 else "higher"
+            if low <= 0 <= high:
+                low_word = "lower" if low < 0 else "higher"
+                high_word = "lower" if high < 0 else "higher"
+                return (
+                    f"{subject} {_verb(subject)} {format_percent(estimate)} {direction} than "
+                    f"expected {when}, but the {level} runs from {format_percent(low)} "
+                    f"{low_word} to {format_percent(high)} {high_word}, so the data are "
+                    "consistent with no change."
+                )
+            a, b = sorted((abs(low), abs(high)))
+            return (
+                f"{subject} {_verb(subject)} {format_percent(estimate)} {direction} "
+                f"({level} {format_percent(a)} to {format_percent(b)}) than expected {when}."
+            )
+        estimate, low, high = effect.absolute, effect.absolute_low, effect.absolute_high
+        places = number_decimals(estimate)
+        expected = format_number(effect.counterfactual)
+
+        def size(value: float) -> str:
+            return format_number(abs(value), places)
+
+        if unit:
+            def word(value: float) -> str:
+                return "fewer" if value < 0 else "more"
+
+            opening = f"There were {size(estimate)} {word(estimate)} {unit}"
+        else:
+            def word(value: float) -> str:
+                return "lower" if value < 0 else "higher"
+
+            opening = f"{subject} {_verb(subject)} {size(estimate)} {word(estimate)}"
+        if low <= 0 <= high:
+            return (
+                f"{opening} than the {expected} expected {when}, but the {level} runs from "
+                f"{size(low)} {word(low)} to {size(high)} {word(high)}, so the data are "
+                "consistent with no change."
+            )
+        a, b = sorted((abs(low), abs(high)))
+        return (
+            f"{opening} ({level} {format_number(a, places)} to {format_number(b, places)}) "
+            f"than the {expected} expected {when}."
+        )
+
+    def summary(self) -> str:
+        """A readable multi-line report (the command line's default output)."""
+        pct = f"{self.confidence_level:.0%}"
+        lines = [
+            f"Interrupted time series: {self.series or '(unnamed series)'}",
+            f"  model: {self.model} ({self.link} link), {self.frequency}, "
+            f"{self.n_obs} points fitted ({self.n_pre} before, {self.n_post} after)",
+        ]
+        details = ", ".join(f"{k}={v:.4g}" for k, v in self.model_details.items())
+        if details:
+            lines.append(f"  model details: {details}")
+        lines.append(f"  effects ({pct} CI):")
+        for item in self.effects:
+            per = f" per {item.per}" if item.per else ""
+            against = " vs comparison" if item.comparison else ""
+            lines.append(
+                f"    {item.intervention} {item.term}{against}: {item.estimate:.4g}{per} "
+                f"({item.ci_low:.4g} to {item.ci_high:.4g}), {item.scale}, p={item.p_value:.3g}"
+            )
+        for h in self.horizon_effects:
+            lines.append(
+                f"  at {h.months_after} months ({period_label(h.date, self.frequency)}) after "
+                f"{h.intervention}: "
+                f"fitted {h.fitted:.4g} vs counterfactual {h.counterfactual:.4g}; "
+                f"difference {h.absolute:.4g} ({h.absolute_low:.4g} to {h.absolute_high:.4g}), "
+                f"relative {h.relative:+.1%} ({h.relative_low:+.1%} to {h.relative_high:+.1%})"
+            )
+        for c in self.cumulative_effects:
+            lines.append(
+                f"  cumulative {c.intervention} {period_label(c.start, self.frequency)} to "
+                f"{period_label(c.end, self.frequency)}: "
+                f"{c.difference:.4g} ({c.ci_low:.4g} to {c.ci_high:.4g}) vs expected "
+                f"{c.counterfactual_total:.4g}"
+            )
+        t = self.trend
+        lines.append(
+            f"  underlying trend: {t.estimate:.4g} per {t.per} ({t.ci_low:.4g} to "
+            f"{t.ci_high:.4g}), {t.scale}"
+        )
+        d = self.diagnostics
+        diag = f"  diagnostics: Durbin-Watson {d.durbin_watson:.3f}; Ljung-Box({d.ljung_box_lags}) "
+        diag += f"p={d.ljung_box_p:.3g}"
+        if d.breusch_godfrey_p is not None:
+            diag += f"; Breusch-Godfrey({d.breusch_godfrey_lags}) p={d.breusch_godfrey_p:.3g}"
+        if d.dispersion is not None:
+            diag += f"; dispersion {d.dispersion:.3f}"
+        lines.append(diag)
+        lines.append("  residual ACF 1-12: " + " ".join(
+            "." if math.isnan(v) else f"{v:+.2f}" for v in d.acf))
+        if self.placebo is not None:
+            lines.append(f"  placebo: {self.placebo.text()}")
+        for warning in self.warnings:
+            lines.append(f"  warning: {warning.message}")
+        lines.append(f"  summary: {self.sentence()}")
+        return "\n".join(lines)
+
+    # -- JSON -----------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dictionary (NaN becomes null)."""
+        coefficients = [
+            {"term": row.term, "estimate": row.estimate, "se": row.se, "ci_low": row.ci_low,
+             "ci_high": row.ci_high, "p_value": row.p_value}
+            for row in self.coefficient_table.itertuples(index=False)
+        ]
+        return _clean(
+            {
+                "series": self.series,
+                "model": self.model,
+                "link": self.link,
+                "frequency": self.frequency,
+                "confidence_level": self.confidence_level,
+                "n_obs": self.n_obs,
+                "n_pre": self.n_pre,
+                "n_post": self.n_post,
+                "effects": [e.to_dict() for e in self.effects],
+                "horizon_effects": [h.to_dict() for h in self.horizon_effects],
+                "cumulative_effects": [c.to_dict() for c in self.cumulative_effects],
+                "dispersion": self.dispersion,
+                "trend": self.trend.to_dict(),
+                "diagnostics": self.diagnostics.to_dict(),
+                "warnings": [{"code": w.code, "message": w.message} for w in self.warnings],
+                "placebo": None if self.placebo is None else self.placebo.to_dict(),
+                "coefficients": coefficients,
+                "model_details": dict(self.model_details),
+                "summary": self.sentence(),
+            }
+        )
+
+    def to_json(self, indent: int | None = None) -> str:
+        """`to_dict()` as a JSON string."""
+        return json.dumps(self.to_dict(), indent=indent)
