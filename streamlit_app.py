@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from pathlib import Path
 
 import streamlit as st
 
@@ -15,35 +16,38 @@ from metrics.ui.components import problems_banner, synthetic_banner
 from metrics.ui.state import board_state, shared_filters
 
 LOG = logging.getLogger("alliance_board")
+# A local file: a :material/...: favicon would be fetched from Google's font CDN.
+FAVICON = Path(__file__).parent / "metrics" / "ui" / "assets" / "favicon.png"
 
 st.set_page_config(
     page_title="Alliance Board",
-    page_icon=":material/monitoring:",
+    page_icon=str(FAVICON),
     layout="wide",
     initial_sidebar_state="expanded",
 )
 
-PAGES = {
-    "Board": [
-        st.Page(
-            "pages/overview.py",
-            title="Overview",
-            icon=":material/dashboard:",
-            url_path="overview",
-            default=True,
-        ),
-        st.Page(
-            "pages/metric.py",
-            title="Metric detail",
-            icon=":material/show_chart:",
-            url_path="metric",
-        ),
-    ],
-}
+PAGES = [
+    # The Overview is the home page (served at /); a hidden second registration makes
+    # /overview (its file stem) work too, so every page is reachable by its stem.
+    st.Page(
+        "pages/overview.py",
+        title="Overview",
+        icon=":material/dashboard:",
+        url_path="home",
+        default=True,
+    ),
+    st.Page("pages/overview.py", title="Overview", url_path="overview", visibility="hidden"),
+    st.Page(
+        "pages/metric.py",
+        title="Metric detail",
+        icon=":material/show_chart:",
+        url_path="metric",
+    ),
+]
 
 
 def main() -> None:
-    navigation = st.navigation(PAGES, position="sidebar")
+    navigation = st.navigation(PAGES, position="top")
     state = board_state()
     st.session_state["board_state"] = state
     st.session_state["filters"] = shared_filters(state)

@@ -15,13 +15,14 @@ from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
+from dateutil.relativedelta import relativedelta
 
 from metrics.definitions.catalogue import Catalogue, config_files, fingerprint
 from metrics.definitions.issues import Issue, sort_issues
 from metrics.definitions.models import MetricDef
 from metrics.definitions.validate import check_data, load_config
 from metrics.series import SeriesError, SeriesQuery, SeriesResult, compute_series
-from metrics.warehouse import Warehouse, open_warehouse
+from metrics.warehouse import Warehouse, open_warehouse, quote
 
 SPARKLINE_MONTHS = 24
 
@@ -62,6 +63,7 @@ class Board:
         # Per-board memo: a board never changes once opened, so caching here cannot serve
         # stale figures (a changed file opens a new board).
         self._series = lru_cache(maxsize=2048)(self._compute_series)
+        self._lcn_recorded: dict[str, bool] = {}
 
     @property
     def errors(self) -> list[Issue]:
@@ -84,13 +86,34 @@ class Board:
             self.catalogue.sources,
             query,
             lcn_column=self.catalogue.board.lcn_column,
+            lcn_recorded=not query.lcn or self.lcn_recorded(metric_id),
         )
+
+    def lcn_recorded(self, metric_id: str) -> bool:
+        """Whether the metric's rows carry a neighbourhood (some measures in a shared
+        table are recorded only for the whole area, with the column left blank)."""
+        if metric_id not in self._lcn_recorded:
+            metric = self.catalogue.metrics[metric_id]
+            column = self.catalogue.board.lcn_column
+            loaded = self.warehouse.loaded.get(metric.source)
+            recorded = False
+            if loaded is not None and column in loaded.source.columns:
+                where = f"({metric.filter}) AND " if metric.filter else ""
+                rows = self.warehouse.query(
+                    f"SELECT 1 FROM {loaded.table} WHERE {where}{quote(column)} IS NOT NULL LIMIT 1"
+                )
+                recorded = not rows.empty
+            self._lcn_recorded[metric_id] = recorded
+        return self._lcn_recorded[metric_id]
 
     def summary(self, metric_id: str, query: SeriesQuery = SeriesQuery()) -> MetricSummary:
         metric = self.catalogue.metrics[metric_id]
+        # Fetch a year before the period too, so the change against a year earlier is known
+        # even when the period itself is a year or shorter.
+        start = query.start - relativedelta(years=1) if query.start else None
         try:
             frame = self.series(
-                metric_id, SeriesQuery(start=query.start, end=query.end, lcn=query.lcn)
+                metric_id, SeriesQuery(start=start, end=query.end, lcn=query.lcn)
             ).frame
         except SeriesError as exc:
             return MetricSummary(metric, available=False, reason=str(exc))
@@ -100,7 +123,10 @@ class Board:
         latest = known.iloc[-1]
         latest_month = latest["month"]
         year_ago = frame.loc[frame["month"] == latest_month - pd.DateOffset(years=1), "value"]
-        tail = frame[frame["month"] > latest_month - pd.DateOffset(months=SPARKLINE_MONTHS)]
+        shown = frame if query.start is None else frame[frame["month"] >= pd.Timestamp(query.start)]
+        if shown.dropna(subset=["value"]).empty:
+            return MetricSummary(metric, available=False, reason="no data in the selected period")
+        tail = shown[shown["month"] > latest_month - pd.DateOffset(months=SPARKLINE_MONTHS)]
         return MetricSummary(
             metric,
             available=True,

@@ -79,6 +79,7 @@ def compile_series_sql(
     *,
     covered_months: Sequence[dt.date] | None = None,
     lcn_column: str = "lcn",
+    lcn_recorded: bool = True,
 ) -> CompiledSeries:
     """Compile `metric` to SQL over the loaded ``src_<id>`` tables.
 
@@ -101,7 +102,7 @@ def compile_series_sql(
         row_conditions.append(f"({metric.filter})")
     lcn_condition = ""
     if query.lcn:
-        if lcn_column in source.columns:
+        if lcn_column in source.columns and lcn_recorded:
             lcn_condition = f"{quote(lcn_column)} = {sql_literal(query.lcn)}"
             row_conditions.append(lcn_condition)
         else:
@@ -265,6 +266,7 @@ def compute_series(
     query: SeriesQuery = SeriesQuery(),
     *,
     lcn_column: str = "lcn",
+    lcn_recorded: bool = True,
 ) -> SeriesResult:
     """Run the metric's SQL. Raises `SeriesError` with a reader-facing reason on failure."""
     needed = [metric.source] + ([metric.rate.population] if metric.rate else [])
@@ -278,7 +280,12 @@ def compute_series(
     ):
         covered = loaded.covered_months
     compiled = compile_series_sql(
-        metric, sources, query, covered_months=covered, lcn_column=lcn_column
+        metric,
+        sources,
+        query,
+        covered_months=covered,
+        lcn_column=lcn_column,
+        lcn_recorded=lcn_recorded,
     )
     try:
         frame = warehouse.query(compiled.sql)

@@ -12,10 +12,9 @@ from metrics.describe import describe_metric, metric_yaml
 from metrics.formatting import format_value
 from metrics.series import SeriesError
 from metrics.ui.components import chart
-from metrics.ui.state import Filters, url_param
+from metrics.ui.state import page_context, url_param
 
-state = st.session_state["board_state"]
-filters: Filters = st.session_state["filters"]
+state, filters = page_context()
 board = state.board
 catalogue = board.catalogue
 

@@ -7,10 +7,9 @@ import pandas as pd
 import streamlit as st
 
 from metrics.formatting import direction_word, format_change, format_value
-from metrics.ui.state import Filters
+from metrics.ui.state import page_context
 
-state = st.session_state["board_state"]
-filters: Filters = st.session_state["filters"]
+state, filters = page_context()
 board = state.board
 catalogue = board.catalogue
 

@@ -24,6 +24,7 @@ LOG = logging.getLogger("alliance_board")
 
 PERIOD_KEY = "filter_period"
 LCN_KEY = "filter_lcn"
+INITIAL_KEY = "filters_from_url"
 SHARED_PARAMS = ("from", "to", "lcn")
 
 
@@ -77,28 +78,40 @@ def shared_filters(state: BoardState) -> Filters:
     default_start = layout.default_from if layout.default_from in months else months[0]
     default_end = layout.default_to if layout.default_to in months else months[-1]
 
-    if PERIOD_KEY not in st.session_state:
+    # The first run of a session takes its filters from the URL. They are kept as the
+    # widgets' defaults for the whole session (a default that changed between runs would
+    # give Streamlit a new widget and reset the reader's choice).
+    if INITIAL_KEY not in st.session_state:
         start = _parse_month(st.query_params.get("from")) or default_start
         end = _parse_month(st.query_params.get("to")) or default_end
         start = start if start in months else default_start
         end = end if end in months else default_end
         if start > end:
             start, end = default_start, default_end
-        st.session_state[PERIOD_KEY] = (start, end)
-    lcn_options = [ALL_LCNS, *layout.lcns]
-    if LCN_KEY not in st.session_state:
         requested = st.query_params.get("lcn")
-        st.session_state[LCN_KEY] = requested if requested in layout.lcns else ALL_LCNS
+        st.session_state[INITIAL_KEY] = (
+            start,
+            end,
+            requested if requested in layout.lcns else ALL_LCNS,
+        )
+    initial_start, initial_end, initial_lcn = st.session_state[INITIAL_KEY]
+    lcn_options = [ALL_LCNS, *layout.lcns]
 
     with st.sidebar:
         st.markdown("**Filters** (shared by every page and kept in the link)")
         start, end = st.select_slider(
             "Period",
             options=months,
+            value=(initial_start, initial_end),
             key=PERIOD_KEY,
             format_func=lambda m: f"{m:%b %Y}",
         )
-        lcn = st.selectbox("Neighbourhood (Local Care Network)", lcn_options, key=LCN_KEY)
+        lcn = st.selectbox(
+            "Neighbourhood (Local Care Network)",
+            lcn_options,
+            index=lcn_options.index(initial_lcn) if initial_lcn in lcn_options else 0,
+            key=LCN_KEY,
+        )
     filters = Filters(start=start, end=end, lcn=None if lcn == ALL_LCNS else lcn)
     for name in SHARED_PARAMS:
         if name not in filters.url_params() and name in st.query_params:
@@ -110,3 +123,19 @@ def shared_filters(state: BoardState) -> Filters:
 def url_param(name: str) -> str | None:
     value = st.query_params.get(name)
     return value if isinstance(value, str) and value else None
+
+
+def page_context() -> tuple[BoardState, Filters]:
+    """The board and filters the entry point prepared for this run.
+
+    On the first deep link after a server start, Streamlit's legacy ``pages/`` mode can
+    run a page script directly, without the entry point (it switches to st.navigation only
+    once the entry point has called it). Then nothing is prepared: turn the legacy mode
+    off and rerun, so the entry point runs and serves the same URL properly.
+    """
+    if "board_state" not in st.session_state or "filters" not in st.session_state:
+        from streamlit.runtime.pages_manager import PagesManager
+
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+    return st.session_state["board_state"], st.session_state["filters"]

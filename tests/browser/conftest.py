@@ -1,0 +1,166 @@
+"""A real `streamlit run` server on a free port and Debian's headless Chromium.
+
+Every request the browser makes to a host other than the app's own is recorded (and
+blocked), so a test can assert that nothing leaves the machine.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import urllib.parse
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+# True once Streamlit has finished the script run and is connected (set by Streamlit).
+READY_JS = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  if (!app) return false;
+  if (app.getAttribute('data-test-connection-state') !== 'CONNECTED') return false;
+  if (app.getAttribute('data-test-script-state') !== 'notRunning') return false;
+  if (document.querySelector('[data-testid="stStatusWidgetRunningIcon"]')) return false;
+  if (document.querySelector('[data-testid="stSkeleton"]')) return false;
+  for (const c of document.querySelectorAll('[data-testid="stVegaLiteChart"]')) {
+    if (!c.querySelector('svg, canvas')) return false;
+  }
+  return document.querySelectorAll('[data-testid="stElementContainer"]').length > 0;
+}"""
+
+
+def _require_chromium() -> None:
+    if CHROMIUM.exists():
+        return
+    if os.environ.get("CI"):
+        pytest.fail("CI needs Debian's Chromium at /usr/bin/chromium (.ci/run installs it)")
+    pytest.skip(
+        "Debian's Chromium is not installed at /usr/bin/chromium (apt-get install chromium)"
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Server:
+    url: str
+    process: subprocess.Popen
+    output: list[str] = field(default_factory=list)
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[Server]:
+    _require_chromium()
+    port = _free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "streamlit_app.py",
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+    process = subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    output: list[str] = []
+    assert process.stdout is not None
+    # Streamlit prints its URL once the server listens; reading lines blocks until then.
+    for line in process.stdout:
+        output.append(line)
+        if "URL:" in line or "You can now view" in line:
+            break
+    else:
+        pytest.fail("streamlit did not start:\n" + "".join(output))
+    yield Server(f"http://127.0.0.1:{port}", process, output)
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+@dataclass
+class Browser:
+    context: object
+    foreign_requests: list[str]
+    console_errors: list[str]
+
+
+@pytest.fixture(scope="session")
+def browser_session(server: Server) -> Iterator[Browser]:
+    from playwright.sync_api import sync_playwright
+
+    app_host = urllib.parse.urlparse(server.url).netloc
+    foreign: list[str] = []
+    console_errors: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+
+        def guard(route, request) -> None:
+            host = urllib.parse.urlparse(request.url).netloc
+            if request.url.startswith(("data:", "blob:")) or host == app_host:
+                route.continue_()
+            else:
+                foreign.append(request.url)
+                route.abort()
+
+        context.route("**/*", guard)
+        context.on(
+            "console",
+            lambda message: (
+                console_errors.append(message.text) if message.type == "error" else None
+            ),
+        )
+        yield Browser(context, foreign, console_errors)
+        context.close()
+        browser.close()
+
+
+def open_page(browser: Browser, url: str, *, timeout_ms: int = 60_000):
+    """Open `url` in a new tab and wait until Streamlit has finished running the page."""
+    page = browser.context.new_page()
+    page.goto(url)
+    wait_ready(page, timeout_ms=timeout_ms)
+    return page
+
+
+def wait_ready(page, *, timeout_ms: int = 60_000) -> None:
+    page.wait_for_function(READY_JS, timeout=timeout_ms)
+    # Lazy components (data grids, charts) fetch and draw after the script finishes.
+    page.wait_for_load_state("networkidle", timeout=timeout_ms)
+    page.wait_for_function(READY_JS, timeout=timeout_ms)
+
+
+def screenshot(page, name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
