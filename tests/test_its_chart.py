@@ -17,16 +17,19 @@ def result() -> ITSResult:
     n = 96
     t = np.arange(n)
     ramp = np.clip((t - 36 + 1) / 6, 0, 1)
-    frame = pd.DataFrame({
-        "date": pd.date_range("2014-01-01", periods=n, freq="MS"),
-        "value": rng.poisson(200 * 0.6**ramp).astype(float),
-    })
+    frame = pd.DataFrame(
+        {
+            "date": pd.date_range("2014-01-01", periods=n, freq="MS"),
+            "value": rng.poisson(200 * 0.6**ramp).astype(float),
+        }
+    )
     frame.loc[70, "value"] = np.nan
     spec = ITSSpec(
         model="quasipoisson",
-        interventions=(InterventionSpec("hub", "2017-01", label="Hub scale-up", ramp_periods=6),
-                       InterventionSpec("spa", "2019-01", label="Single point of access",
-                                        exclude_periods=3)),
+        interventions=(
+            InterventionSpec("hub", "2017-01", label="Hub scale-up", ramp_periods=6),
+            InterventionSpec("spa", "2019-01", label="Single point of access", exclude_periods=3),
+        ),
         shocks=(ShockSpec("covid", "2020-04", "2020-05"),),
         seasonality="fourier:2",
     )

@@ -17,17 +17,20 @@ from metrics.cli import main
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def write_monthly(path: Path, *, sep: str = ",", n: int = 60, ratio: float = 0.6,
-                  series: tuple[str, ...] = ()) -> Path:
+def write_monthly(
+    path: Path, *, sep: str = ",", n: int = 60, ratio: float = 0.6, series: tuple[str, ...] = ()
+) -> Path:
     rng = np.random.default_rng(5)
     frames = []
     for name in series or ("",):
         t = np.arange(n)
-        frame = pd.DataFrame({
-            "month": pd.date_range("2014-01-01", periods=n, freq="MS").strftime("%Y-%m"),
-            "referrals": rng.poisson(200 * np.where(t >= 30, ratio, 1.0)),
-            "population": 100_000,
-        })
+        frame = pd.DataFrame(
+            {
+                "month": pd.date_range("2014-01-01", periods=n, freq="MS").strftime("%Y-%m"),
+                "referrals": rng.poisson(200 * np.where(t >= 30, ratio, 1.0)),
+                "population": 100_000,
+            }
+        )
         if series:
             frame.insert(0, "area", name)
         frames.append(frame)
@@ -43,20 +46,44 @@ def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, s
 
 def test_readable_report_by_default(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = write_monthly(tmp_path / "referrals.csv")
-    code, out, err = run_cli(capsys, str(path), "--date-col", "month", "--value-col", "referrals",
-                             "--intervention", "Hub scale-up=2016-07", "--model", "quasipoisson")
+    code, out, err = run_cli(
+        capsys,
+        str(path),
+        "--date-col",
+        "month",
+        "--value-col",
+        "referrals",
+        "--intervention",
+        "Hub scale-up=2016-07",
+        "--model",
+        "quasipoisson",
+    )
     assert code == 0, err
     assert "Interrupted time series: referrals" in out
     assert "than expected 12 months after the Hub scale-up." in out
 
 
-def test_json_has_the_documented_fields(tmp_path: Path,
-                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_json_has_the_documented_fields(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = write_monthly(tmp_path / "referrals.csv")
-    code, out, _ = run_cli(capsys, str(path), "--date-col", "month", "--value-col", "referrals",
-                           "--intervention", "2016-07", "--model", "quasipoisson",
-                           "--offset-col", "population", "--seasonality", "fourier:2",
-                           "--horizon", "6", "--json")
+    code, out, _ = run_cli(
+        capsys,
+        str(path),
+        "--date-col",
+        "month",
+        "--value-col",
+        "referrals",
+        "--intervention",
+        "2016-07",
+        "--model",
+        "quasipoisson",
+        "--offset-col",
+        "population",
+        "--seasonality",
+        "fourier:2",
+        "--horizon",
+        "6",
+        "--json",
+    )
     assert code == 0
     payload = json.loads(out)
     assert isinstance(payload, dict)
@@ -76,9 +103,21 @@ def test_ols_json_has_null_dispersion_and_absolute_effects(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = write_monthly(tmp_path / "referrals.csv")
-    code, out, _ = run_cli(capsys, str(path), "--date-col", "month", "--value-col", "referrals",
-                           "--intervention", "2016-07", "--model", "ols", "--hac-lags", "2",
-                           "--json")
+    code, out, _ = run_cli(
+        capsys,
+        str(path),
+        "--date-col",
+        "month",
+        "--value-col",
+        "referrals",
+        "--intervention",
+        "2016-07",
+        "--model",
+        "ols",
+        "--hac-lags",
+        "2",
+        "--json",
+    )
     payload = json.loads(out)
     assert code == 0 and payload["dispersion"] is None
     assert payload["effects"][0]["scale"] == "absolute"
@@ -92,14 +131,32 @@ def test_semicolon_file_with_year_only_dates_and_series_col(
     rows = []
     for state in ("Alpha", "Beta"):
         for year in range(1970, 2001):
-            rows.append({"State": state, "Year": year,
-                         "Packs": 120 - 1.5 * (year - 1970) - 15 * (year >= 1989)
-                         + rng.normal(0, 2)})
+            rows.append(
+                {
+                    "State": state,
+                    "Year": year,
+                    "Packs": 120 - 1.5 * (year - 1970) - 15 * (year >= 1989) + rng.normal(0, 2),
+                }
+            )
     path = tmp_path / "packs.csv"
     pd.DataFrame(rows).to_csv(path, sep=";", index=False)
-    code, out, _ = run_cli(capsys, str(path), "--date-col", "Year", "--value-col", "Packs",
-                           "--series-col", "State", "--intervention", "1989", "--model", "ols",
-                           "--hac-lags", "1", "--json")
+    code, out, _ = run_cli(
+        capsys,
+        str(path),
+        "--date-col",
+        "Year",
+        "--value-col",
+        "Packs",
+        "--series-col",
+        "State",
+        "--intervention",
+        "1989",
+        "--model",
+        "ols",
+        "--hac-lags",
+        "1",
+        "--json",
+    )
     assert code == 0
     payload = json.loads(out)
     assert [item["series"] for item in payload] == ["Alpha", "Beta"]
@@ -114,15 +171,26 @@ def test_series_errors_become_objects_when_others_succeed(
     frame = pd.read_csv(path)
     frame.loc[frame["area"] == "South", "referrals"] = 50  # constant: cannot be modelled
     frame.to_csv(path, index=False)
-    code, out, err = run_cli(capsys, str(path), "--date-col", "month", "--value-col",
-                             "referrals", "--series-col", "area", "--intervention", "2016-07",
-                             "--json")
+    code, out, err = run_cli(
+        capsys,
+        str(path),
+        "--date-col",
+        "month",
+        "--value-col",
+        "referrals",
+        "--series-col",
+        "area",
+        "--intervention",
+        "2016-07",
+        "--json",
+    )
     assert code == 0
     payload = json.loads(out)
     assert "effects" in payload[0]
     assert payload[1]["series"] == "South" and "constant" in payload[1]["error"]
-    assert err.strip() == ("its: series 'South': the series is constant (every value is 50): "
-                           "there is nothing to model")
+    assert err.strip() == (
+        "its: series 'South': the series is constant (every value is 50): there is nothing to model"
+    )
 
 
 @pytest.mark.parametrize(
@@ -139,7 +207,10 @@ def test_series_errors_become_objects_when_others_succeed(
     ],
 )
 def test_bad_input_gives_one_line_and_exit_code_2(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], change: str, args: list[str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    change: str,
+    args: list[str],
     message: str,
 ) -> None:
     path = write_monthly(tmp_path / "referrals.csv")
@@ -173,16 +244,48 @@ def test_module_entry_point_runs_without_a_traceback(tmp_path: Path) -> None:
     path = write_monthly(tmp_path / "referrals.csv")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     ok = subprocess.run(
-        [sys.executable, "-m", "metrics", "its", str(path), "--date-col", "month",
-         "--value-col", "referrals", "--intervention", "2016-07", "--json", "--no-placebo"],
-        capture_output=True, text=True, cwd=ROOT, env=env, check=False,
+        [
+            sys.executable,
+            "-m",
+            "metrics",
+            "its",
+            str(path),
+            "--date-col",
+            "month",
+            "--value-col",
+            "referrals",
+            "--intervention",
+            "2016-07",
+            "--json",
+            "--no-placebo",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        check=False,
     )
     assert ok.returncode == 0, ok.stderr
     assert json.loads(ok.stdout)["model"] == "arima"
     bad = subprocess.run(
-        [sys.executable, "-m", "metrics", "its", str(path), "--date-col", "month",
-         "--value-col", "referrals", "--intervention", "1999-01"],
-        capture_output=True, text=True, cwd=ROOT, env=env, check=False,
+        [
+            sys.executable,
+            "-m",
+            "metrics",
+            "its",
+            str(path),
+            "--date-col",
+            "month",
+            "--value-col",
+            "referrals",
+            "--intervention",
+            "1999-01",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        check=False,
     )
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     assert bad.stderr.count("\n") == 1 and "outside the data" in bad.stderr

@@ -23,7 +23,10 @@ def layout(interventions, shocks=(), seasonality="none", control=False) -> Desig
     return DesignLayout(
         place_interventions(interventions, FIRST, "monthly"),
         place_shocks(shocks, FIRST, "monthly"),
-        seasonality=seasonality, period=12, first_ordinal=FIRST, frequency="monthly",
+        seasonality=seasonality,
+        period=12,
+        first_ordinal=FIRST,
+        frequency="monthly",
         with_control=control,
     )
 
@@ -47,8 +50,7 @@ def test_level_change_is_the_jump_at_the_first_post_point() -> None:
     value = 100 + 0.5 * t + np.where(after, -12 + 0.8 * (t - 24), 0.0)
     value = value + 0.01 * np.sin(t)  # a little non-systematic variation for the variance
     frame = pd.DataFrame({"date": dates, "value": value})
-    spec = ITSSpec(model="ols", interventions=(InterventionSpec("x", dates[24]),),
-                   placebo=False)
+    spec = ITSSpec(model="ols", interventions=(InterventionSpec("x", dates[24]),), placebo=False)
     result = fit_its(frame, spec)
     assert result.effect("x", "level").estimate == pytest.approx(-12, abs=0.02)
     assert result.effect("x", "slope").estimate == pytest.approx(0.8, abs=0.002)
@@ -59,8 +61,7 @@ def test_level_change_is_the_jump_at_the_first_post_point() -> None:
 def test_phase_in_ramp_rises_from_one_nth_to_one() -> None:
     design = layout([InterventionSpec("hub", "2016-01", ramp_periods=4)])
     t = np.arange(10, 18)
-    np.testing.assert_allclose(column(design, "level[hub]", t),
-                               [0, 0, 0.25, 0.5, 0.75, 1, 1, 1])
+    np.testing.assert_allclose(column(design, "level[hub]", t), [0, 0, 0.25, 0.5, 0.75, 1, 1, 1])
 
 
 def test_excluded_window_is_out_of_fit_and_moves_the_centre() -> None:
@@ -72,11 +73,12 @@ def test_excluded_window_is_out_of_fit_and_moves_the_centre() -> None:
 
 
 def test_shock_with_linear_recovery() -> None:
-    design = layout([InterventionSpec("x", "2016-01")],
-                    [ShockSpec("covid", "2015-04", "2015-05", recovery_periods=3)])
+    design = layout(
+        [InterventionSpec("x", "2016-01")],
+        [ShockSpec("covid", "2015-04", "2015-05", recovery_periods=3)],
+    )
     t = np.arange(2, 10)  # 2015-03 .. 2015-10
-    np.testing.assert_allclose(column(design, "shock[covid]", t),
-                               [0, 1, 1, 0.75, 0.5, 0.25, 0, 0])
+    np.testing.assert_allclose(column(design, "shock[covid]", t), [0, 1, 1, 0.75, 0.5, 0.25, 0, 0])
 
 
 def test_fourier_columns_use_calendar_month_harmonics_one_to_k() -> None:
@@ -84,10 +86,12 @@ def test_fourier_columns_use_calendar_month_harmonics_one_to_k() -> None:
     t = np.arange(24)
     month = (t % 12) + 1  # data start in January
     for j in (1, 2, 3):
-        np.testing.assert_allclose(column(design, f"sin{j}", t),
-                                   np.sin(2 * np.pi * j * month / 12), atol=1e-12)
-        np.testing.assert_allclose(column(design, f"cos{j}", t),
-                                   np.cos(2 * np.pi * j * month / 12), atol=1e-12)
+        np.testing.assert_allclose(
+            column(design, f"sin{j}", t), np.sin(2 * np.pi * j * month / 12), atol=1e-12
+        )
+        np.testing.assert_allclose(
+            column(design, f"cos{j}", t), np.cos(2 * np.pi * j * month / 12), atol=1e-12
+        )
 
 
 def test_fourier_six_pairs_drops_the_identically_zero_sine() -> None:

@@ -40,21 +40,25 @@ def ar1_noise(rng: np.random.Generator, n: int, phi: float, sd: float) -> np.nda
     return noise
 
 
-@pytest.mark.parametrize(("n", "lags", "seasonal"), [(31, 1, False), (60, 3, True),
-                                                     (144, 4, True), (144, 0, False)])
-def test_newey_west_fast_path_matches_statsmodels_to_1e10(n: int, lags: int,
-                                                           seasonal: bool) -> None:
+@pytest.mark.parametrize(
+    ("n", "lags", "seasonal"), [(31, 1, False), (60, 3, True), (144, 4, True), (144, 0, False)]
+)
+def test_newey_west_fast_path_matches_statsmodels_to_1e10(
+    n: int, lags: int, seasonal: bool
+) -> None:
     rng = np.random.default_rng(n + lags)
     X = segmented_design(n, n // 2, seasonal)
     y = X @ rng.normal(0, 3, X.shape[1]) + ar1_noise(rng, n, 0.5, 2.0)
     ours = fit_ols_hac(y, X, np.arange(n), None, lags)
-    reference = sm.OLS(y, X).fit(cov_type="HAC", use_t=True,
-                                 cov_kwds={"maxlags": lags, "use_correction": True})
+    reference = sm.OLS(y, X).fit(
+        cov_type="HAC", use_t=True, cov_kwds={"maxlags": lags, "use_correction": True}
+    )
     np.testing.assert_allclose(ours.params, reference.params, rtol=1e-10, atol=1e-10)
     np.testing.assert_allclose(ours.cov, reference.cov_params(), rtol=1e-10, atol=1e-12)
     assert ours.df_resid == reference.df_resid
-    interval = np.column_stack([ours.params - ours.quantile(0.05) * ours.se,
-                                ours.params + ours.quantile(0.05) * ours.se])
+    interval = np.column_stack(
+        [ours.params - ours.quantile(0.05) * ours.se, ours.params + ours.quantile(0.05) * ours.se]
+    )
     np.testing.assert_allclose(interval, reference.conf_int(alpha=0.05), rtol=1e-10)
 
 
@@ -181,8 +185,9 @@ def test_negative_binomial_matches_statsmodels() -> None:
     mu = np.exp(X @ np.array([5.0, 0.005, -0.3, 0.0]))
     y = rng.negative_binomial(20, 20 / (20 + mu)).astype(float)
     ours = fit_negbin(y, X, np.zeros(96))
-    discrete = sm.NegativeBinomial(y, X, loglike_method="nb2").fit(disp=False, maxiter=1000,
-                                                                    method="bfgs")
+    discrete = sm.NegativeBinomial(y, X, loglike_method="nb2").fit(
+        disp=False, maxiter=1000, method="bfgs"
+    )
     np.testing.assert_allclose(ours.params, discrete.params[:-1], rtol=1e-5)
     assert ours.details["alpha"] == pytest.approx(discrete.params[-1], rel=1e-4)
     # Coefficient covariance: expected information at the estimate, as GLM with that alpha.
@@ -194,8 +199,14 @@ def test_sarimax_adapter_is_used_for_other_arma_orders() -> None:
     rng = np.random.default_rng(23)
     X = segmented_design(60, 30)
     y = X @ np.array([20.0, 0.1, -4.0, 0.0]) + ar1_noise(rng, 60, 0.4, 1.0)
-    data = FitInput(y=y, X=X, t=np.arange(60), group=np.ones(60), offset=np.zeros(60),
-                    mask=np.ones(60, dtype=bool))
+    data = FitInput(
+        y=y,
+        X=X,
+        t=np.arange(60),
+        group=np.ones(60),
+        offset=np.zeros(60),
+        mask=np.ones(60, dtype=bool),
+    )
     fit = fit_model("arima", data, arma_order=(1, 1))
     assert "ma.L1" in fit.details and "ar.L1" in fit.details
     assert math.isinf(fit.df_resid)  # SARIMAX: normal-quantile intervals

@@ -56,21 +56,36 @@ SMOKING_BAN = InterventionSpec("smoking_ban", "2005-01", label="smoking ban", sl
 SICILY_MODELS = [
     # model, seasonality, (RR, low, high), dispersion, trend per year
     pytest.param("poisson", "none", (0.894, 0.865, 0.925), None, None, id="model1-poisson"),
-    pytest.param("quasipoisson", "none", (0.894, 0.839, 0.953), 3.559, None,
-                 id="model2-quasipoisson"),
-    pytest.param("quasipoisson", "fourier:2", (0.885, 0.839, 0.933), 2.262, 1.067,
-                 id="model3-quasipoisson-fourier2"),
+    pytest.param(
+        "quasipoisson", "none", (0.894, 0.839, 0.953), 3.559, None, id="model2-quasipoisson"
+    ),
+    pytest.param(
+        "quasipoisson",
+        "fourier:2",
+        (0.885, 0.839, 0.933),
+        2.262,
+        1.067,
+        id="model3-quasipoisson-fourier2",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("model", "seasonality", "level", "dispersion", "trend"),
-                         SICILY_MODELS)
+@pytest.mark.parametrize(("model", "seasonality", "level", "dispersion", "trend"), SICILY_MODELS)
 def test_sicily_models_match_lopez_bernal_2017_to_three_decimals(
-    sicily: pd.DataFrame, model: str, seasonality: str, level: tuple[float, float, float],
-    dispersion: float | None, trend: float | None,
+    sicily: pd.DataFrame,
+    model: str,
+    seasonality: str,
+    level: tuple[float, float, float],
+    dispersion: float | None,
+    trend: float | None,
 ) -> None:
-    spec = ITSSpec(model=model, interventions=(SMOKING_BAN,), seasonality=seasonality,
-                   offset_col="stdpop", placebo=False)
+    spec = ITSSpec(
+        model=model,
+        interventions=(SMOKING_BAN,),
+        seasonality=seasonality,
+        offset_col="stdpop",
+        placebo=False,
+    )
     result = fit_its(sicily, spec, value_col="aces", series_name="Acute coronary events")
     effect = result.effect("smoking_ban", "level")
     assert effect is not None and effect.scale == "ratio"
@@ -85,17 +100,32 @@ def test_sicily_models_match_lopez_bernal_2017_to_three_decimals(
 
 def test_sicily_poisson_fit_matches_statsmodels_glm_closely(sicily: pd.DataFrame) -> None:
     """Our numpy IRLS against statsmodels' GLM on the same design (far tighter than 3 dp)."""
-    spec = ITSSpec(model="quasipoisson", interventions=(SMOKING_BAN,), seasonality="fourier:2",
-                   offset_col="stdpop", placebo=False)
+    spec = ITSSpec(
+        model="quasipoisson",
+        interventions=(SMOKING_BAN,),
+        seasonality="fourier:2",
+        offset_col="stdpop",
+        placebo=False,
+    )
     result = fit_its(sicily, spec, value_col="aces")
     month = sicily["month"].to_numpy(float)
-    X = np.column_stack([
-        np.ones(len(sicily)), sicily["time"] - 1, sicily["smokban"],
-        np.sin(2 * np.pi * month / 12), np.sin(4 * np.pi * month / 12),
-        np.cos(2 * np.pi * month / 12), np.cos(4 * np.pi * month / 12),
-    ])
-    glm = sm.GLM(sicily["aces"].to_numpy(float), X, family=sm.families.Poisson(),
-                 offset=np.log(sicily["stdpop"].to_numpy(float))).fit(scale="X2")
+    X = np.column_stack(
+        [
+            np.ones(len(sicily)),
+            sicily["time"] - 1,
+            sicily["smokban"],
+            np.sin(2 * np.pi * month / 12),
+            np.sin(4 * np.pi * month / 12),
+            np.cos(2 * np.pi * month / 12),
+            np.cos(4 * np.pi * month / 12),
+        ]
+    )
+    glm = sm.GLM(
+        sicily["aces"].to_numpy(float),
+        X,
+        family=sm.families.Poisson(),
+        offset=np.log(sicily["stdpop"].to_numpy(float)),
+    ).fit(scale="X2")
     np.testing.assert_allclose(result.params, glm.params, rtol=1e-8, atol=1e-10)
     np.testing.assert_allclose(np.sqrt(np.diag(result.cov)), glm.bse, rtol=1e-7)
     assert result.dispersion == pytest.approx(glm.scale, rel=1e-9)
@@ -103,8 +133,13 @@ def test_sicily_poisson_fit_matches_statsmodels_glm_closely(sicily: pd.DataFrame
 
 def test_fourier_terms_are_tsmodel_harmonic_for_two_pairs(sicily: pd.DataFrame) -> None:
     """Columns sin(2 pi m/12), sin(4 pi m/12), cos(2 pi m/12), cos(4 pi m/12), m = month."""
-    spec = ITSSpec(model="quasipoisson", interventions=(SMOKING_BAN,), seasonality="fourier:2",
-                   offset_col="stdpop", placebo=False)
+    spec = ITSSpec(
+        model="quasipoisson",
+        interventions=(SMOKING_BAN,),
+        seasonality="fourier:2",
+        offset_col="stdpop",
+        placebo=False,
+    )
     terms = list(fit_its(sicily, spec, value_col="aces").coefficients["term"])
     assert terms[-4:] == ["sin1", "sin2", "cos1", "cos2"]
 
@@ -133,10 +168,12 @@ PROP_99 = InterventionSpec("prop99", 1989, label="Proposition 99")
 def test_california_single_group_matches_hand_computed_newey_west(
     california: pd.DataFrame,
 ) -> None:
-    spec = ITSSpec(model="ols", interventions=(PROP_99,), hac_lags=1, frequency="annual",
-                   placebo=False)
-    result = fit_its(california, spec, date_col="Year", value_col="PacksPerCapita",
-                     series_name="California")
+    spec = ITSSpec(
+        model="ols", interventions=(PROP_99,), hac_lags=1, frequency="annual", placebo=False
+    )
+    result = fit_its(
+        california, spec, date_col="Year", value_col="PacksPerCapita", series_name="California"
+    )
     year = california["Year"].to_numpy(float)
     y = california["PacksPerCapita"].to_numpy(float)
     post = (year >= 1989).astype(float)
@@ -169,19 +206,22 @@ def test_newey_west_convention_is_statas_not_statsmodels_default(
     california: pd.DataFrame,
 ) -> None:
     """statsmodels reproduces us only with use_correction=True and t intervals."""
-    spec = ITSSpec(model="ols", interventions=(PROP_99,), hac_lags=1, frequency="annual",
-                   placebo=False)
+    spec = ITSSpec(
+        model="ols", interventions=(PROP_99,), hac_lags=1, frequency="annual", placebo=False
+    )
     result = fit_its(california, spec, date_col="Year", value_col="PacksPerCapita")
     year = california["Year"].to_numpy(float)
     post = (year >= 1989).astype(float)
     X = np.column_stack([np.ones_like(year), year - 1970, post, (year - 1989) * post])
     y = california["PacksPerCapita"].to_numpy(float)
-    stata_like = sm.OLS(y, X).fit(cov_type="HAC", use_t=True,
-                                  cov_kwds={"maxlags": 1, "use_correction": True})
+    stata_like = sm.OLS(y, X).fit(
+        cov_type="HAC", use_t=True, cov_kwds={"maxlags": 1, "use_correction": True}
+    )
     default = sm.OLS(y, X).fit(cov_type="HAC", cov_kwds={"maxlags": 1})
     np.testing.assert_allclose(result.cov, stata_like.cov_params(), rtol=1e-10)
-    np.testing.assert_allclose(result.coefficients[["ci_low", "ci_high"]].to_numpy(),
-                               stata_like.conf_int(), rtol=1e-10)
+    np.testing.assert_allclose(
+        result.coefficients[["ci_low", "ci_high"]].to_numpy(), stata_like.conf_int(), rtol=1e-10
+    )
     assert not np.allclose(result.cov, default.cov_params(), rtol=1e-3)
 
 
@@ -190,14 +230,19 @@ def test_california_against_other_states_gives_difference_in_differences(
 ) -> None:
     """Linden's multiple-group design: with every term interacted with group, the level and
     slope differences are exactly the treated fit's changes minus the comparison fit's."""
-    others = (california_all[california_all["State"] != "California"]
-              .groupby("Year", as_index=False)["PacksPerCapita"].mean()
-              .rename(columns={"PacksPerCapita": "others"}))
+    others = (
+        california_all[california_all["State"] != "California"]
+        .groupby("Year", as_index=False)["PacksPerCapita"]
+        .mean()
+        .rename(columns={"PacksPerCapita": "others"})
+    )
     frame = california.merge(others, on="Year")
-    base = dict(model="ols", interventions=(PROP_99,), hac_lags=1, frequency="annual",
-                placebo=False)
-    both = fit_its(frame, ITSSpec(control_col="others", **base), date_col="Year",
-                   value_col="PacksPerCapita")
+    base = dict(
+        model="ols", interventions=(PROP_99,), hac_lags=1, frequency="annual", placebo=False
+    )
+    both = fit_its(
+        frame, ITSSpec(control_col="others", **base), date_col="Year", value_col="PacksPerCapita"
+    )
     treated = fit_its(frame, ITSSpec(**base), date_col="Year", value_col="PacksPerCapita")
     control = fit_its(frame, ITSSpec(**base), date_col="Year", value_col="others")
     for term in ("level", "slope"):

@@ -50,9 +50,13 @@ def secondary_monthly(truth: dict) -> pd.DataFrame:
 
 
 def hub_effect(truth: dict) -> dict:
-    return next(e for e in truth["effects"]
-                if e["intervention"] == "hub_scale_up" and e["filter"] == "pathway = 'secondary'"
-                and e["term"] == "level")
+    return next(
+        e
+        for e in truth["effects"]
+        if e["intervention"] == "hub_scale_up"
+        and e["filter"] == "pathway = 'secondary'"
+        and e["term"] == "level"
+    )
 
 
 def study_spec(truth: dict, model: str) -> ITSSpec:
@@ -66,8 +70,9 @@ def study_spec(truth: dict, model: str) -> ITSSpec:
     recovery = [m for m, f in factors.items() if lowest < f < 1.0]
     return ITSSpec(
         model=model,
-        interventions=(InterventionSpec("hub_scale_up", start, label="Hub scale-up",
-                                        ramp_periods=ramp),),
+        interventions=(
+            InterventionSpec("hub_scale_up", start, label="Hub scale-up", ramp_periods=ramp),
+        ),
         shocks=(ShockSpec("covid", trough[0], trough[-1], recovery_periods=len(recovery)),),
         seasonality="month",
         placebo=False,
@@ -79,8 +84,13 @@ def test_hub_effect_on_secondary_referrals_contains_the_planted_truth(
     truth: dict, secondary_monthly: pd.DataFrame, model: str
 ) -> None:
     planted = hub_effect(truth)
-    result = fit_its(secondary_monthly, study_spec(truth, model), date_col="month",
-                     value_col="referrals", series_name="Secondary referrals")
+    result = fit_its(
+        secondary_monthly,
+        study_spec(truth, model),
+        date_col="month",
+        value_col="referrals",
+        series_name="Secondary referrals",
+    )
     level = result.effect("hub_scale_up", "level")
     assert level is not None and level.scale == planted["scale"] == "ratio"
     assert level.ci_low <= planted["value"] <= level.ci_high, (level, planted["value"])

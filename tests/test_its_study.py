@@ -28,14 +28,19 @@ from metrics.its import (
 HUB = InterventionSpec("hub", "2016-01", label="Hub scale-up")
 
 
-def monthly_counts(n: int = 72, start: str = "2013-01", change_at: int = 36,
-                   ratio: float = 0.6, seed: int = 1) -> pd.DataFrame:
+def monthly_counts(
+    n: int = 72, start: str = "2013-01", change_at: int = 36, ratio: float = 0.6, seed: int = 1
+) -> pd.DataFrame:
     """Poisson counts around 200 a month with a multiplicative level change."""
     rng = np.random.default_rng(seed)
     t = np.arange(n)
     mean = 200 * np.exp(0.002 * t) * np.where(t >= change_at, ratio, 1.0)
-    return pd.DataFrame({"date": pd.date_range(start, periods=n, freq="MS"),
-                         "value": rng.poisson(mean).astype(float)})
+    return pd.DataFrame(
+        {
+            "date": pd.date_range(start, periods=n, freq="MS"),
+            "value": rng.poisson(mean).astype(float),
+        }
+    )
 
 
 def spec(**changes) -> ITSSpec:
@@ -187,8 +192,16 @@ def test_cumulative_effect_is_the_sum_of_fitted_minus_counterfactual() -> None:
 def test_counterfactual_frame_is_tidy_and_matches_fitted_before_the_change() -> None:
     result = fit_its(monthly_counts(), spec(shocks=(ShockSpec("c", "2017-03", "2017-04"),)))
     table = result.counterfactual
-    assert list(table.columns) == ["date", "observed", "fitted", "counterfactual", "cf_low",
-                                   "cf_high", "in_fit", "segment"]
+    assert list(table.columns) == [
+        "date",
+        "observed",
+        "fitted",
+        "counterfactual",
+        "cf_low",
+        "cf_high",
+        "in_fit",
+        "segment",
+    ]
     before = table[table["segment"] == "pre"]
     np.testing.assert_allclose(before["fitted"], before["counterfactual"])
     assert (table["cf_low"] <= table["counterfactual"]).all()
@@ -197,12 +210,15 @@ def test_counterfactual_frame_is_tidy_and_matches_fitted_before_the_change() -> 
 
 
 def test_phase_in_and_excluded_window_are_reported_for_the_chart() -> None:
-    ramped = fit_its(monthly_counts(), spec(interventions=(
-        InterventionSpec("hub", "2016-01", ramp_periods=6),)))
+    ramped = fit_its(
+        monthly_counts(), spec(interventions=(InterventionSpec("hub", "2016-01", ramp_periods=6),))
+    )
     window = ramped.windows[0]
     assert window.window == "phase-in" and window.window_end == pd.Timestamp("2016-06-01")
-    excluded = fit_its(monthly_counts(), spec(interventions=(
-        InterventionSpec("hub", "2016-01", exclude_periods=3),)))
+    excluded = fit_its(
+        monthly_counts(),
+        spec(interventions=(InterventionSpec("hub", "2016-01", exclude_periods=3),)),
+    )
     table = excluded.counterfactual
     window_rows = table[(table["date"] >= "2016-01-01") & (table["date"] <= "2016-03-01")]
     assert not window_rows["in_fit"].any() and window_rows["fitted"].isna().all()
@@ -215,8 +231,9 @@ def test_offset_makes_effects_rates() -> None:
     with_offset = fit_its(frame, spec(offset_col="population"))
     without = fit_its(frame, spec())
     # Population growth moves into the offset, so the trend falls by exactly the growth rate.
-    assert math.log(without.trend.estimate) - math.log(with_offset.trend.estimate) == \
-        pytest.approx(0.12, abs=1e-9)
+    assert math.log(without.trend.estimate) - math.log(with_offset.trend.estimate) == pytest.approx(
+        0.12, abs=1e-9
+    )
 
 
 def test_result_survives_pickling_for_the_site_cache() -> None:
@@ -234,8 +251,9 @@ def test_comparison_series_with_ar1_errors() -> None:
     level = result.effect("hub", "level")
     assert level.comparison and level.ci_low < -0.4 * 200 * 1.07 < level.ci_high
     with pytest.raises(ITSInputError, match="series 'S': a comparison series with ARMA"):
-        fit_its(frame, spec(model="arima", control_col="comparison", arma_order=(1, 1)),
-                series_name="S")
+        fit_its(
+            frame, spec(model="arima", control_col="comparison", arma_order=(1, 1)), series_name="S"
+        )
 
 
 def test_result_is_frozen_and_hands_out_copies() -> None:
@@ -257,8 +275,10 @@ def test_sentence_for_a_log_link_model_gives_percent_and_interval() -> None:
     sentence = result.sentence(subject="Referrals")
     h = result.horizon_effect()
     low, high = sorted((abs(h.relative_low), abs(h.relative_high)))
-    assert sentence == (f"Referrals were {abs(h.relative):.0%} lower (95% CI {low:.0%} to "
-                        f"{high:.0%}) than expected 12 months after the Hub scale-up.")
+    assert sentence == (
+        f"Referrals were {abs(h.relative):.0%} lower (95% CI {low:.0%} to "
+        f"{high:.0%}) than expected 12 months after the Hub scale-up."
+    )
 
 
 def test_sentence_for_a_linear_model_uses_units() -> None:
@@ -278,12 +298,31 @@ def test_sentence_says_consistent_with_no_change_when_the_interval_includes_it()
 def test_to_json_has_the_documented_fields_and_is_strict_json() -> None:
     result = fit_its(monthly_counts(), spec(placebo=True))
     payload = json.loads(result.to_json())
-    for key in ("series", "model", "n_pre", "n_post", "effects", "dispersion", "trend",
-                "diagnostics", "warnings", "summary", "placebo", "horizon_effects",
-                "cumulative_effects", "coefficients"):
+    for key in (
+        "series",
+        "model",
+        "n_pre",
+        "n_post",
+        "effects",
+        "dispersion",
+        "trend",
+        "diagnostics",
+        "warnings",
+        "summary",
+        "placebo",
+        "horizon_effects",
+        "cumulative_effects",
+        "coefficients",
+    ):
         assert key in payload
-    assert payload["effects"][0].keys() >= {"intervention", "term", "estimate", "ci_low",
-                                            "ci_high", "scale"}
+    assert payload["effects"][0].keys() >= {
+        "intervention",
+        "term",
+        "estimate",
+        "ci_low",
+        "ci_high",
+        "scale",
+    }
     assert payload["effects"][0]["scale"] == "ratio"
     assert payload["trend"]["per"] == "year"
     assert len(payload["diagnostics"]["acf"]) == 12
@@ -339,8 +378,11 @@ def test_arma_errors_other_than_ar1() -> None:
 
 def test_engine_does_not_import_streamlit() -> None:
     root = Path(__file__).resolve().parents[1]
-    code = ("import sys, metrics.its, metrics.its.cli, metrics.charts.its_chart; "
-            "print('streamlit' in sys.modules)")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          cwd=root, check=True)
+    code = (
+        "import sys, metrics.its, metrics.its.cli, metrics.charts.its_chart; "
+        "print('streamlit' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=root, check=True
+    )
     assert done.stdout.strip() == "False"

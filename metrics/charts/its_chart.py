@@ -84,15 +84,18 @@ def its_chart(
     fitted = fitted.dropna(subset=["fitted"])
     fitted["series"] = FITTED_NAME
 
-    after = frame.loc[frame["date"] >= first_start,
-                      ["date", "counterfactual", "cf_low", "cf_high"]].copy()
+    after = frame.loc[
+        frame["date"] >= first_start, ["date", "counterfactual", "cf_low", "cf_high"]
+    ].copy()
     after["series"] = COUNTERFACTUAL_NAME
 
     colour = alt.Color(
         "series:N",
         title=None,
-        scale=alt.Scale(domain=[OBSERVED_NAME, FITTED_NAME, COUNTERFACTUAL_NAME],
-                        range=[OBSERVED, FITTED, COUNTERFACTUAL]),
+        scale=alt.Scale(
+            domain=[OBSERVED_NAME, FITTED_NAME, COUNTERFACTUAL_NAME],
+            range=[OBSERVED, FITTED, COUNTERFACTUAL],
+        ),
         legend=alt.Legend(orient="top", symbolStrokeWidth=3),
     )
     time_format = "%Y" if frequency == "annual" else "%b %Y"
@@ -124,8 +127,10 @@ def its_chart(
                 scale=alt.Scale(domain=["phase-in", "excluded"], range=[NHS_BLUE, SECONDARY_TEXT]),
                 legend=alt.Legend(orient="top") if len(windows) else None,
             ),
-            tooltip=[alt.Tooltip("label:N", title="Intervention"),
-                     alt.Tooltip("kind:N", title="Window")],
+            tooltip=[
+                alt.Tooltip("label:N", title="Intervention"),
+                alt.Tooltip("kind:N", title="Window"),
+            ],
         )
         .properties(name="window_shading")
     )
@@ -142,18 +147,19 @@ def its_chart(
             x=x,
             y=alt.Y("counterfactual:Q", title=y_axis_title),
             color=colour,
-            tooltip=[alt.Tooltip("date:T", format=time_format, title="Period"),
-                     alt.Tooltip("counterfactual:Q", format=",.1f", title="Expected"),
-                     alt.Tooltip("cf_low:Q", format=",.1f", title="Lower"),
-                     alt.Tooltip("cf_high:Q", format=",.1f", title="Upper")],
+            tooltip=[
+                alt.Tooltip("date:T", format=time_format, title="Period"),
+                alt.Tooltip("counterfactual:Q", format=",.1f", title="Expected"),
+                alt.Tooltip("cf_low:Q", format=",.1f", title="Lower"),
+                alt.Tooltip("cf_high:Q", format=",.1f", title="Upper"),
+            ],
         )
         .properties(name="counterfactual_line")
     )
     fitted_line = (
         alt.Chart(fitted)
         .mark_line()
-        .encode(x=x, y=alt.Y("fitted:Q", title=y_axis_title), color=colour,
-                detail="piece:N")
+        .encode(x=x, y=alt.Y("fitted:Q", title=y_axis_title), color=colour, detail="piece:N")
         .properties(name="fitted_line")
     )
     points = (
@@ -163,14 +169,21 @@ def its_chart(
             x=x,
             y=alt.Y("observed:Q", title=y_axis_title),
             color=colour,
-            shape=alt.Shape("status:N", title=None,
-                            scale=alt.Scale(domain=["used in the fit", "left out of the fit"],
-                                            range=["circle", "triangle-up"]),
-                            legend=None),  # the shaded "excluded" window explains them
+            shape=alt.Shape(
+                "status:N",
+                title=None,
+                scale=alt.Scale(
+                    domain=["used in the fit", "left out of the fit"],
+                    range=["circle", "triangle-up"],
+                ),
+                legend=None,
+            ),  # the shaded "excluded" window explains them
             fill=alt.condition("datum.in_fit", alt.value(OBSERVED), alt.value("white")),
-            tooltip=[alt.Tooltip("date:T", format=time_format, title="Period"),
-                     alt.Tooltip("observed:Q", format=",.1f", title="Observed"),
-                     alt.Tooltip("status:N", title="Model")],
+            tooltip=[
+                alt.Tooltip("date:T", format=time_format, title="Period"),
+                alt.Tooltip("observed:Q", format=",.1f", title="Observed"),
+                alt.Tooltip("status:N", title="Model"),
+            ],
         )
         .properties(name="observed_points")
     )
@@ -184,8 +197,13 @@ def its_chart(
     rules = (
         alt.Chart(markers)
         .mark_rule(color=TEXT, strokeDash=[2, 2], strokeWidth=1.5)
-        .encode(x="start:T", tooltip=[alt.Tooltip("label:N", title="Intervention"),
-                                      alt.Tooltip("when:N", title="Start")])
+        .encode(
+            x="start:T",
+            tooltip=[
+                alt.Tooltip("label:N", title="Intervention"),
+                alt.Tooltip("when:N", title="Start"),
+            ],
+        )
         .properties(name="intervention_rules")
     )
     labels = (

@@ -51,26 +51,46 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--date-col", default="date", help="date column (YYYY-MM, dates or years)")
     parser.add_argument("--value-col", default="value", help="outcome column")
     parser.add_argument(
-        "--intervention", action="append", required=True, metavar="[LABEL=]DATE",
+        "--intervention",
+        action="append",
+        required=True,
+        metavar="[LABEL=]DATE",
         help="start of an intervention (repeatable), e.g. 2016-01, 1989 or 'Hub scale-up=2016-01'",
     )
-    parser.add_argument("--model", choices=FAMILIES, default=DEFAULT_MODEL,
-                        help=f"model family (default {DEFAULT_MODEL}: regression with AR(1) "
-                             "errors)")
+    parser.add_argument(
+        "--model",
+        choices=FAMILIES,
+        default=DEFAULT_MODEL,
+        help=f"model family (default {DEFAULT_MODEL}: regression with AR(1) errors)",
+    )
     parser.add_argument("--offset-col", help="population column (log offset for count models)")
     parser.add_argument("--seasonality", default="none", help="none, month or fourier:K")
     parser.add_argument("--hac-lags", type=int, help="Newey-West lag for --model ols")
     parser.add_argument("--series-col", help="column that splits the file into several series")
-    parser.add_argument("--horizon", type=int, default=12,
-                        help="months after the intervention for the reported effect (default 12)")
+    parser.add_argument(
+        "--horizon",
+        type=int,
+        default=12,
+        help="months after the intervention for the reported effect (default 12)",
+    )
     parser.add_argument("--json", action="store_true", help="JSON output")
     parser.add_argument("--control-col", help="comparison series column (multiple-group design)")
-    parser.add_argument("--shock", action="append", default=[], metavar="START:END[:RECOVERY]",
-                        help="temporary shock term, e.g. 2020-04:2020-06:3 (repeatable)")
-    parser.add_argument("--ramp", type=int, default=0, help="phase-in periods for every "
-                        "intervention")
-    parser.add_argument("--exclude", type=int, default=0,
-                        help="transition periods left out of the fit after every intervention")
+    parser.add_argument(
+        "--shock",
+        action="append",
+        default=[],
+        metavar="START:END[:RECOVERY]",
+        help="temporary shock term, e.g. 2020-04:2020-06:3 (repeatable)",
+    )
+    parser.add_argument(
+        "--ramp", type=int, default=0, help="phase-in periods for every intervention"
+    )
+    parser.add_argument(
+        "--exclude",
+        type=int,
+        default=0,
+        help="transition periods left out of the fit after every intervention",
+    )
     parser.add_argument("--no-slope", action="store_true", help="estimate level changes only")
     parser.add_argument("--frequency", choices=("auto", "monthly", "annual"), default="auto")
     parser.add_argument("--alpha", type=float, default=0.05, help="1 - confidence level")
@@ -86,13 +106,19 @@ def _read_csv(path: Path) -> pd.DataFrame:
             header = handle.readline()
         delimiter = ";" if header.count(";") > header.count(",") else ","
         return pd.read_csv(path, sep=delimiter, encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError,
-            csv.Error) as exc:
+    except (
+        OSError,
+        UnicodeDecodeError,
+        pd.errors.ParserError,
+        pd.errors.EmptyDataError,
+        csv.Error,
+    ) as exc:
         raise _UsageError(f"cannot read {path}: {exc}") from exc
 
 
-def _intervention(text: str, index: int, args: argparse.Namespace,
-                  taken: set[str]) -> InterventionSpec:
+def _intervention(
+    text: str, index: int, args: argparse.Namespace, taken: set[str]
+) -> InterventionSpec:
     label, _, date = text.rpartition("=")
     date = date.strip()
     if not date:
@@ -115,8 +141,13 @@ def _shock(text: str, index: int) -> ShockSpec:
         recovery = int(parts[2]) if len(parts) == 3 else 0
     except ValueError as exc:
         raise _UsageError(f"--shock '{text}': recovery must be a whole number") from exc
-    return ShockSpec(id=f"shock_{index}", start=parts[0], end=parts[1],
-                     label=f"shock {parts[0]} to {parts[1]}", recovery_periods=recovery)
+    return ShockSpec(
+        id=f"shock_{index}",
+        start=parts[0],
+        end=parts[1],
+        label=f"shock {parts[0]} to {parts[1]}",
+        recovery_periods=recovery,
+    )
 
 
 def _build_spec(args: argparse.Namespace, frame: pd.DataFrame) -> ITSSpec:
@@ -145,8 +176,9 @@ def _build_spec(args: argparse.Namespace, frame: pd.DataFrame) -> ITSSpec:
 def _series(frame: pd.DataFrame, args: argparse.Namespace) -> list[tuple[str, pd.DataFrame]]:
     if not args.series_col:
         return [(str(args.value_col), frame)]
-    return [(str(name), part) for name, part in frame.groupby(args.series_col, sort=False,
-                                                                dropna=False)]
+    return [
+        (str(name), part) for name, part in frame.groupby(args.series_col, sort=False, dropna=False)
+    ]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -171,16 +203,18 @@ def run(args: argparse.Namespace) -> int:
     internal_failure = False
     for name, part in _series(frame, args):
         try:
-            result = fit_its(part, spec, date_col=args.date_col, value_col=args.value_col,
-                             series_name=name)
+            result = fit_its(
+                part, spec, date_col=args.date_col, value_col=args.value_col, series_name=name
+            )
             results.append((name, result, ""))
         except ITSInputError as exc:
             message = str(exc) if str(exc).startswith("series '") else f"series '{name}': {exc}"
             results.append((name, None, message))
         except Exception as exc:  # a bug must still not print a traceback at analysts
             internal_failure = True
-            results.append((name, None, f"series '{name}': internal error "
-                                        f"({type(exc).__name__}: {exc})"))
+            results.append(
+                (name, None, f"series '{name}': internal error ({type(exc).__name__}: {exc})")
+            )
 
     failures = [message for _, result, message in results if result is None]
     for message in failures:
@@ -203,8 +237,9 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_INPUT
 
 
-def _emit(args: argparse.Namespace, results: list[tuple[str, ITSResult | None, str]],
-          succeeded: bool) -> None:
+def _emit(
+    args: argparse.Namespace, results: list[tuple[str, ITSResult | None, str]], succeeded: bool
+) -> None:
     if args.json:
         objects: list[dict[str, Any]] = [
             result.to_dict() if result is not None else {"series": name, "error": message}

@@ -345,8 +345,11 @@ class DesignLayout:
 
     def intervention_span(self, intervention_id: str) -> tuple[int, int]:
         """First and one-past-last column of an intervention's terms."""
-        positions = [i for i, name in enumerate(self.columns)
-                     if name.endswith(f"[{intervention_id}]") and "shock[" not in name]
+        positions = [
+            i
+            for i, name in enumerate(self.columns)
+            if name.endswith(f"[{intervention_id}]") and "shock[" not in name
+        ]
         return positions[0], positions[-1] + 1
 
     def segment_labels(self, t: np.ndarray) -> np.ndarray:

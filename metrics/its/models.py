@@ -44,8 +44,13 @@ from scipy import optimize, special
 
 from metrics.its.errors import ITSConvergenceError, ITSInputError
 
-LINKS = {"ols": "identity", "arima": "identity", "poisson": "log", "quasipoisson": "log",
-         "negbin": "log"}
+LINKS = {
+    "ols": "identity",
+    "arima": "identity",
+    "poisson": "log",
+    "quasipoisson": "log",
+    "negbin": "log",
+}
 
 
 @dataclass(frozen=True)
@@ -131,9 +136,7 @@ def default_hac_lags(n_per_series: int) -> int:
     return math.floor(4.0 * (max(n_per_series, 1) / 100.0) ** (2.0 / 9.0))
 
 
-def newey_west_meat(
-    scores: np.ndarray, t: np.ndarray, group: np.ndarray, lags: int
-) -> np.ndarray:
+def newey_west_meat(scores: np.ndarray, t: np.ndarray, group: np.ndarray, lags: int) -> np.ndarray:
     """Bartlett-weighted sum of score autocovariances, S = G0 + sum_l w_l (Gl + Gl').
 
     `scores` are x_i * e_i (one row per fitted point). Pairs count as lag l when they are l
@@ -259,9 +262,7 @@ def _glm_bread(X: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return inverse / np.outer(norms, norms)
 
 
-def fit_poisson(
-    y: np.ndarray, X: np.ndarray, offset: np.ndarray, *, quasi: bool
-) -> ModelFit:
+def fit_poisson(y: np.ndarray, X: np.ndarray, offset: np.ndarray, *, quasi: bool) -> ModelFit:
     """Poisson (scale 1) or quasi-Poisson (Pearson chi-square / df scale) log-link GLM."""
     n, k = X.shape
     params, mu, converged, iterations = _irls_log_link(y, X, offset, lambda m: m)
@@ -420,8 +421,9 @@ class _AR1Profile:
         return _ar1_whiten(self.y, self.X, self.t, self.first, self.gap, phi)
 
 
-def _ar1_whiten(y: np.ndarray, X: np.ndarray, t: np.ndarray, first: np.ndarray,
-                gap: np.ndarray, phi: float) -> tuple[np.ndarray, np.ndarray]:
+def _ar1_whiten(
+    y: np.ndarray, X: np.ndarray, t: np.ndarray, first: np.ndarray, gap: np.ndarray, phi: float
+) -> tuple[np.ndarray, np.ndarray]:
     n = y.shape[0]
     factor = np.empty(n)
     power = np.zeros(n)
@@ -547,10 +549,12 @@ def fit_arma_sarimax(data: FitInput, order: tuple[int, int]) -> ModelFit:
         "converge" in str(w.message).lower() for w in caught
     )
     standardized = np.asarray(result.filter_results.standardized_forecasts_error)[0]
-    details: dict[str, float] = {"ar_order": float(p), "ma_order": float(q),
-                                 "sigma2": float(result.params[-1])}
-    for name, value in zip(result.param_names[k:-1], np.asarray(result.params)[k:-1],
-                           strict=True):
+    details: dict[str, float] = {
+        "ar_order": float(p),
+        "ma_order": float(q),
+        "sigma2": float(result.params[-1]),
+    }
+    for name, value in zip(result.param_names[k:-1], np.asarray(result.params)[k:-1], strict=True):
         details[name] = float(value)
     return ModelFit(
         family="arima",
@@ -589,8 +593,13 @@ def fit_model(
     """
     fixed = fixed or {}
     mask = data.mask
-    y, X, t, group, offset = (data.y[mask], data.X[mask], data.t[mask], data.group[mask],
-                              data.offset[mask])
+    y, X, t, group, offset = (
+        data.y[mask],
+        data.X[mask],
+        data.t[mask],
+        data.group[mask],
+        data.offset[mask],
+    )
     if family == "ols":
         return fit_ols_hac(y, X, t, group, hac_lags)
     if family in ("poisson", "quasipoisson"):

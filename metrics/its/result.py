@@ -112,10 +112,16 @@ class HorizonEffect:
             "date": self.date.strftime("%Y-%m-%d"),
             "fitted": self.fitted,
             "counterfactual": self.counterfactual,
-            "absolute": {"estimate": self.absolute, "ci_low": self.absolute_low,
-                         "ci_high": self.absolute_high},
-            "relative": {"estimate": self.relative, "ci_low": self.relative_low,
-                         "ci_high": self.relative_high},
+            "absolute": {
+                "estimate": self.absolute,
+                "ci_low": self.absolute_low,
+                "ci_high": self.absolute_high,
+            },
+            "relative": {
+                "estimate": self.relative,
+                "ci_low": self.relative_low,
+                "ci_high": self.relative_high,
+            },
             "method": self.method,
         }
 
@@ -178,8 +184,13 @@ class Trend:
     per: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"estimate": self.estimate, "ci_low": self.ci_low, "ci_high": self.ci_high,
-                "scale": self.scale, "per": self.per}
+        return {
+            "estimate": self.estimate,
+            "ci_low": self.ci_low,
+            "ci_high": self.ci_high,
+            "scale": self.scale,
+            "per": self.per,
+        }
 
 
 @dataclass(frozen=True)
@@ -222,11 +233,7 @@ class PlaceboCheck:
                 f"{self.rank - 1} of {n} placebo {self.term} changes were at least as large "
                 "as the real one"
             )
-        tail = (
-            f"; {self.n_significant} of {n} placebo intervals excluded no change."
-            if n
-            else "."
-        )
+        tail = f"; {self.n_significant} of {n} placebo intervals excluded no change." if n else "."
         return head + " at false dates before the intervention" + tail
 
     def to_dict(self) -> dict[str, Any]:
@@ -290,7 +297,7 @@ def _the(label: str) -> str:
 
 
 def period_label(stamp: pd.Timestamp, frequency: str) -> str:
-    """"2016-01" for monthly data, "1989" for annual data."""
+    """ "2016-01" for monthly data, "1989" for annual data."""
     return f"{stamp:%Y}" if frequency == "annual" else f"{stamp:%Y-%m}"
 
 
@@ -454,11 +461,13 @@ class ITSResult:
             return format_number(abs(value), places)
 
         if unit:
+
             def word(value: float) -> str:
                 return "fewer" if value < 0 else "more"
 
             opening = f"There were {size(estimate)} {word(estimate)} {unit}"
         else:
+
             def word(value: float) -> str:
                 return "lower" if value < 0 else "higher"
 
@@ -522,8 +531,9 @@ class ITSResult:
         if d.dispersion is not None:
             diag += f"; dispersion {d.dispersion:.3f}"
         lines.append(diag)
-        lines.append("  residual ACF 1-12: " + " ".join(
-            "." if math.isnan(v) else f"{v:+.2f}" for v in d.acf))
+        lines.append(
+            "  residual ACF 1-12: " + " ".join("." if math.isnan(v) else f"{v:+.2f}" for v in d.acf)
+        )
         if self.placebo is not None:
             lines.append(f"  placebo: {self.placebo.text()}")
         for warning in self.warnings:
@@ -536,8 +546,14 @@ class ITSResult:
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dictionary (NaN becomes null)."""
         coefficients = [
-            {"term": row.term, "estimate": row.estimate, "se": row.se, "ci_low": row.ci_low,
-             "ci_high": row.ci_high, "p_value": row.p_value}
+            {
+                "term": row.term,
+                "estimate": row.estimate,
+                "se": row.se,
+                "ci_low": row.ci_low,
+                "ci_high": row.ci_high,
+                "p_value": row.p_value,
+            }
             for row in self.coefficient_table.itertuples(index=False)
         ]
         return _clean(

@@ -102,15 +102,21 @@ def _to_grid(ordinals: np.ndarray, values: pd.Series, first: int, size: int) -> 
     return grid
 
 
-def _log_offset(population: np.ndarray, name: str, what: str,
-                notes: list[ITSWarning]) -> np.ndarray:
+def _log_offset(
+    population: np.ndarray, name: str, what: str, notes: list[ITSWarning]
+) -> np.ndarray:
     usable = np.isfinite(population) & (population > 0)
     if not usable.any():
         raise _fail(name, f"the {what} column has no positive values")
     bad = int((~usable & np.isfinite(population)).sum())
     if bad:
-        notes.append(ITSWarning("offset", f"{bad} {what} value(s) are zero or negative: "
-                                          "those periods are left out of the fit"))
+        notes.append(
+            ITSWarning(
+                "offset",
+                f"{bad} {what} value(s) are zero or negative: "
+                "those periods are left out of the fit",
+            )
+        )
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(usable, np.log(np.where(usable, population, 1.0)), np.nan)
 
@@ -123,8 +129,11 @@ def _prepare(
     ]
     missing = [c for c in wanted if c not in frame.columns]
     if missing:
-        raise _fail(name, f"column(s) not found: {', '.join(missing)} "
-                          f"(columns are: {', '.join(map(str, frame.columns))})")
+        raise _fail(
+            name,
+            f"column(s) not found: {', '.join(missing)} "
+            f"(columns are: {', '.join(map(str, frame.columns))})",
+        )
     if frame.empty:
         raise _fail(name, "no rows")
     notes: list[ITSWarning] = []
@@ -141,43 +150,63 @@ def _prepare(
     if not observed.any():
         raise _fail(name, "all values are missing")
     if np.nanmax(y) == np.nanmin(y):
-        raise _fail(name, f"the series is constant (every value is {np.nanmax(y):g}): "
-                          "there is nothing to model")
+        raise _fail(
+            name,
+            f"the series is constant (every value is {np.nanmax(y):g}): there is nothing to model",
+        )
     if spec.model in COUNT_FAMILIES and np.nanmin(y) < 0:
-        raise _fail(name, f"negative values (minimum {np.nanmin(y):g}) cannot be counts for "
-                          f"model '{spec.model}': use model 'ols' or 'arima'")
+        raise _fail(
+            name,
+            f"negative values (minimum {np.nanmin(y):g}) cannot be counts for "
+            f"model '{spec.model}': use model 'ols' or 'arima'",
+        )
     n_missing = int((~observed).sum())
     if n_missing:
         gaps = [ordinal_label(first + int(t), spec.frequency) for t in np.nonzero(~observed)[0]]
         shown = ", ".join(gaps[:6]) + (", ..." if len(gaps) > 6 else "")
         unit = "month" if spec.frequency == "monthly" else "year"
-        notes.append(ITSWarning(
-            "missing_periods",
-            f"{n_missing} missing {unit}{'s' if n_missing != 1 else ''} ({shown}): left out of "
-            "the fit and shown as gaps",
-        ))
+        notes.append(
+            ITSWarning(
+                "missing_periods",
+                f"{n_missing} missing {unit}{'s' if n_missing != 1 else ''} ({shown}): left out of "
+                "the fit and shown as gaps",
+            )
+        )
 
     log_offset = np.zeros(size)
     if spec.offset_col and spec.model in COUNT_FAMILIES:
-        population = _to_grid(ordinals, _numeric_column(frame, spec.offset_col, name,
-                                                        "offset", notes), first, size)
+        population = _to_grid(
+            ordinals, _numeric_column(frame, spec.offset_col, name, "offset", notes), first, size
+        )
         log_offset = _log_offset(population, name, "offset", notes)
     elif spec.offset_col:
-        notes.append(ITSWarning("offset", f"offset_col is used by count models only; model "
-                                          f"'{spec.model}' ignores it"))
+        notes.append(
+            ITSWarning(
+                "offset",
+                f"offset_col is used by count models only; model '{spec.model}' ignores it",
+            )
+        )
 
     control = control_offset = None
     if spec.control_col:
-        control = _to_grid(ordinals, _numeric_column(frame, spec.control_col, name,
-                                                     "comparison", notes), first, size)
+        control = _to_grid(
+            ordinals,
+            _numeric_column(frame, spec.control_col, name, "comparison", notes),
+            first,
+            size,
+        )
         if not np.isfinite(control).any():
             raise _fail(name, "the comparison series is all missing")
         if spec.model in COUNT_FAMILIES and np.nanmin(control) < 0:
             raise _fail(name, "the comparison series has negative values")
         control_offset = np.zeros(size)
         if spec.control_offset_col and spec.model in COUNT_FAMILIES:
-            population = _to_grid(ordinals, _numeric_column(
-                frame, spec.control_offset_col, name, "comparison offset", notes), first, size)
+            population = _to_grid(
+                ordinals,
+                _numeric_column(frame, spec.control_offset_col, name, "comparison offset", notes),
+                first,
+                size,
+            )
             control_offset = _log_offset(population, name, "comparison offset", notes)
 
     return _Series(
@@ -193,27 +222,37 @@ def _prepare(
     )
 
 
-def _check_timings(series: _Series, timings: Sequence[InterventionTiming],
-                   in_fit: np.ndarray, notes: list[ITSWarning]) -> None:
+def _check_timings(
+    series: _Series,
+    timings: Sequence[InterventionTiming],
+    in_fit: np.ndarray,
+    notes: list[ITSWarning],
+) -> None:
     last = series.n_periods - 1
     span = f"{series.label(0)} to {series.label(last)}"
     for timing in timings:
         if timing.start <= 0 or timing.start > last:
             where = "before or at the first" if timing.start <= 0 else "after the last"
-            raise _fail(series.name, f"intervention '{timing.id}' starts "
-                                     f"{ordinal_label(series.first_ordinal + timing.start, series.frequency)}, "  # noqa: E501
-                                     f"{where} data point: outside the data ({span})")
+            raise _fail(
+                series.name,
+                f"intervention '{timing.id}' starts "
+                f"{ordinal_label(series.first_ordinal + timing.start, series.frequency)}, "
+                f"{where} data point: outside the data ({span})",
+            )
         if timing.centre > last:
-            raise _fail(series.name, f"the excluded window of '{timing.id}' runs past the end "
-                                     "of the data")
+            raise _fail(
+                series.name, f"the excluded window of '{timing.id}' runs past the end of the data"
+            )
     for earlier, later in itertools.pairwise(timings):
         end = earlier.window_end
         if later.start == earlier.start or (end is not None and later.start <= end):
-            notes.append(ITSWarning(
-                "overlapping_interventions",
-                f"interventions '{earlier.id}' and '{later.id}' overlap: '{later.id}' starts "
-                f"{'at the same time' if later.start == earlier.start else 'during the phase-in or excluded window of ' + repr(earlier.id)}",  # noqa: E501
-            ))
+            notes.append(
+                ITSWarning(
+                    "overlapping_interventions",
+                    f"interventions '{earlier.id}' and '{later.id}' overlap: '{later.id}' starts "
+                    f"{'at the same time' if later.start == earlier.start else 'during the phase-in or excluded window of ' + repr(earlier.id)}",  # noqa: E501
+                )
+            )
     bounds = [0] + [timing.start for timing in timings] + [series.n_periods]
     names = ["before the first intervention"] + [
         f"from '{timing.id}' ({series.label(timing.start)})" for timing in timings
@@ -221,30 +260,42 @@ def _check_timings(series: _Series, timings: Sequence[InterventionTiming],
     for (lo, hi), segment in zip(itertools.pairwise(bounds), names, strict=True):
         count = int(in_fit[lo:hi].sum())
         if count < MIN_SEGMENT_POINTS:
-            raise _fail(series.name, f"only {count} data point{'s' if count != 1 else ''} "
-                                     f"{segment}: at least {MIN_SEGMENT_POINTS} are needed in "
-                                     "each segment")
+            raise _fail(
+                series.name,
+                f"only {count} data point{'s' if count != 1 else ''} "
+                f"{segment}: at least {MIN_SEGMENT_POINTS} are needed in "
+                "each segment",
+            )
         if count < ADVISED_SEGMENT_POINTS:
-            notes.append(ITSWarning(
-                "short_segment",
-                f"only {count} data points {segment}: estimates from fewer than "
-                f"{ADVISED_SEGMENT_POINTS} points a segment are fragile",
-            ))
+            notes.append(
+                ITSWarning(
+                    "short_segment",
+                    f"only {count} data points {segment}: estimates from fewer than "
+                    f"{ADVISED_SEGMENT_POINTS} points a segment are fragile",
+                )
+            )
 
 
-def _usable_shocks(shocks: Sequence[ShockTiming], in_fit: np.ndarray,
-                   notes: list[ITSWarning], name: str) -> tuple[ShockTiming, ...]:
+def _usable_shocks(
+    shocks: Sequence[ShockTiming], in_fit: np.ndarray, notes: list[ITSWarning], name: str
+) -> tuple[ShockTiming, ...]:
     kept = []
     last = in_fit.shape[0] - 1
     for shock in shocks:
         lo, hi = shock.start, shock.end + shock.recovery_periods
         if hi < 0 or lo > last:
-            notes.append(ITSWarning("shock_outside_data",
-                                    f"shock '{shock.id}' lies outside the data: ignored"))
+            notes.append(
+                ITSWarning(
+                    "shock_outside_data", f"shock '{shock.id}' lies outside the data: ignored"
+                )
+            )
             continue
-        if not in_fit[max(lo, 0): min(hi, last) + 1].any():
-            notes.append(ITSWarning("shock_outside_data",
-                                    f"shock '{shock.id}' covers no fitted point: ignored"))
+        if not in_fit[max(lo, 0) : min(hi, last) + 1].any():
+            notes.append(
+                ITSWarning(
+                    "shock_outside_data", f"shock '{shock.id}' covers no fitted point: ignored"
+                )
+            )
             continue
         kept.append(shock)
     return tuple(kept)
@@ -264,36 +315,48 @@ def _fit_input(series: _Series, layout: DesignLayout, excluded: np.ndarray) -> F
         group = np.concatenate([group, np.zeros(series.n_periods)])
         excluded = np.concatenate([excluded, excluded])
     mask = np.isfinite(y) & np.isfinite(offset) & ~excluded
-    return FitInput(y=y, X=layout.matrix(t, group), t=t, group=group, offset=offset,
-                    mask=mask)
+    return FitInput(y=y, X=layout.matrix(t, group), t=t, group=group, offset=offset, mask=mask)
 
 
-def _run_model(spec: ITSSpec, data: FitInput, layout: DesignLayout, name: str,
-               fixed: dict[str, float] | None = None) -> ModelFit:
+def _run_model(
+    spec: ITSSpec,
+    data: FitInput,
+    layout: DesignLayout,
+    name: str,
+    fixed: dict[str, float] | None = None,
+) -> ModelFit:
     X = data.X[data.mask]
     if X.shape[0] <= X.shape[1] + 1:
         raise _fail(name, f"{X.shape[0]} fitted points cannot support {X.shape[1]} model terms")
     collinear = first_collinear_column(X, layout.columns)
     if collinear:
-        raise _fail(name, f"the term '{collinear}' cannot be separated from the others "
-                          "(e.g. a shock that coincides with an intervention or a gap)")
+        raise _fail(
+            name,
+            f"the term '{collinear}' cannot be separated from the others "
+            "(e.g. a shock that coincides with an intervention or a gap)",
+        )
     try:
-        fit = fit_model(spec.model, data, hac_lags=spec.hac_lags, arma_order=spec.arma_order,
-                        fixed=fixed)
+        fit = fit_model(
+            spec.model, data, hac_lags=spec.hac_lags, arma_order=spec.arma_order, fixed=fixed
+        )
     except np.linalg.LinAlgError as exc:
         raise _fail(name, f"the {spec.model} fit failed ({exc})", ITSConvergenceError) from exc
     except ITSInputError as exc:  # name the series (and keep the convergence subtype)
         raise _fail(name, str(exc), type(exc)) from exc
     if not (np.all(np.isfinite(fit.params)) and np.all(np.isfinite(fit.cov))):
-        raise _fail(name, f"the {spec.model} fit did not converge to finite estimates",
-                    ITSConvergenceError)
+        raise _fail(
+            name, f"the {spec.model} fit did not converge to finite estimates", ITSConvergenceError
+        )
     if fit.link == "log":
         eta = X @ fit.params + data.offset[data.mask]
         scale = max(1.0, float(np.nanmean(data.y[data.mask])))
         if np.any(np.exp(eta) < 1e-8 * scale) or np.max(np.abs(fit.params[1:])) > 30:
-            raise _fail(name, f"the {spec.model} fit did not converge: some fitted counts are "
-                              "numerically zero (e.g. all zeros in a segment)",
-                        ITSConvergenceError)
+            raise _fail(
+                name,
+                f"the {spec.model} fit did not converge: some fitted counts are "
+                "numerically zero (e.g. all zeros in a segment)",
+                ITSConvergenceError,
+            )
     return fit
 
 
@@ -311,34 +374,44 @@ def _filled(values: np.ndarray) -> np.ndarray:
     return series.ffill().bfill().to_numpy()
 
 
-def _effects(fit: ModelFit, layout: DesignLayout, spec: ITSSpec, q: float,
-             timings: Sequence[InterventionTiming]) -> tuple[Effect, ...]:
+def _effects(
+    fit: ModelFit,
+    layout: DesignLayout,
+    spec: ITSSpec,
+    q: float,
+    timings: Sequence[InterventionTiming],
+) -> tuple[Effect, ...]:
     per = "month" if spec.frequency == "monthly" else "year"
     found = []
     for timing in timings:
-        for term, contrast in (("level", layout.level_contrast(timing.id)),
-                               ("slope", layout.slope_contrast(timing.id))):
+        for term, contrast in (
+            ("level", layout.level_contrast(timing.id)),
+            ("slope", layout.slope_contrast(timing.id)),
+        ):
             if contrast is None:
                 continue
             coefficient = float(contrast @ fit.params)
             se = float(math.sqrt(max(contrast @ fit.cov @ contrast, 0.0)))
             low, high = coefficient - q * se, coefficient + q * se
             ratio = fit.link == "log"
-            found.append(Effect(
-                intervention=timing.id,
-                label=timing.label,
-                term=term,
-                estimate=math.exp(coefficient) if ratio else coefficient,
-                ci_low=math.exp(low) if ratio else low,
-                ci_high=math.exp(high) if ratio else high,
-                scale="ratio" if ratio else "absolute",
-                coefficient=coefficient,
-                se=se,
-                p_value=float(two_sided_p(coefficient / se if se > 0 else math.inf,
-                                          fit.df_resid)),
-                per=per if term == "slope" else "",
-                comparison=layout.with_control,
-            ))
+            found.append(
+                Effect(
+                    intervention=timing.id,
+                    label=timing.label,
+                    term=term,
+                    estimate=math.exp(coefficient) if ratio else coefficient,
+                    ci_low=math.exp(low) if ratio else low,
+                    ci_high=math.exp(high) if ratio else high,
+                    scale="ratio" if ratio else "absolute",
+                    coefficient=coefficient,
+                    se=se,
+                    p_value=float(
+                        two_sided_p(coefficient / se if se > 0 else math.inf, fit.df_resid)
+                    ),
+                    per=per if term == "slope" else "",
+                    comparison=layout.with_control,
+                )
+            )
     return tuple(found)
 
 
@@ -348,23 +421,37 @@ def _trend(fit: ModelFit, layout: DesignLayout, spec: ITSSpec, q: float) -> Tren
     se = float(math.sqrt(max(contrast @ fit.cov @ contrast, 0.0)))
     if fit.link == "log":
         m = spec.periods_per_year
-        return Trend(math.exp(m * beta), math.exp(m * (beta - q * se)),
-                     math.exp(m * (beta + q * se)), "ratio", "year")
+        return Trend(
+            math.exp(m * beta),
+            math.exp(m * (beta - q * se)),
+            math.exp(m * (beta + q * se)),
+            "ratio",
+            "year",
+        )
     per = "month" if spec.frequency == "monthly" else "year"
     return Trend(beta, beta - q * se, beta + q * se, "absolute", per)
 
 
-def _horizon_effect(fit: ModelFit, layout: DesignLayout, series: _Series, spec: ITSSpec,
-                    q: float, timing: InterventionTiming, offsets: np.ndarray,
-                    notes: list[ITSWarning]) -> HorizonEffect:
+def _horizon_effect(
+    fit: ModelFit,
+    layout: DesignLayout,
+    series: _Series,
+    spec: ITSSpec,
+    q: float,
+    timing: InterventionTiming,
+    offsets: np.ndarray,
+    notes: list[ITSWarning],
+) -> HorizonEffect:
     last = series.n_periods - 1
     target = timing.start + spec.horizon_periods
     if target > last:
-        notes.append(ITSWarning(
-            "horizon_beyond_data",
-            f"the data end {last - timing.start} period(s) after '{timing.id}' starts: the "
-            f"effect is reported there instead of at {spec.horizon} months",
-        ))
+        notes.append(
+            ITSWarning(
+                "horizon_beyond_data",
+                f"the data end {last - timing.start} period(s) after '{timing.id}' starts: the "
+                f"effect is reported there instead of at {spec.horizon} months",
+            )
+        )
         target = last
     x1 = layout.matrix(np.array([target]))[0]
     x0 = x1.copy()
@@ -409,8 +496,14 @@ def _horizon_effect(fit: ModelFit, layout: DesignLayout, series: _Series, spec: 
     )
 
 
-def _cumulative_effect(fit: ModelFit, layout: DesignLayout, series: _Series, q: float,
-                       timing: InterventionTiming, offsets: np.ndarray) -> CumulativeEffect:
+def _cumulative_effect(
+    fit: ModelFit,
+    layout: DesignLayout,
+    series: _Series,
+    q: float,
+    timing: InterventionTiming,
+    offsets: np.ndarray,
+) -> CumulativeEffect:
     t = np.arange(timing.start, series.n_periods)
     x1 = layout.matrix(t)
     x0 = x1.copy()
@@ -439,9 +532,15 @@ def _cumulative_effect(fit: ModelFit, layout: DesignLayout, series: _Series, q: 
     )
 
 
-def _counterfactual_frame(fit: ModelFit, layout: DesignLayout, series: _Series, q: float,
-                          data: FitInput, excluded: np.ndarray,
-                          offsets: np.ndarray) -> pd.DataFrame:
+def _counterfactual_frame(
+    fit: ModelFit,
+    layout: DesignLayout,
+    series: _Series,
+    q: float,
+    data: FitInput,
+    excluded: np.ndarray,
+    offsets: np.ndarray,
+) -> pd.DataFrame:
     n = series.n_periods
     x1 = data.X[:n]
     x0 = x1.copy()
@@ -466,35 +565,48 @@ def _counterfactual_frame(fit: ModelFit, layout: DesignLayout, series: _Series, 
     return pd.DataFrame(frame)
 
 
-def _windows(series: _Series, timings: Sequence[InterventionTiming]
-             ) -> tuple[InterventionWindow, ...]:
+def _windows(
+    series: _Series, timings: Sequence[InterventionTiming]
+) -> tuple[InterventionWindow, ...]:
     windows = []
     last = series.n_periods - 1
     for timing in timings:
         end = timing.window_end
         kind = ("phase-in" if timing.ramp_periods else "excluded") if end is not None else None
-        windows.append(InterventionWindow(
-            id=timing.id,
-            label=timing.label,
-            start=series.dates[timing.start],
-            window=kind,
-            window_start=series.dates[timing.start] if kind else None,
-            window_end=series.dates[min(end, last)] if end is not None else None,
-        ))
+        windows.append(
+            InterventionWindow(
+                id=timing.id,
+                label=timing.label,
+                start=series.dates[timing.start],
+                window=kind,
+                window_start=series.dates[timing.start] if kind else None,
+                window_end=series.dates[min(end, last)] if end is not None else None,
+            )
+        )
     return tuple(windows)
 
 
-def _placebo(series: _Series, spec: ITSSpec, fit: ModelFit, timing: InterventionTiming,
-             shocks: Sequence[ShockTiming], excluded: np.ndarray, real: Effect,
-             ) -> PlaceboCheck | None:
+def _placebo(
+    series: _Series,
+    spec: ITSSpec,
+    fit: ModelFit,
+    timing: InterventionTiming,
+    shocks: Sequence[ShockTiming],
+    excluded: np.ndarray,
+    real: Effect,
+) -> PlaceboCheck | None:
     """Refit the pre-period alone with a false intervention at evenly spaced dates."""
     pre_end = timing.start  # periods 0 .. pre_end - 1
     pre = _Series(
-        name=series.name, frequency=series.frequency, first_ordinal=series.first_ordinal,
-        dates=series.dates[:pre_end], y=series.y[:pre_end],
+        name=series.name,
+        frequency=series.frequency,
+        first_ordinal=series.first_ordinal,
+        dates=series.dates[:pre_end],
+        y=series.y[:pre_end],
         log_offset=series.log_offset[:pre_end],
         control=None if series.control is None else series.control[:pre_end],
-        control_log_offset=None if series.control_log_offset is None
+        control_log_offset=None
+        if series.control_log_offset is None
         else series.control_log_offset[:pre_end],
         warnings=(),
     )
@@ -502,14 +614,13 @@ def _placebo(series: _Series, spec: ITSSpec, fit: ModelFit, timing: Intervention
     positions = np.nonzero(observed)[0]
     if positions.size < 2 * PLACEBO_MIN_SIDE:
         return None
-    candidates = positions[PLACEBO_MIN_SIDE: positions.size - PLACEBO_MIN_SIDE + 1]
+    candidates = positions[PLACEBO_MIN_SIDE : positions.size - PLACEBO_MIN_SIDE + 1]
     if candidates.size == 0:
         return None
     wanted = spec.placebo_count
     if spec.model == "arima" and spec.arma_order != (1, 0):
         wanted = min(wanted, SARIMAX_PLACEBO_COUNT)  # each refit is a full Kalman-filter ML fit
-    picks = np.unique(np.round(np.linspace(0, candidates.size - 1,
-                                           min(wanted, candidates.size))))
+    picks = np.unique(np.round(np.linspace(0, candidates.size - 1, min(wanted, candidates.size))))
     fixed: dict[str, float] = {}
     if "phi" in fit.details and spec.arma_order == (1, 0):
         fixed["phi"] = fit.details["phi"]
@@ -520,20 +631,33 @@ def _placebo(series: _Series, spec: ITSSpec, fit: ModelFit, timing: Intervention
     pre_shocks = tuple(s for s in shocks if s.start < pre_end)
     dates, estimates, lows, highs, link_estimates = [], [], [], [], []
     n_significant = 0
+
     def false_timing(start: int) -> InterventionTiming:
-        return InterventionTiming("placebo", "placebo", start, start, timing.level,
-                                  timing.slope, 0, 0)
+        return InterventionTiming(
+            "placebo", "placebo", start, start, timing.level, timing.slope, 0, 0
+        )
 
     first_start = int(candidates[int(picks[0])])
-    layout = DesignLayout([false_timing(first_start)], pre_shocks,
-                          seasonality=spec.seasonality, period=spec.period,
-                          first_ordinal=series.first_ordinal, frequency=spec.frequency,
-                          with_control=pre.control is not None)
+    layout = DesignLayout(
+        [false_timing(first_start)],
+        pre_shocks,
+        seasonality=spec.seasonality,
+        period=spec.period,
+        first_ordinal=series.first_ordinal,
+        frequency=spec.frequency,
+        with_control=pre.control is not None,
+    )
     if positions.size < layout.n_columns + PLACEBO_MIN_SIDE:
         # Too few pre-period points to carry the seasonal terms too: drop them.
-        layout = DesignLayout([false_timing(first_start)], pre_shocks, seasonality="none",
-                              period=spec.period, first_ordinal=series.first_ordinal,
-                              frequency=spec.frequency, with_control=pre.control is not None)
+        layout = DesignLayout(
+            [false_timing(first_start)],
+            pre_shocks,
+            seasonality="none",
+            period=spec.period,
+            first_ordinal=series.first_ordinal,
+            frequency=spec.frequency,
+            with_control=pre.control is not None,
+        )
     base = _fit_input(pre, layout, pre_excluded)
     lo, hi = layout.intervention_span("placebo")
     for pick in picks:
@@ -541,14 +665,18 @@ def _placebo(series: _Series, spec: ITSSpec, fit: ModelFit, timing: Intervention
         # Only the placebo's own columns change from one false date to the next.
         X = base.X.copy()
         X[:, lo:hi] = np.column_stack(
-            layout.intervention_terms(false_timing(start), base.t.astype(float), base.group))
+            layout.intervention_terms(false_timing(start), base.t.astype(float), base.group)
+        )
         data = dataclasses.replace(base, X=X)
         try:
             placebo_fit = _run_model(spec, data, layout, series.name, fixed=fixed)
         except ITSInputError:
             continue  # a false date the pre-period cannot support is simply skipped
-        contrast = (layout.level_contrast("placebo") if term == "level"
-                    else layout.slope_contrast("placebo"))
+        contrast = (
+            layout.level_contrast("placebo")
+            if term == "level"
+            else layout.slope_contrast("placebo")
+        )
         assert contrast is not None
         coefficient = float(contrast @ placebo_fit.params)
         se = math.sqrt(max(contrast @ placebo_fit.cov @ contrast, 0.0))
@@ -607,29 +735,55 @@ def fit_its(
     notes = list(series.warnings)
     timings = place_interventions(spec.interventions, series.first_ordinal, spec.frequency)
     shocks_all = place_shocks(spec.shocks, series.first_ordinal, spec.frequency)
-    probe = DesignLayout(timings, (), seasonality="none", period=spec.period,
-                         first_ordinal=series.first_ordinal, frequency=spec.frequency,
-                         with_control=False)
+    probe = DesignLayout(
+        timings,
+        (),
+        seasonality="none",
+        period=spec.period,
+        first_ordinal=series.first_ordinal,
+        frequency=spec.frequency,
+        with_control=False,
+    )
     t = np.arange(series.n_periods)
     excluded = probe.excluded(t)
     in_fit = np.isfinite(series.y) & np.isfinite(series.log_offset) & ~excluded
     _check_timings(series, timings, in_fit, notes)
     shocks = _usable_shocks(shocks_all, in_fit, notes, name)
-    layout = DesignLayout(timings, shocks, seasonality=spec.seasonality, period=spec.period,
-                          first_ordinal=series.first_ordinal, frequency=spec.frequency,
-                          with_control=series.control is not None)
+    layout = DesignLayout(
+        timings,
+        shocks,
+        seasonality=spec.seasonality,
+        period=spec.period,
+        first_ordinal=series.first_ordinal,
+        frequency=spec.frequency,
+        with_control=series.control is not None,
+    )
     data = _fit_input(series, layout, excluded)
     fit = _run_model(spec, data, layout, name)
     if not fit.converged:
-        notes.append(ITSWarning("non_convergence", f"the {spec.model} optimiser did not report "
-                                                   "convergence: treat the estimates with care"))
+        notes.append(
+            ITSWarning(
+                "non_convergence",
+                f"the {spec.model} optimiser did not report "
+                "convergence: treat the estimates with care",
+            )
+        )
     if fit.details.get("phi_at_bound"):
-        notes.append(ITSWarning("near_unit_root", f"the AR(1) coefficient is at its bound "
-                                f"({fit.details['phi']:.2f}): the series may not be stationary "
-                                "around its trend"))
+        notes.append(
+            ITSWarning(
+                "near_unit_root",
+                f"the AR(1) coefficient is at its bound "
+                f"({fit.details['phi']:.2f}): the series may not be stationary "
+                "around its trend",
+            )
+        )
     if fit.details.get("alpha_at_bound"):
-        notes.append(ITSWarning("no_overdispersion", "the negative binomial found no "
-                                "overdispersion: it has reduced to a Poisson model"))
+        notes.append(
+            ITSWarning(
+                "no_overdispersion",
+                "the negative binomial found no overdispersion: it has reduced to a Poisson model",
+            )
+        )
 
     q = fit.quantile(spec.alpha)
     n_treated_fit = int(data.mask[: series.n_periods].sum())
@@ -639,50 +793,65 @@ def fit_its(
     diagnostics = residual_diagnostics(
         treated_resid,
         residual_kind=kind,
-        X=data.X[: series.n_periods][data.mask[: series.n_periods]] if spec.model == "ols"
+        X=data.X[: series.n_periods][data.mask[: series.n_periods]]
+        if spec.model == "ols"
         else None,
         dispersion=fit.dispersion,
         fitted_arma_terms=arma_terms,
     )
     if diagnostics.ljung_box_p < 0.05:
         if spec.model == "ols":
-            handled = ("the Newey-West standard errors allow for it up to lag "
-                       f"{int(fit.details['hac_lags'])}")
+            handled = (
+                "the Newey-West standard errors allow for it up to lag "
+                f"{int(fit.details['hac_lags'])}"
+            )
         elif spec.model == "arima":
             handled = "the ARMA error model has not captured all of it; try another arma_order"
         else:
             handled = "intervals may be too narrow; consider model 'arima' or 'ols'"
-        notes.append(ITSWarning(
-            "autocorrelation",
-            f"autocorrelation is left in the residuals (Ljung-Box p={diagnostics.ljung_box_p:.3g}"
-            f", lag-1 r={diagnostics.acf[0]:.2f}): {handled}",
-        ))
+        notes.append(
+            ITSWarning(
+                "autocorrelation",
+                "autocorrelation is left in the residuals "
+                f"(Ljung-Box p={diagnostics.ljung_box_p:.3g}, "
+                f"lag-1 r={diagnostics.acf[0]:.2f}): {handled}",
+            )
+        )
     if spec.model == "poisson" and fit.dispersion is not None and fit.dispersion > 1.5:
-        notes.append(ITSWarning("overdispersion", f"the counts are overdispersed (Pearson "
-                                f"chi-square/df = {fit.dispersion:.2f}): Poisson intervals are "
-                                "too narrow; use 'quasipoisson' or 'negbin'"))
+        notes.append(
+            ITSWarning(
+                "overdispersion",
+                f"the counts are overdispersed (Pearson "
+                f"chi-square/df = {fit.dispersion:.2f}): Poisson intervals are "
+                "too narrow; use 'quasipoisson' or 'negbin'",
+            )
+        )
 
     offsets = _filled(series.log_offset)
     effects = _effects(fit, layout, spec, q, timings)
-    horizon = tuple(_horizon_effect(fit, layout, series, spec, q, timing, offsets, notes)
-                    for timing in timings)
-    cumulative = tuple(_cumulative_effect(fit, layout, series, q, timing, offsets)
-                       for timing in timings)
+    horizon = tuple(
+        _horizon_effect(fit, layout, series, spec, q, timing, offsets, notes) for timing in timings
+    )
+    cumulative = tuple(
+        _cumulative_effect(fit, layout, series, q, timing, offsets) for timing in timings
+    )
     counterfactual = _counterfactual_frame(fit, layout, series, q, data, excluded, offsets)
     se = fit.se
-    coefficient_table = pd.DataFrame({
-        "term": pd.array(layout.columns, dtype="string"),
-        "estimate": fit.params,
-        "se": se,
-        "ci_low": fit.params - q * se,
-        "ci_high": fit.params + q * se,
-        "p_value": two_sided_p(np.divide(fit.params, se, out=np.full_like(se, np.inf),
-                                         where=se > 0), fit.df_resid),
-    })
+    coefficient_table = pd.DataFrame(
+        {
+            "term": pd.array(layout.columns, dtype="string"),
+            "estimate": fit.params,
+            "se": se,
+            "ci_low": fit.params - q * se,
+            "ci_high": fit.params + q * se,
+            "p_value": two_sided_p(
+                np.divide(fit.params, se, out=np.full_like(se, np.inf), where=se > 0), fit.df_resid
+            ),
+        }
+    )
     main = timings[0]
     real = next(e for e in effects if e.intervention == main.id)
-    placebo = (_placebo(series, spec, fit, main, shocks, excluded, real)
-               if spec.placebo else None)
+    placebo = _placebo(series, spec, fit, main, shocks, excluded, real) if spec.placebo else None
     first_start = main.start
     treated_fit = data.mask[: series.n_periods]
     params = fit.params.copy()
@@ -735,8 +904,9 @@ def sensitivity(
         row: dict[str, object] = {"family": family}
         try:
             variant = dataclasses.replace(spec, model=family, placebo=False)
-            result = fit_its(frame, variant, date_col=date_col, value_col=value_col,
-                             series_name=series_name)
+            result = fit_its(
+                frame, variant, date_col=date_col, value_col=value_col, series_name=series_name
+            )
         except Exception as exc:  # every failure becomes a row, by design
             row.update(status="failed", reason=str(exc))
             rows.append(row)
@@ -763,8 +933,23 @@ def sensitivity(
             n_warnings=len(result.warnings),
         )
         rows.append(row)
-    columns = ["family", "status", "term", "estimate", "ci_low", "ci_high", "scale",
-               "relative_effect", "relative_ci_low", "relative_ci_high", "absolute_effect",
-               "absolute_ci_low", "absolute_ci_high", "dispersion", "ljung_box_p",
-               "n_warnings", "reason"]
+    columns = [
+        "family",
+        "status",
+        "term",
+        "estimate",
+        "ci_low",
+        "ci_high",
+        "scale",
+        "relative_effect",
+        "relative_ci_low",
+        "relative_ci_high",
+        "absolute_effect",
+        "absolute_ci_low",
+        "absolute_ci_high",
+        "dispersion",
+        "ljung_box_p",
+        "n_warnings",
+        "reason",
+    ]
     return pd.DataFrame(rows).reindex(columns=columns)
