@@ -43,6 +43,7 @@ PAGES = [
         icon=":material/show_chart:",
         url_path="metric",
     ),
+    st.Page("pages/impact.py", title="Impact", icon=":material/trending_down:", url_path="impact"),
 ]
 
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pandas as pd
 from dateutil.relativedelta import relativedelta
@@ -25,6 +26,7 @@ from metrics.series import SeriesError, SeriesQuery, SeriesResult, compute_serie
 from metrics.warehouse import Warehouse, open_warehouse, quote
 
 SPARKLINE_MONTHS = 24
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,16 @@ class Board:
         # stale figures (a changed file opens a new board).
         self._series = lru_cache(maxsize=2048)(self._compute_series)
         self._lcn_recorded: dict[str, bool] = {}
+        self._memo: dict[Hashable, Any] = {}
+        self._memo_lock = threading.Lock()
+
+    def memo(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """Compute once per board (analyses of an immutable board never go stale)."""
+        if key not in self._memo:
+            value = compute()
+            with self._memo_lock:
+                self._memo.setdefault(key, value)
+        return self._memo[key]
 
     @property
     def errors(self) -> list[Issue]:

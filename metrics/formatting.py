@@ -31,6 +31,9 @@ def format_value(value: float | None, metric: MetricDef, *, with_unit: bool = Tr
     if is_missing(value):
         return "–"
     assert value is not None
+    value = value + 0.0  # no "-0" for a value that rounds to zero
+    if round(value, metric.decimals) == 0:
+        value = 0.0
     if metric.is_money:
         return format_money(value)
     if metric.unit == "%":

@@ -35,7 +35,7 @@ def all_text(app: AppTest) -> str:
     return "\n".join(str(p) for p in parts)
 
 
-PAGES = ["pages/overview.py", "pages/metric.py"]
+PAGES = ["pages/overview.py", "pages/metric.py", "pages/impact.py"]
 
 
 def test_entry_point_says_the_data_are_synthetic():

@@ -101,6 +101,13 @@ class SourceDef(_Model):
     columns: dict[str, ColumnDef]
     owner: str = ""
     refresh: str = Field(default="monthly", description="How often the source is refreshed.")
+    provisional_months: int = Field(
+        default=0,
+        ge=0,
+        le=12,
+        description="The latest N months are provisional (still filling up): shown and "
+        "marked, but left out of models.",
+    )
 
     @property
     def file_format(self) -> str:
@@ -216,7 +223,11 @@ class ITSBlock(_Model):
     shocks: list[str] = Field(
         default_factory=list, description="Shock ids modelled as their own terms."
     )
-    model: Literal["ols", "poisson", "quasipoisson", "negbin", "arima"] = "quasipoisson"
+    model: Literal["ols", "poisson", "quasipoisson", "negbin", "arima"] = Field(
+        default="arima",
+        description="arima: linear with AR(1) errors (the default); ols: Newey-West errors; "
+        "poisson, quasipoisson, negbin: count models (log link, effects as ratios).",
+    )
     seasonality: str = Field(
         default="fourier:2",
         pattern=r"^(none|month|fourier:[1-6])$",

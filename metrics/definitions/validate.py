@@ -672,6 +672,14 @@ def analyses_name_known_interventions(ctx: _RuleContext) -> None:
                 f"unknown comparison metric '{metric.its.comparison}'",
                 did_you_mean(metric.its.comparison, cat.metrics),
             )
+        count_model = metric.its.model in {"poisson", "quasipoisson", "negbin"}
+        if count_model and metric.measure not in {"count", "sum", "rate"}:
+            ctx.metric_issue(
+                metric,
+                ("its", "model"),
+                f"model '{metric.its.model}' is for counts, but this metric is a {metric.measure}",
+                "use model: arima (or ols) for percentages, averages and waits",
+            )
         if metric.its.offset == "population" and metric.measure != "rate":
             ctx.metric_issue(
                 metric,

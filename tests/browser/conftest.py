@@ -162,5 +162,17 @@ def wait_ready(page, *, timeout_ms: int = 60_000) -> None:
 def screenshot(page, name: str) -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    # Streamlit scrolls inside its main container, so a "full page" shot would stop at the
+    # viewport: grow the viewport to the content for the shot, then put it back.
+    size = page.viewport_size
+    height = page.evaluate(
+        "() => { const m = document.querySelector('[data-testid=\"stMain\"]');"
+        " return m ? m.scrollHeight : document.body.scrollHeight; }"
+    )
+    page.set_viewport_size(
+        {"width": size["width"], "height": max(size["height"], min(int(height), 8000))}
+    )
+    wait_ready(page)
+    page.screenshot(path=str(path))
+    page.set_viewport_size(size)
     return path

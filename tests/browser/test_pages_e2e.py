@@ -22,6 +22,8 @@ PAGES = [
     ("overview_by_path", "/overview?from=2020-04&to=2021-03&lcn=North"),
     ("metric_money", "/metric?metric=pooled_spend"),
     ("metric_rate", "/metric?metric=detention_rate&breakdown=ethnicity"),
+    ("impact", "/impact?metric=secondary_referrals&intervention=hub_scale_up&breakdown=lcn"),
+    ("impact_explore", "/impact?metric=acute_admissions&intervention=hub_scale_up&model=negbin"),
 ]
 
 

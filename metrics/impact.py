@@ -1,0 +1,417 @@
+"""Did our service changes work? Interrupted time-series studies of catalogue metrics.
+
+Binds a metric's `its:` block (or an analyst's ad hoc choice of intervention and model) to
+the ITS engine: the series comes from the board (whole span, not the page's period,
+since a study needs its pre-period), provisional months are left out of the fit, and
+breakdowns give one study per group.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from metrics.board import Board
+from metrics.definitions.models import ITSBlock, MetricDef
+from metrics.formatting import format_money, format_value
+from metrics.its import (
+    InterventionSpec,
+    ITSInputError,
+    ITSResult,
+    ITSSpec,
+    ShockSpec,
+    fit_its,
+    sensitivity,
+)
+from metrics.its.spec import LOG_LINK_FAMILIES
+from metrics.series import SeriesError, SeriesQuery
+
+OFFSET = "population"
+CONTROL = "comparison"
+
+
+@dataclass(frozen=True)
+class ImpactRequest:
+    """One study: a metric, the interventions and model (None = the metric's `its:` block)."""
+
+    metric_id: str
+    interventions: tuple[str, ...] = ()
+    model: str | None = None
+    breakdown: str | None = None
+    lcn: str | None = None
+    placebo: bool = True
+
+
+@dataclass(frozen=True)
+class GroupImpact:
+    group: str
+    result: ITSResult | None
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class Impact:
+    """A study's outcome. `result` is None when it could not be fitted; `error` says why."""
+
+    request: ImpactRequest
+    metric: MetricDef
+    spec: ITSSpec | None
+    data: pd.DataFrame  # date, value (and population / comparison) as fitted
+    result: ITSResult | None = None
+    error: str = ""
+    notes: tuple[str, ...] = ()
+    groups: tuple[GroupImpact, ...] = field(default_factory=tuple)
+
+
+def its_block_for(metric: MetricDef, request: ImpactRequest) -> ITSBlock | None:
+    """The metric's own ITS settings, overridden by what the analyst asked for."""
+    block = metric.its
+    if request.interventions:
+        base = block or ITSBlock(interventions=list(request.interventions))
+        block = base.model_copy(update={"interventions": list(request.interventions)})
+    if block is not None and request.model:
+        block = block.model_copy(update={"model": request.model})
+    return block
+
+
+def build_spec(
+    board: Board, metric: MetricDef, block: ITSBlock, *, placebo: bool = True
+) -> ITSSpec:
+    """Translate an `its:` block into an engine specification (interventions by id)."""
+    catalogue = board.catalogue
+    interventions = []
+    for intervention_id in block.interventions:
+        item = catalogue.interventions[intervention_id]
+        phase = item.phase_in_months if block.phase_in != "none" else 0
+        interventions.append(
+            InterventionSpec(
+                id=item.id,
+                start=item.start,
+                label=item.title,
+                ramp_periods=phase if block.phase_in == "ramp" else 0,
+                exclude_periods=phase if block.phase_in == "exclude" else 0,
+            )
+        )
+    shocks = [
+        ShockSpec(
+            id=catalogue.interventions[s].id,
+            start=catalogue.interventions[s].start,
+            end=catalogue.interventions[s].end or catalogue.interventions[s].start,
+            label=catalogue.interventions[s].title,
+        )
+        for s in block.shocks
+        if s in catalogue.interventions
+    ]
+    count_model = block.model in LOG_LINK_FAMILIES
+    use_offset = count_model and (block.offset == OFFSET or metric.measure == "rate")
+    return ITSSpec(
+        interventions=tuple(interventions),
+        model=block.model,
+        shocks=tuple(shocks),
+        seasonality=block.seasonality,
+        hac_lags=block.hac_lags,
+        offset_col=OFFSET if use_offset else None,
+        control_col=CONTROL if block.comparison else None,
+        horizon=block.horizon,
+        placebo=placebo,
+    )
+
+
+def _series_frame(
+    board: Board, metric: MetricDef, spec: ITSSpec, query: SeriesQuery, group: str | None = None
+) -> tuple[pd.DataFrame, list[str]]:
+    """date, value[, population] for the fit, without provisional months."""
+    frame = board.series(metric.id, query).frame
+    if group is not None:
+        frame = frame[frame["group"] == group]
+    notes: list[str] = []
+    data = pd.DataFrame({"date": frame["month"].to_numpy()})
+    if spec.offset_col:
+        # Count model of a rate: model the counts, with the population as the offset.
+        data["value"] = frame["numerator"].to_numpy()
+        data[OFFSET] = frame["denominator"].to_numpy()
+    else:
+        data["value"] = frame["value"].to_numpy()
+    provisional = board.catalogue.sources[metric.source].provisional_months
+    known = data.dropna(subset=["value"])
+    if provisional and len(known) > provisional:
+        cut = known["date"].iloc[-provisional]
+        data = data[data["date"] < cut]
+        notes.append(
+            f"The latest {provisional} months are provisional (still filling up) and are "
+            "left out of the model."
+        )
+    return data.reset_index(drop=True), notes
+
+
+def run_impact(board: Board, request: ImpactRequest) -> Impact:
+    """Fit the study; every failure becomes a readable `error`, never an exception."""
+    metric = board.catalogue.metrics.get(request.metric_id)
+    if metric is None:
+        raise KeyError(request.metric_id)
+    empty = pd.DataFrame(columns=["date", "value"])
+    block = its_block_for(metric, request)
+    if block is None:
+        return Impact(request, metric, None, empty, error="no interventions chosen for this metric")
+    unknown = [i for i in block.interventions if i not in board.catalogue.interventions]
+    if unknown:
+        return Impact(request, metric, None, empty, error=f"unknown intervention {unknown[0]}")
+    try:
+        spec = build_spec(board, metric, block, placebo=request.placebo)
+    except ITSInputError as exc:
+        return Impact(request, metric, None, empty, error=str(exc))
+    query = SeriesQuery(lcn=request.lcn)
+    try:
+        data, notes = _series_frame(board, metric, spec, query)
+        if block.comparison:
+            comparison = board.metric(block.comparison)
+            control, _ = _series_frame(
+                board, comparison, dataclasses.replace(spec, offset_col=None), query
+            )
+            data = data.merge(control.rename(columns={"value": CONTROL}), on="date", how="left")
+            notes.append(f"Compared with {comparison.title} (differences in level and slope).")
+    except SeriesError as exc:
+        return Impact(request, metric, spec, empty, error=str(exc))
+    try:
+        result = fit_its(data, spec, series_name=metric.title)
+    except ITSInputError as exc:
+        return Impact(
+            request, metric, spec, data, error=f"{metric.title}: {exc}", notes=tuple(notes)
+        )
+    groups: list[GroupImpact] = []
+    if request.breakdown:
+        groups = _group_studies(
+            board, metric, spec, SeriesQuery(breakdown=request.breakdown, lcn=request.lcn)
+        )
+    return Impact(request, metric, spec, data, result, notes=tuple(notes), groups=tuple(groups))
+
+
+def _group_studies(
+    board: Board, metric: MetricDef, spec: ITSSpec, query: SeriesQuery
+) -> list[GroupImpact]:
+    try:
+        frame = board.series(metric.id, query).frame
+    except SeriesError as exc:
+        return [GroupImpact("all groups", None, str(exc))]
+    studies = []
+    group_spec = dataclasses.replace(spec, placebo=False, control_col=None)
+    for group in sorted(frame["group"].unique()):
+        data, _ = _series_frame(board, metric, group_spec, query, group)
+        try:
+            studies.append(
+                GroupImpact(
+                    group, fit_its(data, group_spec, series_name=f"{metric.title}: {group}")
+                )
+            )
+        except ITSInputError as exc:
+            studies.append(GroupImpact(group, None, str(exc)))
+    return studies
+
+
+def sensitivity_table(impact: Impact, families: Sequence[str] | None = None) -> pd.DataFrame:
+    """The main effect under each model family side by side (failures as rows)."""
+    if impact.spec is None or impact.data.empty:
+        return pd.DataFrame()
+    spec = impact.spec
+    data = impact.data
+    if families is None:
+        families = ("ols", "arima", "poisson", "quasipoisson", "negbin")
+    if spec.offset_col is None and OFFSET not in data:
+        return sensitivity(data, spec, families, series_name=impact.metric.title)
+    # Linear families model the rate itself; count families the counts with the offset.
+    rows = []
+    for family in families:
+        if family in LOG_LINK_FAMILIES:
+            variant = dataclasses.replace(spec, offset_col=OFFSET)
+            rows.append(sensitivity(data, variant, [family], series_name=impact.metric.title))
+        else:
+            rate = data.assign(value=data["value"] / data[OFFSET] * 100_000).drop(columns=[OFFSET])
+            variant = dataclasses.replace(spec, offset_col=None)
+            rows.append(sensitivity(rate, variant, [family], series_name=impact.metric.title))
+    return pd.concat(rows, ignore_index=True)
+
+
+def metrics_with_its(board: Board) -> list[MetricDef]:
+    return [
+        m for m in board.catalogue.metrics.values() if m.its is not None and m.status != "retired"
+    ]
+
+
+def _amount(value: float, metric: MetricDef) -> str:
+    if metric.is_money:
+        return format_money(abs(value))
+    decimals = max(metric.decimals, 0 if abs(value) >= 10 else 1)
+    unit = "percentage points" if metric.unit == "%" else metric.unit
+    return f"{abs(value):,.{decimals}f} {unit}"
+
+
+def impact_sentence(impact: Impact, intervention: str | None = None) -> str:
+    """The finding in one sentence a board member can read aloud, with its interval."""
+    result = impact.result
+    if result is None:
+        return f"No estimate: {impact.error}"
+    metric = impact.metric
+    if result.link == "log":
+        return result.sentence(subject=metric.title, intervention=intervention)
+    effect = result.horizon_effect(intervention)
+    when = f"{effect.months_after} months after the {effect.label}"
+    low, high = sorted((effect.absolute_low, effect.absolute_high))
+    expected = format_value(effect.counterfactual, metric)
+    if low <= 0 <= high:
+        return (
+            f"{metric.title}: {_amount(effect.absolute, metric)} "
+            f"{'higher' if effect.absolute >= 0 else 'lower'} than the {expected} expected {when}, "
+            f"but the 95% CI runs from {_signed(low, metric)} to {_signed(high, metric)}, so the "
+            "data are consistent with no change."
+        )
+    direction = "higher" if effect.absolute > 0 else "lower"
+    a, b = sorted((abs(low), abs(high)))
+    return (
+        f"{metric.title}: {_amount(effect.absolute, metric)} {direction} "
+        f"(95% CI {_amount(a, metric)} to {_amount(b, metric)}) than the {expected} "
+        f"expected {when}."
+    )
+
+
+def _signed(value: float, metric: MetricDef) -> str:
+    return ("+" if value >= 0 else "-") + _amount(value, metric)
+
+
+def headline(impact: Impact, intervention: str | None = None) -> tuple[str, str]:
+    """(big number, its interval) at the horizon, e.g. ('-41%', '95% CI -50% to -31%')."""
+    result = impact.result
+    if result is None:
+        return "–", ""
+    effect = result.horizon_effect(intervention)
+    if result.link == "log":
+        return (
+            f"{effect.relative:+.0%}",
+            f"95% CI {effect.relative_low:+.0%} to {effect.relative_high:+.0%}",
+        )
+    low, high = sorted((effect.absolute_low, effect.absolute_high))
+    decimals = max(impact.metric.decimals, 0 if abs(effect.absolute) >= 10 else 1)
+    return _signed(
+        effect.absolute, impact.metric
+    ), f"95% CI {low:+,.{decimals}f} to {high:+,.{decimals}f}"
+
+
+def cumulative_sentence(impact: Impact, intervention: str | None = None) -> str:
+    """For counts of events: the total difference over the post period (e.g. referrals
+    averted). Not for stocks such as caseloads, where a total over months means nothing."""
+    result = impact.result
+    metric = impact.metric
+    if result is None or metric.measure != "count":
+        return ""
+    total = result.cumulative_effect(intervention)
+    low, high = sorted((total.ci_low, total.ci_high))
+    word = "fewer" if total.difference < 0 else "more"
+    span = f"{total.start:%B %Y} to {total.end:%B %Y}"
+    if low <= 0 <= high:
+        return (
+            f"Over {span}: about {abs(total.difference):,.0f} {word} {metric.unit} than "
+            f"expected in total, but the 95% CI ({low:+,.0f} to {high:+,.0f}) includes no change."
+        )
+    a, b = sorted((abs(low), abs(high)))
+    return (
+        f"Over {span}: about {abs(total.difference):,.0f} {word} {metric.unit} than "
+        f"expected in total (95% CI {a:,.0f} to {b:,.0f})."
+    )
+
+
+def diagnostics_in_words(result: ITSResult) -> list[str]:
+    """Plain-English readings of the residual checks, placebo and warnings."""
+    d = result.diagnostics
+    lines = []
+    if d.ljung_box_p < 0.05:
+        handled = (
+            "the model's AR error term is meant to absorb it"
+            if result.model == "arima"
+            else "intervals allow for it only partly; try the default (arima) model"
+        )
+        lines.append(
+            f"Some month-to-month pattern is left unexplained (Ljung-Box p = {d.ljung_box_p:.2g}): "
+            f"{handled}."
+        )
+    else:
+        lines.append(
+            f"No pattern is left in the month-to-month noise (Ljung-Box p = {d.ljung_box_p:.2f}): "
+            "the model's assumptions look reasonable."
+        )
+    lines.append(
+        f"Durbin-Watson {d.durbin_watson:.2f} (about 2 means neighbouring months are unrelated "
+        "once the model is allowed for; below 1.5 suggests they move together)."
+    )
+    if d.dispersion is not None:
+        lines.append(
+            f"Dispersion {d.dispersion:.2f}: the counts vary {d.dispersion:.1f} times as much as "
+            "pure chance would give"
+            + (
+                "; the quasi-Poisson or negative binomial model allows for this."
+                if d.dispersion > 1.5
+                else "."
+            )
+        )
+    if result.placebo is not None:
+        lines.append(f"Placebo check: {result.placebo.text()}")
+    lines += [f"Warning: {w.message}" for w in result.warnings]
+    return lines
+
+
+def _interval_text(result: ITSResult, effect) -> tuple[str, str, bool]:
+    """(estimate, CI, whether the CI excludes no change) for a horizon effect."""
+    if result.link == "log":
+        low, high = effect.relative_low, effect.relative_high
+        return f"{effect.relative:+.0%}", f"{low:+.0%} to {high:+.0%}", not (low <= 0 <= high)
+    low, high = sorted((effect.absolute_low, effect.absolute_high))
+    return f"{effect.absolute:+,.1f}", f"{low:+,.1f} to {high:+,.1f}", not (low <= 0 <= high)
+
+
+def group_table(impact: Impact, intervention: str | None = None) -> pd.DataFrame:
+    """One row per group: the effect at the horizon, its CI and a plain reading."""
+    rows = []
+    for group in impact.groups:
+        if group.result is None:
+            rows.append(
+                {
+                    "Group": group.group,
+                    "Effect at horizon": "not estimated",
+                    "95% CI": "",
+                    "Reading": group.error,
+                }
+            )
+            continue
+        estimate, interval, excludes = _interval_text(
+            group.result, group.result.horizon_effect(intervention)
+        )
+        rows.append(
+            {
+                "Group": group.group,
+                "Effect at horizon": estimate,
+                "95% CI": interval,
+                "Reading": "a change" if excludes else "consistent with no change",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def sensitivity_display(table: pd.DataFrame) -> pd.DataFrame:
+    """The sensitivity table as readers see it (relative effects, comparable across families)."""
+    if table.empty:
+        return table
+    rows = []
+    for row in table.to_dict("records"):
+        ok = row.get("status") == "ok" and pd.notna(row.get("relative_effect"))
+        rows.append(
+            {
+                "Model": row["family"],
+                "Effect at horizon": f"{row['relative_effect']:+.0%}" if ok else "",
+                "95% CI": (
+                    f"{row['relative_ci_low']:+.0%} to {row['relative_ci_high']:+.0%}" if ok else ""
+                ),
+                "Note": row.get("reason") or "",
+            }
+        )
+    return pd.DataFrame(rows)

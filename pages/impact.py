@@ -1,0 +1,202 @@
+"""Impact: did our service changes work? An interrupted time-series study per metric.
+
+Deep link: ?metric=ID&intervention=ID (optionally &model=FAMILY&breakdown=COLUMN).
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from metrics.charts.its_chart import its_alt_text, its_chart
+from metrics.impact import (
+    ImpactRequest,
+    cumulative_sentence,
+    diagnostics_in_words,
+    group_table,
+    headline,
+    impact_sentence,
+    metrics_with_its,
+    run_impact,
+    sensitivity_display,
+    sensitivity_table,
+)
+from metrics.its.spec import FAMILIES
+from metrics.ui.components import chart
+from metrics.ui.state import page_context, url_param
+
+state, filters = page_context()
+board = state.board
+catalogue = board.catalogue
+
+st.title("Impact: did our changes work?")
+st.caption(
+    "Each study compares what happened after a service change with what the earlier trend "
+    "and seasons predicted (an interrupted time series). The whole history is used, whatever "
+    "period is chosen in the sidebar, because a study needs the months before the change."
+)
+
+studied = metrics_with_its(board)
+all_metrics = [m for m in catalogue.metrics.values() if m.status != "retired"]
+if not all_metrics:
+    st.warning("No metric definitions are available.")
+    st.stop()
+
+requested_metric = url_param("metric")
+requested_interventions = [i for i in (url_param("intervention") or "").split(",") if i]
+requested_model = url_param("model")
+requested = catalogue.metrics.get(requested_metric or "")
+# Open the exploratory choice only when the link asks for something other than the
+# metric's planned study (a link to a planned study names its interventions too).
+explore_default = requested is not None and (
+    requested.its is None
+    or bool(requested_model)
+    or (bool(requested_interventions) and requested_interventions != requested.its.interventions)
+)
+
+choices = [m.id for m in studied] or [all_metrics[0].id]
+metric_id = st.selectbox(
+    "Metric with a planned impact study",
+    choices,
+    index=choices.index(requested_metric) if requested_metric in choices else 0,
+    format_func=lambda mid: catalogue.metrics[mid].title,
+    key="impact_metric",
+)
+interventions: tuple[str, ...] = ()
+model = None
+with st.expander("Try any metric with any intervention (analysts)", expanded=explore_default):
+    st.caption(
+        "Exploratory: a study chosen after looking at the data is weaker evidence than a "
+        "planned one."
+    )
+    explore = st.toggle("Use my own choice", value=explore_default, key="impact_explore")
+    ids = [m.id for m in all_metrics]
+    explore_metric = st.selectbox(
+        "Metric",
+        ids,
+        index=ids.index(requested_metric) if requested_metric in ids else ids.index(metric_id),
+        format_func=lambda mid: catalogue.metrics[mid].title,
+        key="impact_explore_metric",
+    )
+    change_ids = [i.id for i in catalogue.interventions.values() if i.kind == "service_change"]
+    chosen = st.multiselect(
+        "Interventions",
+        change_ids,
+        default=[i for i in requested_interventions if i in change_ids],
+        format_func=lambda iid: (
+            f"{catalogue.interventions[iid].title} ({catalogue.interventions[iid].start:%b %Y})"
+        ),
+        key="impact_explore_interventions",
+    )
+    model_choice = st.selectbox(
+        "Model",
+        ["as defined", *FAMILIES],
+        index=([None, *FAMILIES].index(requested_model) if requested_model in FAMILIES else 0),
+        key="impact_explore_model",
+    )
+    if explore:
+        metric_id = explore_metric
+        interventions = tuple(chosen)
+        model = None if model_choice == "as defined" else model_choice
+
+metric = catalogue.metrics[metric_id]
+breakdown_options = ["none", *metric.breakdowns]
+requested_breakdown = url_param("breakdown")
+breakdown = st.radio(
+    "Effect by group",
+    breakdown_options,
+    index=breakdown_options.index(requested_breakdown)
+    if requested_breakdown in breakdown_options
+    else 0,
+    horizontal=True,
+    format_func=lambda b: "Whole area only" if b == "none" else b.replace("_", " "),
+    key=f"impact_breakdown_{metric_id}",
+)
+
+request = ImpactRequest(
+    metric_id=metric_id,
+    interventions=interventions,
+    model=model,
+    breakdown=None if breakdown == "none" else breakdown,
+    lcn=filters.lcn,
+)
+impact = board.memo(("impact", request), lambda: run_impact(board, request))
+
+# Deep link to exactly this study.
+st.query_params["metric"] = metric_id
+if impact.spec is not None:
+    st.query_params["intervention"] = ",".join(i.id for i in impact.spec.interventions)
+for name, value in (("model", model), ("breakdown", request.breakdown)):
+    if value:
+        st.query_params[name] = value
+    else:
+        st.query_params.pop(name, None)
+
+st.header(metric.title)
+if impact.result is None:
+    st.warning(f"No impact estimate for this metric: {impact.error}")
+    st.stop()
+result = impact.result
+
+main_ids = [i.id for i in impact.spec.interventions]
+focus = main_ids[0]
+if len(main_ids) > 1:
+    focus = st.radio(
+        "Headline for",
+        main_ids,
+        horizontal=True,
+        format_func=lambda iid: catalogue.interventions[iid].title,
+        key="impact_focus",
+    )
+big, interval = headline(impact, focus)
+horizon = result.horizon_effect(focus)
+left, right = st.columns([1, 3])
+left.metric(f"Change {horizon.months_after} months after", big, help=interval)
+left.caption(interval)
+right.markdown(f"**{impact_sentence(impact, focus)}**")
+cumulative = cumulative_sentence(impact, focus)
+if cumulative:
+    right.markdown(cumulative)
+for note in impact.notes:
+    right.caption(note)
+if filters.lcn:
+    right.caption(f"Neighbourhood: {filters.lcn}.")
+
+chart(
+    its_chart(result, title=None, y_title=metric.unit),
+    its_alt_text(result, subject=metric.title),
+    what_this_shows=(
+        "Dots are what happened each month; the solid line is the model's fit; the dashed "
+        "line and its band are what the model expects would have happened without the "
+        "change (the counterfactual, with its 95% confidence band). Shading marks the "
+        "phase-in."
+    ),
+)
+
+if impact.groups:
+    st.subheader(f"Effect by {breakdown.replace('_', ' ')}")
+    st.caption(
+        "**What this shows:** the same study fitted separately for each group "
+        "(small groups give wide intervals)."
+    )
+    st.dataframe(group_table(impact, focus), hide_index=True, width="stretch")
+
+st.subheader("Does the answer depend on the model?")
+st.caption(
+    "**What this shows:** the same effect estimated with each model family. If they broadly "
+    "agree, the finding does not hinge on one modelling choice."
+)
+sensitivity = board.memo(("sensitivity", request), lambda: sensitivity_table(impact))
+st.dataframe(sensitivity_display(sensitivity), hide_index=True, width="stretch")
+
+with st.expander("Is the model trustworthy? (diagnostics in plain English)"):
+    for line in diagnostics_in_words(result):
+        st.markdown(f"- {line}")
+    st.caption(f"Model: {result.model}; {result.n_pre} months before and {result.n_post} after.")
+    st.dataframe(result.coefficients, width="stretch")
+
+st.download_button(
+    "Download observed, fitted and counterfactual values (CSV)",
+    data=result.counterfactual.to_csv(index=False).encode("utf-8"),
+    file_name=f"impact_{metric_id}_{focus}.csv",
+    mime="text/csv",
+)
