@@ -183,15 +183,16 @@ def run_impact(board: Board, request: ImpactRequest) -> Impact:
         )
     groups: list[GroupImpact] = []
     if request.breakdown:
-        groups = _group_studies(
+        groups = group_studies(
             board, metric, spec, SeriesQuery(breakdown=request.breakdown, lcn=request.lcn)
         )
     return Impact(request, metric, spec, data, result, notes=tuple(notes), groups=tuple(groups))
 
 
-def _group_studies(
+def group_studies(
     board: Board, metric: MetricDef, spec: ITSSpec, query: SeriesQuery
 ) -> list[GroupImpact]:
+    """One study per group of `query.breakdown` (no placebo check: it is per headline)."""
     try:
         frame = board.series(metric.id, query).frame
     except SeriesError as exc:

@@ -502,7 +502,8 @@ def fit_ar1(
         params=params,
         cov=cov,
         df_resid=float(n - k - 1),
-        resid=innovations / math.sqrt(sigma2),
+        # A perfect fit (e.g. a placebo window of all-zero months) has no residual scale.
+        resid=innovations / math.sqrt(sigma2) if sigma2 > 0 else np.zeros_like(innovations),
         dispersion=None,
         converged=converged,
         n_obs=n,
