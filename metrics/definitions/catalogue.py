@@ -9,6 +9,7 @@ from pathlib import Path
 
 from metrics.definitions.models import (
     BoardFile,
+    DisclosureFile,
     Domain,
     FrameworkFile,
     InterventionDef,
@@ -17,7 +18,13 @@ from metrics.definitions.models import (
     SourceDef,
 )
 
-CONFIG_FILES = ("sources.yaml", "framework.yaml", "interventions.yaml", "board.yaml")
+CONFIG_FILES = (
+    "sources.yaml",
+    "framework.yaml",
+    "interventions.yaml",
+    "board.yaml",
+    "disclosure.yaml",
+)
 METRICS_DIR = "metrics"
 
 
@@ -41,6 +48,7 @@ class Catalogue:
     metrics: dict[str, MetricDef] = field(default_factory=dict)
     origins: dict[str, Origin] = field(default_factory=dict)  # metric id -> where defined
     board: BoardFile = field(default_factory=BoardFile)
+    disclosure: DisclosureFile = field(default_factory=DisclosureFile)
     fingerprint: str = ""
 
     @property

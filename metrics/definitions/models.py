@@ -307,10 +307,49 @@ class BoardFile(_Model):
     lcns: list[str] = Field(default_factory=list, description="Neighbourhoods offered as a filter.")
 
 
+# --------------------------------------------------------------------------- disclosure
+
+PolicyName = Literal["mhsds", "nhs_secondary_care", "none"]
+
+
+class DisclosureContext(_Model):
+    policy: PolicyName = Field(
+        description="mhsds: under 5 (including 0) shown as *, others to the nearest 5; "
+        "nhs_secondary_care: 1 to 7 shown as *, 0 shown, others to the nearest 5; "
+        "none: figures as computed (internal management information only)."
+    )
+    area_totals_unrounded: bool = Field(
+        default=False,
+        description="Treat whole-area totals as 'top level' (shown unrounded), as national "
+        "totals are in NHS publications; breakdowns are still controlled.",
+    )
+
+
+class DisclosureFile(_Model):
+    board: DisclosureContext = Field(
+        default_factory=lambda: DisclosureContext(policy="none", area_totals_unrounded=True),
+        description="Policy for the board's own pages (signed-in members).",
+    )
+    public: DisclosureContext = Field(
+        default_factory=lambda: DisclosureContext(policy="nhs_secondary_care"),
+        description="Policy for anything public: showcase slides, public exports.",
+    )
+
+    @model_validator(mode="after")
+    def _public_is_always_controlled(self) -> DisclosureFile:
+        if self.public.policy == "none":
+            raise ValueError(
+                "public outputs are always disclosure-controlled: "
+                "choose mhsds or nhs_secondary_care"
+            )
+        return self
+
+
 FILE_MODELS: dict[str, type[_Model]] = {
     "sources": SourcesFile,
     "framework": FrameworkFile,
     "interventions": InterventionsFile,
     "metrics": MetricsFile,
     "board": BoardFile,
+    "disclosure": DisclosureFile,
 }

@@ -29,6 +29,7 @@ from metrics.definitions.issues import Issue, did_you_mean, sort_issues
 from metrics.definitions.models import (
     BoardFile,
     ColumnType,
+    DisclosureFile,
     FrameworkFile,
     InterventionDef,
     InterventionsFile,
@@ -337,6 +338,16 @@ def load_config(config_dir: Path | str) -> ConfigLoad:
     if board_file.loaded is not None:
         board = _validate(board_file, BoardFile, board_file.loaded.data or {}, (), issues) or board
 
+    disclosure_file = named("disclosure.yaml")
+    disclosure = DisclosureFile()
+    if disclosure_file.loaded is not None:
+        disclosure = (
+            _validate(
+                disclosure_file, DisclosureFile, disclosure_file.loaded.data or {}, (), issues
+            )
+            or disclosure
+        )
+
     metrics: dict[str, MetricDef] = {}
     origins: dict[str, Origin] = {}
     metric_files: dict[str, tuple[_File, int]] = {}
@@ -373,6 +384,7 @@ def load_config(config_dir: Path | str) -> ConfigLoad:
         metrics=metrics,
         origins=origins,
         board=board,
+        disclosure=disclosure,
         fingerprint=fingerprint(paths),
     )
     context = _RuleContext(catalogue, metric_files, source_files, board_file, issues)
