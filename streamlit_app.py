@@ -26,25 +26,44 @@ st.set_page_config(
     initial_sidebar_state="expanded",
 )
 
-PAGES = [
-    # The Overview is the home page (served at /); a hidden second registration makes
-    # /overview (its file stem) work too, so every page is reachable by its stem.
-    st.Page(
-        "pages/overview.py",
-        title="Overview",
-        icon=":material/dashboard:",
-        url_path="home",
-        default=True,
-    ),
-    st.Page("pages/overview.py", title="Overview", url_path="overview", visibility="hidden"),
-    st.Page(
-        "pages/metric.py",
-        title="Metric detail",
-        icon=":material/show_chart:",
-        url_path="metric",
-    ),
-    st.Page("pages/impact.py", title="Impact", icon=":material/trending_down:", url_path="impact"),
-]
+PAGES = {
+    "Board": [
+        # The Overview is the home page (served at /); a hidden second registration makes
+        # /overview (its file stem) work too, so every page is reachable by its stem.
+        st.Page(
+            "pages/overview.py",
+            title="Overview",
+            icon=":material/dashboard:",
+            url_path="home",
+            default=True,
+        ),
+        st.Page("pages/overview.py", title="Overview", url_path="overview", visibility="hidden"),
+        st.Page("pages/outcomes.py", title="Outcomes", icon=":material/flag:", url_path="outcomes"),
+        st.Page(
+            "pages/access.py",
+            title="Access and waits",
+            icon=":material/schedule:",
+            url_path="access",
+        ),
+        st.Page(
+            "pages/crisis.py",
+            title="Crisis and acute",
+            icon=":material/emergency:",
+            url_path="crisis",
+        ),
+    ],
+    "Analysis": [
+        st.Page(
+            "pages/impact.py", title="Impact", icon=":material/trending_down:", url_path="impact"
+        ),
+        st.Page(
+            "pages/metric.py",
+            title="Metric detail",
+            icon=":material/show_chart:",
+            url_path="metric",
+        ),
+    ],
+}
 
 
 def main() -> None:

@@ -294,6 +294,11 @@ def compute_series(
             f"metric '{metric.id}' could not be computed: {str(exc).splitlines()[0]}"
         ) from exc
     frame["month"] = pd.to_datetime(frame["month"])
+    if metric.maturity_months and covered:
+        # Outcomes that take time to happen (a second contact within 4 weeks) are not yet
+        # known for the latest months: those months are not reported at all.
+        last_reportable = pd.Timestamp(covered[-1]) - pd.DateOffset(months=metric.maturity_months)
+        frame = frame[frame["month"] <= last_reportable].reset_index(drop=True)
     for column in ("value", "numerator", "denominator"):
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
     frame["n"] = pd.to_numeric(frame["n"], errors="coerce").fillna(0).astype("int64")

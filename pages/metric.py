@@ -9,9 +9,9 @@ import streamlit as st
 
 from metrics.charts.series_chart import series_alt_text, series_chart
 from metrics.describe import describe_metric, metric_yaml
-from metrics.formatting import format_value
+from metrics.reading import group_icon_table, metric_reading, spc_reading
 from metrics.series import SeriesError
-from metrics.ui.components import chart
+from metrics.ui.components import chart, spc_panel
 from metrics.ui.state import page_context, url_param
 
 state, filters = page_context()
@@ -71,17 +71,28 @@ except SeriesError as exc:
 
 for note in result.notes:
     st.caption(note)
-latest = result.frame.dropna(subset=["value"])
-if breakdown == "none" and not latest.empty:
-    last = latest.iloc[-1]
-    st.metric(f"Latest ({last['month']:%B %Y})", format_value(last["value"], metric))
-chart(
-    series_chart(result.frame, metric),
-    series_alt_text(result.frame, metric),
-    what_this_shows=f"{metric.title} each month"
-    + (f", one line per {breakdown.replace('_', ' ')}" if breakdown != "none" else "")
-    + ". Gaps are months with no data, not zero.",
-)
+if breakdown == "none":
+    reading = board.memo(
+        ("reading", metric_id, filters.query()),
+        lambda: metric_reading(board, metric_id, filters.query()),
+    )
+    spc_panel(reading, filters.url_params(), height=340)
+    if reading.spc.provisional_months:
+        st.caption(
+            f"{len(reading.spc.provisional_months)} provisional month(s) are left out of the "
+            "SPC reading (still filling up)."
+        )
+else:
+    chart(
+        series_chart(result.frame, metric),
+        series_alt_text(result.frame, metric),
+        what_this_shows=f"{metric.title} each month, one line per {breakdown.replace('_', ' ')}. "
+        "Gaps are months with no data, not zero.",
+    )
+    groups = spc_reading(board, metric_id, filters.query(breakdown))
+    if groups.result is not None:
+        st.caption("**What this shows:** each group read through SPC on its own.")
+        st.dataframe(group_icon_table(groups.result, metric), hide_index=True, width="stretch")
 
 st.subheader("Definition")
 st.markdown(describe_metric(metric, catalogue))

@@ -1,5 +1,5 @@
-"""Overview: every metric by framework domain, with its latest value, the change against
-a year earlier and a sparkline."""
+"""Overview, exception first: what needs the board's attention, then every metric by
+framework domain with its latest value, change on a year earlier, sparkline and icons."""
 
 from __future__ import annotations
 
@@ -7,6 +7,9 @@ import pandas as pd
 import streamlit as st
 
 from metrics.formatting import direction_word, format_change, format_value
+from metrics.reading import exceptions_first, readings
+from metrics.spc import icon_data_uri, icon_meaning
+from metrics.ui.components import metric_tile
 from metrics.ui.state import page_context
 
 state, filters = page_context()
@@ -16,22 +19,45 @@ catalogue = board.catalogue
 st.title(catalogue.board.title)
 scope = filters.lcn or "all neighbourhoods"
 st.caption(
-    f"{filters.start:%B %Y} to {filters.end:%B %Y}, {scope}. "
-    "Open a metric for its chart and definition."
+    f"{filters.start:%B %Y} to {filters.end:%B %Y}, {scope}. Read through Making Data Count "
+    "statistical process control: icons show whether a change is more than noise and whether "
+    "a target will be met. The latest months of most sources are provisional (still filling "
+    "up): they are shown, but left out of the SPC reading."
 )
 
-link_params = "&".join(f"{k}={v}" for k, v in filters.url_params().items())
+all_readings = board.memo(("readings", filters.query()), lambda: readings(board, filters.query()))
+attention = [r for r in exceptions_first(all_readings) if r.needs_attention]
+link_params = filters.url_params()
+
+st.header("Needs the board's attention")
+st.caption(
+    "**What this shows:** metrics whose latest point is a special-cause concern, or whose "
+    "target will not be met without a change. Everything else is shown by domain below."
+)
+if not attention:
+    st.success("No metric shows special-cause concern or a failing target in this period.")
+for start in range(0, len(attention), 3):
+    columns = st.columns(3)
+    for column, reading in zip(columns, attention[start : start + 3], strict=False):
+        with column:
+            metric_tile(reading, link_params)
+
+st.header("Every metric by domain")
+by_domain: dict[str, list] = {}
+for reading in all_readings:
+    by_domain.setdefault(reading.metric.domain, []).append(reading)
+link_query = "&".join(f"{k}={v}" for k, v in link_params.items())
 for domain_id in catalogue.domain_order():
-    metrics = catalogue.metrics_in_domain(domain_id)
-    if not metrics:
+    domain_readings = by_domain.get(domain_id)
+    if not domain_readings:
         continue
     domain = catalogue.domains[domain_id]
     outcome = catalogue.outcomes.get(domain.outcome or "")
     st.subheader(domain.title)
     st.caption(f"Serves the big outcome: {outcome.title}." if outcome else domain.description)
     rows = []
-    for summary in board.summaries([m.id for m in metrics], filters.query()):
-        metric = summary.metric
+    for reading in domain_readings:
+        metric, summary = reading.metric, reading.summary
         rows.append(
             {
                 "Metric": metric.title,
@@ -43,8 +69,17 @@ for domain_id in catalogue.domain_order():
                 "Reading": direction_word(summary.change, metric)
                 if summary.available
                 else summary.reason,
+                "Variation": icon_data_uri(reading.variation_icon)
+                if reading.variation_icon
+                else None,
+                "Assurance": icon_data_uri(reading.assurance_icon)
+                if reading.assurance_icon
+                else None,
+                "What the icons say": ". ".join(
+                    icon_meaning(i) for i in (reading.variation_icon, reading.assurance_icon) if i
+                ),
                 "Last 24 months": list(summary.sparkline),
-                "Details": f"metric?metric={metric.id}&{link_params}",
+                "Details": f"metric?metric={metric.id}&{link_query}",
             }
         )
     st.dataframe(
@@ -53,6 +88,9 @@ for domain_id in catalogue.domain_order():
         width="stretch",
         column_config={
             "Metric": st.column_config.TextColumn(width="large"),
+            "Variation": st.column_config.ImageColumn(width="small"),
+            "Assurance": st.column_config.ImageColumn(width="small"),
+            "What the icons say": st.column_config.TextColumn(width="medium"),
             "Last 24 months": st.column_config.LineChartColumn(width="medium"),
             "Details": st.column_config.LinkColumn(display_text="Open", width="small"),
         },

@@ -35,7 +35,14 @@ def all_text(app: AppTest) -> str:
     return "\n".join(str(p) for p in parts)
 
 
-PAGES = ["pages/overview.py", "pages/metric.py", "pages/impact.py"]
+PAGES = [
+    "pages/overview.py",
+    "pages/outcomes.py",
+    "pages/access.py",
+    "pages/crisis.py",
+    "pages/metric.py",
+    "pages/impact.py",
+]
 
 
 def test_entry_point_says_the_data_are_synthetic():

@@ -274,6 +274,13 @@ class MetricDef(_Model):
     owner: str = ""
     status: Literal["live", "draft", "retired"] = "live"
     since: Month | None = Field(default=None, description="First month reported.")
+    maturity_months: int = Field(
+        default=0,
+        ge=0,
+        le=24,
+        description="Months an outcome needs before it is complete (e.g. 1 for a 4-week "
+        "wait): the latest N months of data are not reported for this metric.",
+    )
     caveats: str = ""
     spc: SPCBlock = Field(default_factory=SPCBlock)
     its: ITSBlock | None = None

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import html
+import re
+
 import altair as alt
 import streamlit as st
 
-from metrics.board import BoardState
+from metrics.board import Board, BoardState
+from metrics.charts.spc_chart import spc_alt_text, spc_chart
 from metrics.definitions.issues import Issue
+from metrics.formatting import format_change, format_value
+from metrics.reading import MetricReading
+from metrics.spc import icon_data_uri, icon_meaning
+from metrics.ui.state import Filters
 
 SYNTHETIC_NOTICE = (
     "**Synthetic data.** Every figure on this site comes from a generated, fictional "
@@ -47,7 +55,7 @@ def chart(chart_object: alt.TopLevelMixin, alt_text: str, what_this_shows: str =
         st.caption(f"**What this shows:** {what_this_shows}")
     # `alt` gives screen-reader users the same message as the picture (WCAG 1.1.1); the
     # project theme is applied in the chart itself, so Streamlit's theme is switched off.
-    st.altair_chart(chart_object, width="stretch", theme=None, alt=alt_text)
+    st.altair_chart(chart_object.properties(description=alt_text), width="stretch", theme=None)
     with st.expander("Chart described in words"):
         st.text(alt_text)
 
@@ -55,3 +63,133 @@ def chart(chart_object: alt.TopLevelMixin, alt_text: str, what_this_shows: str =
 def issue_list(issues: list[Issue]) -> None:
     for issue in issues:
         st.text(issue.format_text())
+
+
+def plain(text: str) -> str:
+    """Text from configuration or data, escaped so Markdown shows it literally."""
+    escaped = html.escape(str(text), quote=False)
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|~>])", r"\\\1", escaped)
+
+
+def icon_img(icon: str | None, size: int = 44) -> str:
+    """An SPC icon as an inline image (data URI: nothing is fetched) with its meaning as alt
+    text and tooltip, so it is not conveyed by colour or shape alone."""
+    if not icon:
+        return ""
+    meaning = html.escape(icon_meaning(icon))
+    return (
+        f'<img src="{icon_data_uri(icon)}" alt="{meaning}" title="{meaning}" '
+        f'width="{size}" height="{size}" style="margin-right:6px"/>'
+    )
+
+
+def metric_tile(reading: MetricReading, link_params: dict[str, str]) -> None:
+    """One metric: latest value, change on a year earlier, sparkline, both SPC icons."""
+    metric = reading.metric
+    summary = reading.summary
+    with st.container(border=True):
+        st.page_link(
+            "pages/metric.py",
+            label=metric.title,
+            query_params={"metric": metric.id, **link_params},
+        )
+        if not summary.available:
+            st.caption(f"Unavailable: {summary.reason}")
+            return
+        month = f"{summary.latest_month:%b %Y}" if summary.latest_month else ""
+        delta = None
+        if summary.change is not None:
+            delta = f"{format_change(summary.change, metric)} on a year earlier"
+        st.metric(
+            month,
+            format_value(summary.latest_value, metric),
+            delta=delta,
+            delta_color={"up": "normal", "down": "inverse"}.get(metric.better, "off"),
+            chart_data=[v for v in summary.sparkline if v is not None] or None,
+            label_visibility="visible",
+        )
+        icons = icon_img(reading.variation_icon) + icon_img(reading.assurance_icon)
+        if icons:
+            st.markdown(icons, unsafe_allow_html=True)
+        words = [icon_meaning(i) for i in (reading.variation_icon, reading.assurance_icon) if i]
+        if words:
+            st.caption(". ".join(words) + ".")
+        if reading.attention_reason:
+            st.caption(f"**Why it is here:** {plain(reading.attention_reason)}")
+
+
+def spc_panel(reading: MetricReading, link_params: dict[str, str], *, height: int = 260) -> None:
+    """A metric's SPC chart with its icons, latest value and a plain-words caption."""
+    metric = reading.metric
+    st.markdown(f"#### {plain(metric.title)}")
+    result = reading.spc.result
+    if result is None:
+        st.caption(f"Unavailable: {reading.spc.reason or reading.summary.reason}")
+        return
+    facet = result.facet()
+    icons = icon_img(facet.variation_icon, 36) + icon_img(facet.assurance_icon, 36)
+    latest = reading.summary
+    left, right = st.columns([3, 1])
+    with right:
+        if icons:
+            st.markdown(icons, unsafe_allow_html=True)
+        if latest.available:
+            st.caption(
+                f"Latest: **{format_value(latest.latest_value, metric)}** "
+                f"({latest.latest_month:%b %Y})"
+                + (
+                    f"; {format_change(latest.change, metric)} on a year earlier"
+                    if latest.change is not None
+                    else ""
+                )
+            )
+        st.page_link(
+            "pages/metric.py",
+            label="Details and breakdowns",
+            query_params={"metric": metric.id, **link_params},
+        )
+    with left:
+        what = (
+            f"{metric.title} each month, with its average (solid) and process limits (dashed): "
+            "points outside the limits or in unusual runs are marked as special cause."
+        )
+        if metric.target:
+            what += " The red dashed line is the target."
+        if reading.spc.rebased_at:
+            what += (
+                " Limits are recalculated at "
+                + ", ".join(reading.spc.rebased_at).replace("_", " ")
+                + "."
+            )
+        chart(
+            spc_chart(
+                result, y_title=metric.unit if metric.unit != "%" else "percent", height=height
+            ),
+            spc_alt_text(
+                result, measure=metric.title, format_value=lambda v: format_value(v, metric)
+            ),
+            what_this_shows=what,
+        )
+
+
+def domain_section(board: Board, domain_ids: list[str], filters: Filters) -> None:
+    """Every live metric of the given domains as SPC panels, in catalogue order."""
+    from metrics.reading import metric_reading
+
+    catalogue = board.catalogue
+    for domain_id in domain_ids:
+        domain = catalogue.domains.get(domain_id)
+        if domain is None:
+            continue
+        metrics = catalogue.metrics_in_domain(domain_id)
+        if not metrics:
+            continue
+        st.header(domain.title)
+        if domain.description:
+            st.caption(plain(domain.description))
+        for metric in metrics:
+            reading = board.memo(
+                ("reading", metric.id, filters.query()),
+                lambda m=metric: metric_reading(board, m.id, filters.query()),
+            )
+            spc_panel(reading, filters.url_params())

@@ -22,6 +22,9 @@ PAGES = [
     ("overview_by_path", "/overview?from=2020-04&to=2021-03&lcn=North"),
     ("metric_money", "/metric?metric=pooled_spend"),
     ("metric_rate", "/metric?metric=detention_rate&breakdown=ethnicity"),
+    ("outcomes", "/outcomes"),
+    ("access", "/access?lcn=South%20East"),
+    ("crisis", "/crisis?from=2021-04&to=2025-03"),
     ("impact", "/impact?metric=secondary_referrals&intervention=hub_scale_up&breakdown=lcn"),
     ("impact_explore", "/impact?metric=acute_admissions&intervention=hub_scale_up&model=negbin"),
 ]
@@ -54,7 +57,8 @@ def test_filters_live_in_the_url_and_persist_across_pages(browser_session, serve
         wait_ready(page)
         assert "North" in page.inner_text("body")
         # move to another page through the navigation menu: the filters come along
-        page.get_by_role("link", name="Metric detail").click()
+        page.get_by_text("Analysis", exact=True).click()  # the top navigation's section menu
+        page.get_by_text("Metric detail", exact=True).click()
         page.wait_for_function("() => location.pathname.endsWith('/metric')")
         wait_ready(page)
         page.wait_for_function("() => location.search.includes('lcn=North')")

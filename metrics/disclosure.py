@@ -1,0 +1,420 @@
+"""Small-number suppression (statistical disclosure control) at the output boundary.
+
+Pages, downloads, slides and exports pass figures through these functions just before a
+reader sees them. Models (SPC, ITS, equity rates) always use the exact figures; nothing
+here is ever applied to the data a model is fitted to.
+
+Presets (domain.md section 3, with its sources):
+
+``mhsds`` (NHS England Mental Health Services Data Set monthly statistics)
+    A count under 5, including 0 and a missing value, is shown as ``*``; any other count
+    is rounded to the nearest 5. A percentage is ``*`` when its numerator or denominator
+    is under 5 (or missing); otherwise it is computed from the *unrounded* parts and, as
+    in the MHSDS publication code, shown as a whole number. Rates per population are
+    ``*`` when the event count is under 5, otherwise computed from the unrounded count.
+    Means and medians are ``*`` when based on fewer than 5 values.
+
+``nhs_secondary_care`` (NHS Digital HES/ECDS methodology from September 2018)
+    A count of 1 to 7 is shown as ``*``; 0 is shown as 0; any other count is rounded to
+    the nearest 5. Percentages are calculated from the *rounded* numerator and
+    denominator, and are ``*`` when either part is. Rates per population are ``*`` when
+    the event count is, otherwise computed from the rounded count. Means and medians are
+    not shown where based on 1 to 7 values.
+
+``none``
+    Figures as computed (internal management information only; never public).
+
+Choices made here (documented so that reviewers can disagree precisely):
+
+- Rounding to the nearest 5 rounds halves *away from zero* (12.5 -> 15). Whole-number
+  counts never sit on a half (x / 5 is never k + 0.5 for an integer x), so this only
+  matters for non-integer sums.
+- The suppressed ranges are read on the real line, so that a non-integer value cannot
+  slip between the integers: ``mhsds`` suppresses ``|x| < 5``; ``nhs_secondary_care``
+  suppresses ``0 < |x| < 8``. Counts are never negative in practice; a negative value is
+  controlled by its size, keeping its sign, rather than crashing a page.
+- Derived figures follow their inputs: a percentage, rate, mean or change whose input
+  count is suppressed is suppressed too.
+- Top level: when a context sets ``area_totals_unrounded``, a whole-area figure (no
+  breakdown and no neighbourhood filter) is shown as computed, like the England totals in
+  NHS publications. Breakdown cells are always controlled.
+- What is controlled (`is_controlled`): figures about individuals: counts of people and
+  events (referrals, detentions, admissions, bed days, visits, job starts) and the
+  percentages, rates and averages built from them. Money (unit GBP) and capacity
+  measures that are not about individuals (unit ``beds``, average occupied beds) are not
+  controlled, following NHS Digital's "no control for values not about individuals". A
+  metric with a new unit is controlled by default: the safe side.
+- Population denominators (mid-year estimates) are published figures and are not
+  controlled; nor are complex statistics such as confidence intervals and standardised
+  rates (NHS Digital: no control for complex statistics). Pages still hide a rate and its
+  interval when the event count behind it is suppressed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+import pandas as pd
+
+from metrics.definitions.catalogue import Catalogue
+from metrics.definitions.models import DisclosureContext, MetricDef
+from metrics.formatting import format_value
+from metrics.series import SeriesResult
+
+PolicyName = Literal["mhsds", "nhs_secondary_care", "none"]
+Context = Literal["board", "public"]
+
+SUPPRESSED = "*"
+MISSING = "–"  # the same dash formatting.format_value uses for a missing value
+
+MHSDS_THRESHOLD = 5  # mhsds: counts under 5 (including 0) are suppressed
+SECONDARY_CARE_MAX_SUPPRESSED = 7  # nhs_secondary_care: 1 to 7 are suppressed
+ROUNDING_BASE = 5
+MHSDS_PERCENT_DECIMALS = 0  # MHSDS publishes controlled proportions as whole numbers
+
+# Units of measures that are not about individuals (NHS Digital: no control for them).
+NOT_ABOUT_INDIVIDUALS_UNITS = frozenset({"gbp", "£", "beds"})
+
+LEGEND = (
+    "* = a small number (fewer than 5 / 1 to 7 people) suppressed to protect privacy; "
+    "other counts rounded to the nearest 5, so parts may not add up to totals"
+)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A disclosure-control preset and whether whole-area totals are 'top level'."""
+
+    name: PolicyName
+    area_totals_unrounded: bool = False
+
+    @classmethod
+    def from_context(cls, context: DisclosureContext) -> Policy:
+        return cls(name=context.policy, area_totals_unrounded=context.area_totals_unrounded)
+
+    def applies(self, *, top_level: bool = False) -> bool:
+        """Whether figures are controlled at all (not for 'none', nor for an exempt total)."""
+        if self.name == "none":
+            return False
+        return not (top_level and self.area_totals_unrounded)
+
+    def is_small(self, count: float | None) -> bool:
+        """Whether a count lies in this policy's suppressed range (missing counts: mhsds)."""
+        if _missing(count):
+            return self.name == "mhsds"  # MHSDS: NULL is suppressed like a small count
+        assert count is not None
+        size = abs(count)
+        if self.name == "mhsds":
+            return size < MHSDS_THRESHOLD
+        if self.name == "nhs_secondary_care":
+            return 0 < size < SECONDARY_CARE_MAX_SUPPRESSED + 1
+        return False
+
+
+MHSDS = Policy("mhsds")
+NHS_SECONDARY_CARE = Policy("nhs_secondary_care")
+NO_CONTROL = Policy("none")
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A figure as a reader sees it.
+
+    `value` is the number shown (rounded where the policy rounds), None when suppressed or
+    missing; `text` is what is printed ("*", "1,235", "57%", "–").
+    """
+
+    value: float | None
+    text: str
+    suppressed: bool = False
+
+
+SUPPRESSED_CELL = Cell(None, SUPPRESSED, True)
+MISSING_CELL = Cell(None, MISSING, False)
+
+
+def policy_for(catalogue: Catalogue, context: Context) -> Policy:
+    """The policy configured for `context` in config/disclosure.yaml.
+
+    Public outputs are never uncontrolled: the configuration refuses it, and should a
+    catalogue be built some other way, this falls back to the stricter
+    nhs_secondary_care preset with whole-area totals rounded too.
+    """
+    if context not in ("board", "public"):
+        raise ValueError(f"unknown disclosure context '{context}': use 'board' or 'public'")
+    configured = getattr(catalogue.disclosure, context)
+    policy = Policy.from_context(configured)
+    if context == "public" and policy.name == "none":
+        return NHS_SECONDARY_CARE
+    return policy
+
+
+def round_to_base(value: float, base: int = ROUNDING_BASE) -> float:
+    """`value` rounded to the nearest multiple of `base`, halves away from zero."""
+    steps = math.floor(abs(value) / base + 0.5)
+    return math.copysign(steps * base, value) + 0.0  # + 0.0: no "-0"
+
+
+def control_count(
+    count: float | None, policy: Policy, *, top_level: bool = False, decimals: int = 0
+) -> Cell:
+    """A count of people or events as shown under `policy`.
+
+    `decimals` applies only where the count is shown as computed (policy 'none' or an
+    exempt whole-area total); controlled counts are whole multiples of 5.
+    """
+    if not policy.applies(top_level=top_level):
+        if _missing(count):
+            return MISSING_CELL
+        assert count is not None
+        return Cell(float(count), _number(count, decimals))
+    if policy.is_small(count):
+        return SUPPRESSED_CELL
+    if _missing(count):
+        return MISSING_CELL
+    assert count is not None
+    shown = round_to_base(count)
+    return Cell(shown, _number(shown, 0))
+
+
+def control_ratio(
+    numerator: float | None,
+    denominator: float | None,
+    policy: Policy,
+    *,
+    per: float = 100,
+    decimals: int = 1,
+    top_level: bool = False,
+) -> Cell:
+    """`per` x numerator / denominator (a percentage when per = 100) as shown.
+
+    Both parts are counts about people (a proportion such as 'accepted / referred'); for
+    a rate per population, whose denominator is a published estimate, use `control_rate`.
+    """
+    if not policy.applies(top_level=top_level):
+        return _ratio_cell(numerator, denominator, per, decimals)
+    if policy.is_small(numerator) or policy.is_small(denominator):
+        return SUPPRESSED_CELL
+    if _missing(numerator) or _missing(denominator):
+        return MISSING_CELL
+    assert numerator is not None and denominator is not None
+    if policy.name == "mhsds":
+        # MHSDS: from the unrounded parts, published as a whole-number percentage.
+        shown_decimals = MHSDS_PERCENT_DECIMALS if per == 100 else decimals
+        return _ratio_cell(numerator, denominator, per, shown_decimals)
+    # nhs_secondary_care: from the rounded parts (so readers' own sums agree with it).
+    return _ratio_cell(round_to_base(numerator), round_to_base(denominator), per, decimals)
+
+
+def control_rate(
+    events: float | None,
+    population: float | None,
+    policy: Policy,
+    *,
+    per: float = 100_000,
+    decimals: int = 1,
+    top_level: bool = False,
+) -> Cell:
+    """A rate per `per` population (e.g. per 100,000 adults) as shown.
+
+    Suppressed when the event count is; otherwise computed from the event count as shown
+    (rounded under nhs_secondary_care, exact under mhsds) over the exact population.
+    """
+    if not policy.applies(top_level=top_level):
+        return _ratio_cell(events, population, per, decimals)
+    if policy.is_small(events):
+        return SUPPRESSED_CELL
+    if _missing(events) or _missing(population):
+        return MISSING_CELL
+    assert events is not None
+    shown_events = round_to_base(events) if policy.name == "nhs_secondary_care" else events
+    return _ratio_cell(shown_events, population, per, decimals)
+
+
+def control_mean(
+    value: float | None,
+    n: float | None,
+    policy: Policy,
+    *,
+    decimals: int = 1,
+    top_level: bool = False,
+) -> Cell:
+    """A mean, median or percentile of `n` values as shown (not rounded to 5).
+
+    Not shown where based on a suppressed number of values (mhsds: under 5;
+    nhs_secondary_care: 1 to 7).
+    """
+    if policy.applies(top_level=top_level) and policy.is_small(n):
+        return SUPPRESSED_CELL
+    if _missing(value):
+        return MISSING_CELL
+    assert value is not None
+    shown = round(float(value), decimals) + 0.0
+    return Cell(shown, _number(shown, decimals))
+
+
+def control_change(
+    current: float | None,
+    previous: float | None,
+    policy: Policy,
+    *,
+    top_level: bool = False,
+    decimals: int = 0,
+) -> Cell:
+    """The change between two counts as shown: the difference of the *shown* counts.
+
+    Suppressed when either count is, so an exact difference can never be combined with a
+    rounded total to recover a small number.
+    """
+    now = control_count(current, policy, top_level=top_level, decimals=decimals)
+    before = control_count(previous, policy, top_level=top_level, decimals=decimals)
+    if now.suppressed or before.suppressed:
+        return SUPPRESSED_CELL
+    if now.value is None or before.value is None:
+        return MISSING_CELL
+    change = now.value - before.value + 0.0
+    return Cell(change, f"{change:+,.{decimals}f}")
+
+
+def is_controlled(metric: MetricDef) -> bool:
+    """Whether the metric is about individuals, so its figures are disclosure-controlled.
+
+    Money and capacity measures (units in NOT_ABOUT_INDIVIDUALS_UNITS) are not; every
+    other unit is (counts of people and events, and what is derived from them).
+    """
+    return not metric.is_money and metric.unit.strip().lower() not in NOT_ABOUT_INDIVIDUALS_UNITS
+
+
+def control_value(
+    metric: MetricDef,
+    policy: Policy,
+    *,
+    value: float | None,
+    numerator: float | None = None,
+    denominator: float | None = None,
+    n: float | None = None,
+    top_level: bool = False,
+) -> Cell:
+    """One monthly figure of `metric` as shown, using the parts a series frame carries."""
+    if not is_controlled(metric) or not policy.applies(top_level=top_level):
+        if _missing(value):
+            return MISSING_CELL
+        assert value is not None
+        return Cell(float(value), format_value(value, metric, with_unit=False))
+    if metric.measure in ("count", "sum"):
+        return control_count(value, policy, decimals=metric.decimals)
+    if metric.measure == "rate":
+        per = metric.rate.per if metric.rate else 100_000
+        return control_rate(numerator, denominator, policy, per=per, decimals=metric.decimals)
+    if metric.measure == "ratio":
+        return control_ratio(
+            numerator, denominator, policy, per=metric.per, decimals=metric.decimals
+        )
+    # mean, median and percentiles: shown as computed unless based on too few values.
+    return control_mean(value, n, policy, decimals=metric.decimals)
+
+
+def control_series(result: SeriesResult, policy: Policy) -> pd.DataFrame:
+    """A display copy of a series frame under `policy`.
+
+    value, numerator, denominator and n hold the figures as shown (NaN where suppressed or
+    missing), plus `display` (the text shown) and `suppressed`. Population denominators of
+    rates are published estimates and are left as they are. The whole-area series (no
+    breakdown, no neighbourhood filter) is top level.
+    """
+    metric = result.metric
+    frame = result.frame.copy()
+    top_level = result.query.breakdown is None and result.query.lcn is None
+    controlled = is_controlled(metric) and policy.applies(top_level=top_level)
+    cells = [
+        control_value(
+            metric,
+            policy,
+            value=_float(row.value),
+            numerator=_float(row.numerator),
+            denominator=_float(row.denominator),
+            n=_float(row.n),
+            top_level=top_level,
+        )
+        for row in frame.itertuples(index=False)
+    ]
+    frame["value"] = pd.Series([_nan(c.value) for c in cells], index=frame.index, dtype="float64")
+    if controlled:
+
+        def counts(column: str) -> pd.Series:
+            shown = [_nan(control_count(_float(x), policy).value) for x in frame[column]]
+            return pd.Series(shown, index=frame.index, dtype="float64")
+
+        frame["numerator"] = counts("numerator")
+        if metric.measure == "ratio":
+            frame["denominator"] = counts("denominator")
+        frame["n"] = counts("n")
+    frame["display"] = pd.Series([c.text for c in cells], index=frame.index, dtype="str")
+    frame["suppressed"] = pd.Series([c.suppressed for c in cells], index=frame.index, dtype=bool)
+    return frame
+
+
+def legend(policy: Policy) -> str:
+    """The footnote for '*' under `policy` ('' when nothing is ever suppressed)."""
+    if policy.name == "mhsds":
+        text = (
+            "* = a small number (fewer than 5, including 0) suppressed to protect privacy; "
+            "other counts rounded to the nearest 5, so parts may not add up to totals."
+        )
+    elif policy.name == "nhs_secondary_care":
+        text = (
+            "* = a small number (1 to 7 people) suppressed to protect privacy; 0 is shown; "
+            "other counts rounded to the nearest 5, so parts may not add up to totals."
+        )
+    else:
+        return ""
+    if policy.area_totals_unrounded:
+        text += " Whole-area totals are shown unrounded."
+    return text
+
+
+def shows_suppression(items: pd.DataFrame | Iterable[Cell | str]) -> bool:
+    """Whether anything shown is a '*' (so the page must show the legend)."""
+    if isinstance(items, pd.DataFrame):
+        if "suppressed" in items and bool(items["suppressed"].any()):
+            return True
+        texts = items.select_dtypes(exclude="number").astype(str)
+        return bool((texts == SUPPRESSED).to_numpy().any())
+    return any((i.suppressed if isinstance(i, Cell) else i == SUPPRESSED) for i in items)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _missing(value: float | None) -> bool:
+    return value is None or not math.isfinite(value)
+
+
+def _float(value: object) -> float | None:
+    if value is None or value is pd.NA:
+        return None
+    number = float(value)  # type: ignore[arg-type]
+    return None if math.isnan(number) else number
+
+
+def _nan(value: float | None) -> float:
+    return math.nan if value is None else value
+
+
+def _number(value: float, decimals: int) -> str:
+    value = round(float(value), decimals) + 0.0
+    return f"{value:,.{decimals}f}"
+
+
+def _ratio_cell(
+    numerator: float | None, denominator: float | None, per: float, decimals: int
+) -> Cell:
+    if _missing(numerator) or _missing(denominator) or denominator == 0:
+        return MISSING_CELL
+    assert numerator is not None and denominator is not None
+    shown = round(per * numerator / denominator, decimals) + 0.0
+    suffix = "%" if per == 100 else ""
+    return Cell(shown, f"{shown:,.{decimals}f}{suffix}")

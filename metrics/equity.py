@@ -1,0 +1,1073 @@
+"""Who is being left behind: rates per 100,000 a year by group, and rate ratios with CIs.
+
+For a rate metric (``measure: rate``: events over a population denominator, e.g.
+detentions per 100,000 adults) and a dimension (ethnicity, age band, gender, LCN), the
+chosen period is pooled per group:
+
+- events: the sum of the monthly event counts (months inside the data's span with no
+  count are missing and left out, never read as zero);
+- person-years: each month contributes one twelfth of the group's mid-year population
+  for that calendar year (the population the series joins to each month). Summed over the
+  months, that is the average annual population x the number of years pooled, so a
+  period of 72 months in which a group numbers 100,000 gives 600,000 person-years;
+- rate per 100,000 per year = events / person-years x 100,000, with an exact Poisson
+  (Garwood, chi-squared) 95% confidence interval;
+- rate ratio against a reference group = (events / person-years) / (reference events /
+  reference person-years), with a 95% confidence interval on the log scale by the delta
+  method (Katz-type: standard error of log RR = sqrt(1/events + 1/reference events),
+  populations treated as known). No interval is given when either group has no events.
+
+The intervals assume events are independent (Poisson). Monthly counts of detentions vary
+a little more than that (seasonality and clustering), so the true uncertainty is
+somewhat wider than shown; the intervals are a floor, not a ceiling.
+
+A group without population figures (ethnicity "Not stated", a blank "Not recorded") has
+events but no rate; it is listed with the reason. The latest provisional months of the
+source (still filling up) are left out unless asked for, as in the SPC and impact
+readings.
+
+Disclosure: counts shown go through `metrics.disclosure` under the page's policy. Rates,
+intervals and ratios are complex statistics computed from exact numbers (NHS Digital
+applies no control to those), but a group's rate, interval and ratio are hidden whenever
+its event count (or the reference group's) is suppressed, to be safe.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from statistics import NormalDist
+
+import altair as alt
+import pandas as pd
+from dateutil.relativedelta import relativedelta
+from scipy.stats import chi2
+
+from metrics.board import Board
+from metrics.charts.theme import CATEGORICAL, NHS_BLUE, SECONDARY_TEXT, TEXT, apply_theme
+from metrics.definitions.catalogue import Catalogue
+from metrics.definitions.models import MetricDef
+from metrics.disclosure import (
+    MISSING,
+    SUPPRESSED,
+    Policy,
+    control_count,
+    control_ratio,
+)
+from metrics.series import SeriesError, SeriesQuery
+from metrics.warehouse import quote, sql_literal, table_name
+
+DIMENSIONS = ("ethnicity", "age_band", "gender", "lcn")
+DIMENSION_TITLES = {
+    "ethnicity": "Ethnicity",
+    "age_band": "Age band",
+    "gender": "Gender",
+    "lcn": "Neighbourhood (LCN)",
+}
+PREFERRED_REFERENCE = {"ethnicity": "White"}  # the usual comparator in NHS equality reports
+CONFIDENCE = 0.95
+NO_POPULATION = (
+    "no population figures for this group (the mid-year estimates have no such category), "
+    "so no rate can be computed"
+)
+BED_SHARE_METRIC = "black_bed_day_share"
+BED_SHARE_GROUP = "Black"
+BED_SHARE_SERIES = "Share of acute bed days"
+POPULATION_SHARE_SERIES = "Share of the adult population"
+
+
+class EquityError(ValueError):
+    """An equity analysis cannot be produced; the message is for readers."""
+
+
+@dataclass(frozen=True)
+class GroupRate:
+    """One group's pooled events, person-years, rate and rate ratio (exact figures).
+
+    Rates are per `RateTable.per` (e.g. 100,000) people per year.
+    """
+
+    group: str
+    events: float
+    person_years: float
+    rate: float | None = None
+    rate_lower: float | None = None
+    rate_upper: float | None = None
+    rate_ratio: float | None = None
+    ratio_lower: float | None = None
+    ratio_upper: float | None = None
+    is_reference: bool = False
+    reason: str = ""  # why there is no rate (or no interval)
+
+    @property
+    def ratio_excludes_one(self) -> bool | None:
+        """Whether the 95% CI of the rate ratio excludes 1 (None: no interval)."""
+        if self.ratio_lower is None or self.ratio_upper is None:
+            return None
+        return self.ratio_lower > 1 or self.ratio_upper < 1
+
+
+@dataclass(frozen=True)
+class RateTable:
+    """Pooled rates per group over `months`, and ratios against `reference`."""
+
+    groups: tuple[GroupRate, ...]
+    reference: str | None
+    per: float = 100_000
+    months: tuple[dt.date, ...] = ()
+    confidence: float = CONFIDENCE
+
+    def group(self, name: str) -> GroupRate:
+        for row in self.groups:
+            if row.group == name:
+                return row
+        raise KeyError(name)
+
+    @property
+    def with_rates(self) -> list[GroupRate]:
+        return [g for g in self.groups if g.rate is not None]
+
+    def to_frame(self) -> pd.DataFrame:
+        """Exact figures, one row per group (for downloads by analysts and tests)."""
+        columns = [f for f in GroupRate.__dataclass_fields__]
+        frame = pd.DataFrame(
+            [[getattr(g, c) for c in columns] for g in self.groups], columns=columns
+        )
+        frame["ratio_excludes_one"] = [g.ratio_excludes_one for g in self.groups]
+        return frame
+
+
+@dataclass(frozen=True)
+class EquityResult:
+    """Rates and ratios for one rate metric by one dimension over the pooled months."""
+
+    metric: MetricDef
+    dimension: str
+    rates: RateTable
+    yearly: pd.DataFrame  # yearly_rate_ratios(): one row per financial year x group
+    lcn: str | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def per(self) -> float:
+        return self.rates.per
+
+    @property
+    def reference(self) -> str | None:
+        return self.rates.reference
+
+    @property
+    def period_text(self) -> str:
+        """'April 2019 and January 2025' (the months actually pooled)."""
+        if not self.rates.months:
+            return ""
+        first, last = self.rates.months[0], self.rates.months[-1]
+        return f"{first:%B %Y} and {last:%B %Y}"
+
+
+# --------------------------------------------------------------------------- statistics
+
+
+def poisson_rate_ci(
+    events: float, person_years: float, *, per: float = 100_000, confidence: float = CONFIDENCE
+) -> tuple[float, float]:
+    """Exact (Garwood) Poisson interval for a rate per `per` people per year."""
+    if person_years <= 0:
+        raise ValueError("person-years must be positive")
+    alpha = 1 - confidence
+    lower = chi2.ppf(alpha / 2, 2 * events) / 2 if events > 0 else 0.0
+    upper = chi2.ppf(1 - alpha / 2, 2 * events + 2) / 2
+    return float(lower) * per / person_years, float(upper) * per / person_years
+
+
+def rate_ratio_ci(
+    events: float,
+    person_years: float,
+    reference_events: float,
+    reference_person_years: float,
+    *,
+    confidence: float = CONFIDENCE,
+) -> tuple[float | None, float | None, float | None]:
+    """(rate ratio, lower, upper): delta-method interval on the log scale.
+
+    SE(log RR) = sqrt(1/events + 1/reference_events). The ratio is None when the
+    reference group has no events or either group no person-years; the interval is None
+    when either group has no events (the log scale has no room for a zero).
+    """
+    if person_years <= 0 or reference_person_years <= 0 or reference_events <= 0:
+        return None, None, None
+    ratio = (events / person_years) / (reference_events / reference_person_years)
+    if events <= 0:
+        return ratio, None, None
+    z = NormalDist().inv_cdf(1 - (1 - confidence) / 2)
+    spread = z * math.sqrt(1 / events + 1 / reference_events)
+    return ratio, ratio * math.exp(-spread), ratio * math.exp(spread)
+
+
+def default_reference(dimension: str | None, person_years: dict[str, float]) -> str | None:
+    """White for ethnicity (when present), otherwise the group with most person-years."""
+    candidates = {g: py for g, py in person_years.items() if py > 0}
+    if not candidates:
+        return None
+    preferred = PREFERRED_REFERENCE.get(dimension or "")
+    if preferred in candidates:
+        return preferred
+    return max(sorted(candidates), key=lambda g: candidates[g])
+
+
+def pool_rates(
+    frame: pd.DataFrame,
+    *,
+    per: float = 100_000,
+    reference: str | None = None,
+    dimension: str | None = None,
+    confidence: float = CONFIDENCE,
+) -> RateTable:
+    """Pool a broken-down rate series (month, group, numerator, denominator) per group.
+
+    `numerator` is the month's event count and `denominator` the group's mid-year
+    population. A month counts for a group where both are known; person-years are the
+    sum of population / 12 over those months. `reference` falls back to
+    `default_reference` when it is missing or has no population.
+    """
+    known = frame[frame["numerator"].notna()]
+    months = tuple(pd.Timestamp(m).date() for m in sorted(known["month"].unique()))
+    pooled: dict[str, tuple[float, float]] = {}
+    for group, rows in known.groupby("group", sort=True):
+        with_population = rows[rows["denominator"].notna() & (rows["denominator"] > 0)]
+        if with_population.empty:
+            pooled[str(group)] = (float(rows["numerator"].sum()), 0.0)
+        else:
+            pooled[str(group)] = (
+                float(with_population["numerator"].sum()),
+                float(with_population["denominator"].sum()) / 12,
+            )
+    person_years = {g: py for g, (_, py) in pooled.items()}
+    if reference not in person_years or person_years[reference] <= 0:
+        reference = default_reference(dimension, person_years)
+    ref_events, ref_py = pooled[reference] if reference else (0.0, 0.0)
+
+    rows_out: list[GroupRate] = []
+    for group, (events, py) in pooled.items():
+        if py <= 0:
+            rows_out.append(GroupRate(group, events, 0.0, reason=NO_POPULATION))
+            continue
+        lower, upper = poisson_rate_ci(events, py, per=per, confidence=confidence)
+        rate = events / py * per
+        if group == reference:
+            rows_out.append(
+                GroupRate(group, events, py, rate, lower, upper, 1.0, is_reference=True)
+            )
+            continue
+        ratio, r_lower, r_upper = rate_ratio_ci(
+            events, py, ref_events, ref_py, confidence=confidence
+        )
+        reason = ""
+        if ratio is None and reference is not None:
+            reason = f"no {reference} events to compare against"
+        elif ratio is not None and r_lower is None:
+            reason = "no events, so no interval for the rate ratio"
+        rows_out.append(
+            GroupRate(group, events, py, rate, lower, upper, ratio, r_lower, r_upper, reason=reason)
+        )
+    # Groups with rates first (in their natural order), then those without a population.
+    rows_out.sort(key=lambda g: (g.rate is None, g.group))
+    return RateTable(tuple(rows_out), reference, per, months, confidence)
+
+
+def financial_year(month: dt.date | pd.Timestamp) -> str:
+    """The NHS financial year (April to March) holding `month`, e.g. '2019/20'."""
+    start = month.year if month.month >= 4 else month.year - 1
+    return f"{start}/{(start + 1) % 100:02d}"
+
+
+def yearly_rate_ratios(
+    frame: pd.DataFrame,
+    *,
+    per: float = 100_000,
+    reference: str | None = None,
+    dimension: str | None = None,
+    confidence: float = CONFIDENCE,
+) -> pd.DataFrame:
+    """Pooled rates and rate ratios per financial year (April to March) and group.
+
+    Columns: fin_year, group, events, person_years, rate, rate_lower, rate_upper,
+    rate_ratio, ratio_lower, ratio_upper, is_reference, reference, reference_events,
+    months (pooled in that year) and complete (all 12 months).
+    """
+    columns = [
+        "fin_year",
+        "group",
+        "events",
+        "person_years",
+        "rate",
+        "rate_lower",
+        "rate_upper",
+        "rate_ratio",
+        "ratio_lower",
+        "ratio_upper",
+        "is_reference",
+        "reference",
+        "reference_events",
+        "months",
+        "complete",
+    ]
+    if frame.empty:
+        return pd.DataFrame(columns=columns)
+    labelled = frame.assign(fin_year=[financial_year(m) for m in frame["month"]])
+    records = []
+    for year, rows in labelled.groupby("fin_year", sort=True):
+        table = pool_rates(
+            rows, per=per, reference=reference, dimension=dimension, confidence=confidence
+        )
+        if not table.months:
+            continue
+        ref_events = table.group(table.reference).events if table.reference else math.nan
+        for g in table.with_rates:
+            records.append(
+                {
+                    "fin_year": year,
+                    "group": g.group,
+                    "events": g.events,
+                    "person_years": g.person_years,
+                    "rate": g.rate,
+                    "rate_lower": g.rate_lower,
+                    "rate_upper": g.rate_upper,
+                    "rate_ratio": g.rate_ratio,
+                    "ratio_lower": g.ratio_lower,
+                    "ratio_upper": g.ratio_upper,
+                    "is_reference": g.is_reference,
+                    "reference": table.reference,
+                    "reference_events": ref_events,
+                    "months": len(table.months),
+                    "complete": len(table.months) == 12,
+                }
+            )
+    out = pd.DataFrame.from_records(records, columns=columns)
+    for column in ("rate", "rate_lower", "rate_upper", "rate_ratio", "ratio_lower", "ratio_upper"):
+        out[column] = pd.to_numeric(out[column], errors="coerce").astype("float64")
+    return out
+
+
+# --------------------------------------------------------------------------- the board
+
+
+def equity_metrics(catalogue: Catalogue) -> list[MetricDef]:
+    """Live rate metrics broken down by at least one equity dimension."""
+    return [
+        m
+        for m in catalogue.metrics.values()
+        if m.measure == "rate" and m.status != "retired" and set(m.breakdowns) & set(DIMENSIONS)
+    ]
+
+
+def metric_dimensions(metric: MetricDef) -> list[str]:
+    """The equity dimensions `metric` is broken down by, in the standard order."""
+    return [d for d in DIMENSIONS if d in metric.breakdowns]
+
+
+def provisional_start(board: Board, metric: MetricDef) -> dt.date | None:
+    """First provisional month of the metric's source (None when none are provisional)."""
+    count = board.catalogue.sources[metric.source].provisional_months
+    loaded = board.warehouse.loaded.get(metric.source)
+    if not count or loaded is None or loaded.last_month is None:
+        return None
+    return loaded.last_month - relativedelta(months=count - 1)
+
+
+def equity_rates(
+    board: Board,
+    metric_id: str,
+    dimension: str,
+    *,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    lcn: str | None = None,
+    reference: str | None = None,
+    include_provisional: bool = False,
+    confidence: float = CONFIDENCE,
+) -> EquityResult:
+    """Rates per 100,000 a year, CIs and rate ratios for `metric_id` by `dimension`.
+
+    Raises EquityError with a reader-facing reason when the analysis is impossible.
+    """
+    metric = board.catalogue.metrics.get(metric_id)
+    if metric is None:
+        raise EquityError(f"there is no metric called '{metric_id}'")
+    if metric.measure != "rate" or metric.rate is None:
+        raise EquityError(f"'{metric.title}' is not a rate per population")
+    if dimension not in metric.breakdowns:
+        raise EquityError(f"'{metric.title}' is not broken down by {dimension.replace('_', ' ')}")
+    try:
+        series = board.series(
+            metric_id, SeriesQuery(breakdown=dimension, start=start, end=end, lcn=lcn)
+        )
+    except SeriesError as exc:
+        raise EquityError(str(exc)) from exc
+    frame = series.frame
+    notes = list(series.notes)
+    # Groups with a population but no events are added with zero events. No note names
+    # them: under mhsds a zero is itself a suppressed figure.
+    frame = _with_groups_without_events(board, metric, dimension, lcn, frame)
+    cut = provisional_start(board, metric)
+    if cut is not None and not include_provisional:
+        late = frame["month"] >= pd.Timestamp(cut)
+        if frame.loc[late, "numerator"].notna().any():
+            frame = frame[~late]
+            notes.append(
+                f"Months from {cut:%B %Y} are provisional (still filling up) and are left out."
+            )
+    per = metric.rate.per
+    rates = pool_rates(
+        frame, per=per, reference=reference, dimension=dimension, confidence=confidence
+    )
+    if not rates.months:
+        raise EquityError("no data in the selected period")
+    if reference and reference != rates.reference and rates.reference:
+        notes.append(
+            f"'{reference}' has no rate to compare against, so groups are compared with "
+            f"{rates.reference} instead."
+        )
+    without = [g.group for g in rates.groups if g.rate is None]
+    if without:
+        notes.append(
+            "No rate for "
+            + ", ".join(f"'{g}'" for g in without)
+            + ": the population estimates have no such group. Their events are still counted."
+        )
+    yearly = yearly_rate_ratios(
+        frame, per=per, reference=rates.reference, dimension=dimension, confidence=confidence
+    )
+    return EquityResult(metric, dimension, rates, yearly, lcn=lcn, notes=tuple(notes))
+
+
+def population_by_year(
+    board: Board, metric: MetricDef, dimension: str, lcn: str | None = None
+) -> pd.DataFrame | None:
+    """Mid-year population of the metric's denominator by year and group (year, group,
+    population), filtered as the series filters it; None when it cannot be read."""
+    rate = metric.rate
+    if rate is None or rate.population not in board.warehouse.loaded:
+        return None
+    source = board.catalogue.sources[rate.population]
+    if dimension not in source.columns:
+        return None
+    conditions = [f"({rate.filter})"] if rate.filter else []
+    lcn_column = board.catalogue.board.lcn_column
+    events_source = board.catalogue.sources[metric.source]
+    # The same rule as the series: a neighbourhood filter applies to the population only
+    # when the events themselves are recorded by neighbourhood.
+    if (
+        lcn
+        and lcn_column in source.columns
+        and lcn_column in events_source.columns
+        and board.lcn_recorded(metric.id)
+    ):
+        conditions.append(f"{quote(lcn_column)} = {sql_literal(lcn)}")
+    sql = (
+        f"SELECT {quote(source.date_column)} AS year, "
+        f"CAST({quote(dimension)} AS VARCHAR) AS grp, sum({rate.value}) AS population "
+        f"FROM {table_name(source.id)} WHERE {' AND '.join(conditions) or 'TRUE'} "
+        "GROUP BY ALL"
+    )
+    try:
+        frame = board.warehouse.query(sql)
+    except Exception:  # duckdb raises many types; without it, no groups are added
+        return None
+    frame = frame.dropna(subset=["grp"]).rename(columns={"grp": "group"})
+    frame["group"] = frame["group"].astype(str)
+    return frame
+
+
+def _with_groups_without_events(
+    board: Board, metric: MetricDef, dimension: str, lcn: str | None, frame: pd.DataFrame
+) -> pd.DataFrame:
+    """Add groups that have a population but no events in the period.
+
+    A series lists only the groups that occur among the events, so a group with no events
+    would silently vanish from the table; it is added with 0 events in every covered month
+    (a month with a known count for any group) and its population for that year.
+    """
+    population = population_by_year(board, metric, dimension, lcn)
+    if population is None or frame.empty:
+        return frame
+    present = set(frame["group"])
+    missing = sorted(set(population["group"]) - present)
+    covered = sorted(frame.loc[frame["numerator"].notna(), "month"].unique())
+    if not missing or not covered:
+        return frame
+    lookup = population.set_index(["year", "group"])["population"]
+    rows = [
+        {
+            "month": month,
+            "group": group,
+            "numerator": 0.0,
+            "denominator": float(lookup.get((pd.Timestamp(month).year, group), math.nan)),
+            "n": 0,
+        }
+        for group in missing
+        for month in covered
+    ]
+    added = pd.DataFrame(rows)
+    added["value"] = 0.0 * added["denominator"]  # 0 where the population is known
+    added = added.astype({"group": frame["group"].dtype})
+    combined = pd.concat([frame, added[frame.columns]], ignore_index=True)
+    return combined.sort_values(["month", "group"], ignore_index=True)
+
+
+# --------------------------------------------------------------------------- words
+
+
+def group_phrase(dimension: str, group: str) -> str:
+    """How a group is named in a sentence: 'Black adults', 'adults aged 18-24', 'women'."""
+    if dimension == "ethnicity":
+        special = {
+            "Other": "adults from other ethnic groups",
+            "Mixed": "adults of mixed ethnicity",
+        }
+        return special.get(group, f"{group} adults")
+    if dimension == "age_band":
+        return f"adults aged {group}"
+    if dimension == "gender":
+        return {"Female": "women", "Male": "men"}.get(group, f"adults recorded as {group}")
+    if dimension == "lcn":
+        return f"adults in the {group} neighbourhood"
+    return group
+
+
+def event_noun(metric: MetricDef) -> str:
+    """'detentions' from 'Detentions per 100,000 adults'."""
+    noun = metric.title.split(" per ")[0].strip()
+    return noun[:1].lower() + noun[1:]
+
+
+def _ratio_text(value: float) -> str:
+    return f"{value:.2f}" if value < 1 else f"{value:.1f}"
+
+
+def group_suppressed(result: EquityResult, group: str, policy: Policy) -> bool:
+    """Whether `group`'s event count is suppressed under `policy` (a breakdown cell)."""
+    return control_count(result.rates.group(group).events, policy).suppressed
+
+
+def ratio_suppressed(result: EquityResult, group: str, policy: Policy) -> bool:
+    """A ratio is hidden when either its group's or the reference's count is suppressed."""
+    reference = result.reference
+    return group_suppressed(result, group, policy) or (
+        reference is not None and group_suppressed(result, reference, policy)
+    )
+
+
+def ratio_sentence(result: EquityResult, group: str, policy: Policy) -> str:
+    """A plain-English sentence a board member can read aloud, with the interval."""
+    reference = result.reference
+    row = result.rates.group(group)
+    subject = group_phrase(result.dimension, group)
+    subject = subject[:1].upper() + subject[1:]
+    if reference is None or group == reference:
+        return f"{subject} are the reference group."
+    other = group_phrase(result.dimension, reference)
+    if ratio_suppressed(result, group, policy):
+        small = [g for g in (group, reference) if group_suppressed(result, g, policy)]
+        who = " and ".join(group_phrase(result.dimension, g) for g in small)
+        return (
+            f"The number of {event_noun(result.metric)} among {who} is too small to show "
+            f"a comparison with {other}."
+            if small == [group]
+            else f"The number of {event_noun(result.metric)} among {who} is too small to "
+            "show a comparison."
+        )
+    if row.rate_ratio is None:
+        return f"No comparison with {other} is possible: {row.reason}."
+    period = f" between {result.period_text}" if result.period_text else ""
+    text = (
+        f"{subject} had a rate of {event_noun(result.metric)} "
+        f"{_ratio_text(row.rate_ratio)} times that of {other}"
+    )
+    if row.ratio_lower is None or row.ratio_upper is None:
+        return f"{text}{period} ({row.reason})."
+    text += f" (95% CI {_ratio_text(row.ratio_lower)} to {_ratio_text(row.ratio_upper)}){period}."
+    if not row.ratio_excludes_one:
+        text += " The interval includes 1, so the difference could be down to chance."
+    return text
+
+
+def default_comparison(result: EquityResult, policy: Policy) -> str | None:
+    """The group with the highest rate ratio that can be shown (the headline comparison)."""
+    shown = [
+        g
+        for g in result.rates.with_rates
+        if not g.is_reference
+        and g.rate_ratio is not None
+        and not ratio_suppressed(result, g.group, policy)
+    ]
+    if not shown:
+        return None
+    return max(shown, key=lambda g: g.rate_ratio or 0).group
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def _fmt(value: float | None, decimals: int = 1) -> str:
+    if value is None or not math.isfinite(value):
+        return MISSING
+    return f"{value:,.{decimals}f}"
+
+
+def equity_table(result: EquityResult, policy: Policy) -> pd.DataFrame:
+    """The group table as readers see it (text), with counts under `policy`.
+
+    A group's rate, interval and ratio are '*' when its event count is suppressed (and the
+    ratio too when the reference group's count is).
+    """
+    per_text = f"{result.per:,.0f}"
+    reference = result.reference or ""
+    decimals = result.metric.decimals
+    rows = []
+    for g in result.rates.groups:
+        events = control_count(g.events, policy)
+        hidden = events.suppressed
+        ratio_hidden = hidden or (
+            bool(reference) and g.group != reference and group_suppressed(result, reference, policy)
+        )
+        note = g.reason
+        if hidden:
+            note = "small number: rate and ratio not shown"
+        elif ratio_hidden:
+            note = f"{reference} count too small: ratio not shown"
+        if g.rate is None:
+            rate = interval = ratio = ratio_interval = clear = MISSING
+        elif hidden:
+            rate = interval = ratio = ratio_interval = clear = SUPPRESSED
+        else:
+            rate = _fmt(g.rate, decimals)
+            interval = f"{_fmt(g.rate_lower, decimals)} to {_fmt(g.rate_upper, decimals)}"
+            if g.is_reference:
+                ratio, ratio_interval, clear = "1 (reference)", MISSING, MISSING
+            elif ratio_hidden:
+                ratio = ratio_interval = clear = SUPPRESSED
+            else:
+                ratio = MISSING if g.rate_ratio is None else f"{g.rate_ratio:.2f}"
+                ratio_interval = (
+                    MISSING
+                    if g.ratio_lower is None or g.ratio_upper is None
+                    else f"{g.ratio_lower:.2f} to {g.ratio_upper:.2f}"
+                )
+                excludes = g.ratio_excludes_one
+                clear = MISSING if excludes is None else ("yes" if excludes else "no")
+        rows.append(
+            {
+                DIMENSION_TITLES.get(result.dimension, result.dimension): g.group,
+                "Events": events.text,
+                "Person-years": _fmt(g.person_years, 0) if g.person_years > 0 else MISSING,
+                f"Rate per {per_text} a year": rate,
+                "95% CI (rate)": interval,
+                f"Rate ratio vs {reference}": ratio,
+                "95% CI (ratio)": ratio_interval,
+                "Interval excludes 1": clear,
+                "Note": note,
+            }
+        )
+    return pd.DataFrame(rows).astype("str")
+
+
+# --------------------------------------------------------------------------- charts
+
+
+def rate_chart_data(result: EquityResult, policy: Policy) -> pd.DataFrame:
+    """Groups with a rate that can be shown: group, rate, rate_lower, rate_upper, role."""
+    rows = [
+        {
+            "group": g.group,
+            "rate": g.rate,
+            "rate_lower": g.rate_lower,
+            "rate_upper": g.rate_upper,
+            "role": "Reference group" if g.is_reference else "Compared group",
+            "label": _fmt(g.rate, result.metric.decimals),
+        }
+        for g in result.rates.with_rates
+        if not group_suppressed(result, g.group, policy)
+    ]
+    return pd.DataFrame(
+        rows, columns=["group", "rate", "rate_lower", "rate_upper", "role", "label"]
+    )
+
+
+def rate_chart(result: EquityResult, policy: Policy, *, height: int | None = None) -> alt.Chart:
+    """Rates per 100,000 a year as points with 95% CI bars, one row per group.
+
+    The reference group differs by shape (diamond) and colour, and is named in the legend;
+    each rate is also written beside its bar (colour is never the only cue).
+    """
+    data = rate_chart_data(result, policy)
+    per_text = f"{result.per:,.0f}"
+    order = list(data["group"])
+    y = alt.Y("group:N", title=None, sort=order)
+    roles = ["Compared group", "Reference group"]
+    base = alt.Chart(data).encode(
+        y=y,
+        tooltip=[
+            alt.Tooltip("group:N", title="Group"),
+            alt.Tooltip("rate:Q", title=f"Rate per {per_text} a year", format=",.1f"),
+            alt.Tooltip("rate_lower:Q", title="95% CI from", format=",.1f"),
+            alt.Tooltip("rate_upper:Q", title="95% CI to", format=",.1f"),
+        ],
+    )
+    bars = base.mark_rule(strokeWidth=2, color=SECONDARY_TEXT).encode(
+        x=alt.X("rate_lower:Q", title=f"Rate per {per_text} a year (95% CI)"),
+        x2="rate_upper:Q",
+    )
+    points = base.mark_point(filled=True, size=110).encode(
+        x="rate:Q",
+        shape=alt.Shape(
+            "role:N", title=None, scale=alt.Scale(domain=roles, range=["circle", "diamond"])
+        ),
+        color=alt.Color(
+            "role:N",
+            title=None,
+            scale=alt.Scale(domain=roles, range=[NHS_BLUE, CATEGORICAL[5]]),
+            legend=alt.Legend(orient="top"),
+        ),
+    )
+    labels = base.mark_text(align="left", dx=6, color=TEXT, fontSize=12).encode(
+        x="rate_upper:Q", text="label:N"
+    )
+    chart = alt.layer(bars, points, labels).properties(
+        height=height or max(120, 44 * len(data)), width="container"
+    )
+    return apply_theme(chart)
+
+
+def rate_alt_text(result: EquityResult, policy: Policy) -> str:
+    data = rate_chart_data(result, policy)
+    if data.empty:
+        return "Chart of rates by group: no group has a rate that can be shown."
+    per_text = f"{result.per:,.0f}"
+    parts = [
+        f"{r.group} {r.rate:,.1f} (95% CI {r.rate_lower:,.1f} to {r.rate_upper:,.1f})"
+        for r in data.itertuples()
+    ]
+    hidden = [g.group for g in result.rates.with_rates if g.group not in set(data["group"])]
+    text = (
+        f"{result.metric.title} by {result.dimension.replace('_', ' ')}, per {per_text} a year, "
+        f"{result.period_text.replace(' and ', ' to ')}: " + "; ".join(parts) + "."
+    )
+    if hidden:
+        text += " Not shown (small numbers): " + ", ".join(hidden) + "."
+    return text
+
+
+def ratio_trend_data(result: EquityResult, group: str, policy: Policy) -> pd.DataFrame:
+    """Yearly rate ratio of `group` against the reference, years with suppressed counts out.
+
+    Only what the chart shows is kept: the chart's data travel to the browser whole, so
+    exact event counts must not ride along.
+    """
+    yearly = result.yearly
+    rows = yearly[(yearly["group"] == group) & yearly["rate_ratio"].notna()].copy()
+    keep = [
+        not control_count(e, policy).suppressed and not control_count(r, policy).suppressed
+        for e, r in zip(rows["events"], rows["reference_events"], strict=True)
+    ]
+    rows = rows[keep]
+    rows["year_kind"] = ["Full year" if c else "Part year" for c in rows["complete"]]
+    return rows[
+        ["fin_year", "rate_ratio", "ratio_lower", "ratio_upper", "months", "year_kind"]
+    ].reset_index(drop=True)
+
+
+def ratio_trend_chart(result: EquityResult, group: str, policy: Policy) -> alt.LayerChart:
+    """Rate ratio of `group` vs the reference by financial year, with 95% CI bars.
+
+    A dashed rule marks a ratio of 1 (equal rates); the y axis is logarithmic, so a
+    doubling looks the same size either side of 1. Part years are hollow points.
+    """
+    data = ratio_trend_data(result, group, policy)
+    reference = result.reference or "reference"
+    kinds = ["Full year", "Part year"]
+    x = alt.X("fin_year:O", title="Financial year", axis=alt.Axis(labelAngle=0))
+    y_scale = alt.Scale(type="log", zero=False)
+    y_title = f"Rate ratio: {group} vs {reference} (log scale)"
+    base = alt.Chart(data).encode(
+        x=x,
+        tooltip=[
+            alt.Tooltip("fin_year:O", title="Financial year"),
+            alt.Tooltip("rate_ratio:Q", title=f"Rate ratio vs {reference}", format=".2f"),
+            alt.Tooltip("ratio_lower:Q", title="95% CI from", format=".2f"),
+            alt.Tooltip("ratio_upper:Q", title="95% CI to", format=".2f"),
+            alt.Tooltip("months:Q", title="Months pooled"),
+        ],
+    )
+    intervals = base.mark_rule(strokeWidth=2, color=SECONDARY_TEXT).encode(
+        y=alt.Y("ratio_lower:Q", scale=y_scale, title=y_title),
+        y2="ratio_upper:Q",
+    )
+    line = base.mark_line(color=NHS_BLUE, strokeWidth=2).encode(
+        y=alt.Y("rate_ratio:Q", scale=y_scale, title=y_title)
+    )
+    points = base.mark_point(size=80, color=NHS_BLUE, strokeWidth=2).encode(
+        y=alt.Y("rate_ratio:Q", scale=y_scale, title=y_title),
+        fill=alt.Fill(
+            "year_kind:N",
+            title=None,
+            scale=alt.Scale(domain=kinds, range=[NHS_BLUE, "#FFFFFF"]),
+            legend=alt.Legend(orient="top"),
+        ),
+    )
+    one = alt.Chart(pd.DataFrame({"y": [1.0], "label": ["Equal rates (ratio 1)"]}))
+    equal = one.mark_rule(strokeDash=[6, 4], color=TEXT).encode(
+        y=alt.Y("y:Q", scale=y_scale, title=y_title)
+    )
+    equal_label = one.mark_text(align="left", dy=-7, x=4, color=TEXT, fontSize=12).encode(
+        y=alt.Y("y:Q", scale=y_scale, title=y_title), text="label:N"
+    )
+    chart = alt.layer(equal, equal_label, intervals, line, points).properties(
+        height=320, width="container"
+    )
+    return apply_theme(chart)
+
+
+def ratio_trend_alt_text(result: EquityResult, group: str, policy: Policy) -> str:
+    data = ratio_trend_data(result, group, policy)
+    reference = result.reference or "the reference group"
+    if data.empty:
+        return f"Chart of the yearly rate ratio of {group} vs {reference}: nothing to show."
+    parts = [
+        f"{r.fin_year} {r.rate_ratio:.2f} ({r.ratio_lower:.2f} to {r.ratio_upper:.2f})"
+        if pd.notna(r.ratio_lower)
+        else f"{r.fin_year} {r.rate_ratio:.2f}"
+        for r in data.itertuples()
+    ]
+    return (
+        f"Rate ratio of {result.metric.title.lower()} for {group} compared with {reference}, "
+        "by financial year, with 95% confidence intervals: " + "; ".join(parts) + "."
+    )
+
+
+# --------------------------------------------------------------------------- bed days
+
+
+@dataclass(frozen=True)
+class BedShare:
+    """A group's share of acute bed days against its share of the adult population.
+
+    `yearly` columns: fin_year, numerator (group's bed days), denominator (all bed days),
+    bed_share (%), population_share (%), months, complete. Figures are exact; pages
+    control them with `bed_share_table`.
+    """
+
+    group: str
+    metric: MetricDef
+    yearly: pd.DataFrame
+    numerator: float
+    denominator: float
+    population_share: float | None
+    months: tuple[dt.date, ...]
+    notes: tuple[str, ...] = ()
+
+    @property
+    def bed_share(self) -> float | None:
+        if not self.denominator:
+            return None
+        return 100 * self.numerator / self.denominator
+
+
+def _population_share_by_month(frame: pd.DataFrame, group: str) -> pd.Series:
+    """Percent of the population in `group` each month (from a broken-down rate series)."""
+    known = frame[frame["denominator"].notna()]
+    totals = known.groupby("month")["denominator"].sum()
+    mine = known[known["group"] == group].groupby("month")["denominator"].sum()
+    return (100 * mine / totals).dropna()
+
+
+def bed_day_share(
+    board: Board,
+    *,
+    population_metric_id: str,
+    share_metric_id: str = BED_SHARE_METRIC,
+    group: str = BED_SHARE_GROUP,
+    dimension: str = "ethnicity",
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    include_provisional: bool = False,
+) -> BedShare:
+    """Share of acute bed days used by `group` (a ratio metric) against the group's share
+    of the mid-year adult population (the denominators of `population_metric_id`).
+
+    Bed days are recorded for the whole area only, so both shares are whole-area figures.
+    The population share for a financial year is the average over its months of the
+    calendar year's mid-year estimate (so mostly the estimate dated inside the year).
+    """
+    metric = board.catalogue.metrics.get(share_metric_id)
+    if metric is None:
+        raise EquityError(f"there is no metric called '{share_metric_id}'")
+    try:
+        share = board.series(share_metric_id, SeriesQuery(start=start, end=end)).frame
+        population = board.series(
+            population_metric_id, SeriesQuery(breakdown=dimension, start=start, end=end)
+        ).frame
+    except SeriesError as exc:
+        raise EquityError(str(exc)) from exc
+    notes = []
+    cut = provisional_start(board, metric)
+    known = share.dropna(subset=["numerator", "denominator"])
+    if cut is not None and not include_provisional:
+        late = known["month"] >= pd.Timestamp(cut)
+        if late.any():
+            known = known[~late]
+            notes.append(
+                f"Months from {cut:%B %Y} are provisional (still filling up) and are left out."
+            )
+    if known.empty:
+        raise EquityError("no bed-day data in the selected period")
+    pop_share = _population_share_by_month(population, group)
+    known = known.assign(
+        fin_year=[financial_year(m) for m in known["month"]],
+        population_share=known["month"].map(pop_share),
+    )
+    yearly = (
+        known.groupby("fin_year", sort=True)
+        .agg(
+            numerator=("numerator", "sum"),
+            denominator=("denominator", "sum"),
+            population_share=("population_share", "mean"),
+            months=("month", "nunique"),
+        )
+        .reset_index()
+    )
+    yearly["bed_share"] = metric.per * yearly["numerator"] / yearly["denominator"]
+    yearly["complete"] = yearly["months"] == 12
+    overall_pop = known["population_share"].mean()
+    return BedShare(
+        group=group,
+        metric=metric,
+        yearly=yearly,
+        numerator=float(known["numerator"].sum()),
+        denominator=float(known["denominator"].sum()),
+        population_share=None if pd.isna(overall_pop) else float(overall_pop),
+        months=tuple(pd.Timestamp(m).date() for m in sorted(known["month"].unique())),
+        notes=tuple(notes),
+    )
+
+
+def bed_share_table(share: BedShare, policy: Policy) -> pd.DataFrame:
+    """Yearly bed-day share (controlled as a whole-area figure) and population share."""
+    decimals = share.metric.decimals
+    rows = []
+    for r in share.yearly.itertuples():
+        cell = control_ratio(
+            r.numerator,
+            r.denominator,
+            policy,
+            per=share.metric.per,
+            decimals=decimals,
+            top_level=True,
+        )
+        rows.append(
+            {
+                "Financial year": r.fin_year + ("" if r.complete else " (part year)"),
+                f"Share of acute bed days ({share.group} patients)": cell.text,
+                f"Share of adult population ({share.group})": (
+                    MISSING if pd.isna(r.population_share) else f"{r.population_share:.1f}%"
+                ),
+            }
+        )
+    return pd.DataFrame(rows).astype("str")
+
+
+def bed_share_chart(share: BedShare, policy: Policy) -> alt.Chart:
+    """Yearly bed-day share and population share: two lines told apart by colour, dash,
+    point shape and legend."""
+    rows = []
+    for r in share.yearly.itertuples():
+        cell = control_ratio(
+            r.numerator,
+            r.denominator,
+            policy,
+            per=share.metric.per,
+            decimals=share.metric.decimals,
+            top_level=True,
+        )
+        if cell.value is not None:
+            rows.append({"fin_year": r.fin_year, "series": BED_SHARE_SERIES, "share": cell.value})
+        if pd.notna(r.population_share):
+            rows.append(
+                {
+                    "fin_year": r.fin_year,
+                    "series": POPULATION_SHARE_SERIES,
+                    "share": round(float(r.population_share), 1),
+                }
+            )
+    data = pd.DataFrame(rows, columns=["fin_year", "series", "share"])
+    domain = [BED_SHARE_SERIES, POPULATION_SHARE_SERIES]
+    encoding = {
+        "x": alt.X("fin_year:O", title="Financial year", axis=alt.Axis(labelAngle=0)),
+        "y": alt.Y("share:Q", title=f"Percent ({share.group})", scale=alt.Scale(domain=[0, 100])),
+        "color": alt.Color(
+            "series:N",
+            title=None,
+            scale=alt.Scale(domain=domain, range=[NHS_BLUE, CATEGORICAL[5]]),
+            legend=alt.Legend(orient="top"),
+        ),
+        "tooltip": [
+            alt.Tooltip("fin_year:O", title="Financial year"),
+            alt.Tooltip("series:N", title="Measure"),
+            alt.Tooltip("share:Q", title="Percent", format=".1f"),
+        ],
+    }
+    base = alt.Chart(data).encode(**encoding)
+    lines = base.mark_line(strokeWidth=2).encode(
+        strokeDash=alt.StrokeDash(
+            "series:N", title=None, scale=alt.Scale(domain=domain, range=[[1, 0], [6, 4]])
+        )
+    )
+    points = base.mark_point(filled=True, size=60).encode(
+        shape=alt.Shape(
+            "series:N", title=None, scale=alt.Scale(domain=domain, range=["circle", "square"])
+        )
+    )
+    return apply_theme(alt.layer(lines, points).properties(height=300, width="container"))
+
+
+def bed_share_alt_text(share: BedShare, policy: Policy) -> str:
+    table = bed_share_table(share, policy)
+    if table.empty:
+        return "Chart of bed-day share: no data."
+    first, last = table.iloc[0], table.iloc[-1]
+    columns = list(table.columns)
+    return (
+        f"Share of acute bed days used by {share.group} patients against their share of the "
+        f"adult population, by financial year. {first[columns[0]]}: {first[columns[1]]} of bed "
+        f"days, {first[columns[2]]} of adults. {last[columns[0]]}: {last[columns[1]]} of bed "
+        f"days, {last[columns[2]]} of adults."
+    )
+
+
+def bed_share_sentence(share: BedShare, policy: Policy) -> str:
+    """'Black patients used 45.1% of acute bed days ... while Black adults are 24.0% ...'"""
+    cell = control_ratio(
+        share.numerator,
+        share.denominator,
+        policy,
+        per=share.metric.per,
+        decimals=share.metric.decimals,
+        top_level=True,
+    )
+    if cell.suppressed or cell.value is None:
+        return f"The share of acute bed days used by {share.group} patients cannot be shown."
+    first, last = share.months[0], share.months[-1]
+    text = (
+        f"{share.group} patients used {cell.text} of acute bed days between {first:%B %Y} and "
+        f"{last:%B %Y}"
+    )
+    if share.population_share is None:
+        return text + "."
+    times = cell.value / share.population_share if share.population_share else None
+    text += (
+        f", while {share.group} adults are {share.population_share:.1f}% of the adult population"
+    )
+    if times:
+        text += f" ({times:.1f} times their population share)"
+    return text + "."

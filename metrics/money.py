@@ -1,0 +1,1333 @@
+"""Money: the pooled alliance budget against what was spent, where it is going, and savings.
+
+Everything is aggregated in DuckDB SQL over the loaded cost table (``src_costs``; schema in
+domain.md section 6), so the same queries could run on a finance warehouse. Functions take
+the board, a financial year written ``2024/25`` (April to March) and optionally the month
+the year-to-date runs up to (the first of a calendar month; default: the latest month in
+the data for that year). They return small frozen dataclasses or DataFrames; amounts are
+pounds (GBP), percentages are 0-100, months are ``datetime.date`` (first of the month).
+
+Conventions a board paper uses, kept here:
+
+- variance = actual - budget, so a positive variance is an **overspend**;
+- year to date (YTD) runs from April to the chosen month inclusive; "in-month" is that month;
+- forecast outturn is the finance team's full-year forecast as at the chosen month
+  (``forecast_outturn_gbp`` on that month's rows, summed); at March it equals the year's
+  actual;
+- provisional months (``data_status = 'provisional'``: the latest extract is not final yet)
+  are flagged wherever they contribute; their actuals usually rise when final;
+- March carries the year-end accrual spike (a real cost, but it makes March's in-month
+  variance look worse than the run rate);
+- savings are measured in cash against a baseline financial year, like for like (the same
+  months of each year). The default baseline is the last full year before the first
+  alliance service change in interventions.yaml: IPSA went live in April 2015, so the
+  baseline is 2014/15, the year the IPSA savings target is measured against. 2017/18 (the
+  last full year before the whole alliance went live in July 2018) is a defensible
+  alternative for the wider pool; pass ``baseline_year``. Cash figures are not adjusted for
+  inflation or demand (budgets other than IPSA rise about 2.5% a year).
+
+Money is not about individuals, so small-number suppression does not apply to it (NHS
+Digital's disclosure rules exclude values that are not about people).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+import altair as alt
+import pandas as pd
+
+from metrics.board import Board
+from metrics.charts.theme import CATEGORICAL, SECONDARY_TEXT, TEXT, apply_theme
+from metrics.formatting import format_money
+from metrics.warehouse import quote, sql_literal, table_name
+
+COSTS_SOURCE = "costs"
+PROVISIONAL = "provisional"
+GroupBy = Literal["provider", "service_line", "alliance"]
+
+# Group key column and display-name column for each way of cutting the budget.
+_GROUP_COLUMNS: dict[str, tuple[str, str]] = {
+    "provider": ("provider_id", "provider_name"),
+    "service_line": ("service_line_id", "service_line"),
+}
+ALLIANCE_ID = "alliance"
+ALLIANCE_NAME = "Whole alliance"
+
+# Savings targets by service line, as a share of the line's budget. IPSA: a 20% saving
+# against a GBP 12m budget (domain.md sections 1 and 6; seed figure, unverified). The
+# budget itself is read from the data. [The engine has no config home for targets yet.]
+SAVINGS_TARGETS: dict[str, float] = {"ipsa": 0.20}
+IPSA_LINE = "ipsa"
+
+# How each activity unit becomes a unit cost: label, and a multiplier. Caseloads are
+# stocks (people on the books at month end), so spend / person-months x 12 gives the cost
+# of supporting one person for a year.
+UNIT_COSTS: dict[str, tuple[str, int]] = {
+    "bed days": ("per occupied bed day", 1),
+    "placement weeks": ("per placement week", 1),
+    "introductions": ("per introduction", 1),
+    "referrals": ("per referral", 1),
+    "visits": ("per visit", 1),
+    "finished courses": ("per finished course", 1),
+    "job starts": ("per job start", 1),
+    "people on caseload": ("per person supported a year", 12),
+}
+
+# Variances smaller than a penny are "on budget" (sums of 2-dp amounts in floating point).
+ON_BUDGET_TOLERANCE_GBP = 0.005
+_FIN_YEAR = re.compile(r"^\d{4}/\d{2}$")
+
+OVERSPEND_COLOUR = CATEGORICAL[5]  # vermillion
+UNDERSPEND_COLOUR = CATEGORICAL[0]  # blue
+ON_BUDGET_COLOUR = "#A6A6A6"
+
+
+class MoneyError(ValueError):
+    """The cost data are unavailable, or the year or month asked for is not in them."""
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class YearPosition:
+    """The whole alliance's position in a financial year, up to `through_month` (GBP)."""
+
+    fin_year: str
+    through_month: dt.date
+    months_elapsed: int  # months of the year to date (April = 1)
+    month_budget_gbp: float
+    month_actual_gbp: float
+    ytd_budget_gbp: float
+    ytd_actual_gbp: float
+    full_year_budget_gbp: float
+    forecast_outturn_gbp: float
+    budget_estimated: bool  # full-year budget scaled up because some months are not loaded
+    provisional_months: tuple[dt.date, ...]
+
+    @property
+    def ytd_variance_gbp(self) -> float:
+        return self.ytd_actual_gbp - self.ytd_budget_gbp
+
+    @property
+    def ytd_variance_pct(self) -> float | None:
+        return _pct(self.ytd_variance_gbp, self.ytd_budget_gbp)
+
+    @property
+    def month_variance_gbp(self) -> float:
+        return self.month_actual_gbp - self.month_budget_gbp
+
+    @property
+    def forecast_variance_gbp(self) -> float:
+        return self.forecast_outturn_gbp - self.full_year_budget_gbp
+
+    @property
+    def forecast_variance_pct(self) -> float | None:
+        return _pct(self.forecast_variance_gbp, self.full_year_budget_gbp)
+
+    @property
+    def full_year(self) -> bool:
+        """The year to date is the whole year (through March)."""
+        return self.months_elapsed == 12
+
+
+@dataclass(frozen=True)
+class AccrualNote:
+    """March's in-month spend against the average of the year's other months (GBP)."""
+
+    fin_year: str
+    march: dt.date
+    march_actual_gbp: float
+    typical_month_gbp: float
+
+    @property
+    def uplift_pct(self) -> float | None:
+        return _pct(self.march_actual_gbp - self.typical_month_gbp, self.typical_month_gbp)
+
+
+@dataclass(frozen=True)
+class Savings:
+    """One service line's spend against a baseline year, like for like (GBP)."""
+
+    service_line_id: str
+    service_line: str
+    fin_year: str
+    baseline_year: str
+    months: int  # months compared in each year (April onwards)
+    baseline_actual_gbp: float | None
+    actual_gbp: float
+    budget_gbp: float
+    target_share: float | None  # e.g. 0.20 for a 20% saving on the budget
+    provisional: bool
+
+    @property
+    def saving_gbp(self) -> float | None:
+        """Baseline spend minus this year's: positive is a saving."""
+        if self.baseline_actual_gbp is None:
+            return None
+        return self.baseline_actual_gbp - self.actual_gbp
+
+    @property
+    def saving_pct(self) -> float | None:
+        if self.saving_gbp is None or self.baseline_actual_gbp is None:
+            return None
+        return _pct(self.saving_gbp, self.baseline_actual_gbp)
+
+    @property
+    def target_spend_gbp(self) -> float | None:
+        """The most the line may spend and meet its target: (1 - share) x budget."""
+        if self.target_share is None:
+            return None
+        return (1 - self.target_share) * self.budget_gbp
+
+    @property
+    def target_met(self) -> bool | None:
+        target = self.target_spend_gbp
+        return None if target is None else self.actual_gbp <= target + ON_BUDGET_TOLERANCE_GBP
+
+
+@dataclass(frozen=True)
+class MoneyReport:
+    """Everything the Money page shows for one year and month (computed once per board)."""
+
+    fin_year: str
+    through_month: dt.date
+    baseline_year: str
+    position: YearPosition
+    by_provider: pd.DataFrame
+    by_service_line: pd.DataFrame
+    forecast_by_service_line: pd.DataFrame
+    monthly: pd.DataFrame
+    unit_costs: pd.DataFrame
+    unit_cost_trend: pd.DataFrame
+    savings: pd.DataFrame
+    ipsa: Savings | None
+    accrual: AccrualNote | None
+    summary: str
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _pct(part: float, whole: float | None) -> float | None:
+    if whole is None or whole == 0 or pd.isna(whole):
+        return None
+    return 100.0 * part / whole
+
+
+def _table(board: Board, source_id: str) -> str:
+    if source_id not in board.warehouse.loaded:
+        raise MoneyError(board.warehouse.failure_reason(source_id))
+    return table_name(source_id)
+
+
+def _query(board: Board, sql: str) -> pd.DataFrame:
+    return board.warehouse.query(sql)
+
+
+def fin_year_of(month: dt.date) -> str:
+    """The financial year (April to March) a month falls in, written ``2024/25``."""
+    start = month.year if month.month >= 4 else month.year - 1
+    return f"{start}/{(start + 1) % 100:02d}"
+
+
+def fin_year_start(fin_year: str) -> dt.date:
+    """1 April of a financial year written ``2024/25``."""
+    return dt.date(int(fin_year[:4]), 4, 1)
+
+
+def fin_month_of(month: dt.date) -> int:
+    """Month of the financial year: April = 1 ... March = 12."""
+    return (month.month - 4) % 12 + 1
+
+
+def financial_years(board: Board, source_id: str = COSTS_SOURCE) -> list[str]:
+    """Financial years in the cost data, oldest first (e.g. ['2014/15', ..., '2024/25'])."""
+    table = _table(board, source_id)
+
+    def compute() -> list[str]:
+        frame = _query(
+            board,
+            f"SELECT DISTINCT fin_year FROM {table} WHERE fin_year IS NOT NULL ORDER BY fin_year",
+        )
+        return [str(v) for v in frame["fin_year"] if _FIN_YEAR.match(str(v))]
+
+    return board.memo(("money.financial_years", source_id), compute)
+
+
+def latest_financial_year(board: Board, source_id: str = COSTS_SOURCE) -> str:
+    years = financial_years(board, source_id)
+    if not years:
+        raise MoneyError("the cost data hold no financial years")
+    return years[-1]
+
+
+def _check_year(board: Board, fin_year: str, source_id: str) -> str:
+    years = financial_years(board, source_id)
+    # Checked against the data before it goes anywhere near SQL (it may come from a URL).
+    if fin_year not in years:
+        span = f"{years[0]} to {years[-1]}" if years else "no years"
+        raise MoneyError(f"no costs for financial year '{fin_year}' (the data have {span})")
+    return fin_year
+
+
+def year_months(board: Board, fin_year: str, source_id: str = COSTS_SOURCE) -> list[dt.date]:
+    """Months of `fin_year` that have cost rows, in order."""
+    table = _table(board, source_id)
+    _check_year(board, fin_year, source_id)
+    frame = _query(
+        board,
+        f"SELECT DISTINCT month FROM {table} WHERE fin_year = {sql_literal(fin_year)} "
+        "ORDER BY month",
+    )
+    return [pd.Timestamp(m).date() for m in frame["month"]]
+
+
+def _resolve_through(
+    board: Board, fin_year: str, through_month: dt.date | None, source_id: str
+) -> dt.date:
+    months = year_months(board, fin_year, source_id)
+    if not months:
+        raise MoneyError(f"no cost rows in {fin_year}")
+    if through_month is None:
+        return months[-1]
+    through = through_month.replace(day=1)
+    if through not in months:
+        raise MoneyError(
+            f"{through:%B %Y} is not a month of {fin_year} in the cost data "
+            f"({months[0]:%B %Y} to {months[-1]:%B %Y})"
+        )
+    return through
+
+
+def provisional_months(
+    board: Board, fin_year: str | None = None, source_id: str = COSTS_SOURCE
+) -> list[dt.date]:
+    """Months whose cost rows are still provisional (data_status), optionally in one year."""
+    table = _table(board, source_id)
+    where = f"data_status = {sql_literal(PROVISIONAL)}"
+    if fin_year is not None:
+        where += f" AND fin_year = {sql_literal(_check_year(board, fin_year, source_id))}"
+    frame = _query(board, f"SELECT DISTINCT month FROM {table} WHERE {where} ORDER BY month")
+    return [pd.Timestamp(m).date() for m in frame["month"]]
+
+
+def _group_exprs(by: GroupBy) -> tuple[str, str]:
+    if by == "alliance":
+        return sql_literal(ALLIANCE_ID), sql_literal(ALLIANCE_NAME)
+    if by not in _GROUP_COLUMNS:
+        raise MoneyError(f"cannot group costs by '{by}' (provider, service_line or alliance)")
+    key, name = _GROUP_COLUMNS[by]
+    return quote(key), f"min({quote(name)})"
+
+
+# --------------------------------------------------------------------------- budget
+
+
+def budget_vs_actual(
+    board: Board,
+    fin_year: str,
+    by: GroupBy = "provider",
+    through_month: dt.date | None = None,
+    *,
+    source_id: str = COSTS_SOURCE,
+) -> pd.DataFrame:
+    """Budget against actual by provider, service line or for the whole alliance (GBP).
+
+    One row per group: ``group_id, group_name``; in-month (the chosen month)
+    ``month_budget_gbp, month_actual_gbp, month_variance_gbp, month_variance_pct``;
+    year to date (April to the chosen month) ``ytd_budget_gbp, ytd_actual_gbp,
+    ytd_variance_gbp, ytd_variance_pct``; ``status`` (overspend, underspend or on budget,
+    by the YTD variance) and ``provisional`` (any provisional month in the YTD).
+    Variance = actual - budget; percentages are of the budget (None when it is zero).
+    Sorted by YTD variance, largest overspend first.
+    """
+    table = _table(board, source_id)
+    fin_year = _check_year(board, fin_year, source_id)
+    through = _resolve_through(board, fin_year, through_month, source_id)
+    key, name = _group_exprs(by)
+    month = sql_literal(through)
+    sql = f"""
+        WITH ytd AS (
+            SELECT * FROM {table}
+            WHERE fin_year = {sql_literal(fin_year)} AND month <= {month}
+        ),
+        grouped AS (
+            SELECT
+                {key} AS group_id,
+                {name} AS group_name,
+                coalesce(sum(budget_gbp) FILTER (WHERE month = {month}), 0) AS month_budget_gbp,
+                coalesce(sum(actual_gbp) FILTER (WHERE month = {month}), 0) AS month_actual_gbp,
+                coalesce(sum(budget_gbp), 0) AS ytd_budget_gbp,
+                coalesce(sum(actual_gbp), 0) AS ytd_actual_gbp,
+                coalesce(bool_or(data_status = {sql_literal(PROVISIONAL)}), false) AS provisional
+            FROM ytd
+            GROUP BY 1
+        )
+        SELECT
+            group_id, group_name,
+            month_budget_gbp, month_actual_gbp,
+            month_actual_gbp - month_budget_gbp AS month_variance_gbp,
+            100 * (month_actual_gbp - month_budget_gbp) / nullif(month_budget_gbp, 0)
+                AS month_variance_pct,
+            ytd_budget_gbp, ytd_actual_gbp,
+            ytd_actual_gbp - ytd_budget_gbp AS ytd_variance_gbp,
+            100 * (ytd_actual_gbp - ytd_budget_gbp) / nullif(ytd_budget_gbp, 0)
+                AS ytd_variance_pct,
+            CASE
+                WHEN ytd_actual_gbp - ytd_budget_gbp > {ON_BUDGET_TOLERANCE_GBP} THEN 'overspend'
+                WHEN ytd_actual_gbp - ytd_budget_gbp < -{ON_BUDGET_TOLERANCE_GBP}
+                    THEN 'underspend'
+                ELSE 'on budget'
+            END AS status,
+            provisional
+        FROM grouped
+        ORDER BY ytd_variance_gbp DESC, group_id
+    """
+    return _query(board, sql)
+
+
+def forecast_outturn(
+    board: Board,
+    fin_year: str,
+    through_month: dt.date | None = None,
+    by: GroupBy = "alliance",
+    *,
+    source_id: str = COSTS_SOURCE,
+) -> pd.DataFrame:
+    """Forecast outturn as at `through_month` against the full-year budget (GBP).
+
+    One row per group: ``group_id, group_name, full_year_budget_gbp,
+    forecast_outturn_gbp, forecast_variance_gbp, forecast_variance_pct, budget_estimated,
+    provisional``. The forecast is the latest ``forecast_outturn_gbp`` at the chosen month,
+    summed over the group's rows (a group with no row that month, e.g. a service that has
+    closed, counts what it spent to date). The full-year budget is the sum of the year's
+    phased monthly budgets; if the extract holds fewer than 12 months of the year, it is
+    scaled up to 12 and ``budget_estimated`` is true.
+    """
+    table = _table(board, source_id)
+    fin_year = _check_year(board, fin_year, source_id)
+    through = _resolve_through(board, fin_year, through_month, source_id)
+    key, name = _group_exprs(by)
+    month = sql_literal(through)
+    sql = f"""
+        WITH year_rows AS (
+            SELECT * FROM {table} WHERE fin_year = {sql_literal(fin_year)}
+        ),
+        loaded AS (SELECT count(DISTINCT month) AS months FROM year_rows),
+        grouped AS (
+            SELECT
+                {key} AS group_id,
+                {name} AS group_name,
+                sum(budget_gbp) AS budget_loaded_gbp,
+                sum(forecast_outturn_gbp) FILTER (WHERE month = {month}) AS forecast_gbp,
+                sum(actual_gbp) FILTER (WHERE month <= {month}) AS ytd_actual_gbp,
+                coalesce(bool_or(data_status = {sql_literal(PROVISIONAL)})
+                    FILTER (WHERE month <= {month}), false) AS provisional
+            FROM year_rows
+            GROUP BY 1
+        ),
+        scaled AS (
+            SELECT
+                g.*,
+                CASE WHEN l.months = 12 THEN g.budget_loaded_gbp
+                     ELSE g.budget_loaded_gbp * 12.0 / l.months END AS full_year_budget_gbp,
+                coalesce(g.forecast_gbp, g.ytd_actual_gbp, 0) AS forecast_outturn_gbp,
+                l.months < 12 AS budget_estimated
+            FROM grouped g CROSS JOIN loaded l
+        )
+        SELECT
+            group_id, group_name, full_year_budget_gbp, forecast_outturn_gbp,
+            forecast_outturn_gbp - full_year_budget_gbp AS forecast_variance_gbp,
+            100 * (forecast_outturn_gbp - full_year_budget_gbp) / nullif(full_year_budget_gbp, 0)
+                AS forecast_variance_pct,
+            budget_estimated, provisional
+        FROM scaled
+        ORDER BY forecast_variance_gbp DESC, group_id
+    """
+    return _query(board, sql)
+
+
+def year_position(
+    board: Board,
+    fin_year: str,
+    through_month: dt.date | None = None,
+    *,
+    source_id: str = COSTS_SOURCE,
+) -> YearPosition:
+    """The whole alliance's in-month, year-to-date and forecast position (GBP)."""
+    through = _resolve_through(board, fin_year, through_month, source_id)
+    totals = budget_vs_actual(board, fin_year, "alliance", through, source_id=source_id)
+    forecast = forecast_outturn(board, fin_year, through, "alliance", source_id=source_id)
+    row, outturn = totals.iloc[0], forecast.iloc[0]
+    provisional = [
+        m for m in provisional_months(board, fin_year, source_id=source_id) if m <= through
+    ]
+    return YearPosition(
+        fin_year=fin_year,
+        through_month=through,
+        months_elapsed=fin_month_of(through),
+        month_budget_gbp=float(row["month_budget_gbp"]),
+        month_actual_gbp=float(row["month_actual_gbp"]),
+        ytd_budget_gbp=float(row["ytd_budget_gbp"]),
+        ytd_actual_gbp=float(row["ytd_actual_gbp"]),
+        full_year_budget_gbp=float(outturn["full_year_budget_gbp"]),
+        forecast_outturn_gbp=float(outturn["forecast_outturn_gbp"]),
+        budget_estimated=bool(outturn["budget_estimated"]),
+        provisional_months=tuple(provisional),
+    )
+
+
+def monthly_spend(
+    board: Board, fin_year: str, *, source_id: str = COSTS_SOURCE
+) -> pd.DataFrame:
+    """The alliance's spend month by month in a year, with running totals (GBP).
+
+    Columns: ``month, fin_month, budget_gbp, actual_gbp, variance_gbp,
+    cumulative_budget_gbp, cumulative_actual_gbp, cumulative_variance_gbp,
+    forecast_outturn_gbp, provisional``.
+    """
+    table = _table(board, source_id)
+    fin_year = _check_year(board, fin_year, source_id)
+    sql = f"""
+        WITH months AS (
+            SELECT
+                month,
+                min(fin_month) AS fin_month,
+                sum(budget_gbp) AS budget_gbp,
+                sum(actual_gbp) AS actual_gbp,
+                sum(forecast_outturn_gbp) AS forecast_outturn_gbp,
+                coalesce(bool_or(data_status = {sql_literal(PROVISIONAL)}), false) AS provisional
+            FROM {table}
+            WHERE fin_year = {sql_literal(fin_year)}
+            GROUP BY month
+        )
+        SELECT
+            month, fin_month, budget_gbp, actual_gbp, actual_gbp - budget_gbp AS variance_gbp,
+            sum(budget_gbp) OVER (ORDER BY month) AS cumulative_budget_gbp,
+            sum(actual_gbp) OVER (ORDER BY month) AS cumulative_actual_gbp,
+            sum(actual_gbp - budget_gbp) OVER (ORDER BY month) AS cumulative_variance_gbp,
+            forecast_outturn_gbp, provisional
+        FROM months
+        ORDER BY month
+    """
+    frame = _query(board, sql)
+    frame["month"] = pd.to_datetime(frame["month"])
+    return frame
+
+
+def year_end_accrual(
+    board: Board, fin_year: str, *, source_id: str = COSTS_SOURCE
+) -> AccrualNote | None:
+    """March's spend against the year's average other month (None if March is not loaded)."""
+    table = _table(board, source_id)
+    fin_year = _check_year(board, fin_year, source_id)
+    frame = _query(
+        board,
+        f"""
+        SELECT
+            sum(actual_gbp) FILTER (WHERE fin_month = 12) AS march_gbp,
+            sum(actual_gbp) FILTER (WHERE fin_month < 12)
+                / nullif(count(DISTINCT month) FILTER (WHERE fin_month < 12), 0) AS typical_gbp
+        FROM {table}
+        WHERE fin_year = {sql_literal(fin_year)}
+        """,
+    )
+    march, typical = frame.iloc[0]["march_gbp"], frame.iloc[0]["typical_gbp"]
+    if pd.isna(march) or pd.isna(typical):
+        return None
+    return AccrualNote(
+        fin_year=fin_year,
+        march=dt.date(fin_year_start(fin_year).year + 1, 3, 1),
+        march_actual_gbp=float(march),
+        typical_month_gbp=float(typical),
+    )
+
+
+# --------------------------------------------------------------------------- unit costs
+
+
+def _unit_case(column: str, index: int) -> str:
+    """A SQL CASE mapping the activity unit to its label (index 0) or multiplier (1)."""
+    whens = " ".join(
+        f"WHEN {sql_literal(unit)} THEN {sql_literal(spec[index])}"
+        for unit, spec in UNIT_COSTS.items()
+    )
+    default = sql_literal(1) if index else f"'per ' || {column}"
+    return f"CASE {column} {whens} ELSE {default} END"
+
+
+def unit_cost_trend(
+    board: Board,
+    *,
+    fin_year: str | None = None,
+    through_month: dt.date | None = None,
+    source_id: str = COSTS_SOURCE,
+) -> pd.DataFrame:
+    """Unit cost per service line and financial year (GBP per unit of activity).
+
+    A line's unit cost = its spend (every provider and cost type) / its activity, over the
+    months in which the activity is recorded: a month with blank activity (a missing
+    return, e.g. the Evening Sanctuary in November and December 2022) is left out of both
+    sides rather than counted as free. Caseload lines give the cost per person supported a
+    year. With `fin_year` and `through_month`, that year counts only months up to then.
+
+    Columns: ``fin_year, service_line_id, service_line, providers, activity_unit,
+    unit_label, spend_gbp, activity, unit_cost_gbp, months_with_activity,
+    months_without_activity, provisional, previous_unit_cost_gbp, change_pct``.
+    """
+    table = _table(board, source_id)
+    cut = "TRUE"
+    if fin_year is not None and through_month is not None:
+        fin_year = _check_year(board, fin_year, source_id)
+        through = _resolve_through(board, fin_year, through_month, source_id)
+        cut = f"(fin_year <> {sql_literal(fin_year)} OR month <= {sql_literal(through)})"
+    sql = f"""
+        WITH line_months AS (
+            SELECT
+                fin_year, month, service_line_id,
+                min(service_line) AS service_line,
+                max(activity_unit) AS activity_unit,
+                sum(actual_gbp) AS actual_gbp,
+                sum(activity_value) AS activity_value,
+                coalesce(bool_or(data_status = {sql_literal(PROVISIONAL)}), false) AS provisional
+            FROM {table}
+            WHERE {cut}
+            GROUP BY fin_year, month, service_line_id
+        ),
+        with_unit AS (
+            -- The unit sits on the row carrying the activity; a month with a missing
+            -- return has no unit either, so take the line's usual unit.
+            SELECT *, mode(activity_unit) OVER (PARTITION BY service_line_id) AS line_unit
+            FROM line_months
+        ),
+        providers AS (
+            SELECT service_line_id, string_agg(DISTINCT provider_id, ', '
+                ORDER BY provider_id) AS providers
+            FROM {table} GROUP BY service_line_id
+        ),
+        yearly AS (
+            SELECT
+                fin_year, service_line_id,
+                min(service_line) AS service_line,
+                min(line_unit) AS activity_unit,
+                sum(actual_gbp) FILTER (WHERE activity_value IS NOT NULL) AS spend_gbp,
+                sum(activity_value) AS activity,
+                count(*) FILTER (WHERE activity_value IS NOT NULL) AS months_with_activity,
+                count(*) FILTER (WHERE activity_value IS NULL) AS months_without_activity,
+                bool_or(provisional) AS provisional
+            FROM with_unit
+            WHERE line_unit IS NOT NULL
+            GROUP BY fin_year, service_line_id
+        ),
+        costed AS (
+            SELECT
+                y.*, p.providers,
+                {_unit_case("y.activity_unit", 0)} AS unit_label,
+                y.spend_gbp / nullif(y.activity, 0) * {_unit_case("y.activity_unit", 1)}
+                    AS unit_cost_gbp
+            FROM yearly y JOIN providers p USING (service_line_id)
+        )
+        SELECT
+            fin_year, service_line_id, service_line, providers, activity_unit, unit_label,
+            spend_gbp, activity, unit_cost_gbp, months_with_activity, months_without_activity,
+            provisional,
+            lag(unit_cost_gbp) OVER w AS previous_unit_cost_gbp,
+            100 * (unit_cost_gbp / nullif(lag(unit_cost_gbp) OVER w, 0) - 1) AS change_pct
+        FROM costed
+        WINDOW w AS (PARTITION BY service_line_id ORDER BY fin_year)
+        ORDER BY service_line_id, fin_year
+    """
+    return _query(board, sql)
+
+
+def unit_costs(
+    board: Board,
+    fin_year: str,
+    through_month: dt.date | None = None,
+    *,
+    source_id: str = COSTS_SOURCE,
+) -> pd.DataFrame:
+    """Unit costs in one financial year (to `through_month`), with the change on the year
+    before (GBP per unit; see `unit_cost_trend` for the columns). Sorted with the bed-day
+    lines first, so the NHS and private bed-day costs sit together."""
+    fin_year = _check_year(board, fin_year, source_id)
+    trend = unit_cost_trend(
+        board, fin_year=fin_year, through_month=through_month, source_id=source_id
+    )
+    year = trend[trend["fin_year"] == fin_year].copy()
+    year["_order"] = (year["activity_unit"] != "bed days").astype(int)
+    year = year.sort_values(["_order", "unit_cost_gbp"], ascending=[True, False])
+    return year.drop(columns="_order").reset_index(drop=True)
+
+
+def bed_day_sentence(frame: pd.DataFrame) -> str:
+    """'An NHS acute bed day cost £X; a private or out-of-area bed day £Y (N times as much).'"""
+    beds = frame[(frame["activity_unit"] == "bed days") & frame["unit_cost_gbp"].notna()]
+    nhs = beds[beds["service_line_id"] == "acute_inpatient"]
+    private = beds[beds["service_line_id"] == "private_beds"]
+    if nhs.empty or private.empty:
+        return ""
+    nhs_cost = float(nhs["unit_cost_gbp"].iloc[0])
+    private_cost = float(private["unit_cost_gbp"].iloc[0])
+    return (
+        f"An occupied NHS acute bed day cost {format_money(nhs_cost)}; a private or "
+        f"out-of-area bed day cost {format_money(private_cost)} "
+        f"({private_cost / nhs_cost:.1f} times as much)."
+    )
+
+
+# --------------------------------------------------------------------------- savings
+
+
+def default_baseline_year(board: Board, *, source_id: str = COSTS_SOURCE) -> str:
+    """The last full financial year before the first service change in interventions.yaml
+    (2014/15 for IPSA's April 2015 go-live); the first year in the data if that is not
+    loaded."""
+    years = financial_years(board, source_id)
+    if not years:
+        raise MoneyError("the cost data hold no financial years")
+    changes = [
+        i.start for i in board.catalogue.interventions.values() if i.kind == "service_change"
+    ]
+    if changes:
+        first = min(changes)
+        before = dt.date(first.year - (first.month == 1), (first.month - 2) % 12 + 1, 1)
+        candidate = fin_year_of(before)
+        if candidate in years and len(year_months(board, candidate, source_id)) == 12:
+            return candidate
+    return years[0]
+
+
+def savings_against_baseline(
+    board: Board,
+    fin_year: str,
+    baseline_year: str | None = None,
+    through_month: dt.date | None = None,
+    *,
+    source_id: str = COSTS_SOURCE,
+) -> pd.DataFrame:
+    """Cash spend by service line against a baseline year, like for like (GBP).
+
+    Both years are summed over the same months (April to the chosen month), so a part year
+    is compared with the same part of the baseline. One row per service line plus a last
+    row ``service_line_id = 'alliance'`` for the whole pool. Columns: ``service_line_id,
+    service_line, baseline_year, fin_year, months, baseline_actual_gbp, actual_gbp,
+    saving_gbp (baseline - actual; positive is a saving), saving_pct, budget_gbp,
+    target_pct, target_spend_gbp, target_met, provisional``. A line that did not exist in
+    the baseline year has no baseline and no saving. Targets (IPSA: 20% of its budget) are
+    met when the spend is at most (1 - target) x budget.
+    """
+    table = _table(board, source_id)
+    fin_year = _check_year(board, fin_year, source_id)
+    baseline = _check_year(
+        board, baseline_year or default_baseline_year(board, source_id=source_id), source_id
+    )
+    through = _resolve_through(board, fin_year, through_month, source_id)
+    months = fin_month_of(through)
+    targets = (
+        " UNION ALL ".join(
+            f"SELECT {sql_literal(line)} AS service_line_id, {share!r} AS target_share"
+            for line, share in SAVINGS_TARGETS.items()
+        )
+        or "SELECT NULL::VARCHAR AS service_line_id, NULL::DOUBLE AS target_share"
+    )
+    this, base = sql_literal(fin_year), sql_literal(baseline)
+    sql = f"""
+        WITH rows AS (
+            SELECT * FROM {table}
+            WHERE fin_year IN ({this}, {base}) AND fin_month <= {months}
+        ),
+        lines AS (
+            SELECT
+                service_line_id, min(service_line) AS service_line, 0 AS _order,
+                sum(actual_gbp) FILTER (WHERE fin_year = {base}) AS baseline_actual_gbp,
+                coalesce(sum(actual_gbp) FILTER (WHERE fin_year = {this}), 0) AS actual_gbp,
+                coalesce(sum(budget_gbp) FILTER (WHERE fin_year = {this}), 0) AS budget_gbp,
+                coalesce(bool_or(data_status = {sql_literal(PROVISIONAL)})
+                    FILTER (WHERE fin_year = {this}), false) AS provisional
+            FROM rows GROUP BY service_line_id
+            UNION ALL
+            SELECT
+                {sql_literal(ALLIANCE_ID)}, {sql_literal(ALLIANCE_NAME)}, 1,
+                sum(actual_gbp) FILTER (WHERE fin_year = {base}),
+                coalesce(sum(actual_gbp) FILTER (WHERE fin_year = {this}), 0),
+                coalesce(sum(budget_gbp) FILTER (WHERE fin_year = {this}), 0),
+                coalesce(bool_or(data_status = {sql_literal(PROVISIONAL)})
+                    FILTER (WHERE fin_year = {this}), false)
+            FROM rows
+        ),
+        targets AS ({targets})
+        SELECT
+            l.service_line_id, l.service_line,
+            {base} AS baseline_year, {this} AS fin_year, {months} AS months,
+            l.baseline_actual_gbp, l.actual_gbp,
+            l.baseline_actual_gbp - l.actual_gbp AS saving_gbp,
+            100 * (l.baseline_actual_gbp - l.actual_gbp) / nullif(l.baseline_actual_gbp, 0)
+                AS saving_pct,
+            l.budget_gbp,
+            100 * t.target_share AS target_pct,
+            (1 - t.target_share) * l.budget_gbp AS target_spend_gbp,
+            CASE WHEN t.target_share IS NULL THEN NULL
+                 ELSE l.actual_gbp <= (1 - t.target_share) * l.budget_gbp
+                    + {ON_BUDGET_TOLERANCE_GBP} END AS target_met,
+            l.provisional
+        FROM lines l LEFT JOIN targets t USING (service_line_id)
+        ORDER BY l._order, t.target_share IS NULL, l.saving_gbp DESC NULLS LAST,
+            l.service_line_id
+    """
+    return _query(board, sql)
+
+
+def line_savings(
+    board: Board,
+    fin_year: str,
+    service_line_id: str = IPSA_LINE,
+    baseline_year: str | None = None,
+    through_month: dt.date | None = None,
+    *,
+    source_id: str = COSTS_SOURCE,
+) -> Savings | None:
+    """One line's savings against the baseline (IPSA by default); None if it has no rows."""
+    frame = savings_against_baseline(
+        board, fin_year, baseline_year, through_month, source_id=source_id
+    )
+    return _savings_from(frame, service_line_id)
+
+
+def _savings_from(frame: pd.DataFrame, service_line_id: str) -> Savings | None:
+    rows = frame[frame["service_line_id"] == service_line_id]
+    if rows.empty:
+        return None
+    row = rows.iloc[0]
+    return Savings(
+        service_line_id=service_line_id,
+        service_line=str(row["service_line"]),
+        fin_year=str(row["fin_year"]),
+        baseline_year=str(row["baseline_year"]),
+        months=int(row["months"]),
+        baseline_actual_gbp=None
+        if pd.isna(row["baseline_actual_gbp"])
+        else float(row["baseline_actual_gbp"]),
+        actual_gbp=float(row["actual_gbp"]),
+        budget_gbp=float(row["budget_gbp"]),
+        target_share=None if pd.isna(row["target_pct"]) else float(row["target_pct"]) / 100,
+        provisional=bool(row["provisional"]),
+    )
+
+
+def savings_sentence(savings: Savings, *, mention_provisional: bool = True) -> str:
+    """The line's saving against its baseline and target in one or two sentences."""
+    name = "IPSA" if savings.service_line_id == IPSA_LINE else savings.service_line
+    period = f"in {savings.fin_year}" + ("" if savings.months == 12 else " to date")
+    if savings.baseline_actual_gbp is None or savings.saving_gbp is None:
+        text = (
+            f"{name} spent {format_money(savings.actual_gbp)} {period}; it had no spend in "
+            f"{savings.baseline_year} to compare with."
+        )
+    else:
+        less = "less" if savings.saving_gbp >= 0 else "more"
+        pct = savings.saving_pct or 0.0
+        text = (
+            f"{name} spent {format_money(savings.actual_gbp)} {period}, "
+            f"{format_money(abs(savings.saving_gbp))} ({abs(pct):.1f}%) {less} than in the "
+            f"same months of {savings.baseline_year} "
+            f"({format_money(savings.baseline_actual_gbp)})."
+        )
+    if savings.target_share is not None and savings.target_spend_gbp is not None:
+        verdict = "met" if savings.target_met else "not met"
+        text += (
+            f" Its target, a {savings.target_share:.0%} saving on its "
+            f"{format_money(savings.budget_gbp)} budget (spend of "
+            f"{format_money(savings.target_spend_gbp)} or less), is {verdict}."
+        )
+    if savings.provisional and mention_provisional:
+        text += " Some of these months are provisional."
+    return text
+
+
+# --------------------------------------------------------------------------- summary
+
+
+def _period_words(fin_year: str, months: int) -> str:
+    start = fin_year_start(fin_year)
+    end = dt.date(start.year + (months + 2) // 12, (start.month + months - 2) % 12 + 1, 1)
+    if months == 12:
+        return f"in {fin_year} (the full year, April {start.year} to March {end.year})"
+    return f"in {fin_year} to date (April {start.year} to {end:%B %Y}, {months} months)"
+
+
+def _variance_words(variance: float, budget: float) -> str:
+    pct = _pct(variance, budget)
+    pct_text = f" ({abs(pct):.1f}%)" if pct is not None else ""
+    if abs(variance) <= ON_BUDGET_TOLERANCE_GBP:
+        return "on budget"
+    kind = "an overspend" if variance > 0 else "an underspend"
+    return f"{kind} of {format_money(abs(variance))}{pct_text}"
+
+
+def _month_list(months: tuple[dt.date, ...] | list[dt.date]) -> str:
+    names = [f"{m:%B %Y}" for m in months]
+    if len(names) <= 1:
+        return "".join(names)
+    return ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def money_summary(
+    board: Board,
+    fin_year: str,
+    through_month: dt.date | None = None,
+    *,
+    baseline_year: str | None = None,
+    source_id: str = COSTS_SOURCE,
+) -> str:
+    """One paragraph a board member can read aloud: spend against budget to date, the
+    forecast outturn, the largest overspend, IPSA savings, the March accrual and which
+    months are provisional."""
+    return _summary(
+        year_position(board, fin_year, through_month, source_id=source_id),
+        budget_vs_actual(board, fin_year, "service_line", through_month, source_id=source_id),
+        line_savings(
+            board, fin_year, IPSA_LINE, baseline_year, through_month, source_id=source_id
+        ),
+        year_end_accrual(board, fin_year, source_id=source_id),
+        _typical_cost_revision(board),
+    )
+
+
+def _typical_cost_revision(board: Board) -> float | None:
+    # Imported here: the data-quality engine is optional for the money figures.
+    from metrics.data_quality import DataQualityError, typical_revision
+
+    try:
+        return typical_revision(board, "costs:actual_gbp")
+    except DataQualityError:
+        return None
+
+
+def _summary(
+    position: YearPosition,
+    by_line: pd.DataFrame,
+    ipsa: Savings | None,
+    accrual: AccrualNote | None,
+    cost_revision_pct: float | None,
+) -> str:
+    period = _period_words(position.fin_year, position.months_elapsed)
+    parts = [
+        f"The alliance spent {format_money(position.ytd_actual_gbp)} against a budget of "
+        f"{format_money(position.ytd_budget_gbp)} {period}, "
+        f"{_variance_words(position.ytd_variance_gbp, position.ytd_budget_gbp)}."
+    ]
+    forecast_kind = "outturn" if position.full_year else "forecast outturn"
+    estimated = " (estimated from the months loaded)" if position.budget_estimated else ""
+    parts.append(
+        f"The {forecast_kind} at {position.through_month:%B %Y} is "
+        f"{format_money(position.forecast_outturn_gbp)} against a full-year budget of "
+        f"{format_money(position.full_year_budget_gbp)}{estimated}, "
+        f"{_variance_words(position.forecast_variance_gbp, position.full_year_budget_gbp)}."
+    )
+    over = by_line[by_line["status"] == "overspend"]
+    if not over.empty:
+        top = over.iloc[0]
+        parts.append(
+            f"The largest overspend is on {top['group_name']} "
+            f"({format_money(float(top['ytd_variance_gbp']))} over budget to date)."
+        )
+    if ipsa is not None:
+        parts.append(savings_sentence(ipsa, mention_provisional=False))
+    if accrual is not None and accrual.march <= position.through_month:
+        uplift = accrual.uplift_pct
+        if uplift is not None and uplift > 0:
+            parts.append(
+                f"{accrual.march:%B %Y} includes the year-end accrual spike: "
+                f"{format_money(accrual.march_actual_gbp)}, {uplift:.0f}% above the year's "
+                "average month."
+            )
+    if position.provisional_months:
+        text = (
+            f"Figures for {_month_list(position.provisional_months)} are provisional and "
+            "will probably rise when final"
+        )
+        if cost_revision_pct is not None:
+            text += (
+                f" (monthly spend has typically risen by {cost_revision_pct:.1f}% between "
+                "first report and final)"
+            )
+        parts.append(text + ".")
+    return " ".join(parts)
+
+
+def money_report(
+    board: Board,
+    fin_year: str | None = None,
+    through_month: dt.date | None = None,
+    baseline_year: str | None = None,
+    *,
+    source_id: str = COSTS_SOURCE,
+) -> MoneyReport:
+    """Every figure the Money page shows, for one year (default: the latest) to a month."""
+    fin_year = _check_year(board, fin_year or latest_financial_year(board, source_id), source_id)
+    through = _resolve_through(board, fin_year, through_month, source_id)
+    baseline = _check_year(
+        board, baseline_year or default_baseline_year(board, source_id=source_id), source_id
+    )
+    position = year_position(board, fin_year, through, source_id=source_id)
+    by_line = budget_vs_actual(board, fin_year, "service_line", through, source_id=source_id)
+    savings = savings_against_baseline(board, fin_year, baseline, through, source_id=source_id)
+    ipsa = _savings_from(savings, IPSA_LINE)
+    accrual = year_end_accrual(board, fin_year, source_id=source_id)
+    return MoneyReport(
+        fin_year=fin_year,
+        through_month=through,
+        baseline_year=baseline,
+        position=position,
+        by_provider=budget_vs_actual(board, fin_year, "provider", through, source_id=source_id),
+        by_service_line=by_line,
+        forecast_by_service_line=forecast_outturn(
+            board, fin_year, through, "service_line", source_id=source_id
+        ),
+        monthly=monthly_spend(board, fin_year, source_id=source_id),
+        unit_costs=unit_costs(board, fin_year, through, source_id=source_id),
+        unit_cost_trend=unit_cost_trend(board, source_id=source_id),
+        savings=savings,
+        ipsa=ipsa,
+        accrual=accrual,
+        summary=_summary(position, by_line, ipsa, accrual, _typical_cost_revision(board)),
+    )
+
+
+# --------------------------------------------------------------------------- display tables
+
+
+def _money_or_dash(value: float | None) -> str:
+    return "–" if value is None or pd.isna(value) else format_money(float(value))
+
+
+def _signed_money(value: float | None) -> str:
+    if value is None or pd.isna(value):
+        return "–"
+    return ("+" if value > 0 else "") + format_money(float(value))
+
+
+def _pct_text(value: float | None, signed: bool = True) -> str:
+    if value is None or pd.isna(value):
+        return "–"
+    return f"{value:+.1f}%" if signed else f"{value:.1f}%"
+
+
+def budget_display(frame: pd.DataFrame, group_title: str) -> pd.DataFrame:
+    """A budget_vs_actual frame as a board-paper table (GBP as £1.23m, variances signed)."""
+    return pd.DataFrame(
+        {
+            group_title: frame["group_name"],
+            "Budget (in month)": frame["month_budget_gbp"].map(_money_or_dash),
+            "Actual (in month)": frame["month_actual_gbp"].map(_money_or_dash),
+            "Variance (in month)": frame["month_variance_gbp"].map(_signed_money),
+            "Budget (year to date)": frame["ytd_budget_gbp"].map(_money_or_dash),
+            "Actual (year to date)": frame["ytd_actual_gbp"].map(_money_or_dash),
+            "Variance (year to date)": frame["ytd_variance_gbp"].map(_signed_money),
+            "Variance %": frame["ytd_variance_pct"].map(_pct_text),
+            "Position": frame["status"].str.capitalize(),
+            "Provisional months": frame["provisional"].map(lambda p: "yes" if p else ""),
+        }
+    )
+
+
+def forecast_display(frame: pd.DataFrame) -> pd.DataFrame:
+    """A forecast_outturn frame as a board-paper table."""
+    return pd.DataFrame(
+        {
+            "Service line": frame["group_name"],
+            "Full-year budget": frame["full_year_budget_gbp"].map(_money_or_dash),
+            "Forecast outturn": frame["forecast_outturn_gbp"].map(_money_or_dash),
+            "Variance": frame["forecast_variance_gbp"].map(_signed_money),
+            "Variance %": frame["forecast_variance_pct"].map(_pct_text),
+        }
+    )
+
+
+def unit_cost_display(frame: pd.DataFrame) -> pd.DataFrame:
+    """A unit_costs frame as a table: cost per unit, the year before, and the change."""
+    return pd.DataFrame(
+        {
+            "Service line": frame["service_line"],
+            "Providers": frame["providers"],
+            "Unit": frame["unit_label"],
+            "Unit cost": frame["unit_cost_gbp"].map(_money_or_dash),
+            "Year before": frame["previous_unit_cost_gbp"].map(_money_or_dash),
+            "Change": frame["change_pct"].map(_pct_text),
+            "Spend counted": frame["spend_gbp"].map(_money_or_dash),
+            "Activity": frame["activity"].map(
+                lambda v: "–" if pd.isna(v) else f"{float(v):,.0f}"
+            ),
+            "Months without activity": frame["months_without_activity"].astype(int),
+            "Provisional months": frame["provisional"].map(lambda p: "yes" if p else ""),
+        }
+    )
+
+
+def savings_display(frame: pd.DataFrame) -> pd.DataFrame:
+    """A savings_against_baseline frame as a table."""
+    baseline = str(frame["baseline_year"].iloc[0]) if not frame.empty else "baseline"
+    year = str(frame["fin_year"].iloc[0]) if not frame.empty else "this year"
+    return pd.DataFrame(
+        {
+            "Service line": frame["service_line"],
+            f"Spend {baseline}": frame["baseline_actual_gbp"].map(_money_or_dash),
+            f"Spend {year}": frame["actual_gbp"].map(_money_or_dash),
+            "Saving": frame["saving_gbp"].map(_signed_money),
+            "Saving %": frame["saving_pct"].map(_pct_text),
+            "Target": frame["target_pct"].map(
+                lambda v: "" if pd.isna(v) else f"{v:.0f}% of budget"
+            ),
+            "Target met": frame["target_met"].map(
+                lambda v: "" if v is None or pd.isna(v) else ("yes" if v else "no")
+            ),
+        }
+    )
+
+
+# --------------------------------------------------------------------------- charts
+
+
+def _millions_axis(title: str) -> alt.Axis:
+    return alt.Axis(title=title, labelExpr="'£' + format(datum.value / 1000000, ',.1f') + 'm'")
+
+
+def budget_actual_chart(frame: pd.DataFrame, *, height_per_row: int = 30) -> alt.LayerChart:
+    """Year-to-date actual as a bar, budget as a black tick, and a text label on every row
+    saying over or under and by how much (colour is never the only cue)."""
+    data = pd.DataFrame(
+        {
+            "name": frame["group_name"].astype(str),
+            "budget": frame["ytd_budget_gbp"].astype(float),
+            "actual": frame["ytd_actual_gbp"].astype(float),
+            "variance": frame["ytd_variance_gbp"].astype(float),
+            "status": frame["status"].astype(str),
+        }
+    )
+    data["label"] = [
+        "on budget"
+        if s == "on budget"
+        else f"{_signed_money(v)} {'over' if s == 'overspend' else 'under'}"
+        for v, s in zip(data["variance"], data["status"], strict=True)
+    ]
+    data["end"] = data[["budget", "actual"]].max(axis=1)
+    data["budget_text"] = data["budget"].map(format_money)
+    data["actual_text"] = data["actual"].map(format_money)
+    order = data["name"].tolist()  # already sorted, largest overspend first
+    top = float(data["end"].max()) if not data.empty else 1.0
+    x_scale = alt.Scale(domain=[0, top * 1.3])
+    y = alt.Y("name:N", sort=order, title=None, axis=alt.Axis(labelLimit=260))
+    tooltip = [
+        alt.Tooltip("name:N", title="Name"),
+        alt.Tooltip("budget_text:N", title="Budget to date"),
+        alt.Tooltip("actual_text:N", title="Actual to date"),
+        alt.Tooltip("label:N", title="Variance"),
+    ]
+    bars = (
+        alt.Chart(data, name="actual_bars")
+        .mark_bar(height={"band": 0.6})
+        .encode(
+            x=alt.X("actual:Q", scale=x_scale, axis=_millions_axis("Year to date (GBP)")),
+            y=y,
+            color=alt.Color(
+                "status:N",
+                title="Position",
+                scale=alt.Scale(
+                    domain=["overspend", "underspend", "on budget"],
+                    range=[OVERSPEND_COLOUR, UNDERSPEND_COLOUR, ON_BUDGET_COLOUR],
+                ),
+            ),
+            tooltip=tooltip,
+        )
+    )
+    ticks = (
+        alt.Chart(data, name="budget_ticks")
+        .mark_tick(color=TEXT, thickness=3, size=22)
+        .encode(x=alt.X("budget:Q", scale=x_scale), y=y, tooltip=tooltip)
+    )
+    labels = (
+        alt.Chart(data, name="variance_labels")
+        .mark_text(align="left", dx=6, color=TEXT, fontSize=12)
+        .encode(x=alt.X("end:Q", scale=x_scale), y=y, text="label:N")
+    )
+    chart = alt.layer(bars, ticks, labels).properties(
+        height=max(120, height_per_row * len(data)), width="container"
+    )
+    return apply_theme(chart)
+
+
+def budget_actual_alt_text(frame: pd.DataFrame, what: str) -> str:
+    """The budget chart in words: totals, and every overspend."""
+    if frame.empty:
+        return f"Budget against actual by {what}: no data."
+    over = frame[frame["status"] == "overspend"]
+    under = frame[frame["status"] == "underspend"]
+    text = (
+        f"Bar chart of spend to date against budget by {what}: {len(over)} of {len(frame)} "
+        "over budget."
+    )
+    if not over.empty:
+        text += " Over budget: " + "; ".join(
+            f"{r.group_name} {_signed_money(r.ytd_variance_gbp)} ({_pct_text(r.ytd_variance_pct)})"
+            for r in over.itertuples()
+        )
+        text += "."
+    if not under.empty:
+        text += " Under budget: " + "; ".join(
+            f"{r.group_name} {_signed_money(r.ytd_variance_gbp)}" for r in under.itertuples()
+        )
+        text += "."
+    return text
+
+
+def cumulative_chart(monthly: pd.DataFrame) -> alt.LayerChart:
+    """Cumulative actual (solid line, dots) against cumulative budget (dashed line, squares)
+    through the year; provisional months shaded and labelled."""
+    long = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "month": monthly["month"],
+                    "series": "Actual (cumulative)",
+                    "value": monthly["cumulative_actual_gbp"],
+                    "provisional": monthly["provisional"],
+                }
+            ),
+            pd.DataFrame(
+                {
+                    "month": monthly["month"],
+                    "series": "Budget (cumulative)",
+                    "value": monthly["cumulative_budget_gbp"],
+                    "provisional": monthly["provisional"],
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
+    long["value_text"] = long["value"].map(format_money)
+    long["status"] = long["provisional"].map(lambda p: "provisional" if p else "final")
+    series = ["Actual (cumulative)", "Budget (cumulative)"]
+    base = alt.Chart(long).encode(
+        x=alt.X("month:T", title=None, axis=alt.Axis(format="%b %Y", labelAngle=0)),
+        y=alt.Y("value:Q", axis=_millions_axis("Cumulative (GBP)")),
+        color=alt.Color(
+            "series:N",
+            title=None,
+            scale=alt.Scale(domain=series, range=[CATEGORICAL[5], CATEGORICAL[0]]),
+        ),
+        tooltip=[
+            alt.Tooltip("month:T", title="Month", format="%B %Y"),
+            alt.Tooltip("series:N", title="Series"),
+            alt.Tooltip("value_text:N", title="Amount"),
+            alt.Tooltip("status:N", title="Data"),
+        ],
+    )
+    lines = base.mark_line().encode(
+        strokeDash=alt.StrokeDash(
+            "series:N", title=None, scale=alt.Scale(domain=series, range=[[1, 0], [6, 4]])
+        )
+    )
+    points = base.mark_point(filled=True, size=45).encode(
+        shape=alt.Shape(
+            "series:N", title=None, scale=alt.Scale(domain=series, range=["circle", "square"])
+        )
+    )
+    layers: list[alt.Chart] = []
+    provisional = monthly[monthly["provisional"]]
+    if not provisional.empty:
+        shade = pd.DataFrame(
+            {
+                "start": [provisional["month"].min() - pd.Timedelta(days=15)],
+                "end": [provisional["month"].max() + pd.Timedelta(days=15)],
+                "text": ["provisional"],
+            }
+        )
+        layers.append(
+            alt.Chart(shade, name="provisional_shading")
+            .mark_rect(color="#D8DDE0", opacity=0.5)
+            .encode(x="start:T", x2="end:T")
+        )
+        layers.append(
+            alt.Chart(shade, name="provisional_label")
+            .mark_text(align="left", baseline="top", dx=2, dy=4, color=SECONDARY_TEXT)
+            .encode(x="start:T", y=alt.value(0), text="text:N")
+        )
+    chart = alt.layer(*layers, lines, points).properties(height=320, width="container")
+    return apply_theme(chart)
+
+
+def cumulative_alt_text(monthly: pd.DataFrame, fin_year: str) -> str:
+    if monthly.empty:
+        return f"Cumulative spend in {fin_year}: no data."
+    last = monthly.iloc[-1]
+    gap = float(last["cumulative_variance_gbp"])
+    where = "above" if gap > 0 else "below"
+    crossing = monthly[monthly["cumulative_variance_gbp"] > 0]
+    text = (
+        f"Line chart of cumulative spend against cumulative budget in {fin_year}, "
+        f"{monthly['month'].iloc[0]:%B %Y} to {last['month']:%B %Y}. By {last['month']:%B %Y} "
+        f"spend was {format_money(float(last['cumulative_actual_gbp']))} against "
+        f"{format_money(float(last['cumulative_budget_gbp']))} budgeted, "
+        f"{format_money(abs(gap))} {where} budget."
+    )
+    if not crossing.empty:
+        text += f" Cumulative spend first ran above budget in {crossing['month'].iloc[0]:%B %Y}."
+    return text
+
+
+def unit_cost_chart(trend: pd.DataFrame, service_line_ids: list[str]) -> alt.FacetChart:
+    """Unit cost by financial year, one small panel per service line (each with its own
+    scale and unit in the title); the latest, partly provisional year is a hollow point."""
+    data = trend[trend["service_line_id"].isin(service_line_ids)].copy()
+    data = data[data["unit_cost_gbp"].notna()]
+    data["panel"] = data["service_line"].astype(str) + " (" + data["unit_label"].astype(str) + ")"
+    data["cost_text"] = data["unit_cost_gbp"].map(format_money)
+    data["status"] = data["provisional"].map(lambda p: "includes provisional months" if p else "final")
+    data = data[["fin_year", "panel", "unit_cost_gbp", "cost_text", "status"]]
+    base = alt.Chart(data).encode(
+        x=alt.X("fin_year:O", title=None, axis=alt.Axis(labelAngle=-45)),
+        y=alt.Y("unit_cost_gbp:Q", title="GBP per unit", scale=alt.Scale(zero=False)),
+        tooltip=[
+            alt.Tooltip("fin_year:O", title="Year"),
+            alt.Tooltip("cost_text:N", title="Unit cost"),
+            alt.Tooltip("status:N", title="Data"),
+        ],
+    )
+    line = base.mark_line(color=CATEGORICAL[0])
+    points = base.mark_point(size=45, color=CATEGORICAL[0]).encode(
+        filled=alt.condition(alt.datum.status == "final", alt.value(True), alt.value(False)),
+        shape=alt.Shape(
+            "status:N",
+            title=None,
+            scale=alt.Scale(
+                domain=["final", "includes provisional months"], range=["circle", "diamond"]
+            ),
+        ),
+    )
+    chart = (
+        alt.layer(line, points, data=data)
+        .properties(width=260, height=160)
+        .facet(facet=alt.Facet("panel:N", title=None), columns=2)
+        .resolve_scale(y="independent")
+    )
+    return apply_theme(chart)
+
+
+def unit_cost_alt_text(trend: pd.DataFrame, service_line_ids: list[str]) -> str:
+    data = trend[trend["service_line_id"].isin(service_line_ids) & trend["unit_cost_gbp"].notna()]
+    if data.empty:
+        return "Unit cost trend: no data."
+    parts = []
+    for _, rows in data.groupby("service_line_id", sort=False):
+        first, last = rows.iloc[0], rows.iloc[-1]
+        parts.append(
+            f"{last['service_line']} {last['unit_label']}: {format_money(first['unit_cost_gbp'])}"
+            f" in {first['fin_year']} to {format_money(last['unit_cost_gbp'])} in {last['fin_year']}"
+        )
+    return "Unit cost by financial year. " + "; ".join(parts) + "."

@@ -1,0 +1,239 @@
+"""Equity: who is being left behind? Rates per 100,000 a year by group, rate ratios against
+a reference group, the yearly trend of the ratio, and the share of acute bed days used by
+Black patients against their share of the population.
+
+Deep link: ?metric=ID&by=DIMENSION&reference=GROUP (optionally &group=GROUP, the group
+the headline compares with the reference).
+
+Counts shown pass through the board's disclosure policy (config/disclosure.yaml). Rates,
+intervals and ratios come from exact numbers (complex statistics are not controlled), but
+are hidden for any group whose event count is suppressed.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from metrics.disclosure import legend, policy_for, shows_suppression
+from metrics.equity import (
+    BED_SHARE_GROUP,
+    BED_SHARE_METRIC,
+    DIMENSION_TITLES,
+    EquityError,
+    EquityResult,
+    bed_day_share,
+    bed_share_alt_text,
+    bed_share_chart,
+    bed_share_sentence,
+    bed_share_table,
+    default_comparison,
+    equity_metrics,
+    equity_rates,
+    equity_table,
+    metric_dimensions,
+    rate_alt_text,
+    rate_chart,
+    ratio_sentence,
+    ratio_suppressed,
+    ratio_trend_alt_text,
+    ratio_trend_chart,
+)
+from metrics.ui.components import chart, plain
+from metrics.ui.state import page_context, url_param
+
+DEFAULT_METRIC = "detention_rate"
+
+state, filters = page_context()
+board = state.board
+catalogue = board.catalogue
+policy = policy_for(catalogue, "board")
+
+st.title("Equity: who is being left behind?")
+st.caption(
+    f"{filters.start:%B %Y} to {filters.end:%B %Y}, {plain(filters.lcn or 'all neighbourhoods')}. "
+    "Rates per 100,000 adults a year for each group, pooled over the period chosen in the "
+    "sidebar, and how many times the rate of a reference group each is (the rate ratio), "
+    "with 95% confidence intervals. Counts alone would mislead: groups differ in size."
+)
+
+candidates = equity_metrics(catalogue)
+if not candidates:
+    st.warning("No rate metric with an equity breakdown is defined.")
+    st.stop()
+metric_ids = [m.id for m in candidates]
+requested_metric = url_param("metric")
+if requested_metric and requested_metric not in metric_ids:
+    st.warning("That measure has no equity view; showing the default instead.")
+default_metric = DEFAULT_METRIC if DEFAULT_METRIC in metric_ids else metric_ids[0]
+metric_id = st.selectbox(
+    "Measure",
+    metric_ids,
+    index=metric_ids.index(requested_metric if requested_metric in metric_ids else default_metric),
+    format_func=lambda mid: catalogue.metrics[mid].title,
+    key="equity_metric",
+)
+metric = catalogue.metrics[metric_id]
+
+dimensions = metric_dimensions(metric)
+requested_by = url_param("by")
+dimension = st.radio(
+    "Compare groups by",
+    dimensions,
+    index=dimensions.index(requested_by) if requested_by in dimensions else 0,
+    horizontal=True,
+    format_func=lambda d: DIMENSION_TITLES.get(d, d),
+    key=f"equity_by_{metric_id}",
+)
+
+
+def analyse(reference: str | None) -> EquityResult:
+    return board.memo(
+        ("equity", metric_id, dimension, filters.start, filters.end, filters.lcn, reference),
+        lambda: equity_rates(
+            board,
+            metric_id,
+            dimension,
+            start=filters.start,
+            end=filters.end,
+            lcn=filters.lcn,
+            reference=reference,
+        ),
+    )
+
+
+try:
+    result = analyse(url_param("reference"))
+except EquityError as exc:
+    st.warning(f"No equity figures for this choice: {exc}")
+    st.stop()
+
+with_rates = [g.group for g in result.rates.with_rates]
+reference = st.selectbox(
+    "Reference group (rates are compared with this group's rate)",
+    with_rates,
+    index=with_rates.index(result.reference) if result.reference in with_rates else 0,
+    key=f"equity_reference_{metric_id}_{dimension}",
+)
+if reference != result.reference:
+    result = analyse(reference)
+
+compared = [g for g in with_rates if g != reference]
+requested_group = url_param("group")
+headline_default = (
+    requested_group if requested_group in compared else default_comparison(result, policy)
+)
+group = None
+if compared:
+    group = st.selectbox(
+        "Group to compare in the headline and the yearly trend",
+        compared,
+        index=compared.index(headline_default) if headline_default in compared else 0,
+        key=f"equity_group_{metric_id}_{dimension}_{reference}",
+    )
+
+# Deep link to exactly this view.
+st.query_params["metric"] = metric_id
+st.query_params["by"] = dimension
+st.query_params["reference"] = reference
+if group:
+    st.query_params["group"] = group
+else:
+    st.query_params.pop("group", None)
+
+st.header(metric.title)
+if group:
+    st.markdown(f"**{plain(ratio_sentence(result, group, policy))}**")
+for note in result.notes:
+    st.caption(plain(note))
+
+table = equity_table(result, policy)
+st.subheader(f"Rates by {DIMENSION_TITLES.get(dimension, dimension).lower()}")
+st.caption(
+    "**What this shows:** events in the period, person-years (each month counts one twelfth "
+    "of the group's mid-year population), the rate per 100,000 a year with its exact 95% "
+    f"confidence interval, and the rate ratio against {plain(reference)} with its 95% "
+    "interval. 'Interval excludes 1' means the difference is unlikely to be chance alone."
+)
+st.dataframe(table, hide_index=True, width="stretch")
+if shows_suppression(table):
+    st.caption(legend(policy))
+
+chart(
+    rate_chart(result, policy),
+    rate_alt_text(result, policy),
+    what_this_shows=(
+        "Each group's rate per 100,000 adults a year (point) with its 95% confidence "
+        "interval (bar); the reference group is the diamond. Groups with small numbers "
+        "or no population figures are left out."
+    ),
+)
+
+if group:
+    st.subheader(f"Is the gap closing? {plain(group)} compared with {plain(reference)}")
+    if ratio_suppressed(result, group, policy):
+        st.caption("Numbers are too small to show the yearly comparison.")
+    else:
+        chart(
+            ratio_trend_chart(result, group, policy),
+            ratio_trend_alt_text(result, group, policy),
+            what_this_shows=(
+                f"How many times the {plain(reference)} rate the {plain(group)} rate was in "
+                "each financial year (April to March), with 95% confidence intervals. The "
+                "dashed line at 1 is equal rates; hollow points are part years. Years with "
+                "small numbers are left out."
+            ),
+        )
+
+st.subheader(f"Acute bed days used by {BED_SHARE_GROUP} patients")
+if BED_SHARE_METRIC not in catalogue.metrics:
+    st.caption("No bed-day share measure is defined.")
+else:
+    try:
+        share = board.memo(
+            ("bed_share", metric_id, filters.start, filters.end),
+            lambda: bed_day_share(
+                board, population_metric_id=metric_id, start=filters.start, end=filters.end
+            ),
+        )
+    except EquityError as exc:
+        st.caption(f"Unavailable: {plain(str(exc))}")
+    else:
+        st.markdown(plain(bed_share_sentence(share, policy)))
+        if filters.lcn:
+            st.caption(
+                "Bed days are recorded for the whole area only, so these are whole-area figures."
+            )
+        for note in share.notes:
+            st.caption(plain(note))
+        chart(
+            bed_share_chart(share, policy),
+            bed_share_alt_text(share, policy),
+            what_this_shows=(
+                f"The share of acute bed days used by {BED_SHARE_GROUP} patients each financial "
+                f"year (solid line, circles) against {BED_SHARE_GROUP} adults' share of the adult "
+                "population (dashed line, squares). A gap means heavier use of beds than the "
+                "population share alone would suggest."
+            ),
+        )
+        shares = bed_share_table(share, policy)
+        with st.expander("Yearly figures"):
+            st.dataframe(shares, hide_index=True, width="stretch")
+            if shows_suppression(shares):
+                st.caption(legend(policy))
+
+with st.expander("How these figures are worked out"):
+    st.markdown(
+        "- **Rate per 100,000 a year** = events in the period / person-years x 100,000. "
+        "Person-years add up one twelfth of the group's mid-year population for every month "
+        "pooled (the average population x the number of years).\n"
+        "- **95% interval for a rate**: exact Poisson (Garwood) interval.\n"
+        "- **Rate ratio** = the group's rate / the reference group's rate; its 95% interval "
+        "is worked out on the log scale (delta method: standard error "
+        "sqrt(1/events + 1/reference events)).\n"
+        "- The intervals assume events happen independently; real counts vary a little more, "
+        "so the true uncertainty is somewhat wider.\n"
+        "- Groups without population figures (such as ethnicity not stated) have no rate; "
+        "their events are still counted.\n"
+        "- Counts are shown under the board's small-number rules; a group's rate and ratio "
+        "are hidden when its count is suppressed."
+    )

@@ -1,0 +1,52 @@
+"""Outcomes by framework domain: the three big outcomes, then the system domains, every
+metric with its latest value and Making Data Count icons."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from metrics.reading import metric_reading
+from metrics.ui.components import metric_tile, plain
+from metrics.ui.state import page_context
+
+state, filters = page_context()
+board = state.board
+catalogue = board.catalogue
+
+st.title(catalogue.framework_title)
+st.caption(
+    "The alliance is judged on three big outcomes for the people it serves, and on how well "
+    "the system runs. Each metric shows its latest value, its change on a year earlier, and "
+    "the SPC icons for variation and assurance."
+)
+
+
+def tiles(domain_id: str) -> None:
+    metrics = catalogue.metrics_in_domain(domain_id)
+    if not metrics:
+        st.caption("No metrics defined yet for this domain.")
+        return
+    for start in range(0, len(metrics), 3):
+        for column, metric in zip(st.columns(3), metrics[start : start + 3], strict=False):
+            reading = board.memo(
+                ("reading", metric.id, filters.query()),
+                lambda m=metric: metric_reading(board, m.id, filters.query()),
+            )
+            with column:
+                metric_tile(reading, filters.url_params())
+
+
+for outcome in catalogue.outcomes.values():
+    st.header(outcome.title)
+    if outcome.description:
+        st.caption(plain(outcome.description))
+    for domain in catalogue.domains.values():
+        if domain.outcome == outcome.id:
+            st.subheader(domain.title)
+            tiles(domain.id)
+
+st.header("How the system runs")
+for domain in catalogue.domains.values():
+    if domain.kind == "system":
+        st.subheader(domain.title)
+        tiles(domain.id)
