@@ -7,6 +7,7 @@ last good board serving when a later edit breaks the configuration or a data fil
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import threading
 from collections.abc import Callable, Hashable, Iterable
@@ -85,8 +86,23 @@ class Board:
         return self.catalogue.metrics[metric_id]
 
     def series(self, metric_id: str, query: SeriesQuery = SeriesQuery()) -> SeriesResult:
-        """The metric's monthly series under `query`. Raises SeriesError with a reason."""
-        return self._series(metric_id, query)
+        """The metric's monthly series under `query`. Raises SeriesError with a reason.
+
+        The whole span is computed once per metric, breakdown and neighbourhood, and the
+        period is cut from it: a reader moving the period never waits for the database.
+        """
+        if query.start is None and query.end is None:
+            return self._series(metric_id, query)
+        whole = self._series(metric_id, dataclasses.replace(query, start=None, end=None))
+        months = whole.frame["month"]
+        keep = pd.Series(True, index=whole.frame.index)
+        if query.start is not None:
+            keep &= months >= pd.Timestamp(query.start)
+        if query.end is not None:
+            keep &= months <= pd.Timestamp(query.end)
+        return dataclasses.replace(
+            whole, query=query, frame=whole.frame[keep].reset_index(drop=True)
+        )
 
     def _compute_series(self, metric_id: str, query: SeriesQuery) -> SeriesResult:
         metric = self.catalogue.metrics.get(metric_id)
@@ -178,8 +194,14 @@ def open_board(config_dir: Path | str) -> Board:
     """Validate the configuration, load the data and check it (all four stages)."""
     loaded = load_config(config_dir)
     warehouse = open_warehouse(loaded.catalogue.sources.values(), loaded.catalogue.data_dir)
-    issues = loaded.issues + warehouse.issues + check_data(loaded.catalogue, warehouse)
-    return Board(loaded.catalogue, warehouse, sort_issues(issues))
+    board = Board(loaded.catalogue, warehouse, [])
+    # The data checks compute every metric's whole series through the board, so the
+    # pages' first views find them cached.
+    issues = (
+        loaded.issues + warehouse.issues + check_data(loaded.catalogue, warehouse, board.series)
+    )
+    board.issues = sort_issues(issues)
+    return board
 
 
 @dataclass(frozen=True)

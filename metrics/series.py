@@ -16,13 +16,13 @@ Rules that matter to the numbers:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pandas as pd
 
 from metrics.definitions.models import MetricDef, SourceDef
-from metrics.warehouse import Warehouse, quote, sql_literal, table_name
+from metrics.warehouse import Warehouse, covered_table_name, quote, sql_literal, table_name
 
 NOT_RECORDED = "Not recorded"  # label for a blank breakdown value
 
@@ -77,14 +77,15 @@ def compile_series_sql(
     sources: Mapping[str, SourceDef],
     query: SeriesQuery = SeriesQuery(),
     *,
-    covered_months: Sequence[dt.date] | None = None,
+    covered_table: str | None = None,
     lcn_column: str = "lcn",
     lcn_recorded: bool = True,
 ) -> CompiledSeries:
     """Compile `metric` to SQL over the loaded ``src_<id>`` tables.
 
-    `covered_months` lists the months in which a record-level source has any row (measured
-    once at load time, so the query scans the table once); None means "derive in SQL".
+    `covered_table` names a one-column table (__month) of the months in which a
+    record-level source has any row, made once at load time so the query scans the source
+    once; None means "derive it in SQL".
     """
     source = sources[metric.source]
     date_col = quote(metric.date or source.date_column)
@@ -127,13 +128,14 @@ def compile_series_sql(
     monthly = source.grain == "monthly"
     if monthly:
         ctes.append("covered AS (SELECT DISTINCT __month FROM rows)")
-    elif covered_months is not None:
-        lo = _month_start(start) if start else None
-        hi = query.end
-        months = [m for m in covered_months if (lo is None or m >= lo) and (hi is None or m <= hi)]
-        values = ", ".join(f"({sql_literal(m)})" for m in months) or "(NULL::DATE)"
+    elif covered_table is not None:
+        bounds = ["TRUE"]
+        if start:
+            bounds.append(f"__month >= {sql_literal(_month_start(start))}")
+        if query.end:
+            bounds.append(f"__month <= {sql_literal(_month_start(query.end))}")
         ctes.append(
-            f"covered AS (SELECT * FROM (VALUES {values}) AS v(__month) WHERE __month IS NOT NULL)"
+            f"covered AS (SELECT __month FROM {covered_table} WHERE {' AND '.join(bounds)})"
         )
     else:
         ctes.append(
@@ -278,12 +280,12 @@ def compute_series(
     if loaded.source.grain == "record" and (metric.date or loaded.source.date_column) == (
         loaded.source.date_column
     ):
-        covered = loaded.covered_months
+        covered = covered_table_name(metric.source)
     compiled = compile_series_sql(
         metric,
         sources,
         query,
-        covered_months=covered,
+        covered_table=covered,
         lcn_column=lcn_column,
         lcn_recorded=lcn_recorded,
     )
@@ -294,10 +296,12 @@ def compute_series(
             f"metric '{metric.id}' could not be computed: {str(exc).splitlines()[0]}"
         ) from exc
     frame["month"] = pd.to_datetime(frame["month"])
-    if metric.maturity_months and covered:
+    if metric.maturity_months and loaded.last_month:
         # Outcomes that take time to happen (a second contact within 4 weeks) are not yet
         # known for the latest months: those months are not reported at all.
-        last_reportable = pd.Timestamp(covered[-1]) - pd.DateOffset(months=metric.maturity_months)
+        last_reportable = pd.Timestamp(loaded.last_month) - pd.DateOffset(
+            months=metric.maturity_months
+        )
         frame = frame[frame["month"] <= last_reportable].reset_index(drop=True)
     for column in ("value", "numerator", "denominator"):
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")

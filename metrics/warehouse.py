@@ -64,6 +64,11 @@ def table_name(source_id: str) -> str:
     return f"src_{source_id}"
 
 
+def covered_table_name(source_id: str) -> str:
+    """The months in which a record-level source has any row (one column, __month)."""
+    return f"cov_{source_id}"
+
+
 @dataclass(frozen=True)
 class LoadedSource:
     """A source that passed its checks and is queryable as `table`."""
@@ -391,6 +396,10 @@ class _SourceLoader:
                 )
             )
             first, last = (covered[0], covered[-1]) if covered else (None, None)
+            self.con.execute(
+                f"CREATE OR REPLACE TABLE {covered_table_name(self.source.id)} AS "
+                f"SELECT DISTINCT {month} AS __month FROM {table} WHERE __month IS NOT NULL"
+            )
         return LoadedSource(
             source=self.source,
             table=table,

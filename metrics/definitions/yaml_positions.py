@@ -47,8 +47,9 @@ class YamlSyntaxError(ValueError):
         self.column = column
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """SafeLoader (never constructs Python objects); duplicate keys are reported, not merged."""
+# libyaml's parser when PyYAML was built with it (much faster on big files); node marks are
+# the same. Safe loading either way: no Python objects are ever constructed from tags.
+_NodeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _mark(node: yaml.Node) -> Position:
@@ -57,7 +58,7 @@ def _mark(node: yaml.Node) -> Position:
 
 def load_yaml(text: str) -> LoadedYaml:
     """Parse one YAML document. Raises `YamlSyntaxError` with a position on bad syntax."""
-    loader = _UniqueKeyLoader(text)
+    loader = _NodeLoader(text)
     try:
         root = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:

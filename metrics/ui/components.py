@@ -184,9 +184,10 @@ def domain_section(board: Board, domain_ids: list[str], filters: Filters) -> Non
         metrics = catalogue.metrics_in_domain(domain_id)
         if not metrics:
             continue
-        st.header(domain.title)
-        if domain.description:
-            st.caption(plain(domain.description))
+        if len(domain_ids) > 1:
+            st.header(domain.title)
+            if domain.description:
+                st.caption(plain(domain.description))
         for metric in metrics:
             reading = board.memo(
                 ("reading", metric.id, filters.query()),
