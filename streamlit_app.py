@@ -52,6 +52,20 @@ PAGES = {
             url_path="crisis",
         ),
     ],
+    "Analysts": [
+        st.Page(
+            "pages/catalogue.py",
+            title="Catalogue",
+            icon=":material/list_alt:",
+            url_path="catalogue",
+        ),
+        st.Page(
+            "pages/editor.py",
+            title="Edit definitions",
+            icon=":material/edit_note:",
+            url_path="editor",
+        ),
+    ],
     "Analysis": [
         st.Page(
             "pages/impact.py", title="Impact", icon=":material/trending_down:", url_path="impact"

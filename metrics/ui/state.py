@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,10 @@ import streamlit as st
 from metrics.board import BoardHolder, BoardState
 from metrics.series import SeriesQuery
 
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
+# ALLIANCE_CONFIG_DIR points the site at another config folder (tests, other alliances).
+CONFIG_DIR = Path(
+    os.environ.get("ALLIANCE_CONFIG_DIR") or Path(__file__).resolve().parents[2] / "config"
+)
 ALL_LCNS = "All neighbourhoods"
 LOG = logging.getLogger("alliance_board")
 
@@ -51,7 +55,8 @@ def _holder(config_dir: str) -> BoardHolder:
 
 def board_state() -> BoardState:
     """The board being served (hot-reloaded when a config or data file changes)."""
-    return _holder(str(CONFIG_DIR)).current()
+    config_dir = os.environ.get("ALLIANCE_CONFIG_DIR") or str(CONFIG_DIR)
+    return _holder(config_dir).current()
 
 
 def _parse_month(text: str | None) -> dt.date | None:
@@ -139,3 +144,14 @@ def page_context() -> tuple[BoardState, Filters]:
         PagesManager.uses_pages_directory = False
         st.rerun()
     return st.session_state["board_state"], st.session_state["filters"]
+
+
+DEVELOPMENT_ROLE_NOTICE = (
+    "Development default: no sign-in is configured, so everyone is treated as an analyst and "
+    "can edit definitions. Configure sign-in before sharing this site."
+)
+
+
+def analyst_notice() -> None:
+    """Labels analyst tools as open to everyone until access control is configured."""
+    st.warning(DEVELOPMENT_ROLE_NOTICE, icon=":material/lock_open:")

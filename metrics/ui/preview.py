@@ -1,0 +1,31 @@
+"""Preview of a candidate definition before it is saved: its series, SPC and ITS result,
+computed on the data already loaded (nothing on disk changes)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from metrics.board import Board
+from metrics.definitions.validate import ConfigLoad
+from metrics.impact import ImpactRequest, headline, impact_sentence, run_impact
+from metrics.reading import metric_reading
+from metrics.ui.components import spc_panel
+from metrics.ui.state import Filters
+
+
+def preview_metric(board: Board, loaded: ConfigLoad, metric_id: str, filters: Filters) -> None:
+    """Show the candidate metric's SPC chart and, if it has one, its ITS headline."""
+    if metric_id not in loaded.catalogue.metrics:
+        st.info("Fix the errors above to see a preview.")
+        return
+    candidate = Board(loaded.catalogue, board.warehouse, list(loaded.issues))
+    reading = metric_reading(candidate, metric_id, filters.query())
+    spc_panel(reading, filters.url_params(), height=260)
+    metric = loaded.catalogue.metrics[metric_id]
+    if metric.its is not None:
+        impact = run_impact(candidate, ImpactRequest(metric_id, placebo=False))
+        if impact.result is None:
+            st.warning(f"ITS: {impact.error}")
+        else:
+            big, interval = headline(impact)
+            st.markdown(f"**ITS:** {big} ({interval}). {impact_sentence(impact)}")
