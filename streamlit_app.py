@@ -51,6 +51,9 @@ PAGES = {
             icon=":material/emergency:",
             url_path="crisis",
         ),
+        st.Page(
+            "pages/equity.py", title="Equity", icon=":material/diversity_3:", url_path="equity"
+        ),
     ],
     "Analysts": [
         st.Page(

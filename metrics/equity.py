@@ -67,10 +67,7 @@ DIMENSION_TITLES = {
 }
 PREFERRED_REFERENCE = {"ethnicity": "White"}  # the usual comparator in NHS equality reports
 CONFIDENCE = 0.95
-NO_POPULATION = (
-    "no population figures for this group (the mid-year estimates have no such category), "
-    "so no rate can be computed"
-)
+NO_POPULATION = "no population figures for this group, so no rate"
 BED_SHARE_METRIC = "black_bed_day_share"
 BED_SHARE_GROUP = "Black"
 BED_SHARE_SERIES = "Share of acute bed days"
@@ -735,7 +732,7 @@ def rate_chart(result: EquityResult, policy: Policy, *, height: int | None = Non
         x="rate_upper:Q", text="label:N"
     )
     chart = alt.layer(bars, points, labels).properties(
-        height=height or max(120, 44 * len(data)), width="container"
+        height=height or max(160, 48 * len(data)), width="container"
     )
     return apply_theme(chart)
 

@@ -156,7 +156,7 @@ st.caption(
 )
 st.dataframe(table, hide_index=True, width="stretch")
 if shows_suppression(table):
-    st.caption(legend(policy))
+    st.caption(plain(legend(policy)))
 
 chart(
     rate_chart(result, policy),
@@ -219,7 +219,7 @@ else:
         with st.expander("Yearly figures"):
             st.dataframe(shares, hide_index=True, width="stretch")
             if shows_suppression(shares):
-                st.caption(legend(policy))
+                st.caption(plain(legend(policy)))
 
 with st.expander("How these figures are worked out"):
     st.markdown(

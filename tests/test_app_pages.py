@@ -40,6 +40,9 @@ PAGES = [
     "pages/outcomes.py",
     "pages/access.py",
     "pages/crisis.py",
+    "pages/equity.py",
+    "pages/catalogue.py",
+    "pages/editor.py",
     "pages/metric.py",
     "pages/impact.py",
 ]

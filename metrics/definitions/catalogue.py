@@ -15,6 +15,8 @@ from metrics.definitions.models import (
     InterventionDef,
     MetricDef,
     Outcome,
+    ShowcaseFile,
+    SlideDef,
     SourceDef,
 )
 
@@ -24,6 +26,7 @@ CONFIG_FILES = (
     "interventions.yaml",
     "board.yaml",
     "disclosure.yaml",
+    "showcase.yaml",
 )
 METRICS_DIR = "metrics"
 
@@ -49,6 +52,12 @@ class Catalogue:
     origins: dict[str, Origin] = field(default_factory=dict)  # metric id -> where defined
     board: BoardFile = field(default_factory=BoardFile)
     disclosure: DisclosureFile = field(default_factory=DisclosureFile)
+    showcase: ShowcaseFile = field(
+        default_factory=lambda: ShowcaseFile(title="Showcase", slides=[])
+    )
+    # Slides that passed the schema (a slide naming an unknown metric is kept: exports mark
+    # it unavailable with the reason instead of dropping it).
+    slides: tuple[SlideDef, ...] = ()
     fingerprint: str = ""
 
     @property

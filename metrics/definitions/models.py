@@ -352,6 +352,43 @@ class DisclosureFile(_Model):
         return self
 
 
+# --------------------------------------------------------------------------- showcase
+
+
+class StoryDef(_Model):
+    title: str
+    text: str
+    fictional: bool = Field(
+        default=True, description="Composite, fictional story (always labelled as such)."
+    )
+
+
+class SlideDef(_Model):
+    id: Identifier
+    headline: str = Field(description="One message: a specific number, its impact, context.")
+    outcome: str | None = Field(default=None, description="The big outcome this slide serves.")
+    metric: str | None = Field(default=None, description="Metric id behind the big number.")
+    number: Literal["effect", "latest", "change", "none"] = Field(
+        default="latest",
+        description="effect: the ITS effect with its interval; latest: the latest value; "
+        "change: the change on a year earlier; none: no big number.",
+    )
+    intervention: str | None = Field(
+        default=None, description="Intervention id for number: effect (default: the metric's)."
+    )
+    chart: Literal["its", "spc", "series", "none"] = "spc"
+    caption: str = Field(default="", description="Plain words under the big number.")
+    story: StoryDef | None = None
+    notes: str = Field(default="", description="Speaker notes.")
+
+
+class ShowcaseFile(_Model):
+    title: str
+    subtitle: str = ""
+    event: str = Field(default="", description="Where and when it is presented.")
+    slides: list[SlideDef]
+
+
 FILE_MODELS: dict[str, type[_Model]] = {
     "sources": SourcesFile,
     "framework": FrameworkFile,
@@ -359,4 +396,5 @@ FILE_MODELS: dict[str, type[_Model]] = {
     "metrics": MetricsFile,
     "board": BoardFile,
     "disclosure": DisclosureFile,
+    "showcase": ShowcaseFile,
 }

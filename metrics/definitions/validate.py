@@ -35,6 +35,8 @@ from metrics.definitions.models import (
     InterventionsFile,
     MetricDef,
     MetricsFile,
+    ShowcaseFile,
+    SlideDef,
     SourceDef,
     SourcesFile,
 )
@@ -348,6 +350,16 @@ def load_config(config_dir: Path | str) -> ConfigLoad:
             or disclosure
         )
 
+    showcase_file = named("showcase.yaml")
+    showcase = None
+    slides: list[SlideDef] = []
+    if showcase_file.loaded is not None:
+        slides = [
+            slide for _, slide in _items(showcase_file, "slides", SlideDef, issues, ShowcaseFile)
+        ]
+        data = showcase_file.loaded.data if isinstance(showcase_file.loaded.data, dict) else {}
+        showcase = _validate(showcase_file, ShowcaseFile, {**data, "slides": []}, (), [])
+
     metrics: dict[str, MetricDef] = {}
     origins: dict[str, Origin] = {}
     metric_files: dict[str, tuple[_File, int]] = {}
@@ -385,9 +397,11 @@ def load_config(config_dir: Path | str) -> ConfigLoad:
         origins=origins,
         board=board,
         disclosure=disclosure,
+        showcase=showcase or ShowcaseFile(title="Showcase", slides=[]),
+        slides=tuple(slides),
         fingerprint=fingerprint(paths),
     )
-    context = _RuleContext(catalogue, metric_files, source_files, board_file, issues)
+    context = _RuleContext(catalogue, metric_files, source_files, board_file, issues, showcase_file)
     for rule in REFERENCE_RULES:
         rule(context)
     _bind_check(context)
@@ -449,6 +463,7 @@ class _RuleContext:
     source_files: dict[str, tuple[_File, int]]
     board_file: _File
     issues: list[Issue]
+    showcase_file: _File | None = None
 
     def metric_issue(
         self, metric: MetricDef, subpath: YPath, message: str, hint: str = "", level: str = "error"
@@ -698,6 +713,45 @@ def analyses_name_known_interventions(ctx: _RuleContext) -> None:
                 ("its", "offset"),
                 "a population offset needs measure: rate (its denominator is the population)",
             )
+
+
+@rule
+def slides_name_known_things(ctx: _RuleContext) -> None:
+    cat = ctx.catalogue
+    file = ctx.showcase_file
+    if file is None:
+        return
+    for index, slide in enumerate(cat.slides):
+        checks = [
+            ("metric", slide.metric, cat.metrics, "metric"),
+            ("outcome", slide.outcome, cat.outcomes, "outcome"),
+            ("intervention", slide.intervention, cat.interventions, "intervention"),
+        ]
+        for field_name, value, known, kind in checks:
+            if value and value not in known:
+                ctx.issues.append(
+                    _issue_at(
+                        file,
+                        ("slides", index, field_name),
+                        f"slide '{slide.id}': unknown {kind} '{value}'",
+                        hint=did_you_mean(value, known),
+                        stage="references",
+                        label=f"slides[{slide.id}].{field_name}",
+                    )
+                )
+        if slide.number == "effect" and slide.metric in cat.metrics:
+            metric = cat.metrics[slide.metric]
+            if metric.its is None and not slide.intervention:
+                ctx.issues.append(
+                    _issue_at(
+                        file,
+                        ("slides", index, "number"),
+                        f"slide '{slide.id}': number: effect needs an intervention (the metric has "
+                        "no its: block)",
+                        stage="references",
+                        label=f"slides[{slide.id}].number",
+                    )
+                )
 
 
 @rule

@@ -6,6 +6,7 @@ it, a map from the path of each value (a tuple of keys and list indexes) to its 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,62 +53,153 @@ class YamlSyntaxError(ValueError):
 _NodeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def _mark(node: yaml.Node) -> Position:
-    return Position(node.start_mark.line + 1, node.start_mark.column + 1)
-
-
 def load_yaml(text: str) -> LoadedYaml:
-    """Parse one YAML document. Raises `YamlSyntaxError` with a position on bad syntax."""
+    """Parse one YAML document. Raises `YamlSyntaxError` with a position on bad syntax.
+
+    Hostile input never escapes as another exception: bad tags, unreadable scalars,
+    self-referencing aliases, alias bombs and control characters are all reported as
+    `YamlSyntaxError` pointing at the offending value.
+    """
     loader = _NodeLoader(text)
     try:
         root = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else 0
+        line = mark.line + 1 if mark else 1
         column = mark.column + 1 if mark else 0
         problem = exc.problem or str(exc)
         if exc.context:
             problem = f"{problem} ({exc.context})"
         raise YamlSyntaxError(f"YAML syntax error: {problem}", line, column) from None
-    except yaml.YAMLError as exc:  # e.g. a second document in one file
-        raise YamlSyntaxError(f"YAML error: {exc}", 0, 0) from None
+    except yaml.reader.ReaderError as exc:  # a control character; knows its offset only
+        line, column = _line_column(text, exc.position)
+        reason = f"character #x{exc.character:04x} is not allowed ({exc.reason})"
+        raise YamlSyntaxError(f"YAML error: {reason}", line, column) from None
+    except yaml.YAMLError as exc:  # anything else the parser rejects, without a mark
+        raise YamlSyntaxError(f"YAML error: {_first_line(exc)}", 1, 0) from None
     finally:
         loader.dispose()
     result = LoadedYaml(data=None)
     if root is None:
         return result
-    constructor = yaml.SafeLoader("")
+    builder = _Builder(result)
     try:
-        result.data = _build(root, (), result, constructor)
+        result.data = builder.build(root, ())
+    except RecursionError:
+        raise YamlSyntaxError(
+            "YAML error: values are nested too deeply", *_line_column(text, 0)
+        ) from None
     finally:
-        constructor.dispose()
+        builder.constructor.dispose()
     return result
 
 
-def _build(node: yaml.Node, path: Path, out: LoadedYaml, constructor: yaml.SafeLoader) -> Any:
-    out.positions[path] = _mark(node)
-    if isinstance(node, yaml.MappingNode):
-        constructor.flatten_mapping(node)  # resolves YAML merge keys (<<)
-        mapping: dict[Any, Any] = {}
+# Generous for any configuration file (the bundled config has a few thousand values) yet
+# small enough that an alias bomb ("billion laughs") is refused in milliseconds.
+MAX_VALUES = 100_000
+
+
+def _line_column(text: str, offset: int) -> tuple[int, int]:
+    """1-based line and column of a character offset in `text`."""
+    offset = max(0, min(offset, len(text)))
+    line = text.count("\n", 0, offset) + 1
+    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+class _Builder:
+    """Builds plain values from composed nodes, recording the position of each.
+
+    Aliases are expanded (a value reached twice is built twice, at each path), so the
+    builder refuses a node that contains itself and stops after `MAX_VALUES` values.
+    """
+
+    def __init__(self, out: LoadedYaml) -> None:
+        self.out = out
+        self.constructor = yaml.SafeLoader("")
+        self.active: set[int] = set()  # ids of the nodes on the path being built
+        self.count = 0
+
+    def fail(self, node: yaml.Node, message: str) -> YamlSyntaxError:
+        pos = _mark(node)
+        return YamlSyntaxError(f"YAML error: {message}", pos.line, pos.column)
+
+    def build(self, node: yaml.Node, path: Path) -> Any:
+        self.count += 1
+        if self.count > MAX_VALUES:
+            raise self.fail(node, f"more than {MAX_VALUES:,} values (aliases expand too much)")
+        if id(node) in self.active:
+            raise self.fail(node, "an alias refers to the value that contains it")
+        self.out.positions[path] = _mark(node)
+        if isinstance(node, yaml.MappingNode):
+            self.active.add(id(node))
+            try:
+                return self.mapping(node, path)
+            finally:
+                self.active.discard(id(node))
+        if isinstance(node, yaml.SequenceNode):
+            self.active.add(id(node))
+            try:
+                return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+            finally:
+                self.active.discard(id(node))
+        return self.scalar(node)
+
+    def mapping(self, node: yaml.MappingNode, path: Path) -> dict[str, Any]:
+        try:
+            self.constructor.flatten_mapping(node)  # resolves YAML merge keys (<<)
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or node.start_mark
+            raise YamlSyntaxError(
+                f"YAML error: {exc.problem or exc}", mark.line + 1, mark.column + 1
+            ) from None
+        mapping: dict[str, Any] = {}
         for key_node, value_node in node.value:
-            key = constructor.construct_object(key_node, deep=True)
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise self.fail(key_node, "a mapping key must be a plain value")
+            key = self.scalar(key_node)
             if not isinstance(key, str | int | float | bool) or key is None:
-                pos = _mark(key_node)
-                raise YamlSyntaxError(
-                    "YAML error: a mapping key must be a plain value", pos.line, pos.column
-                )
+                raise self.fail(key_node, "a mapping key must be a plain value")
             key = str(key) if not isinstance(key, str) else key
             if key in mapping:
-                pos = _mark(key_node)
-                raise YamlSyntaxError(
-                    f"YAML error: the key '{key}' appears twice in the same mapping",
-                    pos.line,
-                    pos.column,
-                )
+                raise self.fail(key_node, f"the key '{key}' appears twice in the same mapping")
             child = (*path, key)
-            out.key_positions[child] = _mark(key_node)
-            mapping[key] = _build(value_node, child, out, constructor)
+            self.out.key_positions[child] = _mark(key_node)
+            mapping[key] = self.build(value_node, child)
         return mapping
-    if isinstance(node, yaml.SequenceNode):
-        return [_build(item, (*path, i), out, constructor) for i, item in enumerate(node.value)]
-    return constructor.construct_object(node, deep=True)
+
+    def scalar(self, node: yaml.Node) -> Any:
+        try:
+            value = self.constructor.construct_object(node, deep=True)
+        except Exception as exc:  # PyYAML's constructors raise IndexError, ValueError, ...
+            if node.tag in _IMPLICIT_TAGS and isinstance(node.value, str) and not node.style:
+                # A plain scalar that merely looks like a date or number (2024-13-01):
+                # keep the text, so the field's own check explains what is wrong with it.
+                return node.value
+            detail = exc.problem if isinstance(exc, yaml.MarkedYAMLError) else exc
+            text = str(node.value)
+            shown = text if len(text) <= 40 else text[:37] + "..."
+            raise self.fail(node, f"cannot read the value '{shown}': {detail}") from None
+        if isinstance(value, str) and _SURROGATE.search(value):
+            # "\ud800" escapes make text no file, terminal or database can hold.
+            raise self.fail(node, "the text holds an invalid character (a lone surrogate)")
+        return value
+
+
+# Tags the resolver gives plain scalars by their look; anything else was written explicitly.
+_IMPLICIT_TAGS = {
+    "tag:yaml.org,2002:timestamp",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+}
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _mark(node: yaml.Node) -> Position:
+    return Position(node.start_mark.line + 1, node.start_mark.column + 1)

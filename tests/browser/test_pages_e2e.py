@@ -23,6 +23,7 @@ PAGES = [
     ("metric_money", "/metric?metric=pooled_spend"),
     ("metric_rate", "/metric?metric=detention_rate&breakdown=ethnicity"),
     ("outcomes", "/outcomes"),
+    ("equity", "/equity?metric=detention_rate&by=ethnicity&reference=White"),
     ("access", "/access?lcn=South%20East"),
     ("crisis", "/crisis?from=2021-04&to=2025-03"),
     ("impact", "/impact?metric=secondary_referrals&intervention=hub_scale_up&breakdown=lcn"),
