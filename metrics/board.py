@@ -41,6 +41,11 @@ class MetricSummary:
     latest_value: float | None = None
     year_ago_value: float | None = None
     sparkline: tuple[float | None, ...] = ()
+    # The latest month's parts, so disclosure control can judge the shown value.
+    latest_numerator: float | None = None
+    latest_denominator: float | None = None
+    latest_n: float | None = None
+    top_level: bool = True  # whole area, no neighbourhood filter
 
     @property
     def change(self) -> float | None:
@@ -164,6 +169,10 @@ class Board:
             if year_ago.empty or pd.isna(year_ago.iloc[0])
             else float(year_ago.iloc[0]),
             sparkline=tuple(None if pd.isna(v) else float(v) for v in tail["value"]),
+            latest_numerator=_number(latest["numerator"]),
+            latest_denominator=_number(latest["denominator"]),
+            latest_n=_number(latest["n"]),
+            top_level=query.lcn is None,
         )
 
     def summaries(
@@ -180,6 +189,10 @@ class Board:
             if month is not None
         ]
         return (min(months), max(months)) if months else None
+
+
+def _number(value: object) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
 
 
 def watched_files(config_dir: Path, catalogue: Catalogue | None = None) -> list[Path]:

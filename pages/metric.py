@@ -9,12 +9,14 @@ import streamlit as st
 
 from metrics.charts.series_chart import series_alt_text, series_chart
 from metrics.describe import describe_metric, metric_yaml
+from metrics.disclosure import control_series, legend, policy_for, shows_suppression
 from metrics.reading import group_icon_table, metric_reading, spc_reading
 from metrics.series import SeriesError
 from metrics.ui.components import chart, spc_panel
 from metrics.ui.state import page_context, url_param
 
 state, filters = page_context()
+policy = policy_for(state.board.catalogue, "board")
 board = state.board
 catalogue = board.catalogue
 
@@ -83,9 +85,11 @@ if breakdown == "none":
             "SPC reading (still filling up)."
         )
 else:
+    # Breakdown cells are not top level: the board's disclosure policy applies to them.
+    shown = control_series(result, policy)
     chart(
-        series_chart(result.frame, metric),
-        series_alt_text(result.frame, metric),
+        series_chart(shown, metric),
+        series_alt_text(shown, metric),
         what_this_shows=f"{metric.title} each month, one line per {breakdown.replace('_', ' ')}. "
         "Gaps are months with no data, not zero.",
     )
@@ -93,6 +97,8 @@ else:
     if groups.result is not None:
         st.caption("**What this shows:** each group read through SPC on its own.")
         st.dataframe(group_icon_table(groups.result, metric), hide_index=True, width="stretch")
+    if shows_suppression(shown):
+        st.caption(legend(policy))
 
 st.subheader("Definition")
 st.markdown(describe_metric(metric, catalogue))
@@ -103,4 +109,7 @@ with st.expander("Definition as written (YAML) and the SQL it runs"):
     st.code(metric_yaml(metric), language="yaml")
     st.code(result.sql, language="sql")
 with st.expander("Monthly values"):
-    st.dataframe(result.frame, hide_index=True, width="stretch")
+    values = control_series(result, policy)
+    st.dataframe(values, hide_index=True, width="stretch")
+    if shows_suppression(values):
+        st.caption(legend(policy))

@@ -6,10 +6,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from metrics.formatting import direction_word, format_change, format_value
+from metrics.disclosure import legend, policy_for
+from metrics.formatting import direction_word, format_change
 from metrics.reading import exceptions_first, readings
 from metrics.spc import icon_data_uri, icon_meaning
-from metrics.ui.components import metric_tile
+from metrics.ui.components import metric_tile, shown_latest, shown_sparkline
 from metrics.ui.state import page_context
 
 state, filters = page_context()
@@ -25,6 +26,7 @@ st.caption(
     "up): they are shown, but left out of the SPC reading."
 )
 
+policy = policy_for(catalogue, "board")
 all_readings = board.memo(("readings", filters.query()), lambda: readings(board, filters.query()))
 attention = [r for r in exceptions_first(all_readings) if r.needs_attention]
 link_params = filters.url_params()
@@ -40,9 +42,10 @@ for start in range(0, len(attention), 3):
     columns = st.columns(3)
     for column, reading in zip(columns, attention[start : start + 3], strict=False):
         with column:
-            metric_tile(reading, link_params)
+            metric_tile(reading, link_params, policy)
 
 st.header("Every metric by domain")
+any_suppressed = False
 by_domain: dict[str, list] = {}
 for reading in all_readings:
     by_domain.setdefault(reading.metric.domain, []).append(reading)
@@ -58,12 +61,12 @@ for domain_id in catalogue.domain_order():
     rows = []
     for reading in domain_readings:
         metric, summary = reading.metric, reading.summary
+        latest, suppressed = shown_latest(summary, policy) if summary.available else ("", False)
+        any_suppressed = any_suppressed or suppressed
         rows.append(
             {
                 "Metric": metric.title,
-                "Latest": format_value(summary.latest_value, metric)
-                if summary.available
-                else "unavailable",
+                "Latest": latest if summary.available else "unavailable",
                 "Month": f"{summary.latest_month:%b %Y}" if summary.latest_month else "",
                 "Change vs a year earlier": format_change(summary.change, metric),
                 "Reading": direction_word(summary.change, metric)
@@ -78,7 +81,7 @@ for domain_id in catalogue.domain_order():
                 "What the icons say": ". ".join(
                     icon_meaning(i) for i in (reading.variation_icon, reading.assurance_icon) if i
                 ),
-                "Last 24 months": list(summary.sparkline),
+                "Last 24 months": shown_sparkline(summary, policy),
                 "Details": f"metric?metric={metric.id}&{link_query}",
             }
         )
@@ -95,3 +98,5 @@ for domain_id in catalogue.domain_order():
             "Details": st.column_config.LinkColumn(display_text="Open", width="small"),
         },
     )
+if any_suppressed:
+    st.caption(legend(policy))

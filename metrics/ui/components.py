@@ -8,9 +8,10 @@ import re
 import altair as alt
 import streamlit as st
 
-from metrics.board import Board, BoardState
+from metrics.board import Board, BoardState, MetricSummary
 from metrics.charts.spc_chart import spc_alt_text, spc_chart
 from metrics.definitions.issues import Issue
+from metrics.disclosure import NO_CONTROL, Policy, control_count, control_value, is_controlled
 from metrics.formatting import format_change, format_value
 from metrics.reading import MetricReading
 from metrics.spc import icon_data_uri, icon_meaning
@@ -83,7 +84,38 @@ def icon_img(icon: str | None, size: int = 44) -> str:
     )
 
 
-def metric_tile(reading: MetricReading, link_params: dict[str, str]) -> None:
+def shown_latest(summary: MetricSummary, policy: Policy) -> tuple[str, bool]:
+    """The latest value as the board may see it (disclosure-controlled where it applies)."""
+    cell = control_value(
+        summary.metric,
+        policy,
+        value=summary.latest_value,
+        numerator=summary.latest_numerator,
+        denominator=summary.latest_denominator,
+        n=summary.latest_n,
+        top_level=summary.top_level,
+    )
+    if cell.suppressed:
+        return cell.text, True
+    return format_value(cell.value, summary.metric), False
+
+
+def shown_sparkline(summary: MetricSummary, policy: Policy) -> list[float]:
+    """The sparkline as the board may see it: controlled counts rounded, small ones dropped."""
+    values = list(summary.sparkline)
+    metric = summary.metric
+    if (
+        metric.measure in {"count", "sum"}
+        and is_controlled(metric)
+        and policy.applies(top_level=summary.top_level)
+    ):
+        values = [control_count(v, policy).value for v in values]
+    return [v for v in values if v is not None]
+
+
+def metric_tile(
+    reading: MetricReading, link_params: dict[str, str], policy: Policy = NO_CONTROL
+) -> None:
     """One metric: latest value, change on a year earlier, sparkline, both SPC icons."""
     metric = reading.metric
     summary = reading.summary
@@ -100,12 +132,17 @@ def metric_tile(reading: MetricReading, link_params: dict[str, str]) -> None:
         delta = None
         if summary.change is not None:
             delta = f"{format_change(summary.change, metric)} on a year earlier"
+        latest, suppressed = shown_latest(summary, policy)
+        if suppressed or (policy.applies(top_level=summary.top_level) and is_controlled(metric)):
+            delta = None  # a change between controlled counts could reveal them
         st.metric(
             month,
-            format_value(summary.latest_value, metric),
+            latest,
             delta=delta,
             delta_color={"up": "normal", "down": "inverse"}.get(metric.better, "off"),
-            chart_data=[v for v in summary.sparkline if v is not None] or None,
+            chart_data=None
+            if suppressed
+            else [v for v in summary.sparkline if v is not None] or None,
             label_visibility="visible",
         )
         icons = icon_img(reading.variation_icon) + icon_img(reading.assurance_icon)
