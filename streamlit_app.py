@@ -54,6 +54,13 @@ PAGES = {
         st.Page(
             "pages/equity.py", title="Equity", icon=":material/diversity_3:", url_path="equity"
         ),
+        st.Page("pages/money.py", title="Money", icon=":material/payments:", url_path="money"),
+        st.Page(
+            "pages/data_quality.py",
+            title="Data quality",
+            icon=":material/fact_check:",
+            url_path="data_quality",
+        ),
     ],
     "Analysts": [
         st.Page(

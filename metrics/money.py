@@ -58,8 +58,9 @@ ALLIANCE_ID = "alliance"
 ALLIANCE_NAME = "Whole alliance"
 
 # Savings targets by service line, as a share of the line's budget. IPSA: a 20% saving
-# against a GBP 12m budget (domain.md sections 1 and 6; seed figure, unverified). The
-# budget itself is read from the data. [The engine has no config home for targets yet.]
+# against a GBP 12m budget (domain.md sections 1 and 6; seed figure, unverified), read as
+# "save 20% of the budget (GBP 2.4m a year) against the baseline year's spend". The budget
+# itself is read from the data. [The engine has no config home for targets yet.]
 SAVINGS_TARGETS: dict[str, float] = {"ipsa": 0.20}
 IPSA_LINE = "ipsa"
 
@@ -161,7 +162,7 @@ class Savings:
     baseline_actual_gbp: float | None
     actual_gbp: float
     budget_gbp: float
-    target_share: float | None  # e.g. 0.20 for a 20% saving on the budget
+    target_share: float | None  # e.g. 0.20: save 20% of the budget against the baseline
     provisional: bool
 
     @property
@@ -178,16 +179,30 @@ class Savings:
         return _pct(self.saving_gbp, self.baseline_actual_gbp)
 
     @property
-    def target_spend_gbp(self) -> float | None:
-        """The most the line may spend and meet its target: (1 - share) x budget."""
+    def target_saving_gbp(self) -> float | None:
+        """The saving the target asks for: share x budget (the same months)."""
         if self.target_share is None:
             return None
-        return (1 - self.target_share) * self.budget_gbp
+        return self.target_share * self.budget_gbp
+
+    @property
+    def target_spend_gbp(self) -> float | None:
+        """The most the line may spend and meet its target: baseline - target saving."""
+        if self.target_saving_gbp is None or self.baseline_actual_gbp is None:
+            return None
+        return self.baseline_actual_gbp - self.target_saving_gbp
+
+    @property
+    def is_baseline(self) -> bool:
+        """The year asked for is the baseline year itself (nothing to compare)."""
+        return self.fin_year == self.baseline_year
 
     @property
     def target_met(self) -> bool | None:
-        target = self.target_spend_gbp
-        return None if target is None else self.actual_gbp <= target + ON_BUDGET_TOLERANCE_GBP
+        """None when there is no target, no baseline, or the year is the baseline."""
+        if self.target_saving_gbp is None or self.saving_gbp is None or self.is_baseline:
+            return None
+        return self.saving_gbp >= self.target_saving_gbp - ON_BUDGET_TOLERANCE_GBP
 
 
 @dataclass(frozen=True)
@@ -482,9 +497,7 @@ def year_position(
     )
 
 
-def monthly_spend(
-    board: Board, fin_year: str, *, source_id: str = COSTS_SOURCE
-) -> pd.DataFrame:
+def monthly_spend(board: Board, fin_year: str, *, source_id: str = COSTS_SOURCE) -> pd.DataFrame:
     """The alliance's spend month by month in a year, with running totals (GBP).
 
     Columns: ``month, fin_month, budget_gbp, actual_gbp, variance_gbp,
@@ -718,9 +731,9 @@ def savings_against_baseline(
     row ``service_line_id = 'alliance'`` for the whole pool. Columns: ``service_line_id,
     service_line, baseline_year, fin_year, months, baseline_actual_gbp, actual_gbp,
     saving_gbp (baseline - actual; positive is a saving), saving_pct, budget_gbp,
-    target_pct, target_spend_gbp, target_met, provisional``. A line that did not exist in
-    the baseline year has no baseline and no saving. Targets (IPSA: 20% of its budget) are
-    met when the spend is at most (1 - target) x budget.
+    target_pct, target_saving_gbp, target_met, provisional``. A line that did not exist in
+    the baseline year has no baseline and no saving. A target (IPSA: save 20% of its
+    budget) is met when the saving against the baseline is at least target x budget.
     """
     table = _table(board, source_id)
     fin_year = _check_year(board, fin_year, source_id)
@@ -771,13 +784,15 @@ def savings_against_baseline(
                 AS saving_pct,
             l.budget_gbp,
             100 * t.target_share AS target_pct,
-            (1 - t.target_share) * l.budget_gbp AS target_spend_gbp,
-            CASE WHEN t.target_share IS NULL THEN NULL
-                 ELSE l.actual_gbp <= (1 - t.target_share) * l.budget_gbp
-                    + {ON_BUDGET_TOLERANCE_GBP} END AS target_met,
+            t.target_share * l.budget_gbp AS target_saving_gbp,
+            CASE WHEN t.target_share IS NULL OR l.baseline_actual_gbp IS NULL
+                    OR {this} = {base} THEN NULL
+                 ELSE l.baseline_actual_gbp - l.actual_gbp
+                    >= t.target_share * l.budget_gbp - {ON_BUDGET_TOLERANCE_GBP}
+            END AS target_met,
             l.provisional
         FROM lines l LEFT JOIN targets t USING (service_line_id)
-        ORDER BY l._order, t.target_share IS NULL, l.saving_gbp DESC NULLS LAST,
+        ORDER BY l._order, t.target_share IS NULL, saving_gbp DESC NULLS LAST,
             l.service_line_id
     """
     return _query(board, sql)
@@ -824,6 +839,11 @@ def savings_sentence(savings: Savings, *, mention_provisional: bool = True) -> s
     """The line's saving against its baseline and target in one or two sentences."""
     name = "IPSA" if savings.service_line_id == IPSA_LINE else savings.service_line
     period = f"in {savings.fin_year}" + ("" if savings.months == 12 else " to date")
+    if savings.is_baseline:
+        return (
+            f"{name} spent {format_money(savings.actual_gbp)} {period}: this is the baseline "
+            "year that savings are measured against."
+        )
     if savings.baseline_actual_gbp is None or savings.saving_gbp is None:
         text = (
             f"{name} spent {format_money(savings.actual_gbp)} {period}; it had no spend in "
@@ -834,16 +854,17 @@ def savings_sentence(savings: Savings, *, mention_provisional: bool = True) -> s
         pct = savings.saving_pct or 0.0
         text = (
             f"{name} spent {format_money(savings.actual_gbp)} {period}, "
-            f"{format_money(abs(savings.saving_gbp))} ({abs(pct):.1f}%) {less} than in the "
-            f"same months of {savings.baseline_year} "
+            f"{format_money(abs(savings.saving_gbp))} ({abs(pct):.1f}%) {less} than in "
+            f"{'' if savings.months == 12 else 'the same months of '}{savings.baseline_year} "
             f"({format_money(savings.baseline_actual_gbp)})."
         )
-    if savings.target_share is not None and savings.target_spend_gbp is not None:
+    if savings.target_met is not None and savings.target_saving_gbp is not None:
         verdict = "met" if savings.target_met else "not met"
         text += (
-            f" Its target, a {savings.target_share:.0%} saving on its "
-            f"{format_money(savings.budget_gbp)} budget (spend of "
-            f"{format_money(savings.target_spend_gbp)} or less), is {verdict}."
+            f" Its target, to save {savings.target_share:.0%} of its "
+            f"{format_money(savings.budget_gbp)} budget"
+            f"{'' if savings.months == 12 else ' for these months'} "
+            f"({format_money(savings.target_saving_gbp)}), is {verdict}."
         )
     if savings.provisional and mention_provisional:
         text += " Some of these months are provisional."
@@ -891,9 +912,7 @@ def money_summary(
     return _summary(
         year_position(board, fin_year, through_month, source_id=source_id),
         budget_vs_actual(board, fin_year, "service_line", through_month, source_id=source_id),
-        line_savings(
-            board, fin_year, IPSA_LINE, baseline_year, through_month, source_id=source_id
-        ),
+        line_savings(board, fin_year, IPSA_LINE, baseline_year, through_month, source_id=source_id),
         year_end_accrual(board, fin_year, source_id=source_id),
         _typical_cost_revision(board),
     )
@@ -935,7 +954,8 @@ def _summary(
         top = over.iloc[0]
         parts.append(
             f"The largest overspend is on {top['group_name']} "
-            f"({format_money(float(top['ytd_variance_gbp']))} over budget to date)."
+            f"({format_money(float(top['ytd_variance_gbp']))} over budget "
+            f"{'for the year' if position.full_year else 'to date'})."
         )
     if ipsa is not None:
         parts.append(savings_sentence(ipsa, mention_provisional=False))
@@ -1061,9 +1081,7 @@ def unit_cost_display(frame: pd.DataFrame) -> pd.DataFrame:
             "Year before": frame["previous_unit_cost_gbp"].map(_money_or_dash),
             "Change": frame["change_pct"].map(_pct_text),
             "Spend counted": frame["spend_gbp"].map(_money_or_dash),
-            "Activity": frame["activity"].map(
-                lambda v: "–" if pd.isna(v) else f"{float(v):,.0f}"
-            ),
+            "Activity": frame["activity"].map(lambda v: "–" if pd.isna(v) else f"{float(v):,.0f}"),
             "Months without activity": frame["months_without_activity"].astype(int),
             "Provisional months": frame["provisional"].map(lambda p: "yes" if p else ""),
         }
@@ -1081,9 +1099,10 @@ def savings_display(frame: pd.DataFrame) -> pd.DataFrame:
             f"Spend {year}": frame["actual_gbp"].map(_money_or_dash),
             "Saving": frame["saving_gbp"].map(_signed_money),
             "Saving %": frame["saving_pct"].map(_pct_text),
-            "Target": frame["target_pct"].map(
-                lambda v: "" if pd.isna(v) else f"{v:.0f}% of budget"
-            ),
+            "Target saving": [
+                "" if pd.isna(pct) else f"{pct:.0f}% of budget ({format_money(float(gbp))})"
+                for pct, gbp in zip(frame["target_pct"], frame["target_saving_gbp"], strict=True)
+            ],
             "Target met": frame["target_met"].map(
                 lambda v: "" if v is None or pd.isna(v) else ("yes" if v else "no")
             ),
@@ -1095,10 +1114,15 @@ def savings_display(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _millions_axis(title: str) -> alt.Axis:
-    return alt.Axis(title=title, labelExpr="'£' + format(datum.value / 1000000, ',.1f') + 'm'")
+    # '~' trims trailing zeros: £0m, £2.5m, £10m.
+    return alt.Axis(
+        title=title,
+        labelExpr="(datum.value < 0 ? '-' : '') + '£' "
+        "+ format(abs(datum.value) / 1000000, ',.3~f') + 'm'",
+    )
 
 
-def budget_actual_chart(frame: pd.DataFrame, *, height_per_row: int = 30) -> alt.LayerChart:
+def budget_actual_chart(frame: pd.DataFrame, *, height_per_row: int = 34) -> alt.LayerChart:
     """Year-to-date actual as a bar, budget as a black tick, and a text label on every row
     saying over or under and by how much (colour is never the only cue)."""
     data = pd.DataFrame(
@@ -1131,7 +1155,7 @@ def budget_actual_chart(frame: pd.DataFrame, *, height_per_row: int = 30) -> alt
     ]
     bars = (
         alt.Chart(data, name="actual_bars")
-        .mark_bar(height={"band": 0.6})
+        .mark_bar(height={"band": 0.7})
         .encode(
             x=alt.X("actual:Q", scale=x_scale, axis=_millions_axis("Year to date (GBP)")),
             y=y,
@@ -1281,6 +1305,83 @@ def cumulative_alt_text(monthly: pd.DataFrame, fin_year: str) -> str:
     return text
 
 
+def cumulative_variance_chart(monthly: pd.DataFrame) -> alt.LayerChart:
+    """The running over- or underspend month by month: bars above zero are over budget
+    (orange), below zero under (blue), each labelled with its signed amount."""
+    data = pd.DataFrame(
+        {
+            "month": monthly["month"],
+            "variance": monthly["cumulative_variance_gbp"].astype(float),
+            "provisional": monthly["provisional"],
+        }
+    )
+    data["position"] = [
+        "over budget" if v > ON_BUDGET_TOLERANCE_GBP else "under budget" for v in data["variance"]
+    ]
+    data["label"] = data["variance"].map(_signed_money)
+    data["status"] = data["provisional"].map(lambda p: "provisional" if p else "final")
+    positions = ["over budget", "under budget"]
+    # Room beyond the longest bars for their labels (and for the month labels below zero).
+    low, high = min(0.0, float(data["variance"].min())), max(0.0, float(data["variance"].max()))
+    pad = 0.25 * ((high - low) or 1.0)
+    padded = [low - pad if low < 0 else low, high + pad if high > 0 else high]
+    x = alt.X("yearmonth(month):O", title=None, axis=alt.Axis(format="%b %Y", labelAngle=0))
+    bars = (
+        alt.Chart(data, name="variance_bars")
+        .mark_bar()
+        .encode(
+            x=x,
+            y=alt.Y(
+                "variance:Q",
+                axis=_millions_axis("Over (+) or under (-) budget to date"),
+                scale=alt.Scale(domain=padded),
+            ),
+            color=alt.Color(
+                "position:N",
+                title=None,
+                scale=alt.Scale(domain=positions, range=[OVERSPEND_COLOUR, UNDERSPEND_COLOUR]),
+            ),
+            opacity=alt.Opacity(
+                "status:N",
+                title=None,
+                scale=alt.Scale(domain=["final", "provisional"], range=[1.0, 0.45]),
+            ),
+            tooltip=[
+                alt.Tooltip("yearmonth(month):O", title="Month", format="%B %Y"),
+                alt.Tooltip("label:N", title="Variance to date"),
+                alt.Tooltip("status:N", title="Data"),
+            ],
+        )
+    )
+    # Labels sit beyond the end of each bar: above a bar over zero, below one under it.
+    over = (
+        alt.Chart(data[data["variance"] > 0], name="over_labels")
+        .mark_text(color=TEXT, fontSize=11, dy=-8)
+        .encode(x=x, y="variance:Q", text="label:N")
+    )
+    under = (
+        alt.Chart(data[data["variance"] <= 0], name="under_labels")
+        .mark_text(color=TEXT, fontSize=11, dy=10)
+        .encode(x=x, y="variance:Q", text="label:N")
+    )
+    zero = alt.Chart(pd.DataFrame({"y": [0.0]})).mark_rule(color=TEXT).encode(y="y:Q")
+    chart = alt.layer(bars, zero, over, under).properties(height=240, width="container")
+    return apply_theme(chart)
+
+
+def cumulative_variance_alt_text(monthly: pd.DataFrame, fin_year: str) -> str:
+    if monthly.empty:
+        return f"Variance to date in {fin_year}: no data."
+    steps = "; ".join(
+        f"{m:%b %Y} {_signed_money(v)}"
+        for m, v in zip(monthly["month"], monthly["cumulative_variance_gbp"], strict=True)
+    )
+    return (
+        f"Bar chart of the running variance against budget in {fin_year} (positive is over "
+        f"budget): {steps}."
+    )
+
+
 def unit_cost_chart(trend: pd.DataFrame, service_line_ids: list[str]) -> alt.FacetChart:
     """Unit cost by financial year, one small panel per service line (each with its own
     scale and unit in the title); the latest, partly provisional year is a hollow point."""
@@ -1288,7 +1389,9 @@ def unit_cost_chart(trend: pd.DataFrame, service_line_ids: list[str]) -> alt.Fac
     data = data[data["unit_cost_gbp"].notna()]
     data["panel"] = data["service_line"].astype(str) + " (" + data["unit_label"].astype(str) + ")"
     data["cost_text"] = data["unit_cost_gbp"].map(format_money)
-    data["status"] = data["provisional"].map(lambda p: "includes provisional months" if p else "final")
+    data["status"] = data["provisional"].map(
+        lambda p: "includes provisional months" if p else "final"
+    )
     data = data[["fin_year", "panel", "unit_cost_gbp", "cost_text", "status"]]
     base = alt.Chart(data).encode(
         x=alt.X("fin_year:O", title=None, axis=alt.Axis(labelAngle=-45)),
@@ -1300,14 +1403,17 @@ def unit_cost_chart(trend: pd.DataFrame, service_line_ids: list[str]) -> alt.Fac
         ],
     )
     line = base.mark_line(color=CATEGORICAL[0])
-    points = base.mark_point(size=45, color=CATEGORICAL[0]).encode(
-        filled=alt.condition(alt.datum.status == "final", alt.value(True), alt.value(False)),
-        shape=alt.Shape(
+    statuses = ["final", "includes provisional months"]
+    # Fill and shape share one field and title, so Vega-Lite draws one legend whose symbols
+    # look like the points (filled circle, hollow diamond).
+    points = base.mark_point(size=50, filled=True, stroke=CATEGORICAL[0]).encode(
+        fill=alt.Fill(
             "status:N",
             title=None,
-            scale=alt.Scale(
-                domain=["final", "includes provisional months"], range=["circle", "diamond"]
-            ),
+            scale=alt.Scale(domain=statuses, range=[CATEGORICAL[0], "white"]),
+        ),
+        shape=alt.Shape(
+            "status:N", title=None, scale=alt.Scale(domain=statuses, range=["circle", "diamond"])
         ),
     )
     chart = (
@@ -1326,8 +1432,10 @@ def unit_cost_alt_text(trend: pd.DataFrame, service_line_ids: list[str]) -> str:
     parts = []
     for _, rows in data.groupby("service_line_id", sort=False):
         first, last = rows.iloc[0], rows.iloc[-1]
+        before = format_money(first["unit_cost_gbp"])
+        after = format_money(last["unit_cost_gbp"])
         parts.append(
-            f"{last['service_line']} {last['unit_label']}: {format_money(first['unit_cost_gbp'])}"
-            f" in {first['fin_year']} to {format_money(last['unit_cost_gbp'])} in {last['fin_year']}"
+            f"{last['service_line']} {last['unit_label']}: {before} in {first['fin_year']} "
+            f"to {after} in {last['fin_year']}"
         )
     return "Unit cost by financial year. " + "; ".join(parts) + "."

@@ -41,6 +41,8 @@ PAGES = [
     "pages/access.py",
     "pages/crisis.py",
     "pages/equity.py",
+    "pages/money.py",
+    "pages/data_quality.py",
     "pages/catalogue.py",
     "pages/editor.py",
     "pages/metric.py",

@@ -37,8 +37,9 @@ READY_JS = """() => {
   if (app.getAttribute('data-test-script-state') !== 'notRunning') return false;
   if (document.querySelector('[data-testid="stStatusWidgetRunningIcon"]')) return false;
   if (document.querySelector('[data-testid="stSkeleton"]')) return false;
+  // Charts in a closed expander or an unselected tab are not drawn until shown.
   for (const c of document.querySelectorAll('[data-testid="stVegaLiteChart"]')) {
-    if (!c.querySelector('svg, canvas')) return false;
+    if (c.offsetParent !== null && !c.querySelector('svg, canvas')) return false;
   }
   return document.querySelectorAll('[data-testid="stElementContainer"]').length > 0;
 }"""

@@ -23,6 +23,8 @@ PAGES = [
     ("metric_money", "/metric?metric=pooled_spend"),
     ("metric_rate", "/metric?metric=detention_rate&breakdown=ethnicity"),
     ("outcomes", "/outcomes"),
+    ("money", "/money?year=2024/25"),
+    ("data_quality", "/data_quality"),
     ("equity", "/equity?metric=detention_rate&by=ethnicity&reference=White"),
     ("access", "/access?lcn=South%20East"),
     ("crisis", "/crisis?from=2021-04&to=2025-03"),

@@ -1,0 +1,201 @@
+"""Data quality: completeness by source and month, provisional figures and how they are
+revised, definition breaks, when each source was last refreshed, and validation issues.
+
+Deep link: ?source=ID shows that source's measures in the completeness heatmap.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from metrics.data_quality import (
+    completeness_alt_text,
+    completeness_heatmap,
+    data_quality_report,
+    revision_sentence,
+    revisions_alt_text,
+    revisions_chart,
+)
+from metrics.ui.components import chart
+from metrics.ui.state import page_context, url_param
+
+ALL_SOURCES = "all"
+
+state, filters = page_context()
+board = state.board
+catalogue = board.catalogue
+
+st.title("Data quality")
+st.caption(
+    f"How far the figures can be trusted, {filters.start:%B %Y} to {filters.end:%B %Y} (the "
+    "period chosen in the sidebar). A month with no data is shown as a gap on every chart, "
+    "never as zero."
+)
+
+report = board.memo(
+    ("data_quality_report", filters.start, filters.end),
+    lambda: data_quality_report(board, filters.start, filters.end),
+)
+
+# ---------------------------------------------------------------- completeness
+st.header("Completeness")
+checked = list(report.scope.checked)
+options = [ALL_SOURCES, *checked]
+requested = url_param("source")
+if requested and requested not in options:
+    st.warning(f"There is no checked source called '{requested}'; showing all sources.")
+source_choice = st.selectbox(
+    "Show",
+    options,
+    index=options.index(requested) if requested in options else 0,
+    format_func=lambda s: "All sources" if s == ALL_SOURCES else catalogue.sources[s].title,
+    key="dq_source",
+)
+if source_choice == ALL_SOURCES:
+    st.query_params.pop("source", None)
+    shown = report.completeness_by_source
+else:
+    st.query_params["source"] = source_choice
+    shown = report.completeness[report.completeness["source_id"] == source_choice]
+by_source = source_choice == ALL_SOURCES
+
+if shown.empty:
+    st.info("No months of the checked sources fall in the selected period.")
+else:
+    chart(
+        completeness_heatmap(shown, by_source=by_source),
+        completeness_alt_text(shown, by_source=by_source),
+        what_this_shows=(
+            "each row is a "
+            + ("source" if by_source else "measure")
+            + " and each column a month. Dark blue months are complete. A cross marks a "
+            "missing month, a triangle an incomplete one (fewer values than a usual month, "
+            "the median of the 12 before: blank cells, missing rows, or a record count under "
+            "half the usual) and a diamond a provisional month still filling up. Hover a cell "
+            "for the share of a usual month's values present."
+        ),
+    )
+gaps = report.gaps if by_source else report.gaps[report.gaps["Source"].isin(shown["source_title"])]
+if gaps.empty:
+    st.success("No missing or incomplete months in the selected period.")
+else:
+    st.caption("**Missing and incomplete months** (newest first).")
+    st.dataframe(gaps, hide_index=True, width="stretch")
+if report.scope.skipped:
+    st.caption("Not checked month by month:")
+    st.text("\n".join(f"{sid}: {why}" for sid, why in report.scope.skipped.items()))
+
+# ---------------------------------------------------------------- revisions
+st.header("Provisional figures and revisions")
+if report.revisions is None or report.revisions_by_lag is None:
+    st.info(f"Revisions are unavailable: {report.revisions_problem}")
+else:
+    st.markdown(f"**{revision_sentence(report.revisions)}**")
+    chart(
+        revisions_chart(report.revisions_by_lag),
+        revisions_alt_text(report.revisions_by_lag),
+        what_this_shows=(
+            "how close a reported figure is to its final value, by how many months after the "
+            "month it describes it was extracted (the median over every month that is now "
+            "final). Each measure has its own colour, dash and marker; the dotted line at "
+            "100% is final."
+        ),
+    )
+    with st.expander("First reported and latest value, month by month"):
+        st.dataframe(report.vintages, hide_index=True, width="stretch")
+
+# ---------------------------------------------------------------- definition breaks
+st.header("Definition breaks")
+st.caption(
+    "Dated changes to how a measure is defined or counted (interventions.yaml, kind "
+    "definition_break). A series may step at these months for reasons other than care. The "
+    "sources listed hold data either side of the break, so their metrics may be affected; "
+    "'modelled in' lists metrics whose SPC or impact study already allows for it."
+)
+if report.definition_breaks.empty:
+    st.info("No definition breaks are recorded.")
+else:
+    st.dataframe(
+        report.definition_breaks[
+            [
+                "title",
+                "month",
+                "sources",
+                "metrics_count",
+                "modelled_in",
+                "description",
+                "metrics",
+                "id",
+            ]
+        ].rename(
+            columns={
+                "id": "Id",
+                "title": "Break",
+                "month": "From",
+                "description": "What changed",
+                "sources": "Sources spanning it",
+                "metrics": "Metrics on those sources",
+                "metrics_count": "Metrics",
+                "modelled_in": "Modelled in",
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+
+# ---------------------------------------------------------------- refresh
+st.header("Last refresh")
+st.caption(
+    "When each source file last changed, what it holds, and which of its latest months are "
+    "provisional (sources.yaml: provisional_months)."
+)
+st.dataframe(
+    report.refresh.rename(
+        columns={
+            "source_id": "Source",
+            "title": "Title",
+            "status": "Status",
+            "file": "File",
+            "file_modified": "File modified",
+            "rows": "Rows",
+            "first_period": "First",
+            "last_period": "Last",
+            "provisional_months": "Provisional months",
+            "provisional": "Provisional",
+            "owner": "Owner",
+            "refresh": "Refresh",
+            "problem": "Problem",
+        }
+    ),
+    hide_index=True,
+    width="stretch",
+)
+
+# ---------------------------------------------------------------- validation
+st.header("Validation issues")
+if report.issue_counts.empty:
+    st.success("The definitions and data passed every validation check.")
+else:
+    errors = int(report.issue_counts.loc[report.issue_counts["level"] == "error", "issues"].sum())
+    warnings = int(
+        report.issue_counts.loc[report.issue_counts["level"] == "warning", "issues"].sum()
+    )
+    st.caption(
+        f"{errors} error(s) and {warnings} warning(s) from validating the definitions and "
+        "data. Errors make the figures they affect unavailable; warnings do not."
+    )
+    st.dataframe(
+        report.issue_counts.rename(
+            columns={"level": "Level", "stage": "Stage", "issues": "Issues"}
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+    with st.expander("Details for analysts"):
+        st.text("\n".join(report.issue_lines))
+if state.pending_issues:
+    st.warning(
+        "A newer edit on disk has problems, so the board is serving the last version that "
+        "worked. Details for analysts:"
+    )
+    st.text("\n".join(issue.format_text() for issue in state.pending_issues))

@@ -1,0 +1,264 @@
+"""Money: the pooled budget against spend by provider and service line, the forecast
+outturn, unit costs and savings against the pre-alliance baseline.
+
+Deep link: ?year=2024/25 (optionally &through=2024-12 and &baseline=2014/15).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import streamlit as st
+
+from metrics.formatting import format_money
+from metrics.money import (
+    MoneyError,
+    bed_day_sentence,
+    budget_actual_alt_text,
+    budget_actual_chart,
+    budget_display,
+    cumulative_alt_text,
+    cumulative_chart,
+    cumulative_variance_alt_text,
+    cumulative_variance_chart,
+    default_baseline_year,
+    financial_years,
+    forecast_display,
+    money_report,
+    savings_display,
+    savings_sentence,
+    unit_cost_alt_text,
+    unit_cost_chart,
+    unit_cost_display,
+    year_months,
+)
+from metrics.ui.components import chart
+from metrics.ui.state import page_context, url_param
+
+
+def plain(text: str) -> str:
+    """Text built from data, escaped so Markdown (and $ maths) cannot restyle it."""
+    return re.sub(r"([\\`*_{}\[\]<>()#+!|$~])", r"\\\1", text)
+
+
+def signed(value: float) -> str:
+    return ("+" if value > 0 else "") + format_money(value)
+
+
+state, filters = page_context()
+board = state.board
+
+st.title("Money")
+st.caption(
+    "The pooled alliance budget against what was spent, by provider and service line "
+    "(GBP, accruals basis; financial years run April to March). Variance is actual minus "
+    "budget, so a positive variance is an overspend. Money is not about individuals, so no "
+    "small-number suppression applies to these figures. Costs are not recorded by "
+    "neighbourhood, so the neighbourhood filter does not apply here."
+)
+
+try:
+    years = financial_years(board)
+except MoneyError as exc:
+    st.warning(f"Cost figures are unavailable: {exc}")
+    st.stop()
+if not years:
+    st.warning("The cost data hold no financial years.")
+    st.stop()
+
+# Financial year and the month the year to date runs to (both kept in the link).
+requested_year = url_param("year")
+if requested_year and requested_year not in years:
+    st.warning(f"There are no costs for '{requested_year}'; showing the latest year instead.")
+newest_first = years[::-1]
+left, middle, right = st.columns(3)
+fin_year = left.selectbox(
+    "Financial year",
+    newest_first,
+    index=newest_first.index(requested_year) if requested_year in years else 0,
+    key="money_year",
+)
+months = year_months(board, fin_year)
+requested_through = url_param("through")
+through_options = [f"{m:%Y-%m}" for m in months]
+through_text = middle.selectbox(
+    "Year to date up to",
+    through_options,
+    index=through_options.index(requested_through)
+    if requested_through in through_options
+    else len(through_options) - 1,
+    format_func=lambda m: dt.datetime.strptime(m, "%Y-%m").strftime("%B %Y"),
+    key=f"money_through_{fin_year}",
+)
+through = months[through_options.index(through_text)]
+baselines = [y for y in years if y < fin_year] or [fin_year]
+requested_baseline = url_param("baseline")
+default_baseline = default_baseline_year(board)
+baseline_year = right.selectbox(
+    "Savings baseline year",
+    baselines,
+    index=baselines.index(requested_baseline)
+    if requested_baseline in baselines
+    else (baselines.index(default_baseline) if default_baseline in baselines else 0),
+    key=f"money_baseline_{fin_year}",
+    help="Savings compare each service line's spend with the same months of this year. "
+    "The default is the last full year before the first alliance service change (IPSA, "
+    "April 2015).",
+)
+st.query_params["year"] = fin_year
+st.query_params["through"] = through_text
+if baseline_year == default_baseline:
+    st.query_params.pop("baseline", None)
+else:
+    st.query_params["baseline"] = baseline_year
+
+report = board.memo(
+    ("money_report", fin_year, through, baseline_year),
+    lambda: money_report(board, fin_year, through, baseline_year),
+)
+position = report.position
+
+st.markdown(plain(report.summary))
+
+# Headline tiles: year to date, then the year-end view.
+ytd_word = "full year" if position.full_year else f"to {position.through_month:%b %Y}"
+tiles = st.columns(4)
+tiles[0].metric(f"Spend ({ytd_word})", format_money(position.ytd_actual_gbp))
+tiles[1].metric(f"Budget ({ytd_word})", format_money(position.ytd_budget_gbp))
+tiles[2].metric(
+    "Variance",
+    signed(position.ytd_variance_gbp),
+    delta=f"{position.ytd_variance_pct or 0:+.1f}% "
+    + ("over budget" if position.ytd_variance_gbp > 0 else "under budget"),
+    delta_color="inverse",
+)
+tiles[3].metric(
+    f"Forecast outturn (at {position.through_month:%b %Y})",
+    format_money(position.forecast_outturn_gbp),
+    delta=f"{signed(position.forecast_variance_gbp)} vs budget",
+    delta_color="inverse",
+    help=f"Against a full-year budget of {format_money(position.full_year_budget_gbp)}.",
+)
+if position.provisional_months:
+    st.caption(
+        "Provisional: "
+        + ", ".join(f"{m:%B %Y}" for m in position.provisional_months)
+        + " (still filling up; actuals usually rise when final)."
+    )
+
+st.header("Budget against actual")
+by_provider, by_line = st.tabs(["By provider", "By service line"])
+with by_provider:
+    chart(
+        budget_actual_chart(report.by_provider),
+        budget_actual_alt_text(report.by_provider, "provider"),
+        what_this_shows=(
+            "spend to date for each provider as a bar, with the budget to date as a black "
+            "line; the label says how far over or under budget each is. Orange bars are over "
+            "budget, blue under."
+        ),
+    )
+    st.dataframe(budget_display(report.by_provider, "Provider"), hide_index=True, width="stretch")
+with by_line:
+    chart(
+        budget_actual_chart(report.by_service_line),
+        budget_actual_alt_text(report.by_service_line, "service line"),
+        what_this_shows=(
+            "spend to date for each service line as a bar, with the budget to date as a "
+            "black line; the label says how far over or under budget each is. Orange bars "
+            "are over budget, blue under."
+        ),
+    )
+    st.dataframe(
+        budget_display(report.by_service_line, "Service line"), hide_index=True, width="stretch"
+    )
+    st.caption(
+        f"**Forecast outturn by service line** (the finance forecast at "
+        f"{position.through_month:%B %Y} against the full-year budget)."
+    )
+    st.dataframe(
+        forecast_display(report.forecast_by_service_line), hide_index=True, width="stretch"
+    )
+
+st.header("Spend through the year")
+chart(
+    cumulative_chart(report.monthly),
+    cumulative_alt_text(report.monthly, fin_year),
+    what_this_shows=(
+        "running totals of spend (solid line, dots) and budget (dashed line, squares) from "
+        "April. Where the solid line is above the dashed one, the alliance is over budget to "
+        "date. Shaded months are provisional."
+    ),
+)
+chart(
+    cumulative_variance_chart(report.monthly),
+    cumulative_variance_alt_text(report.monthly, fin_year),
+    what_this_shows=(
+        "the gap between the two lines above: how far over (bars above zero, orange) or "
+        "under (below zero, blue) budget the alliance was by the end of each month, with the "
+        "amount written on each bar. Paler bars are provisional months."
+    ),
+)
+if report.accrual is not None and report.accrual.uplift_pct and report.accrual.uplift_pct > 0:
+    st.caption(
+        f"March carries the year-end accrual spike: {format_money(report.accrual.march_actual_gbp)}"
+        f" against an average month of {format_money(report.accrual.typical_month_gbp)} "
+        f"({report.accrual.uplift_pct:.0f}% higher). It is real spend, but it makes March's "
+        "in-month variance look worse than the run rate."
+    )
+
+st.header("Unit costs")
+sentence = bed_day_sentence(report.unit_costs)
+if sentence:
+    st.markdown(plain(sentence))
+st.dataframe(unit_cost_display(report.unit_costs), hide_index=True, width="stretch")
+st.caption(
+    "Unit cost is a service line's spend divided by its activity, over the months in which "
+    "activity was recorded (a month with a missing return is left out rather than counted "
+    "as free). Caseload lines show the cost of supporting one person for a year."
+)
+line_names = dict(
+    zip(
+        report.unit_cost_trend["service_line_id"],
+        report.unit_cost_trend["service_line"],
+        strict=False,
+    )
+)
+default_lines = [
+    line
+    for line in ("acute_inpatient", "private_beds", "supported_accommodation", "ipsa")
+    if line in line_names
+]
+chosen = st.multiselect(
+    "Service lines in the trend chart",
+    list(line_names),
+    default=default_lines,
+    format_func=lambda line: line_names[line],
+    key="money_unit_cost_lines",
+)
+if chosen:
+    chart(
+        unit_cost_chart(report.unit_cost_trend, chosen),
+        unit_cost_alt_text(report.unit_cost_trend, chosen),
+        what_this_shows=(
+            "the unit cost of each chosen service line by financial year, one panel each "
+            "with its own scale. A hollow diamond marks a year that includes provisional "
+            "months."
+        ),
+    )
+
+st.header("Savings against the baseline")
+if report.ipsa is not None:
+    st.markdown(plain(savings_sentence(report.ipsa)))
+st.caption(
+    f"Cash spend in {fin_year} against the same months of {report.baseline_year}, by "
+    "service line; positive is a saving. Cash figures are not adjusted for inflation or "
+    "demand, so most lines cost more than a decade ago; IPSA is the line with a savings "
+    "target (to save 20% of its GBP 12m budget against the baseline). A line that did "
+    "not exist in the baseline year has no comparison."
+)
+st.dataframe(savings_display(report.savings), hide_index=True, width="stretch")
+
+with st.expander("Monthly figures for analysts"):
+    st.dataframe(report.monthly, hide_index=True, width="stretch")
