@@ -1,19 +1,30 @@
-"""Alliance Board: the entry point. Page config, shared filters and the page registry.
+"""Alliance Board: the entry point. Page config, sign-in and roles, shared filters and
+the page registry.
 
-Every page is registered here explicitly (url_path = the file's stem), so the legacy
-pages/ auto-discovery is off (client.showSidebarNavigation = false in config.toml).
+Every page is registered here explicitly (url_path = the file's stem), and only the pages
+the user's role may see are registered at all, so other pages do not exist for them, not
+even by URL. The legacy pages/ auto-discovery is off (client.showSidebarNavigation).
 """
 
 from __future__ import annotations
 
 import logging
+import traceback
+import urllib.parse
 import uuid
 from pathlib import Path
 
 import streamlit as st
 
+from metrics import audit
 from metrics.ui.components import problems_banner, synthetic_banner
-from metrics.ui.state import board_state, shared_filters
+from metrics.ui.state import (
+    board_state,
+    current_identity,
+    identity_banner,
+    record_page_error,
+    shared_filters,
+)
 
 LOG = logging.getLogger("alliance_board")
 # A local file: a :material/...: favicon would be fetched from Google's font CDN.
@@ -26,82 +37,85 @@ st.set_page_config(
     initial_sidebar_state="expanded",
 )
 
-PAGES = {
-    "Board": [
-        # The Overview is the home page (served at /); a hidden second registration makes
-        # /overview (its file stem) work too, so every page is reachable by its stem.
-        st.Page(
-            "pages/overview.py",
-            title="Overview",
-            icon=":material/dashboard:",
-            url_path="home",
-            default=True,
-        ),
-        st.Page("pages/overview.py", title="Overview", url_path="overview", visibility="hidden"),
-        st.Page("pages/outcomes.py", title="Outcomes", icon=":material/flag:", url_path="outcomes"),
-        st.Page(
-            "pages/access.py",
-            title="Access and waits",
-            icon=":material/schedule:",
-            url_path="access",
-        ),
-        st.Page(
-            "pages/crisis.py",
-            title="Crisis and acute",
-            icon=":material/emergency:",
-            url_path="crisis",
-        ),
-        st.Page(
-            "pages/equity.py", title="Equity", icon=":material/diversity_3:", url_path="equity"
-        ),
-        st.Page("pages/money.py", title="Money", icon=":material/payments:", url_path="money"),
-        st.Page(
-            "pages/data_quality.py",
-            title="Data quality",
-            icon=":material/fact_check:",
-            url_path="data_quality",
-        ),
-    ],
-    "Analysts": [
-        st.Page(
-            "pages/catalogue.py",
-            title="Catalogue",
-            icon=":material/list_alt:",
-            url_path="catalogue",
-        ),
-        st.Page(
-            "pages/editor.py",
-            title="Edit definitions",
-            icon=":material/edit_note:",
-            url_path="editor",
-        ),
-    ],
-    "Analysis": [
-        st.Page(
-            "pages/impact.py", title="Impact", icon=":material/trending_down:", url_path="impact"
-        ),
-        st.Page(
-            "pages/metric.py",
-            title="Metric detail",
-            icon=":material/show_chart:",
-            url_path="metric",
-        ),
-    ],
+# stem -> (navigation section, title, icon), in menu order.
+PAGE_REGISTRY: dict[str, tuple[str, str, str]] = {
+    "overview": ("Board", "Overview", ":material/dashboard:"),
+    "outcomes": ("Board", "Outcomes", ":material/flag:"),
+    "access": ("Board", "Access and waits", ":material/schedule:"),
+    "crisis": ("Board", "Crisis and acute", ":material/emergency:"),
+    "equity": ("Board", "Equity", ":material/diversity_3:"),
+    "money": ("Board", "Money", ":material/payments:"),
+    "data_quality": ("Board", "Data quality", ":material/fact_check:"),
+    "impact": ("Analysis", "Impact", ":material/trending_down:"),
+    "metric": ("Analysis", "Metric detail", ":material/show_chart:"),
+    "showcase": ("Showcase", "Showcase", ":material/co_present:"),
+    "catalogue": ("Analysts", "Catalogue", ":material/list_alt:"),
+    "editor": ("Analysts", "Edit definitions", ":material/edit_note:"),
+    "diagnostics": ("Analysts", "Diagnostics", ":material/troubleshoot:"),
 }
 
 
+def navigation_for(allowed: list[str]) -> dict[str, list[st.Page]]:
+    """The role's pages only. The home page is served at / and, through a hidden second
+    registration, at its own stem too, so every page is reachable by its stem."""
+    here = Path(__file__).parent
+    # A page file that is missing is left out (and logged) rather than taking the site down.
+    missing = [s for s in PAGE_REGISTRY if s in allowed and not (here / f"pages/{s}.py").exists()]
+    for stem in missing:
+        LOG.error("page file pages/%s.py is missing", stem)
+    stems = [stem for stem in PAGE_REGISTRY if stem in allowed and stem not in missing]
+    if not stems:
+        return {
+            "": [st.Page(_nothing_to_show, title="Alliance Board", url_path="home", default=True)]
+        }
+    home = "overview" if "overview" in stems else stems[0]
+    sections: dict[str, list[st.Page]] = {}
+    for stem in stems:
+        section, title, icon = PAGE_REGISTRY[stem]
+        pages = sections.setdefault(section, [])
+        path = f"pages/{stem}.py"
+        if stem == home:
+            pages.append(st.Page(path, title=title, icon=icon, url_path="home", default=True))
+            pages.append(st.Page(path, title=title, url_path=stem, visibility="hidden"))
+        else:
+            pages.append(st.Page(path, title=title, icon=icon, url_path=stem))
+    return sections
+
+
+def _nothing_to_show() -> None:
+    st.info("There is nothing to show for your role yet. Ask the alliance's analysts for access.")
+
+
+def refuse_forbidden_deep_link(allowed: list[str], who: str) -> None:
+    """A link to a page this role may not see: a calm notice, and a line in the audit log.
+    (The page is not registered for the role, so Streamlit serves the home page instead.)"""
+    url = st.context.url or ""
+    stem = urllib.parse.urlparse(url).path.rstrip("/").rsplit("/", 1)[-1]
+    if stem in PAGE_REGISTRY and stem not in allowed:
+        st.info("That page is not available for your role, so the home page is shown instead.")
+        if st.session_state.get("_refused_page") != stem:
+            st.session_state["_refused_page"] = stem
+            audit.record(who, "refused_page", stem)
+
+
 def main() -> None:
-    navigation = st.navigation(PAGES, position="top")
     state = board_state()
+    identity = current_identity(state)
+    navigation = st.navigation(navigation_for(identity.pages), position="top")
     st.session_state["board_state"] = state
+    st.session_state["identity"] = identity
     st.session_state["filters"] = shared_filters(state)
     synthetic_banner()
-    problems_banner(state)
+    identity_banner(identity)
+    refuse_forbidden_deep_link(identity.pages, identity.who)
+    if identity.role == "analyst":
+        problems_banner(state)
     try:
         navigation.run()
     except Exception:  # Streamlit's own control flow (rerun, stop) is not an Exception
         reference = uuid.uuid4().hex[:8]
         LOG.exception("page %s failed (reference %s)", navigation.url_path, reference)
+        record_page_error(reference, navigation.url_path or "home", traceback.format_exc())
         st.error(
             "This page could not be shown just now. The rest of the board is unaffected. "
             f"If it persists, quote reference {reference} to the analysts."

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from metrics.disclosure import legend, policy_for, shows_suppression
+from metrics.disclosure import legend, shows_suppression
 from metrics.equity import (
     BED_SHARE_GROUP,
     BED_SHARE_METRIC,
@@ -39,14 +39,14 @@ from metrics.equity import (
     ratio_trend_chart,
 )
 from metrics.ui.components import chart, plain
-from metrics.ui.state import page_context, url_param
+from metrics.ui.state import current_policy, page_context, url_param
 
 DEFAULT_METRIC = "detention_rate"
 
 state, filters = page_context()
 board = state.board
 catalogue = board.catalogue
-policy = policy_for(catalogue, "board")
+policy = current_policy()
 
 st.title("Equity: who is being left behind?")
 st.caption(

@@ -9,14 +9,14 @@ import streamlit as st
 
 from metrics.charts.series_chart import series_alt_text, series_chart
 from metrics.describe import describe_metric, metric_yaml
-from metrics.disclosure import control_series, legend, policy_for, shows_suppression
+from metrics.disclosure import control_series, legend, shows_suppression
 from metrics.reading import group_icon_table, metric_reading, spc_reading
 from metrics.series import SeriesError
 from metrics.ui.components import chart, spc_panel
-from metrics.ui.state import page_context, url_param
+from metrics.ui.state import current_policy, page_context, url_param
 
 state, filters = page_context()
-policy = policy_for(state.board.catalogue, "board")
+policy = current_policy()
 board = state.board
 catalogue = board.catalogue
 

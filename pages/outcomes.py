@@ -7,7 +7,7 @@ import streamlit as st
 
 from metrics.reading import metric_reading
 from metrics.ui.components import metric_tile, plain
-from metrics.ui.state import page_context
+from metrics.ui.state import current_policy, page_context
 
 state, filters = page_context()
 board = state.board
@@ -33,7 +33,7 @@ def tiles(domain_id: str) -> None:
                 lambda m=metric: metric_reading(board, m.id, filters.query()),
             )
             with column:
-                metric_tile(reading, filters.url_params())
+                metric_tile(reading, filters.url_params(), current_policy())
 
 
 for outcome in catalogue.outcomes.values():

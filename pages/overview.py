@@ -6,12 +6,12 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from metrics.disclosure import legend, policy_for
+from metrics.disclosure import legend
 from metrics.formatting import direction_word, format_change
 from metrics.reading import exceptions_first, readings
 from metrics.spc import icon_data_uri, icon_meaning
 from metrics.ui.components import metric_tile, shown_latest, shown_sparkline
-from metrics.ui.state import page_context
+from metrics.ui.state import current_policy, page_context
 
 state, filters = page_context()
 board = state.board
@@ -26,7 +26,7 @@ st.caption(
     "up): they are shown, but left out of the SPC reading."
 )
 
-policy = policy_for(catalogue, "board")
+policy = current_policy()
 all_readings = board.memo(("readings", filters.query()), lambda: readings(board, filters.query()))
 attention = [r for r in exceptions_first(all_readings) if r.needs_attention]
 link_params = filters.url_params()

@@ -5,16 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 APP = Path(__file__).resolve().parents[1] / "streamlit_app.py"
 PAGE = "pages/data_quality.py"
 TIMEOUT = 60
 
-pytestmark = pytest.mark.skipif(
-    PAGE not in APP.read_text(encoding="utf-8"), reason="page not registered yet"
-)
 
 
 def run_page(**params: str) -> AppTest:

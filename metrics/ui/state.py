@@ -11,12 +11,17 @@ import datetime as dt
 import logging
 import os
 import re
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import streamlit as st
 
+from metrics import audit
+from metrics.access import AccessFile, Identity, load_access, resolve_identity
 from metrics.board import BoardHolder, BoardState
+from metrics.disclosure import Policy, policy_for
 from metrics.series import SeriesQuery
 
 # ALLIANCE_CONFIG_DIR points the site at another config folder (tests, other alliances).
@@ -155,3 +160,124 @@ DEVELOPMENT_ROLE_NOTICE = (
 def analyst_notice() -> None:
     """Labels analyst tools as open to everyone until access control is configured."""
     st.warning(DEVELOPMENT_ROLE_NOTICE, icon=":material/lock_open:")
+
+
+@dataclass(frozen=True)
+class CurrentIdentity:
+    """The identity of this session with what its role allows."""
+
+    identity: Identity
+    title: str
+    pages: list[str]
+    disclosure: str  # "board" or "public"
+
+    @property
+    def role(self) -> str:
+        return self.identity.role
+
+    @property
+    def who(self) -> str:
+        return self.identity.who
+
+
+_ACCESS_CACHE: dict[str, tuple[int, AccessFile | None, list]] = {}
+_LAST_GOOD_ACCESS: dict[str, AccessFile] = {}
+
+
+def _access(config_dir: Path) -> tuple[AccessFile | None, list]:
+    """config/access.yaml, reloaded when it changes; a broken edit keeps the last good one."""
+    path = config_dir / "access.yaml"
+    key = str(path)
+    try:
+        stamp = path.stat().st_mtime_ns
+    except OSError:
+        stamp = -1
+    cached = _ACCESS_CACHE.get(key)
+    if cached is None or cached[0] != stamp:
+        access, issues = load_access(path)
+        if access is not None:
+            _LAST_GOOD_ACCESS[key] = access
+        _ACCESS_CACHE[key] = (stamp, _LAST_GOOD_ACCESS.get(key), issues)
+    _, access, issues = _ACCESS_CACHE[key]
+    return access, issues
+
+
+def _auth_configured() -> bool:
+    try:
+        return "auth" in st.secrets
+    except Exception:  # no secrets file at all: sign-in is not configured
+        return False
+
+
+def _user() -> dict[str, Any] | None:
+    try:
+        return dict(st.user.to_dict())
+    except Exception:
+        return None
+
+
+def current_identity(state: BoardState) -> CurrentIdentity:
+    """Who this is and what they may see. Never chosen by anything in the request."""
+    config_dir = state.board.catalogue.config_dir
+    access, issues = _access(config_dir)
+    if access is None:
+        # Fail closed: with no valid access configuration, only public views are served.
+        LOG.error("config/access.yaml is invalid: %s", "; ".join(i.format_text() for i in issues))
+        return CurrentIdentity(Identity("public"), "Public", ["showcase"], "public")
+    identity = resolve_identity(access, _user(), auth_configured=_auth_configured())
+    if "role" in st.query_params and not st.session_state.get("_role_param_logged"):
+        st.session_state["_role_param_logged"] = True
+        audit.record(
+            identity.who,
+            "refused_role_parameter",
+            "a role in the URL was ignored",
+            value=str(st.query_params.get("role"))[:60],
+        )
+    if identity.ignored_claims and not st.session_state.get("_claims_logged"):
+        st.session_state["_claims_logged"] = True
+        audit.record(
+            identity.who,
+            "ignored_role_claims",
+            "unknown role names in the token",
+            values=list(identity.ignored_claims)[:10],
+        )
+    role = access.roles[identity.role]
+    return CurrentIdentity(identity, role.title, list(role.pages), role.disclosure)
+
+
+def identity_banner(current: CurrentIdentity) -> None:
+    """Who the site thinks you are, and the development default's warning."""
+    with st.sidebar:
+        if current.identity.development:
+            st.warning(DEVELOPMENT_ROLE_NOTICE, icon=":material/lock_open:")
+        elif current.identity.signed_in:
+            st.caption(f"Signed in as {current.who} ({current.title}).")
+            if st.button("Sign out", key="sign_out"):
+                st.logout()
+        else:
+            st.caption("You are viewing the public pages.")
+            if st.button("Sign in", key="sign_in"):
+                st.login()
+
+
+def current_policy() -> Policy:
+    """The disclosure policy for this session's role (the public one for public roles)."""
+    state = st.session_state["board_state"]
+    current = st.session_state.get("identity")
+    context = current.disclosure if current is not None else "public"
+    return policy_for(state.board.catalogue, context)
+
+
+# Page failures seen by this server (viewers get a reference; analysts read the details).
+PAGE_ERRORS: deque[dict[str, str]] = deque(maxlen=50)
+
+
+def record_page_error(reference: str, page: str, details: str) -> None:
+    PAGE_ERRORS.appendleft(
+        {
+            "reference": reference,
+            "page": page,
+            "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "details": details,
+        }
+    )
