@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from metrics import audit
 from metrics.editing import (
     ConflictError,
     InvalidDefinitionError,
@@ -28,6 +29,7 @@ from metrics.ui.preview import preview_metric
 from metrics.ui.state import analyst_notice, page_context, url_param
 
 state, filters = page_context()
+who = st.session_state["identity"].who if "identity" in st.session_state else "unknown"
 board = state.board
 catalogue = board.catalogue
 config_dir = catalogue.config_dir
@@ -125,6 +127,9 @@ with edit_tab:
             st.error("Not saved: the definition has errors.")
             show_issues(invalid.issues, opened["start"])
         else:
+            audit.record(
+                who, "save_definition", str(path.relative_to(config_dir.parent)), metric=metric_id
+            )
             st.session_state["editor_reload"] = True
             st.success(
                 "Saved. The previous version is kept in the history; the board now uses the "
@@ -223,6 +228,9 @@ with new_tab:
         except (ConflictError, InvalidDefinitionError) as problem:
             st.error(f"Not saved: {problem}")
         else:
+            audit.record(
+                who, "create_definition", str(target.relative_to(config_dir.parent)), metric=new_id
+            )
             st.success(f"Saved '{new_id}' as a draft in {target_file}.")
 
 with history_tab:
@@ -254,5 +262,11 @@ with history_tab:
             except (ConflictError, InvalidDefinitionError) as problem:
                 st.error(f"Not restored: {problem}")
             else:
+                audit.record(
+                    who,
+                    "restore_definition",
+                    str(path.relative_to(config_dir.parent)),
+                    version=version.label,
+                )
                 st.session_state["editor_reload"] = True
                 st.success("Restored. The version it replaced is kept in the history too.")

@@ -15,6 +15,7 @@ APP = str(ROOT / "streamlit_app.py")
 
 @pytest.fixture
 def config(tmp_path, monkeypatch) -> Path:
+    monkeypatch.setenv("ALLIANCE_AUDIT_LOG", str(tmp_path / "audit.jsonl"))
     target = tmp_path / "config"
     shutil.copytree(ROOT / "config", target, ignore=shutil.ignore_patterns(".history"))
     monkeypatch.setenv("ALLIANCE_CONFIG_DIR", str(target))
@@ -60,6 +61,8 @@ def test_valid_edit_is_saved_with_history(config):
     assert "owner: Waiting list team" in path.read_text()
     history = list((config / ".history").rglob("*.yaml"))
     assert len(history) == 1 and "owner: Waiting list team" not in history[0].read_text()
+    audit_lines = (config.parent / "audit.jsonl").read_text().splitlines()
+    assert any('"save_definition"' in line and "access.yaml" in line for line in audit_lines)
 
 
 def test_edit_made_elsewhere_is_detected_not_overwritten(config):
