@@ -8,7 +8,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8501
 
-.PHONY: run test setup lint validate data bench clean
+.PHONY: run test setup lint validate data bench clean a11y-deps
 
 setup: $(VENV)/.installed
 
@@ -21,9 +21,18 @@ $(VENV)/.installed: requirements.lock
 run: setup
 	$(BIN)/streamlit run streamlit_app.py --server.port $(PORT)
 
-test: setup
+test: setup a11y-deps
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
+
+# axe-core for the accessibility tests, from the npm registry (pinned in the lock file).
+# Skipped where npm is absent; the tests then skip too (and fail in CI).
+a11y-deps: tests/a11y/node_modules/.installed
+
+tests/a11y/node_modules/.installed: tests/a11y/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --prefix tests/a11y --no-audit --no-fund --loglevel=error && touch $@; \
+	else echo "npm not found: accessibility tests will be skipped"; fi
 
 lint: setup
 	$(BIN)/ruff check .
