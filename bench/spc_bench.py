@@ -9,10 +9,14 @@ series well under 5 ms). Figures depend on the machine; tests never assert on th
 from __future__ import annotations
 
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere
 
 from metrics.spc import SPCOptions, compute_spc
 
