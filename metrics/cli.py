@@ -15,6 +15,7 @@ SUBCOMMAND_MODULES = [
     "metrics.definitions.cli",  # validate, schema
     "metrics.its.cli",  # its
     "metrics.spc.cli",  # spc
+    "metrics.exports.cli",  # export
 ]
 
 

@@ -1,0 +1,1434 @@
+"""The one content model behind the Showcase page, the HTML and PowerPoint decks and the
+board-pack PDF.
+
+Built once from the board for an audience:
+
+- "public": the public disclosure policy, always (config/disclosure.yaml refuses 'none'
+  for it, and `policy_for` falls back to nhs_secondary_care should it ever be missing);
+- "board": the board's own policy (typically whole-area totals unrounded, breakdowns
+  controlled).
+
+Every figure a reader sees passes through `metrics.disclosure` here, at the output
+boundary, and every controlled count is written to a ledger (`Disclosed`) so tests can
+prove that no suppressed number leaks into any format. Models (SPC, ITS, equity rates)
+always run on the exact figures; only what is shown is controlled. Charts are built from
+the figures as shown, so their data (which travel into SVG, PNG and the browser) carry no
+exact small counts either.
+
+Nothing here crashes on bad input: a slide naming an unknown metric, a chart that cannot
+be built or a model that fails becomes a slide or section marked `unavailable` with the
+reason, and a `Problem` that the command line prints as a warning.
+
+Text is kept as plain strings; each writer escapes it for its format.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import importlib
+import json
+import math
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import altair as alt
+import pandas as pd
+
+from metrics.board import Board
+from metrics.charts.its_chart import its_chart
+from metrics.charts.series_chart import series_chart
+from metrics.charts.spc_chart import spc_chart
+from metrics.definitions.models import MetricDef, SlideDef
+from metrics.disclosure import (
+    SUPPRESSED,
+    Cell,
+    Policy,
+    control_change,
+    control_count,
+    control_series,
+    control_value,
+    is_controlled,
+    legend,
+    policy_for,
+)
+from metrics.exports import AUDIENCES, Audience
+from metrics.formatting import format_change, format_money, format_value
+from metrics.impact import (
+    Impact,
+    ImpactRequest,
+    cumulative_sentence,
+    diagnostics_in_words,
+    headline,
+    impact_sentence,
+    metrics_with_its,
+    run_impact,
+)
+from metrics.reading import MetricReading, SPCReading, exceptions_first, readings, spc_reading
+from metrics.series import SeriesError, SeriesQuery
+from metrics.spc import icon_meaning
+
+SYNTHETIC_LABEL = "Synthetic data"
+SYNTHETIC_NOTE = (
+    "Synthetic data: every figure comes from a generated, fictional alliance for "
+    "demonstration. No real person or service is described."
+)
+FICTIONAL_LABEL = "Fictional story"
+REAL_STORY_LABEL = "Story"
+CONFIDENCE_WORDS = "95% confidence interval"
+MAX_SUMMARY_BULLETS = 5
+MIN_SUMMARY_BULLETS = 3
+EQUITY_METRIC = "detention_rate"  # the alliance's headline equity measure (domain.md 2.2)
+EQUITY_DIMENSION = "ethnicity"
+
+# Export charts: a fixed size (vl-convert has no container to fill).
+SVG_WIDTH = 860
+SVG_HEIGHT = 330
+PNG_WIDTH = 760
+PNG_HEIGHT = 300
+PNG_SCALE = 2.0
+
+
+class NothingToExport(Exception):
+    """No part of the export could be built (every slide or section is unavailable)."""
+
+
+# --------------------------------------------------------------------------- the model
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A part that could not be built, and why (printed as a warning by the CLI)."""
+
+    where: str
+    reason: str
+
+    def text(self) -> str:
+        return f"{self.where}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class Disclosed:
+    """One disclosure-controlled figure as computed and as shown (the audit ledger).
+
+    `label` is what the figure is printed next to (a metric title, a group, a month);
+    `raw_text` the figure as it would read uncontrolled.
+    """
+
+    label: str
+    raw: float | None
+    raw_text: str
+    shown: str
+    suppressed: bool
+    where: str  # "big number", "table", "chart", ...
+
+
+@dataclass(frozen=True)
+class ChartContent:
+    """An Altair chart (width 'container') built from shown figures, and its words."""
+
+    chart: alt.TopLevelMixin
+    alt_text: str
+    kind: str  # spc | its | series | equity
+
+
+@dataclass(frozen=True)
+class Story:
+    title: str
+    text: str
+    fictional: bool
+
+    @property
+    def label(self) -> str:
+        return FICTIONAL_LABEL if self.fictional else REAL_STORY_LABEL
+
+
+@dataclass(frozen=True)
+class Slide:
+    """One showcase slide: one message, one big number, one chart, one story."""
+
+    number: int  # 1-based position in the deck
+    id: str
+    headline: str
+    big_number: str = ""
+    interval: str = ""  # '' unless the number comes from a model
+    number_label: str = ""  # what the big number is, e.g. 'introductions in January 2025'
+    caption: str = ""
+    chart: ChartContent | None = None
+    story: Story | None = None
+    outcome: str = ""  # title of the big outcome served
+    metric_title: str = ""
+    notes: str = ""  # speaker notes: method and caveats
+    unavailable: str = ""  # why the slide cannot show its figures ('' when it can)
+    shows_suppressed: bool = False
+
+    @property
+    def available(self) -> bool:
+        return not self.unavailable
+
+
+@dataclass(frozen=True)
+class Deck:
+    title: str
+    subtitle: str
+    event: str
+    audience: Audience
+    policy_name: str
+    legend: str  # the footnote for '*' under the audience's policy
+    synthetic_label: str
+    period: str  # e.g. 'April 2019 to March 2025'
+    slides: tuple[Slide, ...]
+    problems: tuple[Problem, ...] = ()
+    disclosed: tuple[Disclosed, ...] = ()
+
+    @property
+    def available_slides(self) -> tuple[Slide, ...]:
+        return tuple(s for s in self.slides if s.available)
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table as readers see it (text cells). `count_cells` are (row, column) positions
+    of disclosure-controlled counts; `icon_columns` hold SPC icon names, not text."""
+
+    title: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    count_cells: tuple[tuple[int, int], ...] = ()
+    icon_columns: tuple[int, ...] = ()
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Section:
+    key: str
+    title: str
+    paragraphs: tuple[str, ...] = ()
+    tables: tuple[Table, ...] = ()
+    charts: tuple[ChartContent, ...] = ()
+    unavailable: str = ""
+    summary: str = ""  # one sentence for the cover sheet
+
+    @property
+    def available(self) -> bool:
+        return not self.unavailable
+
+
+@dataclass(frozen=True)
+class SPCLine:
+    """One metric's Making Data Count reading as shown (both icons, plain words)."""
+
+    metric_id: str
+    metric_title: str
+    domain: str
+    latest: str
+    month: str
+    variation_icon: str | None
+    assurance_icon: str | None
+    icon_words: str
+    attention: str  # why it needs the board's attention ('' when it does not)
+    unavailable: str = ""
+    latest_is_count: bool = False  # the latest figure is a controlled count
+
+
+@dataclass(frozen=True)
+class ImpactPage:
+    """One planned interrupted time-series study (a metric's `its:` block)."""
+
+    metric_id: str
+    metric_title: str
+    intervention: str
+    model: str
+    big_number: str = ""
+    interval: str = ""
+    sentence: str = ""
+    cumulative: str = ""
+    diagnostics: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    chart: ChartContent | None = None
+    unavailable: str = ""
+
+    @property
+    def available(self) -> bool:
+        return not self.unavailable
+
+
+@dataclass(frozen=True)
+class Cover:
+    """A board paper cover sheet (domain.md section 4)."""
+
+    title: str
+    organisation: str
+    meeting: str
+    date: dt.date
+    purpose: str
+    summary: tuple[str, ...]
+    recommendation: str
+    audience_note: str
+    period: str
+
+
+@dataclass(frozen=True)
+class BoardPack:
+    cover: Cover
+    exceptions: tuple[SPCLine, ...]
+    spc_summary: tuple[SPCLine, ...]
+    impact_pages: tuple[ImpactPage, ...]
+    money: Section
+    equity: Section
+    data_quality: Section
+    method: Section
+    audience: Audience
+    policy_name: str
+    legend: str
+    synthetic_label: str
+    problems: tuple[Problem, ...] = ()
+    disclosed: tuple[Disclosed, ...] = ()
+
+    @property
+    def sections(self) -> tuple[Section, ...]:
+        return (self.money, self.equity, self.data_quality, self.method)
+
+    @property
+    def has_figures(self) -> bool:
+        """Whether any part with figures was built (the cover and method notes always are)."""
+        return (
+            any(not line.unavailable for line in self.spc_summary)
+            or any(page.available for page in self.impact_pages)
+            or any(s.available for s in (self.money, self.equity, self.data_quality))
+        )
+
+
+# --------------------------------------------------------------------------- entry points
+
+
+def deck_content(board: Board, audience: str) -> Deck:
+    """The showcase deck for `audience`, computed once per board (boards never change)."""
+    checked = _audience(audience)
+    return board.memo(("exports", "deck", checked), lambda: _Builder(board, checked).deck())
+
+
+def board_pack_content(
+    board: Board, audience: str, *, meeting_date: dt.date | None = None
+) -> BoardPack:
+    """The board pack for `audience` (meeting date: today unless given), once per board."""
+    checked = _audience(audience)
+    when = meeting_date or dt.date.today()
+    return board.memo(
+        ("exports", "pack", checked, when),
+        lambda: _Builder(board, checked).board_pack(when),
+    )
+
+
+def require_content(content: Deck | BoardPack) -> None:
+    """Raise NothingToExport when nothing with figures could be built."""
+    if isinstance(content, Deck):
+        if not content.available_slides:
+            reasons = "; ".join(p.text() for p in content.problems[:3]) or "no slides defined"
+            raise NothingToExport(f"no slide could be built ({reasons})")
+    elif not content.has_figures:
+        reasons = "; ".join(p.text() for p in content.problems[:3]) or "no data"
+        raise NothingToExport(f"no section of the board pack could be built ({reasons})")
+
+
+def _audience(audience: str) -> Audience:
+    if audience not in AUDIENCES:
+        raise ValueError(f"unknown audience '{audience}': use 'public' or 'board'")
+    return audience  # type: ignore[return-value]
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def month_words(value: Any) -> str:
+    """'January 2025'."""
+    return f"{pd.Timestamp(value):%B %Y}"
+
+
+def month_short(value: Any) -> str:
+    """'Jan 2025'."""
+    return f"{pd.Timestamp(value):%b %Y}"
+
+
+def _number(value: Any) -> float | None:
+    if value is None or value is pd.NA:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(number) else number
+
+
+def _raw_text(value: float | None, metric: MetricDef) -> str:
+    return format_value(value, metric, with_unit=False)
+
+
+def _unit_words(metric: MetricDef) -> str:
+    """What follows a big number: 'introductions', 'per 100,000' ('' for % and GBP)."""
+    if metric.is_money or metric.unit == "%":
+        return ""
+    return metric.unit
+
+
+def _y_title(metric: MetricDef) -> str:
+    if metric.is_money:
+        return "GBP"
+    return "percent" if metric.unit == "%" else metric.unit
+
+
+def _first_sentence(text: str) -> str:
+    head, _, _ = text.partition(". ")
+    return head.rstrip(".") + "."
+
+
+class _Ledger:
+    """Collects every disclosure-controlled figure shown (thread-confined to one build)."""
+
+    def __init__(self) -> None:
+        self.entries: list[Disclosed] = []
+
+    def record(self, label: str, raw: float | None, raw_text: str, cell: Cell, where: str) -> None:
+        self.entries.append(Disclosed(label, raw, raw_text, cell.text, cell.suppressed, where))
+
+
+# --------------------------------------------------------------------------- the builder
+
+
+class _Builder:
+    """Computes one audience's content from the board (one instance per build)."""
+
+    def __init__(self, board: Board, audience: Audience) -> None:
+        self.board = board
+        self.catalogue = board.catalogue
+        self.audience = audience
+        self.policy: Policy = policy_for(board.catalogue, audience)
+        self.ledger = _Ledger()
+        self.problems: list[Problem] = []
+        self.query = self._period_query()
+
+    # ---- period -----------------------------------------------------------------------
+
+    def _period_query(self) -> SeriesQuery:
+        """The board layout's default period (as the Overview opens), within the data."""
+        span = self.board.data_span()
+        layout = self.catalogue.board
+        if span is None:
+            return SeriesQuery()
+        first, last = span
+        start = (
+            layout.default_from if layout.default_from and first <= layout.default_from else first
+        )
+        end = layout.default_to if layout.default_to and layout.default_to <= last else last
+        if start > end:
+            start, end = first, last
+        return SeriesQuery(start=start, end=end)
+
+    @property
+    def period_words(self) -> str:
+        if self.query.start is None or self.query.end is None:
+            return "the whole period of the data"
+        return f"{month_words(self.query.start)} to {month_words(self.query.end)}"
+
+    @property
+    def controls(self) -> bool:
+        """Whether whole-area figures are controlled for this audience."""
+        return self.policy.applies(top_level=True)
+
+    # ---- shown figures ----------------------------------------------------------------
+
+    def shown_value(self, metric: MetricDef, row: Any, label: str, where: str) -> Cell:
+        """One whole-area monthly figure of `metric` as this audience sees it."""
+        value = _number(row.get("value"))
+        cell = control_value(
+            metric,
+            self.policy,
+            value=value,
+            numerator=_number(row.get("numerator")),
+            denominator=_number(row.get("denominator")),
+            n=_number(row.get("n")),
+            top_level=True,
+        )
+        if is_controlled(metric) and self.controls:
+            self.ledger.record(label, value, _raw_text(value, metric), cell, where)
+        return cell
+
+    def shown_count(self, count: float | None, label: str, where: str, *, top_level: bool) -> Cell:
+        """A count of people or events (a breakdown cell unless `top_level`)."""
+        cell = control_count(count, self.policy, top_level=top_level)
+        if self.policy.applies(top_level=top_level):
+            raw = "–" if count is None else f"{count:,.0f}"
+            self.ledger.record(label, count, raw, cell, where)
+        return cell
+
+    def shown_frame(self, metric_id: str, query: SeriesQuery) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """(exact series frame, display frame as shown) for the whole area."""
+        result = self.board.series(metric_id, query)
+        shown = control_series(result, self.policy)
+        return result.frame, shown
+
+    def record_points(
+        self, metric: MetricDef, months: Iterable[Any], raw: Iterable[Any], shown: pd.DataFrame
+    ) -> None:
+        """Write a chart's plotted points to the ledger (exact figure and as shown)."""
+        if not (is_controlled(metric) and self.controls):
+            return
+        by_month = {
+            pd.Timestamp(m): (d, bool(s))
+            for m, d, s in zip(shown["month"], shown["display"], shown["suppressed"], strict=True)
+        }
+        for month, value in zip(months, raw, strict=True):
+            exact = _number(value)
+            if exact is None:
+                continue  # a missing month is a gap, not a figure
+            text, suppressed = by_month.get(pd.Timestamp(month), (SUPPRESSED, True))
+            self.ledger.record(
+                month_short(month),
+                exact,
+                _raw_text(exact, metric),
+                Cell(None, text, suppressed),
+                "chart",
+            )
+
+    def latest_month(self, metric_id: str, frame: pd.DataFrame, spc: SPCReading) -> pd.Timestamp:
+        """The latest complete month: the SPC reading's (provisional months left out)."""
+        if spc.result is not None:
+            latest = spc.result.facet().latest_date
+            if latest is not None:
+                return pd.Timestamp(latest)
+        known = frame.dropna(subset=["value"])
+        if spc.provisional_months:
+            cut = pd.Timestamp(min(spc.provisional_months))
+            earlier = known[known["month"] < cut]
+            known = earlier if not earlier.empty else known
+        if known.empty:
+            raise SeriesError("no data in the period")
+        return pd.Timestamp(known["month"].iloc[-1])
+
+    # ---- charts -----------------------------------------------------------------------
+
+    def spc_chart_content(
+        self, metric: MetricDef, spc: SPCReading, shown: pd.DataFrame
+    ) -> ChartContent:
+        """The SPC chart with the points as shown (limits come from the exact figures)."""
+        if spc.result is None:
+            raise ValueError(spc.reason or "no SPC reading")
+        result = spc.result
+        values = dict(zip(shown["month"], shown["value"], strict=True))
+        points = result.points.copy()
+        points["value"] = [values.get(pd.Timestamp(d), math.nan) for d in points["date"]]
+        self.record_points(metric, result.points["date"], result.points["value"], shown)
+
+        # The chart's own description reads the facet's latest value: give it the shown one
+        # (NaN when suppressed), never the exact figure.
+        def shown_latest(facet: Any) -> float:
+            value = _number(values.get(pd.Timestamp(facet.latest_date)))
+            return math.nan if value is None else value
+
+        facets = tuple(
+            dataclasses.replace(f, latest_value=shown_latest(f)) if f.latest_date is not None else f
+            for f in result.facets
+        )
+        display = dataclasses.replace(result, points=points, facets=facets)
+        chart = spc_chart(display, y_title=_y_title(metric), height=SVG_HEIGHT)
+        facet = result.facet()
+        latest = (
+            shown.loc[shown["month"] == pd.Timestamp(facet.latest_date)]
+            if (facet.latest_date is not None)
+            else shown.iloc[0:0]
+        )
+        latest_text = latest["display"].iloc[0] if not latest.empty else "–"
+        known = points.dropna(subset=["value"])
+        span = (
+            f"{month_words(points['date'].iloc[0])} to {month_words(points['date'].iloc[-1])}"
+            if len(points)
+            else ""
+        )
+        alt_text = (
+            f"Statistical process control chart of {metric.title}, {span}. Latest complete "
+            f"month {month_words(facet.latest_date) if facet.latest_date is not None else '–'}:"
+            f" {latest_text}. {facet.variation_meaning}."
+        )
+        if facet.assurance_icon:
+            alt_text += f" {facet.assurance_meaning}."
+        if len(known) < len(points.dropna(subset=["mean"])):
+            alt_text += " Months with small numbers are not plotted."
+        return ChartContent(chart.properties(description=alt_text), alt_text, "spc")
+
+    def its_chart_content(self, impact: Impact, intervention: str | None) -> ChartContent:
+        """The impact chart with the observed points as shown (the model uses exact ones)."""
+        result = impact.result
+        if result is None:
+            raise ValueError(impact.error)
+        metric = impact.metric
+        frame = result.counterfactual
+        if is_controlled(metric) and self.controls:
+            if impact.spec is not None and impact.spec.offset_col:
+                # A count model of a rate: the observed points are the event counts.
+                cells = [
+                    self.shown_count(_number(v), month_short(d), "chart", top_level=True)
+                    for d, v in zip(frame["date"], frame["observed"], strict=True)
+                ]
+                frame["observed"] = [math.nan if c.value is None else c.value for c in cells]
+            else:
+                _, shown = self.shown_frame(metric.id, SeriesQuery())
+                values = dict(zip(shown["month"], shown["value"], strict=True))
+                self.record_points(metric, frame["date"], frame["observed"], shown)
+                frame["observed"] = [
+                    values.get(pd.Timestamp(d), math.nan) if pd.notna(v) else math.nan
+                    for d, v in zip(frame["date"], frame["observed"], strict=True)
+                ]
+            frame = frame.drop(columns=[c for c in ("control",) if c in frame])
+        display = dataclasses.replace(result, counterfactual_table=frame)
+        chart = its_chart(display, title="", y_title=_y_title(metric), height=SVG_HEIGHT)
+        observed = frame.dropna(subset=["observed"])
+        span = ""
+        if not observed.empty:
+            first, last = observed["date"].iloc[0], observed["date"].iloc[-1]
+            span = f"from {month_words(first)} to {month_words(last)}"
+        effect = result.horizon_effect(intervention)
+        alt_text = (
+            f"Impact chart of {metric.title}: the monthly values {span}, the fitted model and, "
+            f"from {effect.label}, the level expected without it (dashed, with a shaded "
+            f"{CONFIDENCE_WORDS} band). {impact_sentence(impact, intervention)}"
+        )
+        return ChartContent(chart, alt_text, "its")
+
+    def series_chart_content(self, metric: MetricDef, shown: pd.DataFrame) -> ChartContent:
+        """The metric's line over the period, from the figures as shown."""
+        chart = series_chart(shown, metric, height=SVG_HEIGHT)
+        known = shown.dropna(subset=["value"])
+        if known.empty:
+            raise ValueError("no figures can be shown for the period")
+        first, last = known.iloc[0], known.iloc[-1]
+        alt_text = (
+            f"Line chart of {metric.title} from {month_words(first['month'])} "
+            f"({first['display']}) to {month_words(last['month'])} ({last['display']})."
+        )
+        gaps = int(shown["value"].isna().sum())
+        if gaps:
+            alt_text += f" {gaps} month(s) are missing or too small to show and appear as gaps."
+        return ChartContent(chart, alt_text, "series")
+
+    # ---- impact -----------------------------------------------------------------------
+
+    def impact(self, metric: MetricDef, intervention: str | None) -> Impact:
+        """The planned study (the metric's own `its:` block) or one for the named change.
+
+        Shares the Impact page's memo key, so the site and the exports fit each study once.
+        """
+        own = metric.its is not None and (
+            intervention is None or intervention in metric.its.interventions
+        )
+        request = (
+            ImpactRequest(metric.id)
+            if own
+            else ImpactRequest(metric.id, interventions=(intervention,) if intervention else ())
+        )
+        return self.board.memo(("impact", request), lambda: run_impact(self.board, request))
+
+    def method_words(self, impact: Impact) -> str:
+        spec = impact.spec
+        if spec is None or impact.result is None:
+            return ""
+        names = ", ".join(i.label for i in spec.interventions)
+        shocks = ", ".join(s.label for s in spec.shocks)
+        words = (
+            f"Interrupted time series ({spec.model} model, seasonality {spec.seasonality}) of "
+            f"the whole history, with {names}"
+            + (f" and {shocks} as a temporary shock" if shocks else "")
+            + f"; the effect is read {spec.horizon} months after the change, with its "
+            f"{CONFIDENCE_WORDS}."
+        )
+        return words
+
+    # ---- the deck ---------------------------------------------------------------------
+
+    def deck(self) -> Deck:
+        showcase = self.catalogue.showcase
+        slide_defs = self.catalogue.slides or tuple(showcase.slides)
+        slides = [self.slide(i, d) for i, d in enumerate(slide_defs, start=1)]
+        return Deck(
+            title=showcase.title,
+            subtitle=showcase.subtitle,
+            event=showcase.event,
+            audience=self.audience,
+            policy_name=self.policy.name,
+            legend=legend(self.policy),
+            synthetic_label=SYNTHETIC_NOTE,
+            period=self.period_words,
+            slides=tuple(slides),
+            problems=tuple(self.problems),
+            disclosed=tuple(self.ledger.entries),
+        )
+
+    def slide(self, number: int, slide: SlideDef) -> Slide:
+        """One slide; any failure marks it unavailable with the reason (never raises)."""
+        story = (
+            Story(slide.story.title, slide.story.text, slide.story.fictional)
+            if slide.story
+            else None
+        )
+        base = Slide(
+            number=number,
+            id=slide.id,
+            headline=slide.headline,
+            caption=slide.caption,
+            story=story,
+            outcome=self.outcome_title(slide),
+            notes=slide.notes,
+        )
+        try:
+            return self._slide_figures(base, slide)
+        except Exception as exc:  # one bad slide must never stop the deck
+            reason = str(exc) or exc.__class__.__name__
+            self.problems.append(Problem(f"slide {number} ({slide.id})", reason))
+            notes = "\n\n".join(
+                part for part in (slide.notes, f"Unavailable: {reason}", SYNTHETIC_NOTE) if part
+            )
+            return dataclasses.replace(base, unavailable=reason, notes=notes)
+
+    def outcome_title(self, slide: SlideDef) -> str:
+        outcomes = self.catalogue.outcomes
+        if slide.outcome and slide.outcome in outcomes:
+            return outcomes[slide.outcome].title
+        metric = self.catalogue.metrics.get(slide.metric or "")
+        if metric is not None:
+            domain = self.catalogue.domains.get(metric.domain)
+            if domain is not None and domain.outcome in outcomes:
+                return outcomes[domain.outcome].title
+        return slide.outcome or ""
+
+    def _slide_figures(self, base: Slide, slide: SlideDef) -> Slide:
+        wants_metric = slide.number != "none" or slide.chart != "none"
+        if not wants_metric:
+            notes = "\n\n".join(p for p in (slide.notes, SYNTHETIC_NOTE) if p)
+            return dataclasses.replace(base, notes=notes)
+        if not slide.metric:
+            raise ValueError("the slide asks for a number or chart but names no metric")
+        metric = self.catalogue.metrics.get(slide.metric)
+        if metric is None:
+            raise ValueError(f"unknown metric '{slide.metric}'")
+        if slide.intervention and slide.intervention not in self.catalogue.interventions:
+            raise ValueError(f"unknown intervention '{slide.intervention}'")
+        first_entry = len(self.ledger.entries)
+        frame, shown = self.shown_frame(metric.id, self.query)
+        spc = spc_reading(self.board, metric.id, self.query)
+        method: list[str] = []
+        caveats: list[str] = []
+        big = interval = label = ""
+        impact: Impact | None = None
+        if slide.number == "effect" or slide.chart == "its":
+            impact = self.impact(metric, slide.intervention)
+            if impact.result is None:
+                raise ValueError(f"the impact model could not be fitted: {impact.error}")
+        if slide.number == "effect":
+            assert impact is not None and impact.result is not None
+            big, interval = headline(impact, slide.intervention)
+            effect = impact.result.horizon_effect(slide.intervention)
+            label = (
+                f"{effect.months_after} months after {effect.label}, against what the earlier "
+                "trend predicted"
+            )
+        elif slide.number in ("latest", "change"):
+            month = self.latest_month(metric.id, frame, spc)
+            row = frame.loc[frame["month"] == month].iloc[0]
+            cell = self.shown_value(metric, row, metric.title, "big number")
+            if slide.number == "latest":
+                big = cell.text
+                label = " ".join(p for p in (_unit_words(metric), f"in {month_words(month)}") if p)
+                method.append(
+                    f"Big number: {metric.title}, {month_words(month)}, the latest complete month"
+                    + (
+                        " (later months are provisional and still filling up)."
+                        if spc.provisional_months
+                        else "."
+                    )
+                )
+            else:
+                before_month = month - pd.DateOffset(years=1)
+                # A year earlier may fall before the period: read it from the whole span.
+                whole = self.board.series(metric.id, SeriesQuery()).frame
+                before = whole.loc[whole["month"] == before_month]
+                if before.empty or pd.isna(before["value"].iloc[0]):
+                    raise ValueError(f"no figure for {month_words(before_month)} to compare with")
+                big = self.shown_change(metric, row, before.iloc[0], month, before_month)
+                label = f"{month_words(month)} against {month_words(before_month)}"
+                method.append(f"Big number: change in {metric.title} on a year earlier.")
+        chart: ChartContent | None = None
+        if slide.chart == "its":
+            assert impact is not None
+            chart = self.its_chart_content(impact, slide.intervention)
+        elif slide.chart == "spc":
+            chart = self.spc_chart_content(metric, spc, shown)
+        elif slide.chart == "series":
+            # Provisional months (still filling up) would read as a fall: left out, as in SPC.
+            complete = shown[~shown["month"].isin(pd.to_datetime(list(spc.provisional_months)))]
+            chart = self.series_chart_content(metric, complete)
+            if spc.provisional_months:
+                method.append(
+                    "Chart: the latest months are provisional (still filling up) and not shown."
+                )
+        if impact is not None and impact.result is not None:
+            method.append(self.method_words(impact))
+            method.append(impact_sentence(impact, slide.intervention))
+            cumulative = cumulative_sentence(impact, slide.intervention)
+            if cumulative:
+                method.append(cumulative)
+            method.extend(diagnostics_in_words(impact.result))
+            caveats.extend(impact.notes)
+        if slide.chart == "spc" and spc.result is not None:
+            facet = spc.result.facet()
+            method.append(
+                "Chart: Making Data Count statistical process control (XmR), "
+                f"{self.period_words}. {facet.variation_meaning}."
+                + (f" {facet.assurance_meaning}." if facet.assurance_icon else "")
+            )
+        if metric.caveats:
+            caveats.append(metric.caveats)
+        suppressed = big == SUPPRESSED or any(
+            e.suppressed for e in self.ledger.entries[first_entry:]
+        )
+        if self.controls and is_controlled(metric):
+            caveats.append(legend(self.policy))
+        caveats.append(SYNTHETIC_NOTE)
+        notes = "\n\n".join(
+            part
+            for part in (
+                slide.notes,
+                "Method: " + " ".join(method) if method else "",
+                "Caveats: " + " ".join(caveats) if caveats else "",
+            )
+            if part
+        )
+        return dataclasses.replace(
+            base,
+            big_number=big,
+            interval=interval,
+            number_label=label,
+            chart=chart,
+            metric_title=metric.title,
+            notes=notes,
+            shows_suppressed=suppressed,
+        )
+
+    def shown_change(
+        self, metric: MetricDef, now: Any, before: Any, month: Any, before_month: Any
+    ) -> str:
+        """The change on a year earlier as shown: from the shown figures, '*' if either is."""
+        if metric.measure in ("count", "sum") and is_controlled(metric) and self.controls:
+            cell = control_change(
+                _number(now.get("value")), _number(before.get("value")), self.policy
+            )
+            for row, when in ((now, month), (before, before_month)):
+                self.shown_value(metric, row, f"{metric.title} {month_short(when)}", "change")
+            return cell.text
+        a = self.shown_value(metric, now, f"{metric.title} {month_short(month)}", "change")
+        b = self.shown_value(
+            metric, before, f"{metric.title} {month_short(before_month)}", "change"
+        )
+        if a.suppressed or b.suppressed:
+            return SUPPRESSED
+        if a.value is None or b.value is None:
+            return "–"
+        return format_change(a.value - b.value, metric)
+
+    # ---- the board pack ---------------------------------------------------------------
+
+    def board_pack(self, when: dt.date) -> BoardPack:
+        lines = self.spc_lines()
+        exceptions = tuple(line for line in lines if line.attention)
+        impact_pages = tuple(self.impact_page(m) for m in metrics_with_its(self.board))
+        money = self.guarded("money", "Money", self.money_section)
+        equity = self.guarded("equity", "Equity", self.equity_section)
+        quality = self.guarded("data_quality", "Data quality", self.data_quality_section)
+        method = self.method_section()
+        cover = self.cover(when, lines, exceptions, impact_pages, money, equity, quality)
+        return BoardPack(
+            cover=cover,
+            exceptions=exceptions,
+            spc_summary=lines,
+            impact_pages=impact_pages,
+            money=money,
+            equity=equity,
+            data_quality=quality,
+            method=method,
+            audience=self.audience,
+            policy_name=self.policy.name,
+            legend=legend(self.policy),
+            synthetic_label=SYNTHETIC_NOTE,
+            problems=tuple(self.problems),
+            disclosed=tuple(self.ledger.entries),
+        )
+
+    def guarded(self, key: str, title: str, build: Callable[[], Section]) -> Section:
+        """A section, or the same section marked unavailable with the reason."""
+        try:
+            return build()
+        except Exception as exc:  # an engine still being finished must not stop the pack
+            reason = str(exc) or exc.__class__.__name__
+            self.problems.append(Problem(f"board pack: {title.lower()}", reason))
+            return Section(key, title, unavailable=reason)
+
+    def spc_lines(self) -> tuple[SPCLine, ...]:
+        """Every live metric's reading, exceptions first (as the Overview orders them)."""
+        try:
+            items = readings(self.board, self.query)
+        except Exception as exc:
+            self.problems.append(Problem("board pack: SPC summary", str(exc)))
+            return ()
+        return tuple(self.spc_line(r) for r in exceptions_first(items))
+
+    def spc_line(self, reading: MetricReading) -> SPCLine:
+        metric = reading.metric
+        domain = self.catalogue.domains.get(metric.domain)
+        domain_title = domain.title if domain else metric.domain
+        words = ". ".join(
+            icon_meaning(i) for i in (reading.variation_icon, reading.assurance_icon) if i
+        )
+        if not reading.summary.available or reading.spc.result is None:
+            reason = reading.summary.reason or reading.spc.reason or "no SPC reading"
+            return SPCLine(
+                metric.id, metric.title, domain_title, "–", "", None, None, "", "", reason
+            )
+        try:
+            frame = self.board.series(metric.id, self.query).frame
+            month = self.latest_month(metric.id, frame, reading.spc)
+            row = frame.loc[frame["month"] == month].iloc[0]
+            cell = self.shown_value(metric, row, metric.title, "table")
+        except Exception as exc:  # one unreadable metric must not stop the summary
+            reason = str(exc) or exc.__class__.__name__
+            self.problems.append(Problem(f"board pack: SPC summary of {metric.id}", reason))
+            return SPCLine(
+                metric.id, metric.title, domain_title, "–", "", None, None, "", "", reason
+            )
+        latest = cell.text if cell.suppressed else format_value(cell.value, metric)
+        return SPCLine(
+            metric_id=metric.id,
+            metric_title=metric.title,
+            domain=domain_title,
+            latest=latest,
+            month=month_short(month),
+            variation_icon=reading.variation_icon,
+            assurance_icon=reading.assurance_icon,
+            icon_words=words,
+            attention=reading.attention_reason,
+            latest_is_count=(
+                metric.measure in ("count", "sum") and is_controlled(metric) and self.controls
+            ),
+        )
+
+    def impact_page(self, metric: MetricDef) -> ImpactPage:
+        assert metric.its is not None
+        names = [
+            self.catalogue.interventions[i].title
+            for i in metric.its.interventions
+            if i in self.catalogue.interventions
+        ]
+        base = ImpactPage(
+            metric_id=metric.id,
+            metric_title=metric.title,
+            intervention=", ".join(names) or ", ".join(metric.its.interventions),
+            model=metric.its.model,
+        )
+        try:
+            impact = self.impact(metric, None)
+            if impact.result is None:
+                raise ValueError(f"the model could not be fitted: {impact.error}")
+            big, interval = headline(impact)
+            chart = self.its_chart_content(impact, None)
+            notes = list(impact.notes)
+            if metric.caveats:
+                notes.append(metric.caveats)
+            method = self.method_words(impact)
+            return dataclasses.replace(
+                base,
+                big_number=big,
+                interval=interval,
+                sentence=impact_sentence(impact),
+                cumulative=cumulative_sentence(impact),
+                diagnostics=tuple(diagnostics_in_words(impact.result)),
+                notes=(method, *notes),
+                chart=chart,
+            )
+        except Exception as exc:  # one failing model must never stop the pack
+            reason = str(exc) or exc.__class__.__name__
+            self.problems.append(Problem(f"board pack: impact of {metric.id}", reason))
+            return dataclasses.replace(base, unavailable=reason)
+
+    # ---- money --------------------------------------------------------------------------
+
+    def money_section(self) -> Section:
+        """Spend against budget, savings and unit costs (money is not about individuals,
+        so only the activity counts behind unit costs are disclosure-controlled)."""
+        # Imported here: the money engine may not import yet (its section is then unavailable).
+        money = importlib.import_module("metrics.money")
+        report = money.money_report(self.board)
+        by_line = report.by_service_line
+        budget = Table(
+            title=f"Spend against budget by service line, {report.fin_year} to "
+            f"{month_words(report.through_month)}",
+            columns=("Service line", "Budget to date", "Actual to date", "Variance", "Variance %"),
+            rows=tuple(
+                (
+                    str(r["group_name"]),
+                    _money(r["ytd_budget_gbp"]),
+                    _money(r["ytd_actual_gbp"]),
+                    _money(r["ytd_variance_gbp"], signed=True),
+                    _pct(r["ytd_variance_pct"]),
+                )
+                for _, r in by_line.iterrows()
+            ),
+            note="Variance is actual minus budget: a positive variance is an overspend.",
+        )
+        savings = report.savings
+        savings_table = Table(
+            title=f"Spend against the {report.baseline_year} baseline (like for like)",
+            columns=(
+                "Service line",
+                f"Spend {report.baseline_year}",
+                f"Spend {report.fin_year}",
+                "Saving",
+                "Saving %",
+            ),
+            rows=tuple(
+                (
+                    str(r["service_line"]),
+                    _money(r["baseline_actual_gbp"]),
+                    _money(r["actual_gbp"]),
+                    _money(r["saving_gbp"], signed=True),
+                    _pct(r["saving_pct"]),
+                )
+                for _, r in savings.iterrows()
+            ),
+        )
+        units = report.unit_costs
+        unit_rows = []
+        count_cells = []
+        for i, (_, r) in enumerate(units.iterrows()):
+            activity = _number(r.get("activity"))
+            if self.audience == "public":
+                cell = self.shown_count(activity, str(r["service_line"]), "table", top_level=False)
+                activity_text = cell.text
+                count_cells.append((i, 5))
+            else:
+                activity_text = "–" if activity is None else f"{activity:,.0f}"
+            unit_rows.append(
+                (
+                    str(r["service_line"]),
+                    str(r["unit_label"]),
+                    _money(r["unit_cost_gbp"]),
+                    _money(r["previous_unit_cost_gbp"]),
+                    _pct(r["change_pct"]),
+                    activity_text,
+                )
+            )
+        unit_table = Table(
+            title=f"Unit costs, {report.fin_year}",
+            columns=("Service line", "Unit", "Unit cost", "Year before", "Change", "Activity"),
+            rows=tuple(unit_rows),
+            count_cells=tuple(count_cells),
+        )
+        return Section(
+            "money",
+            "Money",
+            paragraphs=(report.summary,),
+            tables=(budget, savings_table, unit_table),
+            summary=_first_sentence(report.summary),
+        )
+
+    # ---- equity ------------------------------------------------------------------------
+
+    def equity_section(self) -> Section:
+        """Rates per 100,000 a year by ethnicity and rate ratios (counts controlled)."""
+        equity = importlib.import_module("metrics.equity")
+        candidates = equity.equity_metrics(self.catalogue)
+        if not candidates:
+            raise ValueError("no rate metric with an equity breakdown is defined")
+        ids = [m.id for m in candidates]
+        metric_id = EQUITY_METRIC if EQUITY_METRIC in ids else ids[0]
+        metric = self.catalogue.metrics[metric_id]
+        dims = equity.metric_dimensions(metric)
+        dimension = EQUITY_DIMENSION if EQUITY_DIMENSION in dims else dims[0]
+        result = self.board.memo(
+            ("equity", metric_id, dimension, self.query.start, self.query.end, None, None),
+            lambda: equity.equity_rates(
+                self.board, metric_id, dimension, start=self.query.start, end=self.query.end
+            ),
+        )
+        paragraphs = []
+        group = equity.default_comparison(result, self.policy)
+        if group:
+            paragraphs.append(equity.ratio_sentence(result, group, self.policy))
+        paragraphs.extend(result.notes)
+        frame = equity.equity_table(result, self.policy)
+        keep = [c for c in frame.columns if c not in ("Interval excludes 1",)]
+        frame = frame[keep]
+        events_col = keep.index("Events")
+        for g in result.rates.groups:
+            self.shown_count(g.events, g.group, "table", top_level=False)
+        table = Table(
+            title=f"{metric.title} by {dimension.replace('_', ' ')}, "
+            + result.period_text.replace(" and ", " to "),
+            columns=tuple(keep),
+            rows=tuple(tuple(str(v) for v in row) for row in frame.itertuples(index=False)),
+            count_cells=tuple((i, events_col) for i in range(len(frame))),
+            note="Rates and ratios come from exact figures; a group's rate and ratio are hidden "
+            "when its count is suppressed.",
+        )
+        charts = []
+        if not equity.rate_chart_data(result, self.policy).empty:
+            charts.append(
+                ChartContent(
+                    equity.rate_chart(result, self.policy),
+                    equity.rate_alt_text(result, self.policy),
+                    "equity",
+                )
+            )
+        if equity.BED_SHARE_METRIC in self.catalogue.metrics:
+            try:
+                share = equity.bed_day_share(
+                    self.board,
+                    population_metric_id=metric_id,
+                    start=self.query.start,
+                    end=self.query.end,
+                )
+                paragraphs.append(equity.bed_share_sentence(share, self.policy))
+            except equity.EquityError as exc:
+                paragraphs.append(f"Bed-day share unavailable: {exc}")
+        return Section(
+            "equity",
+            "Equity: who is being left behind?",
+            paragraphs=tuple(paragraphs),
+            tables=(table,),
+            charts=tuple(charts),
+            summary=paragraphs[0] if group else "",
+        )
+
+    # ---- data quality ------------------------------------------------------------------
+
+    def data_quality_section(self) -> Section:
+        """Completeness gaps, revisions, definition breaks and refresh dates."""
+        dq = importlib.import_module("metrics.data_quality")
+        report = dq.data_quality_report(self.board, self.query.start, self.query.end)
+        paragraphs = []
+        gaps = report.gaps
+        gap_sentence = (
+            f"{len(gaps)} source month(s) in {self.period_words} are missing or incomplete; "
+            "a missing month is shown as a gap on every chart, never as zero."
+            if len(gaps)
+            else f"No source month in {self.period_words} is missing or incomplete."
+        )
+        summary = gap_sentence
+        if report.revisions is not None:
+            summary = dq.revision_sentence(report.revisions)
+            paragraphs.append(summary)
+        elif report.revisions_problem:
+            paragraphs.append(f"Revisions unavailable: {report.revisions_problem}")
+        paragraphs.append(gap_sentence)
+        tables = []
+        if len(gaps):
+            tables.append(
+                Table(
+                    title="Missing or incomplete months (newest first)",
+                    columns=("Source", "Measure", "Month", "Status"),
+                    rows=tuple(
+                        (str(r["Source"]), str(r["Measure"]), str(r["Month"]), str(r["Status"]))
+                        for _, r in gaps.head(25).iterrows()
+                    ),
+                    note="" if len(gaps) <= 25 else f"The first 25 of {len(gaps)} are listed.",
+                )
+            )
+        breaks = report.definition_breaks
+        if len(breaks):
+            tables.append(
+                Table(
+                    title="Definition breaks (series may step for reasons other than care)",
+                    columns=("Break", "From", "Metrics on the sources affected"),
+                    rows=tuple(
+                        (str(r["title"]), month_short(r["month"]), str(r["metrics_count"]))
+                        for _, r in breaks.iterrows()
+                    ),
+                )
+            )
+        refresh = report.refresh
+        refresh_rows = []
+        count_cells = []
+        for i, (_, r) in enumerate(refresh.iterrows()):
+            rows_value = _number(r["rows"])
+            if self.audience == "public":
+                rows_text = self.shown_count(
+                    rows_value, str(r["title"]), "table", top_level=False
+                ).text
+                count_cells.append((i, 1))
+            else:
+                rows_text = "–" if rows_value is None else f"{rows_value:,.0f}"
+            refresh_rows.append(
+                (
+                    str(r["title"]),
+                    rows_text,
+                    f"{r['first_period']} to {r['last_period']}",
+                    str(r["provisional"]) or "none",
+                    str(r["status"]),
+                )
+            )
+        tables.append(
+            Table(
+                title="Sources: last refresh",
+                columns=("Source", "Rows", "Period", "Provisional months", "Status"),
+                rows=tuple(refresh_rows),
+                count_cells=tuple(count_cells),
+            )
+        )
+        if self.audience == "board" and len(report.issue_counts):
+            tables.append(
+                Table(
+                    title="Validation issues (details on the site's Catalogue page)",
+                    columns=("Level", "Stage", "Issues"),
+                    rows=tuple(
+                        (str(r["level"]), str(r["stage"]), str(r["issues"]))
+                        for _, r in report.issue_counts.iterrows()
+                    ),
+                )
+            )
+        return Section(
+            "data_quality",
+            "Data quality",
+            paragraphs=tuple(paragraphs),
+            tables=tuple(tables),
+            summary=_first_sentence(summary),
+        )
+
+    # ---- method notes and cover --------------------------------------------------------
+
+    def method_section(self) -> Section:
+        legend_text = legend(self.policy) or (
+            "No small-number suppression applies to this board version: figures are shown "
+            "as computed."
+        )
+        paragraphs = (
+            SYNTHETIC_NOTE,
+            "Statistical process control: Making Data Count XmR charts (NHSRplotthedots "
+            "rules): process limits at the mean plus or minus 2.66 times the mean moving "
+            "range; special causes are a point outside the limits, a run of 7 on one side of "
+            "the mean, a trend of 7 rising or falling, or 2 of 3 beyond two sigma. The "
+            "variation icon says whether a change is more than noise; the assurance icon "
+            "whether a target will be met. Provisional months (still filling up) are shown "
+            "but left out of the reading.",
+            "Impact of service changes: interrupted time series (segmented regression) over "
+            "the whole history, with seasonality and temporary shocks modelled; effects are "
+            f"read 12 months after a change by default, with a {CONFIDENCE_WORDS}. The "
+            "counterfactual is what the earlier trend and seasons predicted.",
+            "Equity: rates per 100,000 adults a year pooled over the period, exact Poisson "
+            "95% intervals, and rate ratios against a reference group with 95% intervals.",
+            "Money: pooled budget against actual spend (accruals basis, GBP); a positive "
+            "variance is an overspend. Money is not about individuals, so it is not suppressed.",
+            f"Disclosure control ({self.audience} version, policy {self.policy.name}): "
+            + legend_text,
+            f"Period: {self.period_words} (the board's default reporting period).",
+        )
+        return Section("method", "Method notes", paragraphs=paragraphs)
+
+    def cover(
+        self,
+        when: dt.date,
+        lines: tuple[SPCLine, ...],
+        exceptions: tuple[SPCLine, ...],
+        impact_pages: tuple[ImpactPage, ...],
+        money: Section,
+        equity: Section,
+        quality: Section,
+    ) -> Cover:
+        layout = self.catalogue.board
+        bullets: list[str] = []
+        readable = [line for line in lines if not line.unavailable]
+        if readable:
+            if exceptions:
+                names = [e.metric_title for e in exceptions[:3]]
+                more = f" and {len(exceptions) - 3} more" if len(exceptions) > 3 else ""
+                bullets.append(
+                    f"{len(exceptions)} of {len(readable)} measures need the board's attention "
+                    f"(special-cause concern or a target that will not be met): "
+                    f"{'; '.join(names)}{more}."
+                )
+            else:
+                bullets.append(
+                    f"None of the {len(readable)} measures shows special-cause concern or a "
+                    "target that will not be met."
+                )
+        studies = [p for p in impact_pages if p.available]
+        if studies:
+            lead = studies[0]
+            bullets.append(
+                f"{len(studies)} planned impact studies: for example, {lead.metric_title} "
+                f"changed by {lead.big_number} ({lead.interval}) after {lead.intervention}."
+            )
+        bullets.extend(s.summary for s in (money, equity, quality) if s.available and s.summary)
+        fillers = [
+            "Every figure in this pack is synthetic (a generated alliance for demonstration).",
+            f"Figures cover {self.period_words}.",
+            "Parts marked unavailable could not be computed; the reason is given with each.",
+        ]
+        while len(bullets) < MIN_SUMMARY_BULLETS and fillers:
+            bullets.append(fillers.pop(0))
+        public = self.audience == "public"
+        return Cover(
+            title=f"{layout.title}: integrated performance report",
+            organisation=layout.organisation,
+            meeting=f"{layout.title} (meeting held in public)" if public else layout.title,
+            date=when,
+            purpose=(
+                "Information: a public summary of the alliance's performance."
+                if public
+                else "Assurance: for the board to note performance, the impact of service "
+                "changes, money, equity and data quality, and to discuss the exceptions."
+            ),
+            summary=tuple(bullets[:MAX_SUMMARY_BULLETS]),
+            recommendation=(
+                "The board is asked to note this report."
+                if public
+                else "The board is asked to note the report and agree actions on the exceptions."
+            ),
+            audience_note=(
+                "Public version: small numbers are suppressed and other counts rounded."
+                if public
+                else "Board version: whole-area figures as computed; breakdowns "
+                "disclosure-controlled. Not for publication."
+                if self.policy.area_totals_unrounded or self.policy.name == "none"
+                else "Board version: disclosure-controlled. Not for publication."
+            ),
+            period=self.period_words,
+        )
+
+
+def _money(value: Any, *, signed: bool = False) -> str:
+    number = _number(value)
+    if number is None:
+        return "–"
+    text = format_money(number)
+    return ("+" + text) if signed and number > 0 else text
+
+
+def _pct(value: Any) -> str:
+    number = _number(value)
+    return "–" if number is None else f"{number:+.1f}%"
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+_RENDER_LOCK = threading.Lock()
+_RENDERED: OrderedDict[tuple[str, str], bytes | str] = OrderedDict()
+_RENDER_CACHE_SIZE = 64
+
+
+def export_spec(chart: ChartContent, *, width: int, height: int | None = None) -> dict[str, Any]:
+    """The chart as a Vega-Lite spec for a fixed-size, offline render.
+
+    Vega's automatic per-mark ARIA labels are switched off: they would print every data
+    value as text inside the SVG. The chart's one accessible description is its alt text,
+    written from the figures as shown. `height` None keeps the chart's own height.
+    """
+    spec = chart.chart.to_dict()
+    spec["width"] = width
+    if height is not None:
+        spec["height"] = height
+    for layer in spec.get("layer", []):
+        if isinstance(layer, dict) and layer.get("width") == "container":
+            layer["width"] = width
+    spec.setdefault("config", {})["aria"] = False
+    spec["description"] = chart.alt_text
+    return spec
+
+
+def _cached_render(kind: str, spec: dict[str, Any], render: Callable[[], Any]) -> Any:
+    digest = hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()
+    key = (kind, digest)
+    # vl-convert runs one JavaScript engine, so renders are serialised anyway; the lock
+    # also keeps two Streamlit sessions from building the same chart twice.
+    with _RENDER_LOCK:
+        if key in _RENDERED:
+            _RENDERED.move_to_end(key)
+            return _RENDERED[key]
+        value = render()
+        _RENDERED[key] = value
+        while len(_RENDERED) > _RENDER_CACHE_SIZE:
+            _RENDERED.popitem(last=False)
+        return value
+
+
+def chart_svg(
+    chart: ChartContent, *, width: int = SVG_WIDTH, height: int | None = SVG_HEIGHT
+) -> str:
+    """The chart as SVG text (vl-convert: offline, no browser). Raises on failure."""
+    import vl_convert as vlc
+
+    spec = export_spec(chart, width=width, height=height)
+    return _cached_render("svg", spec, lambda: vlc.vegalite_to_svg(spec))
+
+
+def chart_png(
+    chart: ChartContent,
+    *,
+    width: int = PNG_WIDTH,
+    height: int | None = PNG_HEIGHT,
+    scale: float = PNG_SCALE,
+) -> bytes:
+    """The chart as PNG bytes (vl-convert). Raises on failure."""
+    import vl_convert as vlc
+
+    spec = export_spec(chart, width=width, height=height)
+    return _cached_render(f"png@{scale}", spec, lambda: vlc.vegalite_to_png(spec, scale=scale))
+
+
+def icon_png(name: str, *, scale: float = 1.0) -> bytes:
+    """A Making Data Count icon (SVG) as PNG, converted offline by vl-convert."""
+    import vl_convert as vlc
+
+    from metrics.spc import icon_svg
+
+    svg = icon_svg(name)
+    return _cached_render(
+        "icon", {"icon": name, "scale": scale}, lambda: vlc.svg_to_png(svg, scale=scale)
+    )
+
+
+def unavailable_text(reason: str) -> str:
+    """How an unavailable part reads in every format."""
+    return f"Unavailable: {reason}"
+
+
+__all__ = [
+    "AUDIENCES",
+    "FICTIONAL_LABEL",
+    "SYNTHETIC_LABEL",
+    "SYNTHETIC_NOTE",
+    "Audience",
+    "BoardPack",
+    "ChartContent",
+    "Cover",
+    "Deck",
+    "Disclosed",
+    "ImpactPage",
+    "NothingToExport",
+    "Problem",
+    "SPCLine",
+    "Section",
+    "Slide",
+    "Story",
+    "Table",
+    "board_pack_content",
+    "chart_png",
+    "chart_svg",
+    "deck_content",
+    "export_spec",
+    "icon_png",
+    "month_short",
+    "month_words",
+    "require_content",
+    "unavailable_text",
+]
