@@ -7,12 +7,49 @@ then stored as a typed table ``src_<id>``. A source with errors is not loaded: m
 it are reported unavailable with the reason, and every other source keeps working.
 After loading, the connection loses access to the file system, so SQL written in metric
 definitions can read only the loaded tables.
+
+Awkward files, and what happens to them (line numbers are the file's own, header = 1):
+
+- **Byte-order mark** at the start of a CSV: read as UTF-8; header names never carry it.
+  A file holding only a byte-order mark (or nothing) is an error: "the file is empty".
+- **Not UTF-8** (Windows-1252 / Latin-1, as Excel's plain "CSV" saves "Café"): read as
+  Windows-1252 (bytes it leaves undefined as Latin-1) with a *warning* naming the file and
+  the line of the first non-UTF-8 byte. DuckDB's own ``encoding = 'latin-1'`` refuses the
+  Windows-1252 punctuation (curly quotes, en dashes) that such files usually hold, so
+  these files are decoded in Python. A UTF-16 file (with its byte-order mark) is read too.
+- **Excel serial dates**: a number such as 45292 in a date column of an Excel file is
+  converted (days since 1899-12-30, so 2024-01-01) when it falls in 1950 to 2099; other
+  numbers are reported as not dates. In a CSV they are an *error* with the line, naming
+  the date they would be, unless the column declares ``format: excel``, which reads day
+  numbers (and YYYY-MM-DD) on purpose.
+- **Thousands separators** ("1,234", quoted, in an integer or number column): *accepted*
+  with a warning naming the column and lines, because the reading is unambiguous when the
+  digits are grouped in threes; anything else with a comma ("1,2", "1.234,5") is an error.
+- **Blank lines** in a CSV: skipped, never counted as data and not reported. A row whose
+  fields are all empty (",,,,") is skipped with a *warning* naming its lines.
+- **Duplicate keys** (a month extracted twice): an *error* naming the key and its lines.
+- **Renamed column**: an *error* "column 'x' is missing", with "the file has 'y':
+  renamed?" when a column of the file looks like it.
+- **Header only**: an *error* "the file has no data rows".
+- **Line endings**: LF, CRLF, CR and any mix of them are read alike.
+- **Ragged rows** (more or fewer fields than the header, usually an unquoted comma): an
+  *error* naming the lines; the other rows are still checked so every problem is listed.
+
+Fast path: DuckDB reads a CSV directly when every record is one physical line (so a row's
+line is its position plus 2). When it cannot (encoding, ragged rows, mixed line endings)
+or the file has blank lines or line breaks inside quotes, the file is re-read in Python,
+which records each row's line and writes a clean UTF-8 copy for DuckDB to load.
 """
 
 from __future__ import annotations
 
+import codecs
+import csv
 import datetime as dt
+import functools
+import math
 import os
+import tempfile
 import threading
 import time
 from collections.abc import Iterable
@@ -40,7 +77,20 @@ EXPECTED_TEXT: dict[ColumnType, str] = {
     ColumnType.number: "a number",
     ColumnType.boolean: "true or false",
 }
+NUMERIC_TYPES = frozenset({ColumnType.integer, ColumnType.number})
 MAX_EXAMPLES = 3  # rows quoted per problem; the message says how many more there are
+LINE_COLUMN = "__alliance_line"  # a row's line in the file, when it is not position + 2
+EXCEL_FORMAT = "excel"  # `format: excel` reads Excel serial day numbers
+EXCEL_EPOCH = dt.date(1899, 12, 30)  # Excel's day 0 (it counts 1900 as a leap year)
+# Serial numbers read as dates: 1950-01-01 to 2099-12-31. Narrow on purpose, so that a
+# year (2024) or a count in a date column is reported rather than read as a 1905 date.
+SERIAL_RANGE = (
+    (dt.date(1950, 1, 1) - EXCEL_EPOCH).days,
+    (dt.date(2099, 12, 31) - EXCEL_EPOCH).days,
+)
+THOUSANDS = r"[-+]?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?"  # 1,234 or -12,345,678.5
+DELIMITERS = (",", ";", "\t", "|")
+BOM = codecs.BOM_UTF8
 
 
 def quote(identifier: str) -> str:
@@ -55,9 +105,31 @@ def sql_literal(value: Any) -> str:
         return f"DATE '{value.isoformat()}'"
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"'{value}'::DOUBLE"  # nan and inf are not SQL literals
     if isinstance(value, int | float):
         return repr(value)
     return "'" + str(value).replace("'", "''") + "'"
+
+
+@functools.cache
+def date_format_problem(date_format: str) -> str:
+    """Why DuckDB cannot use `date_format` (a strptime format or 'excel'), or "".
+
+    Checked once per distinct format: an invalid specifier such as '%Q' makes DuckDB's
+    strptime raise, even inside TRY_STRPTIME, so it must be caught before any data check.
+    """
+    if date_format == EXCEL_FORMAT:
+        return ""
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute(f"SELECT TRY_STRPTIME('2000-01-01', {sql_literal(date_format)})").fetchall()
+    except duckdb.Error as exc:
+        reason = _first_line(exc).split("Error: ", 1)[-1]
+        return f"is not a date format DuckDB understands ({reason})"
+    finally:
+        con.close()
+    return ""
 
 
 def table_name(source_id: str) -> str:
@@ -114,9 +186,11 @@ class Warehouse:
 def resolve_data_dir(config_dir: Path, data_dir_setting: str) -> Path:
     """ALLIANCE_DATA_DIR (for real data) wins over the data_dir written in sources.yaml."""
     override = os.environ.get("ALLIANCE_DATA_DIR")
-    if override:
-        return Path(override).resolve()
-    return (config_dir / data_dir_setting).resolve()
+    path = Path(override) if override else config_dir / data_dir_setting
+    try:
+        return path.resolve()
+    except (OSError, ValueError):  # a NUL byte or an over-long name: reported on loading
+        return path
 
 
 def open_warehouse(
@@ -133,7 +207,14 @@ def open_warehouse(
     for source in sources:
         started = time.perf_counter()
         loader = _SourceLoader(connection, source, data_dir, display_root)
-        loaded, issues = loader.load(started)
+        try:
+            loaded, issues = loader.load(started)
+        except (duckdb.Error, OSError, ValueError, csv.Error) as exc:
+            # Last line of defence: one source the checks could not cope with must not
+            # take the others (or the site) down. Specific problems are reported above.
+            loader.error(f"could not be checked: {_first_line(exc)}")
+            loader.discard()
+            loaded, issues = None, loader.issues
         warehouse.issues.extend(issues)
         if loaded is None:
             warehouse.failed[source.id] = issues
@@ -146,6 +227,14 @@ def open_warehouse(
     return warehouse
 
 
+class _CsvProblem(Exception):
+    """A CSV that cannot be read at all (no header, a broken record), with its line."""
+
+    def __init__(self, message: str, line: int = 0) -> None:
+        super().__init__(message)
+        self.line = line
+
+
 class _SourceLoader:
     def __init__(
         self,
@@ -156,17 +245,21 @@ class _SourceLoader:
     ) -> None:
         self.con = connection
         self.source = source
-        self.path = (data_dir / source.path).resolve()
+        try:
+            self.path = (data_dir / source.path).resolve()
+        except (OSError, ValueError):  # NUL byte or over-long name: load() reports it
+            self.path = data_dir / source.path
         root = display_root or data_dir.parent
         try:
             self.display = str(self.path.relative_to(root.resolve()))
-        except ValueError:
+        except (OSError, ValueError):
             self.display = str(self.path)
         self.raw = f"raw_{source.id}"
         self.issues: list[Issue] = []
         # Line numbers as a reader of the file counts them (header = line 1 in CSV and Excel).
         self.line_offset = {"csv": 2, "excel": 2, "parquet": 1}[source.file_format]
         self.line_word = "row" if source.file_format == "parquet" else "line"
+        self.has_line_column = False  # set when the CSV was re-read line by line
 
     # -- helpers ---------------------------------------------------------------------
     def error(self, message: str, *, line: int = 0, column_name: str = "", hint: str = "") -> None:
@@ -184,61 +277,166 @@ class _SourceLoader:
     def fetch(self, sql: str) -> list[tuple[Any, ...]]:
         return self.con.execute(sql).fetchall()
 
+    def _has_errors(self) -> bool:
+        return any(i.is_error for i in self.issues)
+
+    def discard(self) -> None:
+        """Drop whatever this loader created (after an error part-way through)."""
+        for statement in (
+            f"DROP VIEW IF EXISTS {self.raw}",
+            f"DROP TABLE IF EXISTS {self.raw}",
+            f"DROP TABLE IF EXISTS {table_name(self.source.id)}",
+            f"DROP TABLE IF EXISTS {covered_table_name(self.source.id)}",
+        ):
+            try:
+                self.con.execute(statement)
+            except duckdb.Error:
+                continue  # e.g. DROP VIEW on a table of that name
+
     # -- stages ----------------------------------------------------------------------
     def load(self, started: float) -> tuple[LoadedSource | None, list[Issue]]:
-        if not self.path.exists():
-            self.error(
-                f"file not found: {self.path}", hint="check path and data_dir in sources.yaml"
-            )
+        problem = self._unreadable()
+        if problem:
+            hint = "check path and data_dir in sources.yaml" if "not found" in problem else ""
+            self.error(problem, hint=hint)
             return None, self.issues
         try:
             self._read_raw()
-        except (duckdb.Error, ValueError, OSError, KeyError) as exc:
+        except _CsvProblem as exc:
+            self.error(str(exc), line=exc.line)
+            self._drop_raw()
+            return None, self.issues
+        except Exception as exc:  # DuckDB, openpyxl and pyarrow each raise their own types
             self.error(f"could not be read as {self.source.file_format}: {_first_line(exc)}")
             self._drop_raw()
             return None, self.issues
-        header = [row[0] for row in self.fetch(f"SELECT name FROM pragma_table_info('{self.raw}')")]
+        header = [
+            row[0]
+            for row in self.fetch(f"SELECT name FROM pragma_table_info('{self.raw}')")
+            if row[0] != LINE_COLUMN
+        ]
+        if self.source.file_format != "parquet":
+            self._skip_empty_rows(header)
         row_count = self.fetch(f"SELECT count(*) FROM {self.raw}")[0][0]
         if row_count == 0:
             self.error("the file has no data rows")
         self._check_header(header)
-        if any(i.is_error for i in self.issues):
+        if row_count == 0 or any(name not in header for name in self.source.columns):
             self._drop_raw()
             return None, self.issues
+        # Ragged rows (already reported) do not stop these: every problem is listed at once.
         for name, column in self.source.columns.items():
             self._check_column(name, column)
-        if not any(i.is_error for i in self.issues):
+        if not self._has_errors():
             self._create_typed_table()
             self._check_key()
         self._drop_raw()
-        if any(i.is_error for i in self.issues):
+        if self._has_errors():
             self.con.execute(f"DROP TABLE IF EXISTS {table_name(self.source.id)}")
             return None, self.issues
         return self._summarise(row_count, started), self.issues
+
+    def _unreadable(self) -> str:
+        """Why the file cannot even be opened, or "" (an empty CSV counts as unreadable)."""
+        try:
+            if not self.path.exists():
+                return f"file not found: {self.path}"
+            size = self.path.stat().st_size
+            head = b""
+            if self.source.file_format == "csv" and size <= 64:
+                head = self.path.read_bytes()
+        except (OSError, ValueError) as exc:
+            return f"cannot open the file: {exc}"
+        if self.source.file_format == "csv" and not head.removeprefix(BOM).strip():
+            if size == 0:
+                return "the file is empty"
+            if size <= 64:
+                if head.startswith(BOM):
+                    return "the file is empty (it holds only a byte-order mark)"
+                return "the file is empty (it holds only blank lines)"
+        return ""
 
     def _read_raw(self) -> None:
         fmt = self.source.file_format
         path_literal = sql_literal(str(self.path))
         if fmt == "csv":
-            # Every cell read as text, so each bad cell can be reported with its line number
-            # instead of DuckDB guessing a type or failing on the whole file.
-            self.con.execute(
-                f"CREATE TABLE {self.raw} AS SELECT * FROM read_csv({path_literal}, "
-                "all_varchar = true, header = true, sample_size = -1)"
-            )
+            self._read_csv()
         elif fmt == "parquet":
             self.con.execute(
                 f"CREATE VIEW {self.raw} AS SELECT * FROM read_parquet({path_literal})"
             )
         else:
-            frame = _read_excel_as_text(self.path, self.source.sheet)
+            dates = [n for n, c in self.source.columns.items() if c.type == ColumnType.date]
+            frame = _read_excel_as_text(self.path, self.source.sheet, date_columns=dates)
             self.con.register(f"{self.raw}_df", frame)
             self.con.execute(f"CREATE TABLE {self.raw} AS SELECT * FROM {self.raw}_df")
             self.con.unregister(f"{self.raw}_df")
 
+    def _read_csv(self) -> None:
+        """Every cell read as text, so each bad cell can be reported with its line number
+        instead of DuckDB guessing a type or failing on the whole file."""
+        delimiter = _sniff_delimiter(self.path)
+        try:
+            self.con.execute(
+                f"CREATE TABLE {self.raw} AS SELECT * FROM "
+                f"read_csv({sql_literal(str(self.path))}, {_csv_options(delimiter)})"
+            )
+            rows = self.fetch(f"SELECT count(*) FROM {self.raw}")[0][0]
+            if _one_record_per_line(self.path, rows):
+                return  # the fast path: a row's line is its position + 2
+            self._drop_raw()
+        except duckdb.Error:
+            self._drop_raw()  # not UTF-8, ragged rows, mixed line endings: read it carefully
+        self._read_csv_line_by_line(delimiter)
+
+    def _read_csv_line_by_line(self, delimiter: str) -> None:
+        encoding, first_bad_line = _detect_encoding(self.path)
+        if first_bad_line:
+            self.warning(
+                "the file is not UTF-8 text: read as Windows-1252 (Latin-1) "
+                f"(first non-UTF-8 character on line {first_bad_line})",
+                line=first_bad_line,
+                hint="save it as 'CSV UTF-8' to be sure every character reads as intended",
+            )
+        with tempfile.TemporaryDirectory(prefix="alliance-csv-") as folder:
+            clean = Path(folder) / "clean.csv"
+            header_line, ragged = _normalise_csv(self.path, clean, encoding, delimiter)
+            for kind, lines in ragged.items():
+                shown = ", ".join(str(n) for n in lines[:MAX_EXAMPLES])
+                more = f" and {len(lines) - MAX_EXAMPLES} more" if len(lines) > MAX_EXAMPLES else ""
+                self.error(
+                    f"{len(lines)} row(s) have {kind} fields than the header (line "
+                    f"{header_line}) and were not read (lines {shown}{more})",
+                    line=lines[0],
+                    hint='a value holding the delimiter must be quoted, e.g. "1,234"'
+                    if kind == "more"
+                    else "a row was cut short or split across lines",
+                )
+            self.con.execute(
+                f"CREATE TABLE {self.raw} AS SELECT CAST({quote(LINE_COLUMN)} AS BIGINT) AS "
+                f"{quote(LINE_COLUMN)}, * EXCLUDE ({quote(LINE_COLUMN)}) FROM "
+                f"read_csv({sql_literal(str(clean))}, {_csv_options(',')}, new_line = '\\n')"
+            )
+        self.has_line_column = True
+
     def _drop_raw(self) -> None:
         kind = "VIEW" if self.source.file_format == "parquet" else "TABLE"
         self.con.execute(f"DROP {kind} IF EXISTS {self.raw}")
+
+    def _skip_empty_rows(self, header: list[str]) -> None:
+        """Rows whose every field is blank (",,,,"): never data, so skipped with a warning."""
+        if not header:
+            return
+        empty = " AND ".join(f"{self._cell(name)} IS NULL" for name in header)
+        total, examples = self._examples(empty, header[0])
+        if not total:
+            return
+        self.warning(
+            f"{total} row(s) with every field empty were skipped "
+            f"({self._where_text(examples, total)})",
+            line=examples[0][0],
+        )
+        self.con.execute(f"DELETE FROM {self.raw} WHERE {empty}")
 
     def _check_header(self, header: list[str]) -> None:
         present = set(header)
@@ -268,21 +466,36 @@ class _SourceLoader:
 
     def _typed(self, name: str, column: ColumnDef) -> str:
         cell = self._cell(name)
-        if column.type == ColumnType.date and column.format:
+        text = self._raw_type(name) == "VARCHAR"
+        if column.type == ColumnType.date and column.format == EXCEL_FORMAT and text:
+            return f"coalesce(TRY_CAST({cell} AS DATE), {_serial_date_sql(cell)})"
+        if column.type == ColumnType.date and column.format and text:
             return f"TRY_STRPTIME({cell}, {sql_literal(column.format)})::DATE"
-        if column.type == ColumnType.boolean and self._raw_type(name) == "VARCHAR":
+        if column.type == ColumnType.boolean and text:
             return f"TRY_CAST(lower({cell}) AS BOOLEAN)"
+        if column.type in NUMERIC_TYPES and text:
+            # "1,234": the separators go (reported as a warning by _check_column).
+            cell = (
+                f"CASE WHEN contains({cell}, ',') AND regexp_full_match({cell}, '{THOUSANDS}') "
+                f"THEN replace({cell}, ',', '') ELSE {cell} END"
+            )
         return f"TRY_CAST({cell} AS {SQL_TYPES[column.type]})"
+
+    def _rows_from(self) -> str:
+        """The raw rows, with what _line() needs to number them."""
+        if self.source.file_format == "parquet":
+            return f"read_parquet({sql_literal(str(self.path))}, file_row_number = true)"
+        return self.raw
 
     def _line(self) -> str:
         if self.source.file_format == "parquet":
             return f"(file_row_number + {self.line_offset})"
+        if self.has_line_column:
+            return quote(LINE_COLUMN)
         return f"(rowid + {self.line_offset})"
 
     def _examples(self, where: str, name: str) -> tuple[int, list[tuple[int, Any]]]:
-        select_from = self.raw
-        if self.source.file_format == "parquet":
-            select_from = f"read_parquet({sql_literal(str(self.path))}, file_row_number = true)"
+        select_from = self._rows_from()
         total = self.fetch(f"SELECT count(*) FROM {select_from} WHERE {where}")[0][0]
         if not total:
             return 0, []
@@ -292,6 +505,11 @@ class _SourceLoader:
         )
         return int(total), [(int(r[0]), r[1]) for r in rows]
 
+    def _where_text(self, examples: list[tuple[int, Any]], total: int) -> str:
+        where = f"{self.line_word}s " + ", ".join(str(line) for line, _ in examples)
+        more = f" and {total - len(examples)} more" if total > len(examples) else ""
+        return where + more
+
     def _report(
         self, name: str, where: str, describe: str, hint: str = "", level: str = "error"
     ) -> None:
@@ -299,40 +517,49 @@ class _SourceLoader:
         if not total:
             return
         first_line, first_value = examples[0]
-        where_text = f"{self.line_word}s " + ", ".join(str(line) for line, _ in examples)
-        more = f" and {total - len(examples)} more" if total > len(examples) else ""
-        message = f"column '{name}': {describe.format(value=first_value)} ({where_text}{more})"
+        where_text = self._where_text(examples, total)
+        message = f"column '{name}': {describe.format(value=first_value)} ({where_text})"
         report = self.error if level == "error" else self.warning
         report(message, line=first_line, column_name=name, hint=hint)
 
     def _check_column(self, name: str, column: ColumnDef) -> None:
+        if column.type == ColumnType.date and column.format:
+            problem = date_format_problem(column.format)
+            if problem:
+                self.error(f"column '{name}': format '{column.format}' {problem}", column_name=name)
+                return
         cell = self._cell(name)
         typed = self._typed(name, column)
+        text = self._raw_type(name) == "VARCHAR"
         if column.type in EXPECTED_TEXT:
             hint = ""
+            where = f"{cell} IS NOT NULL AND {typed} IS NULL"
             if column.type == ColumnType.date:
                 hint = "write dates as YYYY-MM-DD, or set format: (e.g. '%d/%m/%Y') in sources.yaml"
-            self._report(
-                name,
-                f"{cell} IS NOT NULL AND {typed} IS NULL",
-                "'{value}' is not " + EXPECTED_TEXT[column.type],
-                hint,
-            )
+                if not column.format and text:
+                    serial = f"regexp_full_match({cell}, '[0-9]{{5}}(\\.[0-9]+)?')"
+                    self._report_serial_dates(name, f"{where} AND {serial}")
+                    where += f" AND NOT {serial}"
+            self._report(name, where, "'{value}' is not " + EXPECTED_TEXT[column.type], hint)
         if column.required or name == self.source.date_column:
             self._report(name, f"{cell} IS NULL", "a value is required but the cell is blank")
-        if column.min is not None:
+        if column.type in NUMERIC_TYPES and text:
             self._report(
                 name,
-                f"{typed} < {column.min!r}",
-                f"'{{value}}' is below the minimum {column.min:g}"
-                + (" (a count cannot be negative)" if column.min == 0 else ""),
+                f"contains({cell}, ',') AND {typed} IS NOT NULL",
+                "'{value}' has thousands separators: read as a number",
+                "numbers are best written without separators (1234)",
+                level="warning",
             )
-        if column.max is not None:
-            self._report(
-                name,
-                f"{typed} > {column.max!r}",
-                f"'{{value}}' is above the maximum {column.max:g}",
-            )
+        # min and max mean something for numbers only (the reference checks say so).
+        for bound, op, word in (
+            (column.min, "<", "below the minimum"),
+            (column.max, ">", "above the maximum"),
+        ):
+            if bound is None or column.type not in NUMERIC_TYPES or not math.isfinite(bound):
+                continue
+            extra = " (a count cannot be negative)" if op == "<" and bound == 0 else ""
+            self._report(name, f"{typed} {op} {bound!r}", f"'{{value}}' is {word} {bound:g}{extra}")
         if column.values:
             allowed = ", ".join(sql_literal(v) for v in column.values)
             rows = self.fetch(
@@ -348,6 +575,25 @@ class _SourceLoader:
                     or f"allowed: {', '.join(column.values)}",
                 )
 
+    def _report_serial_dates(self, name: str, where: str) -> None:
+        """Excel day numbers in a CSV date column: say which date each would be."""
+        total, examples = self._examples(where, name)
+        if not total:
+            return
+        first_line, first_value = examples[0]
+        days = int(float(first_value))
+        meant = ""
+        if SERIAL_RANGE[0] <= days <= SERIAL_RANGE[1]:
+            meant = f" ({EXCEL_EPOCH + dt.timedelta(days=days):%Y-%m-%d} if it is one)"
+        self.error(
+            f"column '{name}': '{first_value}' is not a date written YYYY-MM-DD: it looks like "
+            f"an Excel serial day number{meant} ({self._where_text(examples, total)})",
+            line=first_line,
+            column_name=name,
+            hint="format the column as dates (YYYY-MM-DD) before saving, or set "
+            "format: excel for this column in sources.yaml",
+        )
+
     def _create_typed_table(self) -> None:
         selects = ", ".join(
             f"{self._typed(name, column)} AS {quote(name)}"
@@ -357,30 +603,54 @@ class _SourceLoader:
         self.con.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT {selects} FROM {self.raw}")
 
     def _check_key(self) -> None:
-        if not self.source.key:
+        # A key column that is not declared is a reference error reported by validation.
+        key = [k for k in self.source.key if k in self.source.columns]
+        if not key or len(key) != len(self.source.key):
             return
-        key = ", ".join(quote(k) for k in self.source.key)
+        columns = ", ".join(quote(k) for k in key)
         table = table_name(self.source.id)
         duplicates = self.fetch(
-            f"SELECT {key}, count(*) AS n FROM {table} GROUP BY ALL HAVING count(*) > 1 "
+            f"SELECT {columns}, count(*) AS n FROM {table} GROUP BY ALL HAVING count(*) > 1 "
             f"ORDER BY n DESC LIMIT {MAX_EXAMPLES}"
         )
-        total = self.fetch(
-            f"SELECT count(*) FROM (SELECT {key} FROM {table} GROUP BY ALL HAVING count(*) > 1)"
-        )[0][0]
         if not duplicates:
             return
-        shown = "; ".join(
-            ", ".join(f"{k}={_show(v)}" for k, v in zip(self.source.key, row[:-1], strict=True))
-            + f" ({row[-1]} rows)"
-            for row in duplicates
-        )
+        total = self.fetch(
+            f"SELECT count(*) FROM (SELECT {columns} FROM {table} GROUP BY ALL HAVING count(*) > 1)"
+        )[0][0]
+        shown = []
+        first_line = 0
+        for row in duplicates:
+            values = row[:-1]
+            lines = self._key_lines(key, values)
+            first_line = first_line or (lines[0] if lines else 0)
+            listed = ", ".join(str(n) for n in lines)
+            if row[-1] > len(lines):
+                listed += f" and {row[-1] - len(lines)} more"
+            shown.append(
+                ", ".join(f"{k}={_show(v)}" for k, v in zip(key, values, strict=True))
+                + f" ({self.line_word}s {listed})"
+            )
         more = f" and {total - len(duplicates)} more keys" if total > len(duplicates) else ""
         self.error(
-            f"duplicate key ({', '.join(self.source.key)}): {shown}{more}",
-            column_name=", ".join(self.source.key),
+            f"duplicate key ({', '.join(key)}): {'; '.join(shown)}{more}",
+            line=first_line,
+            column_name=", ".join(key),
             hint="each key must appear once; a repeated month is usually a double extract",
         )
+
+    def _key_lines(self, key: list[str], values: tuple[Any, ...]) -> list[int]:
+        """The lines (up to MAX_EXAMPLES) holding one duplicated key, found in the raw rows."""
+        match = " AND ".join(
+            f"{self._typed(k, self.source.columns[k])} IS NOT DISTINCT FROM "
+            f"CAST({sql_literal(v)} AS {SQL_TYPES[self.source.columns[k].type]})"
+            for k, v in zip(key, values, strict=True)
+        )
+        rows = self.fetch(
+            f"SELECT {self._line()} AS line FROM {self._rows_from()} WHERE {match} "
+            f"ORDER BY line LIMIT {MAX_EXAMPLES}"
+        )
+        return [int(r[0]) for r in rows]
 
     def _summarise(self, rows: int, started: float) -> LoadedSource:
         table = table_name(self.source.id)
@@ -413,24 +683,164 @@ class _SourceLoader:
         )
 
 
-def _read_excel_as_text(path: Path, sheet: str | None) -> pd.DataFrame:
-    """Read a worksheet as text cells (dates as YYYY-MM-DD) so checks treat it like a CSV."""
-    frame = pd.read_excel(path, sheet_name=sheet or 0, dtype=object, engine="openpyxl")
+def _csv_options(delimiter: str) -> str:
+    """read_csv options: all text, the header on line 1, and a fixed dialect (a sniffer
+    that guesses the delimiter guesses wrong on exactly the ragged files we must report)."""
+    return (
+        "all_varchar = true, header = true, sample_size = -1, "
+        f"delim = {sql_literal(delimiter)}, quote = '\"', escape = '\"'"
+    )
 
-    def as_text(value: Any) -> str | None:
+
+def _sniff_delimiter(path: Path) -> str:
+    """The delimiter of the header line: whichever of , ; tab | it holds most (ties: ',')."""
+    with path.open("rb") as handle:
+        head = handle.read(65536).removeprefix(BOM)
+    text = head.decode("latin-1")  # the delimiters are ASCII in every encoding we read
+    header = next((line for line in text.splitlines() if line.strip()), "")
+    counts = {d: header.count(d) for d in DELIMITERS}
+    best = max(DELIMITERS, key=lambda d: (counts[d], d == ","))
+    return best if counts[best] else ","
+
+
+_CHUNK = 1 << 24  # 16 MiB: bounded memory on files of millions of rows
+
+
+def _one_record_per_line(path: Path, rows: int) -> bool:
+    """True when the file's lines are the header plus one line per row DuckDB read: one
+    line ending throughout, no blank lines, no line breaks inside quoted values.
+
+    Counted in C over 16 MiB chunks, so even a 10-million-row file costs a fraction of a
+    second; when this fails the file is re-read line by line (slower, exact)."""
+    lf = cr = crlf = 0
+    last = b""
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            lf += chunk.count(b"\n")
+            chunk_cr = chunk.count(b"\r")
+            if chunk_cr or last == b"\r":  # most files have no CR: skip the third pass
+                cr += chunk_cr
+                crlf += chunk.count(b"\r\n") + (last == b"\r" and chunk[:1] == b"\n")
+            last = chunk[-1:]
+    if cr and not (cr == crlf == lf):
+        return False  # CR-only or mixed line endings
+    lines = lf + (1 if last not in {b"", b"\n"} else 0)
+    return lines == rows + 1
+
+
+def _latin1_fallback(error: UnicodeError) -> tuple[str, int]:
+    """Bytes Windows-1252 leaves undefined (0x81, 0x8D, ...) read as Latin-1 instead."""
+    if not isinstance(error, UnicodeDecodeError):
+        raise error
+    return error.object[error.start : error.end].decode("latin-1"), error.end
+
+
+codecs.register_error("alliance-latin-1", _latin1_fallback)
+
+
+def _detect_encoding(path: Path) -> tuple[str, int]:
+    """(encoding, line of the first non-UTF-8 byte or 0). UTF-8 unless proven otherwise."""
+    with path.open("rb") as handle:
+        start = handle.read(4)
+        if start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return "utf-16", 0
+        handle.seek(0)
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        newlines = 0
+        while chunk := handle.read(_CHUNK):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                # exc.object is what the decoder held back plus this chunk (no newline in
+                # the held-back bytes: they are the start of one character).
+                return "cp1252", newlines + exc.object.count(b"\n", 0, exc.start) + 1
+            newlines += chunk.count(b"\n")
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return "cp1252", newlines + 1
+    return "utf-8-sig", 0
+
+
+def _normalise_csv(
+    source: Path, target: Path, encoding: str, delimiter: str
+) -> tuple[int, dict[str, list[int]]]:
+    """Copy `source` to `target` as clean UTF-8 CSV with each row's line first.
+
+    Blank lines are dropped; rows with more or fewer fields than the header are left out
+    and returned by kind ("more", "fewer") with their lines. Returns (header line, ragged).
+    """
+    errors = "alliance-latin-1" if encoding == "cp1252" else "strict"
+    ragged: dict[str, list[int]] = {"more": [], "fewer": []}
+    header: list[str] | None = None
+    header_line = 0
+    with (
+        source.open(encoding=encoding, errors=errors, newline="") as handle,
+        target.open("w", encoding="utf-8", newline="") as out,
+    ):
+        reader = csv.reader(handle, delimiter=delimiter, quotechar='"', doublequote=True)
+        writer = csv.writer(out, lineterminator="\n")
+        previous = 0  # reader.line_num after the previous record: this one starts next
+        try:
+            for record in reader:
+                line, previous = previous + 1, reader.line_num
+                if not record or (len(record) == 1 and not record[0].strip()):
+                    continue  # a blank line: never data
+                if header is None:
+                    header = [name.strip().lstrip("\ufeff") for name in record]
+                    header_line = line
+                    writer.writerow([LINE_COLUMN, *header])
+                elif len(record) != len(header):
+                    ragged["more" if len(record) > len(header) else "fewer"].append(line)
+                else:
+                    writer.writerow([line, *record])
+        except csv.Error as exc:
+            raise _CsvProblem(f"cannot be read as CSV: {exc}", reader.line_num) from None
+    if header is None:
+        raise _CsvProblem("the file is empty (it holds only blank lines)", 1)
+    return header_line, {kind: lines for kind, lines in ragged.items() if lines}
+
+
+def _serial_date_sql(cell: str) -> str:
+    """SQL turning an Excel serial day number (text) into a DATE, or NULL out of range."""
+    number = f"TRY_CAST({cell} AS DOUBLE)"
+    low, high = SERIAL_RANGE
+    return (
+        f"CASE WHEN {number} BETWEEN {low} AND {high} THEN "
+        f"DATE '{EXCEL_EPOCH.isoformat()}' + CAST(floor({number}) AS INTEGER) END"
+    )
+
+
+def _read_excel_as_text(
+    path: Path, sheet: str | None, *, date_columns: Iterable[str] = ()
+) -> pd.DataFrame:
+    """Read a worksheet as text cells (dates as YYYY-MM-DD) so checks treat it like a CSV.
+
+    In `date_columns`, numbers are Excel serial day numbers (a cell holding a date but not
+    formatted as one) and become YYYY-MM-DD when they fall in `SERIAL_RANGE`."""
+    frame = pd.read_excel(path, sheet_name=sheet or 0, dtype=object, engine="openpyxl")
+    dates = set(date_columns)
+
+    def as_text(value: Any, is_date: bool) -> str | None:
         if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NaT:
             return None
         if isinstance(value, dt.datetime | pd.Timestamp):
             return value.date().isoformat() if value.time() == dt.time(0) else value.isoformat()
         if isinstance(value, dt.date):
             return value.isoformat()
+        serial = is_date and isinstance(value, int | float) and not isinstance(value, bool)
+        if serial and SERIAL_RANGE[0] <= value <= SERIAL_RANGE[1]:
+            return (EXCEL_EPOCH + dt.timedelta(days=math.floor(value))).isoformat()
         if isinstance(value, float) and value.is_integer():
             return str(int(value))
         return str(value)
 
     frame.columns = [str(c).strip() for c in frame.columns]
     return pd.DataFrame(
-        {c: pd.Series([as_text(v) for v in frame[c]], dtype=object) for c in frame.columns}
+        {
+            c: pd.Series([as_text(v, c in dates) for v in frame[c]], dtype=object)
+            for c in frame.columns
+        }
     )
 
 

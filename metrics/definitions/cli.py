@@ -1,4 +1,4 @@
-"""`python -m metrics validate` and `python -m metrics schema`.
+"""`python -m metrics validate`, `python -m metrics schema` and `python -m metrics docs`.
 
 Exit codes for validate: 0 no errors (warnings allowed), 1 errors found, 2 the command
 itself could not run (e.g. the config folder does not exist).
@@ -10,6 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from metrics.definitions.docs import DOCS_PATH, render_reference, write_reference
 from metrics.definitions.issues import issues_to_json
 from metrics.definitions.schema import render_schemas, write_schemas
 from metrics.definitions.validate import validate_config
@@ -46,6 +47,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--check", action="store_true", help="exit 1 if the committed schemas are out of date"
     )
     schema.set_defaults(func=run_schema)
+
+    docs = subparsers.add_parser(
+        "docs",
+        help="write docs/metric-definitions.md, the reference generated from the models",
+        description="Generate the metric-definitions reference (every field of every config "
+        "file, with guidance and examples) from the models that validate the files.",
+    )
+    docs.add_argument(
+        "--output", type=Path, default=DOCS_PATH, help=f"where to write it (default {DOCS_PATH})"
+    )
+    docs.add_argument(
+        "--check", action="store_true", help="exit 1 if the committed file is out of date"
+    )
+    docs.set_defaults(func=run_docs)
 
 
 def run_validate(args: argparse.Namespace) -> int:
@@ -86,4 +101,16 @@ def run_schema(args: argparse.Namespace) -> int:
         return 1 if stale else 0
     for path in write_schemas(config_dir):
         print(f"wrote {path}")
+    return 0
+
+
+def run_docs(args: argparse.Namespace) -> int:
+    path: Path = args.output
+    if args.check:
+        current = path.read_text(encoding="utf-8") if path.exists() else None
+        if current != render_reference():
+            print(f"out of date: {path} (run `python -m metrics docs`)", file=sys.stderr)
+            return 1
+        return 0
+    print(f"wrote {write_reference(path)}")
     return 0

@@ -64,25 +64,36 @@ class ColumnType(StrEnum):
 
 class ColumnDef(_Model):
     type: ColumnType = Field(description="How the column is read and checked.")
-    description: str = ""
+    description: str = Field(
+        default="", description="What the column holds, for readers of the catalogue."
+    )
     values: list[str] | None = Field(
         default=None, description="Allowed values (category columns); others are reported."
     )
     min: float | None = Field(
-        default=None, description="Smallest allowed value (e.g. 0 for counts)."
+        default=None,
+        allow_inf_nan=False,
+        description="Smallest allowed value (e.g. 0 for counts; integer and number columns).",
     )
-    max: float | None = None
+    max: float | None = Field(
+        default=None,
+        allow_inf_nan=False,
+        description="Largest allowed value (integer and number columns).",
+    )
     required: bool = Field(default=False, description="Blank cells are reported as errors.")
     format: str | None = Field(
         default=None,
-        description="strptime format for date columns not written as YYYY-MM-DD, e.g. '%d/%m/%Y'.",
+        description="strptime format for date columns not written as YYYY-MM-DD, e.g. "
+        "'%d/%m/%Y'; 'excel' reads Excel serial day numbers (45292 = 2024-01-01).",
     )
 
 
 class SourceDef(_Model):
     id: Identifier
-    title: str
-    description: str = ""
+    title: str = Field(description="Name shown to readers, e.g. 'Referrals (record level)'.")
+    description: str = Field(
+        default="", description="What the source holds and where it comes from."
+    )
     path: str = Field(description="File path, relative to data_dir.")
     format: Literal["csv", "excel", "parquet"] | None = Field(
         default=None, description="Inferred from the file extension when omitted."
@@ -98,8 +109,10 @@ class SourceDef(_Model):
     key: list[str] = Field(
         default_factory=list, description="Columns that identify a row uniquely."
     )
-    columns: dict[str, ColumnDef]
-    owner: str = ""
+    columns: dict[str, ColumnDef] = Field(
+        description="Every column the metrics use, by its name in the file (see Column)."
+    )
+    owner: str = Field(default="", description="Team or person who supplies the file.")
     refresh: str = Field(default="monthly", description="How often the source is refreshed.")
     provisional_months: int = Field(
         default=0,
@@ -125,7 +138,7 @@ class SourcesFile(_Model):
         description="Folder holding the source files, relative to this config folder "
         "(overridden by the ALLIANCE_DATA_DIR environment variable).",
     )
-    sources: list[SourceDef]
+    sources: list[SourceDef] = Field(description="One entry per data file (see Source).")
 
 
 # --------------------------------------------------------------------------- framework
@@ -133,25 +146,27 @@ class SourcesFile(_Model):
 
 class Outcome(_Model):
     id: Identifier
-    title: str
-    description: str = ""
-    sub_outcomes: list[str] = Field(default_factory=list)
+    title: str = Field(description="Name of the outcome, as the board says it.")
+    description: str = Field(default="", description="What achieving it means.")
+    sub_outcomes: list[str] = Field(
+        default_factory=list, description="Finer outcomes under it, in plain words."
+    )
 
 
 class Domain(_Model):
     id: Identifier
-    title: str
+    title: str = Field(description="Name of the domain, as pages show it.")
     kind: Literal["outcome", "system"] = Field(
         description="outcome: serves one of the big outcomes; system: how the system runs."
     )
     outcome: str | None = Field(default=None, description="The big outcome this domain serves.")
-    description: str = ""
+    description: str = Field(default="", description="What the domain covers.")
 
 
 class FrameworkFile(_Model):
-    title: str = "Outcomes framework"
-    outcomes: list[Outcome]
-    domains: list[Domain]
+    title: str = Field(default="Outcomes framework", description="Name of the framework.")
+    outcomes: list[Outcome] = Field(description="The big outcomes (see Outcome).")
+    domains: list[Domain] = Field(description="Domains that group the metrics (see Domain).")
 
 
 # --------------------------------------------------------------------------- interventions
@@ -159,14 +174,18 @@ class FrameworkFile(_Model):
 
 class InterventionDef(_Model):
     id: Identifier
-    title: str
-    kind: Literal["service_change", "shock", "definition_break"]
+    title: str = Field(description="Name shown on charts and in ITS results.")
+    kind: Literal["service_change", "shock", "definition_break"] = Field(
+        description="service_change: a change the alliance made (ITS estimates its effect); "
+        "shock: an outside event such as COVID (modelled, not credited); definition_break: "
+        "the way a figure is counted changed (flagged on data-quality pages)."
+    )
     start: Month = Field(description="First month the change applies to (YYYY-MM).")
     end: Month | None = Field(default=None, description="Last month of a temporary shock.")
     phase_in_months: int = Field(
         default=0, ge=0, le=36, description="Months over which a change phases in (a ramp)."
     )
-    description: str = ""
+    description: str = Field(default="", description="What changed, in plain words.")
     source: str = Field(default="", description="Where the date comes from (citation or note).")
 
     @model_validator(mode="after")
@@ -177,7 +196,9 @@ class InterventionDef(_Model):
 
 
 class InterventionsFile(_Model):
-    interventions: list[InterventionDef]
+    interventions: list[InterventionDef] = Field(
+        description="Service changes, shocks and definition breaks (see Intervention)."
+    )
 
 
 # --------------------------------------------------------------------------- metrics
@@ -186,7 +207,7 @@ MEASURE_PATTERN = r"^(count|sum|mean|median|ratio|rate|p([1-9]|[1-9][0-9]))$"
 
 
 class Target(_Model):
-    value: float
+    value: float = Field(allow_inf_nan=False, description="The target, in the metric's unit.")
     from_: Month | None = Field(
         default=None, alias="from", description="Month the target applies from."
     )
@@ -204,7 +225,7 @@ class RatioPart(_Model):
 class RateDef(_Model):
     population: str = Field(description="Source id of the population denominators.")
     value: str = Field(default="population", description="Population column to sum.")
-    per: int = Field(default=100_000, gt=0)
+    per: int = Field(default=100_000, gt=0, description="Rate per this many people.")
     filter: str | None = Field(default=None, description="SQL condition on the population source.")
 
 
@@ -212,8 +233,17 @@ class SPCBlock(_Model):
     rebase_at: list[str] = Field(
         default_factory=list, description="Intervention ids at which SPC limits are recalculated."
     )
-    fix_after_n_points: int | None = Field(default=None, ge=12)
-    screen_outliers: bool = True
+    fix_after_n_points: int | None = Field(
+        default=None,
+        ge=12,
+        description="Limits from the first N points of each period (at least 12); all "
+        "points when omitted.",
+    )
+    screen_outliers: bool = Field(
+        default=True,
+        description="Leave out moving ranges of 3.267 times their mean or more before "
+        "computing limits (Making Data Count practice).",
+    )
 
 
 class ITSBlock(_Model):
@@ -236,7 +266,12 @@ class ITSBlock(_Model):
     offset: Literal["population"] | None = Field(
         default=None, description="Log-population offset (count models)."
     )
-    hac_lags: int | None = Field(default=None, ge=0, le=24)
+    hac_lags: int | None = Field(
+        default=None,
+        ge=0,
+        le=24,
+        description="Newey-West lag for model: ols; chosen from the series length when omitted.",
+    )
     horizon: int = Field(default=12, ge=1, le=120, description="Months after the intervention.")
     comparison: str | None = Field(default=None, description="Metric id of a comparison series.")
     phase_in: Literal["ramp", "exclude", "none"] = Field(
@@ -247,7 +282,7 @@ class ITSBlock(_Model):
 class MetricDef(_Model):
     id: Identifier
     code: str = Field(default="", description="Catalogue code, e.g. ACC02.")
-    title: str
+    title: str = Field(description="Name shown to readers, in plain words.")
     description: str = Field(default="", description="What the metric means, in plain words.")
     domain: str = Field(description="Framework domain id (framework.yaml).")
     source: str = Field(description="Source id (sources.yaml).")
@@ -262,17 +297,38 @@ class MetricDef(_Model):
     filter: str | None = Field(
         default=None, description="SQL condition selecting the rows counted."
     )
-    numerator: RatioPart | None = None
-    denominator: RatioPart | None = None
-    per: float = Field(default=100, gt=0, description="Multiplier for ratios (100 = percent).")
-    rate: RateDef | None = None
+    numerator: RatioPart | None = Field(
+        default=None, description="measure: ratio only: what is counted or summed on top."
+    )
+    denominator: RatioPart | None = Field(
+        default=None,
+        description="measure: ratio only: what is counted or summed below (every row "
+        "the filter selects when omitted).",
+    )
+    per: float = Field(
+        default=100, gt=0, allow_inf_nan=False, description="Multiplier for ratios (100 = percent)."
+    )
+    rate: RateDef | None = Field(
+        default=None, description="measure: rate only: the population to divide by."
+    )
     unit: str = Field(description="Unit shown to readers, e.g. referrals, %, days, GBP.")
-    decimals: int = Field(default=0, ge=0, le=4)
-    better: Literal["up", "down", "neutral"]
-    breakdowns: list[str] = Field(default_factory=list)
-    target: Target | None = None
-    owner: str = ""
-    status: Literal["live", "draft", "retired"] = "live"
+    decimals: int = Field(default=0, ge=0, le=4, description="Decimal places shown.")
+    better: Literal["up", "down", "neutral"] = Field(
+        description="Which direction is an improvement (colours SPC signals); neutral: neither."
+    )
+    breakdowns: list[str] = Field(
+        default_factory=list,
+        description="Category or string columns of the source the metric can be split by.",
+    )
+    target: Target | None = Field(
+        default=None, description="A target line, used for SPC assurance."
+    )
+    owner: str = Field(default="", description="Team answerable for the metric.")
+    status: Literal["live", "draft", "retired"] = Field(
+        default="live",
+        description="live: in use; draft: being written (the editor saves new metrics as "
+        "drafts); retired: kept for lineage, left off the pages.",
+    )
     since: Month | None = Field(default=None, description="First month reported.")
     maturity_months: int = Field(
         default=0,
@@ -281,9 +337,14 @@ class MetricDef(_Model):
         description="Months an outcome needs before it is complete (e.g. 1 for a 4-week "
         "wait): the latest N months of data are not reported for this metric.",
     )
-    caveats: str = ""
-    spc: SPCBlock = Field(default_factory=SPCBlock)
-    its: ITSBlock | None = None
+    caveats: str = Field(default="", description="What readers must know before using it.")
+    spc: SPCBlock = Field(
+        default_factory=SPCBlock, description="SPC chart settings (see SPC block)."
+    )
+    its: ITSBlock | None = Field(
+        default=None,
+        description="Interrupted time series analysis (see ITS block); none when omitted.",
+    )
 
     @property
     def is_money(self) -> bool:
@@ -295,21 +356,27 @@ class MetricDef(_Model):
 
 
 class MetricsFile(_Model):
-    metrics: list[MetricDef]
+    metrics: list[MetricDef] = Field(description="One entry per metric (see Metric).")
 
 
 # --------------------------------------------------------------------------- board layout
 
 
 class BoardFile(_Model):
-    title: str = "Alliance Board"
-    organisation: str = ""
+    title: str = Field(default="Alliance Board", description="Name of the site.")
+    organisation: str = Field(default="", description="Organisation named on exports.")
     overview_domains: list[str] = Field(
         default_factory=list, description="Domain ids in the order the Overview shows them."
     )
-    featured_metrics: list[str] = Field(default_factory=list)
-    default_from: Month | None = None
-    default_to: Month | None = None
+    featured_metrics: list[str] = Field(
+        default_factory=list, description="Metric ids featured on the board."
+    )
+    default_from: Month | None = Field(
+        default=None, description="First month of the default period (the first with data)."
+    )
+    default_to: Month | None = Field(
+        default=None, description="Last month of the default period (the latest with data)."
+    )
     lcn_column: str = Field(default="lcn", description="Column holding the neighbourhood (LCN).")
     lcns: list[str] = Field(default_factory=list, description="Neighbourhoods offered as a filter.")
 
@@ -356,8 +423,8 @@ class DisclosureFile(_Model):
 
 
 class StoryDef(_Model):
-    title: str
-    text: str
+    title: str = Field(description="Title of the story.")
+    text: str = Field(description="The story, a few sentences.")
     fictional: bool = Field(
         default=True, description="Composite, fictional story (always labelled as such)."
     )
@@ -376,17 +443,21 @@ class SlideDef(_Model):
     intervention: str | None = Field(
         default=None, description="Intervention id for number: effect (default: the metric's)."
     )
-    chart: Literal["its", "spc", "series", "none"] = "spc"
+    chart: Literal["its", "spc", "series", "none"] = Field(
+        default="spc", description="The chart under the number (none: no chart)."
+    )
     caption: str = Field(default="", description="Plain words under the big number.")
-    story: StoryDef | None = None
+    story: StoryDef | None = Field(
+        default=None, description="A person's story beside the number (see Story)."
+    )
     notes: str = Field(default="", description="Speaker notes.")
 
 
 class ShowcaseFile(_Model):
-    title: str
-    subtitle: str = ""
+    title: str = Field(description="Title of the showcase.")
+    subtitle: str = Field(default="", description="Line under the title.")
     event: str = Field(default="", description="Where and when it is presented.")
-    slides: list[SlideDef]
+    slides: list[SlideDef] = Field(description="The slides, in order (see Slide).")
 
 
 FILE_MODELS: dict[str, type[_Model]] = {

@@ -42,7 +42,14 @@ from metrics.definitions.models import (
 )
 from metrics.definitions.yaml_positions import LoadedYaml, YamlSyntaxError, load_yaml
 from metrics.definitions.yaml_positions import Path as YPath
-from metrics.warehouse import SQL_TYPES, Warehouse, quote, resolve_data_dir, table_name
+from metrics.warehouse import (
+    SQL_TYPES,
+    Warehouse,
+    date_format_problem,
+    quote,
+    resolve_data_dir,
+    table_name,
+)
 
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 MIN_POINTS_REFUSE = 3  # ITS: fewer points than this in a segment cannot be modelled
@@ -161,6 +168,9 @@ def _friendly(error: dict[str, Any], model: type[BaseModel]) -> tuple[str, str, 
         return f"'{value}' does not have the expected form ({ctx.get('pattern', '')})", "", False
     if kind == "value_error":
         return str(error["msg"]).removeprefix("Value error, "), "", False
+    if kind in {"model_type", "model_attributes_type", "dict_type"}:
+        shown = "a list" if isinstance(value, list) else f"'{value}'"
+        return f"expected a mapping (name: value lines), got {shown}", "", False
     if kind.endswith("_type") or kind.endswith("_parsing"):
         expected = kind.removesuffix("_type").removesuffix("_parsing").replace("_", " ")
         shown = "a list or mapping" if isinstance(value, list | dict) else f"'{value}'"
@@ -222,12 +232,30 @@ def _validate(
 
 def _parse(file: _File, issues: list[Issue]) -> None:
     try:
-        text = file.path.read_text(encoding="utf-8-sig")
+        raw = file.path.read_bytes()
     except FileNotFoundError:
         issues.append(Issue("error", "parse", file.display, "file not found"))
         return
-    except (UnicodeDecodeError, OSError) as exc:
+    except OSError as exc:
         issues.append(Issue("error", "parse", file.display, f"cannot read the file: {exc}"))
+        return
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        # Point at the first bad byte: usually one pasted character (a Windows-1252 'é').
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        issues.append(
+            Issue(
+                "error",
+                "parse",
+                file.display,
+                f"cannot read the file: it is not UTF-8 text (byte 0x{raw[exc.start]:02x})",
+                line=line,
+                column=column,
+                hint="save the file as UTF-8",
+            )
+        )
         return
     try:
         file.loaded = load_yaml(text)
@@ -292,7 +320,9 @@ def load_config(config_dir: Path | str) -> ConfigLoad:
     data_dir_setting = "../sample_data"
     if sources_file.loaded is not None:
         if isinstance(sources_file.loaded.data, dict):
-            data_dir_setting = str(sources_file.loaded.data.get("data_dir", data_dir_setting))
+            setting = sources_file.loaded.data.get("data_dir", data_dir_setting)
+            # Anything but text is reported by the schema stage; keep the default meanwhile.
+            data_dir_setting = setting if isinstance(setting, str) else data_dir_setting
         for index, source in _items(sources_file, "sources", SourceDef, issues, SourcesFile):
             if _unique(sources, source.id, sources_file, ("sources", index), "source", issues):
                 sources[source.id] = source
@@ -316,7 +346,11 @@ def load_config(config_dir: Path | str) -> ConfigLoad:
 
     framework_file = named("framework.yaml")
     framework = None
-    if framework_file.loaded is not None:
+    if framework_file.loaded is not None and framework_file.loaded.data is None:
+        issues.append(
+            _issue_at(framework_file, (), "the file is empty; expected 'outcomes:' and 'domains:'")
+        )
+    elif framework_file.loaded is not None:
         framework = _validate(framework_file, FrameworkFile, framework_file.loaded.data, (), issues)
     outcomes = {o.id: o for o in framework.outcomes} if framework else {}
     domains = {d.id: d for d in framework.domains} if framework else {}
@@ -534,6 +568,59 @@ def sources_name_their_columns(ctx: _RuleContext) -> None:
                     f"key column '{key}' is not among its columns",
                     did_you_mean(key, source.columns),
                 )
+
+
+NUMERIC_TYPES = {ColumnType.integer, ColumnType.number}
+
+
+@rule
+def columns_are_usable(ctx: _RuleContext) -> None:
+    """Column settings the data checks could not apply (they would fail or mean nothing)."""
+    for source in ctx.catalogue.sources.values():
+        if not source.columns:
+            ctx.source_issue(source, ("columns",), "declares no columns")
+        seen: dict[str, str] = {}
+        for name, column in source.columns.items():
+            where: YPath = ("columns", name)
+            if not name.strip():
+                ctx.source_issue(source, where, "a column name must not be blank", key=True)
+                continue
+            folded = name.casefold()
+            if folded in seen:
+                # DuckDB, like SQL generally, does not tell 'LCN' from 'lcn'.
+                ctx.source_issue(
+                    source,
+                    where,
+                    f"column '{name}' differs from '{seen[folded]}' only in case",
+                    "column names are case-insensitive in SQL: rename one",
+                    key=True,
+                )
+            seen.setdefault(folded, name)
+            for bound in ("min", "max"):
+                if getattr(column, bound) is not None and column.type not in NUMERIC_TYPES:
+                    ctx.source_issue(
+                        source,
+                        (*where, bound),
+                        f"column '{name}': {bound} applies only to integer and number "
+                        f"columns, not {column.type}",
+                    )
+            if column.format is not None:
+                if column.type != ColumnType.date:
+                    ctx.source_issue(
+                        source,
+                        (*where, "format"),
+                        f"column '{name}': format applies only to date columns",
+                    )
+                else:
+                    problem = date_format_problem(column.format)
+                    if problem:
+                        ctx.source_issue(
+                            source,
+                            (*where, "format"),
+                            f"column '{name}': format '{column.format}' {problem}",
+                            "use strptime codes such as '%d/%m/%Y', or 'excel' for Excel "
+                            "serial day numbers",
+                        )
 
 
 @rule
@@ -786,31 +873,75 @@ def _bind_check(ctx: _RuleContext) -> None:
     """Compile every metric (and breakdown) and bind it against empty typed tables.
 
     DuckDB's binder catches unknown columns and SQL mistakes in filters and expressions
-    without reading any data.
+    without reading any data. Filters are SQL written in configuration, so the connection
+    is locked down first (no file access, settings frozen) and a metric whose SQL turns
+    into more than one statement is refused: a filter such as ``TRUE)) SELECT 1; COPY ...``
+    must never run anything but the query it belongs to.
     """
     from metrics.series import SeriesQuery, compile_series_sql
 
     cat = ctx.catalogue
     con = duckdb.connect(":memory:")
     try:
+        unusable: set[str] = set()
         for source in cat.sources.values():
             columns = ", ".join(
                 f"{quote(n)} {SQL_TYPES[c.type]}" for n, c in source.columns.items()
             )
-            con.execute(f"CREATE TABLE {table_name(source.id)} ({columns})")
+            try:
+                con.execute(f"CREATE TABLE {table_name(source.id)} ({columns})")
+            except duckdb.Error:
+                # Blank, clashing or no column names: reported by columns_are_usable.
+                unusable.add(source.id)
+        con.execute("SET enable_external_access = false")
+        con.execute("SET lock_configuration = true")
         already = {i.field.split(".")[0] for i in ctx.issues if i.is_error}
         for metric in cat.metrics.values():
-            if f"metrics[{metric.id}]" in already or metric.source not in cat.sources:
+            needed = {metric.source, metric.rate.population if metric.rate else metric.source}
+            if f"metrics[{metric.id}]" in already or not needed <= set(cat.sources) - unusable:
                 continue
             # One bind per metric: breakdown columns are checked by the reference rules, and
             # a breakdown only adds a GROUP BY column to the same SQL.
             try:
                 compiled = compile_series_sql(metric, cat.sources, SeriesQuery())
+                statements = con.extract_statements(compiled.sql)
+                if len(statements) != 1:
+                    _report_injection(ctx, metric)
+                    continue
                 con.execute(compiled.sql).fetchall()
             except (duckdb.Error, KeyError, AssertionError, ValueError) as exc:
                 _report_sql_error(ctx, metric, exc)
     finally:
         con.close()
+
+
+def _report_injection(ctx: _RuleContext, metric: MetricDef) -> None:
+    """A filter or expression that ends the query and starts another (a ';')."""
+    subpath: YPath = ("filter",)
+    for path, expression in _expressions(metric).items():
+        if expression and ";" in expression:
+            subpath = path
+            break
+    ctx.metric_issue(
+        metric,
+        subpath,
+        f"{_field_name(subpath)} must be one SQL condition or expression, not several statements",
+        "remove the ';' and anything after it",
+    )
+
+
+def _expressions(metric: MetricDef) -> dict[YPath, str | None]:
+    """Every piece of SQL a metric writes, by where it is written."""
+    return {
+        ("filter",): metric.filter,
+        ("value",): metric.value,
+        ("numerator", "filter"): metric.numerator.filter if metric.numerator else None,
+        ("numerator", "value"): metric.numerator.value if metric.numerator else None,
+        ("denominator", "filter"): metric.denominator.filter if metric.denominator else None,
+        ("denominator", "value"): metric.denominator.value if metric.denominator else None,
+        ("rate", "filter"): metric.rate.filter if metric.rate else None,
+        ("rate", "value"): metric.rate.value if metric.rate else None,
+    }
 
 
 def _report_sql_error(ctx: _RuleContext, metric: MetricDef, exc: BaseException) -> None:
@@ -819,15 +950,7 @@ def _report_sql_error(ctx: _RuleContext, metric: MetricDef, exc: BaseException) 
     missing = re.search(r'column "([^"]+)" not found', text) or re.search(
         r'Referenced column "([^"]+)"', text
     )
-    expressions = {
-        ("filter",): metric.filter,
-        ("value",): metric.value,
-        ("numerator", "filter"): metric.numerator.filter if metric.numerator else None,
-        ("numerator", "value"): metric.numerator.value if metric.numerator else None,
-        ("denominator", "filter"): metric.denominator.filter if metric.denominator else None,
-        ("denominator", "value"): metric.denominator.value if metric.denominator else None,
-        ("rate", "filter"): metric.rate.filter if metric.rate else None,
-    }
+    expressions = _expressions(metric)
     subpath: YPath = ("filter",) if metric.filter else ("measure",)
     if missing:
         name = missing.group(1)
@@ -836,7 +959,7 @@ def _report_sql_error(ctx: _RuleContext, metric: MetricDef, exc: BaseException) 
                 subpath = path
                 break
         columns = source.columns
-        if subpath == ("rate", "filter") and metric.rate:
+        if subpath[0] == "rate" and metric.rate:
             columns = ctx.catalogue.sources[metric.rate.population].columns
         ctx.metric_issue(
             metric,

@@ -6,7 +6,6 @@ it, a map from the path of each value (a tuple of keys and list indexes) to its 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -174,9 +173,9 @@ class _Builder:
 
     def scalar(self, node: yaml.Node) -> Any:
         try:
-            value = self.constructor.construct_object(node, deep=True)
+            return self.constructor.construct_object(node, deep=True)
         except Exception as exc:  # PyYAML's constructors raise IndexError, ValueError, ...
-            if node.tag in _IMPLICIT_TAGS and isinstance(node.value, str) and not node.style:
+            if self.implicit(node):
                 # A plain scalar that merely looks like a date or number (2024-13-01):
                 # keep the text, so the field's own check explains what is wrong with it.
                 return node.value
@@ -184,21 +183,12 @@ class _Builder:
             text = str(node.value)
             shown = text if len(text) <= 40 else text[:37] + "..."
             raise self.fail(node, f"cannot read the value '{shown}': {detail}") from None
-        if isinstance(value, str) and _SURROGATE.search(value):
-            # "\ud800" escapes make text no file, terminal or database can hold.
-            raise self.fail(node, "the text holds an invalid character (a lone surrogate)")
-        return value
 
-
-# Tags the resolver gives plain scalars by their look; anything else was written explicitly.
-_IMPLICIT_TAGS = {
-    "tag:yaml.org,2002:timestamp",
-    "tag:yaml.org,2002:int",
-    "tag:yaml.org,2002:float",
-    "tag:yaml.org,2002:bool",
-    "tag:yaml.org,2002:null",
-}
-_SURROGATE = re.compile("[\ud800-\udfff]")
+    def implicit(self, node: yaml.Node) -> bool:
+        """Whether the node's tag comes from how its text looks (no !!tag written)."""
+        if node.style or not isinstance(node.value, str):
+            return False
+        return node.tag == self.constructor.resolve(yaml.ScalarNode, node.value, (True, False))
 
 
 def _mark(node: yaml.Node) -> Position:
