@@ -255,6 +255,7 @@ class _SourceLoader:
         except (OSError, ValueError):
             self.display = str(self.path)
         self.raw = f"raw_{source.id}"
+        self._raw_types: dict[str, str] | None = None
         self.issues: list[Issue] = []
         # Line numbers as a reader of the file counts them (header = line 1 in CSV and Excel).
         self.line_offset = {"csv": 2, "excel": 2, "parquet": 1}[source.file_format]
@@ -325,8 +326,12 @@ class _SourceLoader:
             self._drop_raw()
             return None, self.issues
         # Ragged rows (already reported) do not stop these: every problem is listed at once.
+        # The cell checks are collected and counted in one scan of the file; only a check
+        # that finds something reads its example lines.
+        self._pending: list[tuple[str, str, str, str, str]] = []
         for name, column in self.source.columns.items():
             self._check_column(name, column)
+        self._run_pending_checks()
         if not self._has_errors():
             self._create_typed_table()
             self._check_key()
@@ -357,6 +362,7 @@ class _SourceLoader:
         return ""
 
     def _read_raw(self) -> None:
+        self._raw_types = None  # the raw table is (re)created: its column types may change
         fmt = self.source.file_format
         path_literal = sql_literal(str(self.path))
         if fmt == "csv":
@@ -453,10 +459,13 @@ class _SourceLoader:
             )
 
     def _raw_type(self, name: str) -> str:
-        rows = self.fetch(
-            f"SELECT type FROM pragma_table_info('{self.raw}') WHERE name = {sql_literal(name)}"
-        )
-        return str(rows[0][0]).upper() if rows else "VARCHAR"
+        # Read once per source: every cell check asks, and each pragma is a query.
+        if self._raw_types is None:
+            self._raw_types = {
+                str(n): str(t).upper()
+                for n, t in self.fetch(f"SELECT name, type FROM pragma_table_info('{self.raw}')")
+            }
+        return self._raw_types.get(name, "VARCHAR")
 
     def _cell(self, name: str) -> str:
         """The raw cell as SQL, blanks read as missing."""
@@ -513,6 +522,25 @@ class _SourceLoader:
     def _report(
         self, name: str, where: str, describe: str, hint: str = "", level: str = "error"
     ) -> None:
+        """Queue a cell check (counted with the others in one scan by _run_pending_checks)."""
+        self._pending.append((name, where, describe, hint, level))
+
+    def _run_pending_checks(self) -> None:
+        checks, self._pending = self._pending, []
+        if not checks:
+            return
+        counts = self.fetch(
+            "SELECT "
+            + ", ".join(f"count(*) FILTER (WHERE {where})" for _, where, *_ in checks)
+            + f" FROM {self._rows_from()}"
+        )[0]
+        for (name, where, describe, hint, level), count in zip(checks, counts, strict=True):
+            if count:
+                self._report_now(name, where, describe, hint, level)
+
+    def _report_now(
+        self, name: str, where: str, describe: str, hint: str = "", level: str = "error"
+    ) -> None:
         total, examples = self._examples(where, name)
         if not total:
             return
@@ -562,10 +590,10 @@ class _SourceLoader:
             self._report(name, f"{typed} {op} {bound!r}", f"'{{value}}' is {word} {bound:g}{extra}")
         if column.values:
             allowed = ", ".join(sql_literal(v) for v in column.values)
-            rows = self.fetch(
-                f"SELECT DISTINCT {cell} FROM {self.raw} WHERE {cell} IS NOT NULL "
-                f"AND {cell}::VARCHAR NOT IN ({allowed}) LIMIT 5"
-            )
+            unknown = f"{cell} IS NOT NULL AND {cell}::VARCHAR NOT IN ({allowed})"
+            if not self.fetch(f"SELECT EXISTS (SELECT 1 FROM {self.raw} WHERE {unknown})")[0][0]:
+                return
+            rows = self.fetch(f"SELECT DISTINCT {cell} FROM {self.raw} WHERE {unknown} LIMIT 5")
             for (bad_value,) in rows:
                 self._report(
                     name,
