@@ -31,3 +31,11 @@ def edit() -> Callable[[Path, str, str], None]:
         path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
     return _edit
+
+
+@pytest.fixture(autouse=True)
+def _audit_log_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No test writes to the project's own audit log."""
+    path = tmp_path / "audit.jsonl"
+    monkeypatch.setenv("ALLIANCE_AUDIT_LOG", str(path))
+    return path

@@ -438,6 +438,8 @@ def test_unknown_metric_slide_is_unavailable_and_the_command_exits_0(
 ):
     out = tmp_path / "deck.html"
     assert export_cli.run(_args(hostile_config, "html", out)) == 0
+    audit_entries = Path(os.environ["ALLIANCE_AUDIT_LOG"]).read_text().splitlines()
+    assert any('"action": "export"' in line and "deck.html" in line for line in audit_entries)
     captured = capsys.readouterr()
     assert "warning: slide 2 (ghost): unknown metric 'no_such_metric'" in captured.err
     assert f"wrote {out}" in captured.out

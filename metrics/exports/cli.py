@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import getpass
 import os
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
+from metrics import audit
 from metrics.exports import AUDIENCES, FORMATS
 
 EXIT_OK = 0
@@ -137,6 +139,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: could not write {out}: {exc}", file=sys.stderr)
         return EXIT_NOTHING_BUILT
     unavailable = len(export.problems)
+    audit.record(
+        f"{getpass.getuser()} (command line)",
+        "export",
+        str(out),
+        format=args.format,
+        audience=args.audience,
+        unavailable=unavailable,
+    )
     note = f", {unavailable} part(s) unavailable" if unavailable else ""
     print(f"wrote {out} ({len(export.data):,} bytes, {args.audience} version{note})")
     return EXIT_OK

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 import streamlit as st
 
+from metrics import audit
 from metrics.board import Board
 from metrics.exports import FORMAT_TITLES, FORMATS, Export, NothingToExport, build_export
 from metrics.ui.components import plain
@@ -89,6 +90,15 @@ def _build(board: Board, audience: str, fmt: str) -> Export | None:
             st.caption(f"If it persists, quote reference {reference} to the analysts.")
             return None
         status.update(label=f"{title} ready", state="complete", expanded=False)
+    identity = st.session_state.get("identity")
+    audit.record(
+        identity.who if identity is not None else "unknown",
+        "export",
+        export.file_name,
+        format=fmt,
+        audience=audience,
+        unavailable=len(export.problems),
+    )
     _store().put(export_key(board, audience, fmt), export)
     return export
 
