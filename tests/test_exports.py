@@ -262,14 +262,8 @@ def test_html_deck_references_no_remote_url(public_exports):
 
 
 def test_html_deck_draws_every_chart_in_chromium_with_the_network_blocked(
-    public_exports, public_deck, tmp_path
+    public_exports, public_deck, tmp_path, chromium_browser
 ):
-    if not CHROMIUM.exists():
-        if os.environ.get("CI"):
-            pytest.fail("CI needs Debian's Chromium at /usr/bin/chromium")
-        pytest.skip("Debian's Chromium is not installed at /usr/bin/chromium")
-    from playwright.sync_api import sync_playwright
-
     deck_file = tmp_path / "deck.html"
     deck_file.write_bytes(public_exports["html"].data)
     page_url = deck_file.as_uri()
@@ -284,37 +278,34 @@ def test_html_deck_draws_every_chart_in_chromium_with_the_network_blocked(
             attempted.append(route.request.url)
             route.abort()
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"]
-        )
-        try:
-            context = browser.new_context(viewport={"width": 1600, "height": 900})
-            context.route("**/*", only_the_page)
-            page = context.new_page()
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.goto(f"{page_url}#1")
-            for slide in public_deck.slides:
-                number = slide.number
-                if number > 1:
-                    page.keyboard.press("ArrowRight")
-                assert page.evaluate("window.location.hash") == f"#{number}"
-                section = page.locator(f"#slide-{number}")
-                assert section.is_visible()
-                chart = section.locator("figure.chart svg")
-                assert chart.count() == 1 and chart.is_visible(), slide.id
-                box = chart.bounding_box()
-                assert box is not None and box["width"] > 300 and box["height"] > 100
-                assert chart.locator("path, line, rect, circle").count() > 20  # drawn marks
-                assert page.locator("section.slide:visible").count() == 1
-                assert page.locator("#counter").inner_text() == f"{number} of 6"
-            page.keyboard.press("ArrowLeft")
-            assert page.evaluate("window.location.hash") == "#5"
-            page.goto(f"{page_url}#3")  # a deep link opens that slide
-            assert page.locator("#slide-3").is_visible()
-            assert not page.locator("#slide-1").is_visible()
-        finally:
-            browser.close()
+    # The run's shared Chromium (Playwright allows one sync instance per process).
+    context = chromium_browser.new_context(viewport={"width": 1600, "height": 900})
+    try:
+        context.route("**/*", only_the_page)
+        page = context.new_page()
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(f"{page_url}#1")
+        for slide in public_deck.slides:
+            number = slide.number
+            if number > 1:
+                page.keyboard.press("ArrowRight")
+            assert page.evaluate("window.location.hash") == f"#{number}"
+            section = page.locator(f"#slide-{number}")
+            assert section.is_visible()
+            chart = section.locator("figure.chart svg")
+            assert chart.count() == 1 and chart.is_visible(), slide.id
+            box = chart.bounding_box()
+            assert box is not None and box["width"] > 300 and box["height"] > 100
+            assert chart.locator("path, line, rect, circle").count() > 20  # drawn marks
+            assert page.locator("section.slide:visible").count() == 1
+            assert page.locator("#counter").inner_text() == f"{number} of 6"
+        page.keyboard.press("ArrowLeft")
+        assert page.evaluate("window.location.hash") == "#5"
+        page.goto(f"{page_url}#3")  # a deep link opens that slide
+        assert page.locator("#slide-3").is_visible()
+        assert not page.locator("#slide-1").is_visible()
+    finally:
+        context.close()
     assert attempted == [], f"requests left the page: {attempted}"
     assert errors == []
 

@@ -115,34 +115,28 @@ class Browser:
 
 
 @pytest.fixture(scope="session")
-def browser_session(server: Server) -> Iterator[Browser]:
-    from playwright.sync_api import sync_playwright
-
+def browser_session(server: Server, chromium_browser) -> Iterator[Browser]:
     app_host = urllib.parse.urlparse(server.url).netloc
     foreign: list[str] = []
     console_errors: list[str] = []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    # One shared Chromium for the whole run (see tests/conftest.py).
+    context = chromium_browser.new_context(viewport={"width": 1400, "height": 1000})
 
-        def guard(route, request) -> None:
-            host = urllib.parse.urlparse(request.url).netloc
-            if request.url.startswith(("data:", "blob:")) or host == app_host:
-                route.continue_()
-            else:
-                foreign.append(request.url)
-                route.abort()
+    def guard(route, request) -> None:
+        host = urllib.parse.urlparse(request.url).netloc
+        if request.url.startswith(("data:", "blob:")) or host == app_host:
+            route.continue_()
+        else:
+            foreign.append(request.url)
+            route.abort()
 
-        context.route("**/*", guard)
-        context.on(
-            "console",
-            lambda message: (
-                console_errors.append(message.text) if message.type == "error" else None
-            ),
-        )
-        yield Browser(context, foreign, console_errors)
-        context.close()
-        browser.close()
+    context.route("**/*", guard)
+    context.on(
+        "console",
+        lambda message: console_errors.append(message.text) if message.type == "error" else None,
+    )
+    yield Browser(context, foreign, console_errors)
+    context.close()
 
 
 def open_page(browser: Browser, url: str, *, timeout_ms: int = 60_000):
