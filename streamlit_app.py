@@ -110,6 +110,12 @@ def main() -> None:
     refuse_forbidden_deep_link(identity.pages, identity.who)
     if identity.role == "analyst":
         problems_banner(state)
+    elif state.serving_last_good or state.board.errors:
+        # Readers get a calm notice; analysts see the files, lines and fields.
+        st.caption(
+            "Some figures may be unavailable or a little out of date while the analysts "
+            "fix a problem with the data or definitions."
+        )
     try:
         navigation.run()
     except Exception:  # Streamlit's own control flow (rerun, stop) is not an Exception

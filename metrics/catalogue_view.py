@@ -100,6 +100,9 @@ def where_used(board: Board, metric_id: str) -> list[str]:
         places.append("Impact (ITS: " + ", ".join(metric.its.interventions) + ")")
     if metric_id in board.catalogue.board.featured_metrics:
         places.append("Featured on the board")
+    slides = [slide.id for slide in board.catalogue.slides if slide.metric == metric_id]
+    if slides:
+        places.append("Showcase slides: " + ", ".join(slides) + " (and the exports)")
     return places
 
 

@@ -132,3 +132,29 @@ def test_public_roles_must_use_the_public_disclosure_policy(tmp_path):
     access, issues = load_access(path)
     assert access is None
     assert any("public disclosure policy" in i.message for i in issues)
+
+
+def test_a_path_in_a_query_parameter_is_refused_and_logged(audit_log):
+    app = run_as(None, page="pages/metric.py", metric="../../etc/passwd")
+    assert app.title[0].value  # the page still shows its first metric
+    entries = [json.loads(line) for line in audit_log.read_text().splitlines()]
+    assert any(e["action"] == "refused_parameter" and e["what"] == "metric" for e in entries)
+
+
+def test_readers_get_a_calm_notice_when_the_last_good_board_is_served(tmp_path, monkeypatch):
+    import shutil
+
+    config = tmp_path / "config"
+    shutil.copytree(ROOT / "config", config, ignore=shutil.ignore_patterns(".history"))
+    monkeypatch.setenv("ALLIANCE_CONFIG_DIR", str(config))
+    monkeypatch.setenv("ALLIANCE_DATA_DIR", str(ROOT / "sample_data"))
+    (config / "metrics" / "access.yaml").write_text(
+        (config / "metrics" / "access.yaml").read_text().replace("better: up", "better: [up", 1)
+    )
+    board_user = {"is_logged_in": True, "email": "chair@nhs.net", "roles": ["Alliance.Board"]}
+    app = run_as(board_user)
+    captions = " ".join(c.value for c in app.caption)
+    assert "analysts fix a problem" in captions
+    assert not any("access.yaml" in t.value for t in app.text)  # no file or line for readers
+    analyst = run_as(None)
+    assert any("access.yaml" in t.value for t in analyst.text)

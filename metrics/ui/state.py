@@ -131,8 +131,24 @@ def shared_filters(state: BoardState) -> Filters:
 
 
 def url_param(name: str) -> str | None:
+    """A query parameter as an id-like value. Anything shaped like a path or markup is
+    refused (and logged): parameters only ever name metrics, groups and the like."""
     value = st.query_params.get(name)
-    return value if isinstance(value, str) and value else None
+    if not isinstance(value, str) or not value:
+        return None
+    # "Other/not stated" is a real group, so a slash alone is allowed; a path is not.
+    if (
+        len(value) > 200
+        or ".." in value
+        or value.startswith(("/", "\\"))
+        or re.search(r"[<>\x00]", value)
+    ):
+        identity = st.session_state.get("identity")
+        audit.record(
+            identity.who if identity else "visitor", "refused_parameter", name, value=value[:80]
+        )
+        return None
+    return value
 
 
 def page_context() -> tuple[BoardState, Filters]:
