@@ -80,7 +80,7 @@ if metric_id:
         origin = catalogue.origins.get(metric_id)
         if origin:
             st.caption(f"{origin.file}, line {origin.line}")
-        st.code(metric_yaml(metric), language="yaml")
+        st.code(metric_yaml(metric), language="yaml", wrap_lines=True)
         st.page_link(
             "pages/editor.py", label="Edit this definition", query_params={"metric": metric_id}
         )
@@ -93,7 +93,7 @@ if metric_id:
         if trace.filter:
             st.text(f"Filter: {trace.filter}")
         with st.expander("The SQL it runs"):
-            st.code(trace.sql, language="sql")
+            st.code(trace.sql, language="sql", wrap_lines=True)
         st.subheader("Validation")
         issues = metric_issues(board, metric_id)
         if not issues:

@@ -106,8 +106,8 @@ origin = catalogue.origins.get(metric_id)
 with st.expander("Definition as written (YAML) and the SQL it runs"):
     if origin:
         st.caption(f"Defined in {origin.file}, line {origin.line}.")
-    st.code(metric_yaml(metric), language="yaml")
-    st.code(result.sql, language="sql")
+    st.code(metric_yaml(metric), language="yaml", wrap_lines=True)
+    st.code(result.sql, language="sql", wrap_lines=True)
 with st.expander("Monthly values"):
     values = control_series(result, policy)
     st.dataframe(values, hide_index=True, width="stretch")

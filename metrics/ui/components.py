@@ -6,11 +6,13 @@ import html
 import re
 
 import altair as alt
+import pandas as pd
 import streamlit as st
 
 from metrics.board import Board, BoardState, MetricSummary
 from metrics.charts.spc_chart import spc_alt_text, spc_chart
 from metrics.definitions.issues import Issue
+from metrics.definitions.models import MetricDef
 from metrics.disclosure import NO_CONTROL, Policy, control_count, control_value, is_controlled
 from metrics.formatting import format_change, format_value
 from metrics.reading import MetricReading
@@ -140,11 +142,11 @@ def metric_tile(
             latest,
             delta=delta,
             delta_color={"up": "normal", "down": "inverse"}.get(metric.better, "off"),
-            chart_data=None
-            if suppressed
-            else [v for v in summary.sparkline if v is not None] or None,
             label_visibility="visible",
         )
+        trend = [] if suppressed else shown_sparkline(summary, policy)
+        if len(trend) > 1:
+            sparkline(trend, metric)
         icons = icon_img(reading.variation_icon) + icon_img(reading.assurance_icon)
         if icons:
             st.markdown(icons, unsafe_allow_html=True)
@@ -153,6 +155,32 @@ def metric_tile(
             st.caption(". ".join(words) + ".")
         if reading.attention_reason:
             st.caption(f"**Why it is here:** {plain(reading.attention_reason)}")
+
+
+def sparkline(values: list[float], metric: MetricDef) -> None:
+    """The tile's recent trend as a small line with a text alternative. (st.metric's own
+    chart_data sparkline has no text alternative and an empty hover layer that screen
+    readers meet as an unnamed graphic, WCAG 1.1.1.)"""
+    frame = pd.DataFrame({"month": range(len(values)), "value": values})
+    low, high = min(values), max(values)
+    words = (
+        f"{metric.title}, its last {len(values)} monthly values: from "
+        f"{format_value(values[0], metric)} to {format_value(values[-1], metric)} "
+        f"(lowest {format_value(low, metric)}, "
+        f"highest {format_value(high, metric)})."
+    )
+    line = (
+        alt.Chart(frame)
+        # aria=False: the description says it all; no per-point "x: 3; y: 52" noise.
+        .mark_line(color="#005EB8", strokeWidth=2, aria=False)
+        .encode(
+            x=alt.X("month:Q", axis=None),
+            y=alt.Y("value:Q", axis=None, scale=alt.Scale(zero=False)),
+        )
+        .properties(height=48, description=words)
+        .configure_view(stroke=None)
+    )
+    st.altair_chart(line, width="stretch", theme=None)
 
 
 def spc_panel(reading: MetricReading, link_params: dict[str, str], *, height: int = 260) -> None:
