@@ -302,6 +302,9 @@ def test_html_deck_draws_every_chart_in_chromium_with_the_network_blocked(
         page.keyboard.press("ArrowLeft")
         assert page.evaluate("window.location.hash") == "#5"
         page.goto(f"{page_url}#3")  # a deep link opens that slide
+        # Only the hash changed, so the deck switches slide on its hashchange event: wait
+        # for it (times out, and fails, if the deep link does not work).
+        page.locator("#slide-3").wait_for(state="visible", timeout=10_000)
         assert page.locator("#slide-3").is_visible()
         assert not page.locator("#slide-1").is_visible()
     finally:
