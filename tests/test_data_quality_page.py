@@ -7,21 +7,15 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from tests.apptest_support import run_page as open_page
+
 APP = Path(__file__).resolve().parents[1] / "streamlit_app.py"
 PAGE = "pages/data_quality.py"
 TIMEOUT = 60
 
 
-
 def run_page(**params: str) -> AppTest:
-    app = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
-    for name, value in params.items():
-        app.query_params[name] = value
-    app.run()
-    app.switch_page(PAGE)
-    app.run()
-    assert not app.exception, [e.message for e in app.exception]
-    return app
+    return open_page(PAGE, timeout=TIMEOUT, **params)
 
 
 def page_text(app: AppTest) -> str:
