@@ -24,7 +24,8 @@ from metrics.definitions.issues import Issue, sort_issues
 from metrics.definitions.models import MetricDef
 from metrics.definitions.validate import check_data, load_config
 from metrics.series import SeriesError, SeriesQuery, SeriesResult, compute_series
-from metrics.warehouse import Warehouse, open_warehouse, quote
+from metrics.sql.compiler import neighbourhood_probe
+from metrics.warehouse import QueryError, Warehouse, open_warehouse
 
 SPARKLINE_MONTHS = 24
 T = TypeVar("T")
@@ -131,10 +132,11 @@ class Board:
             loaded = self.warehouse.loaded.get(metric.source)
             recorded = False
             if loaded is not None and column in loaded.source.columns:
-                where = f"({metric.filter}) AND " if metric.filter else ""
-                rows = self.warehouse.query(
-                    f"SELECT 1 FROM {loaded.table} WHERE {where}{quote(column)} IS NOT NULL LIMIT 1"
-                )
+                probe = neighbourhood_probe(metric, self.catalogue.sources, column)
+                try:
+                    rows = self.warehouse.select(probe, label=f"metric '{metric_id}'")
+                except QueryError:
+                    rows = pd.DataFrame()
                 recorded = not rows.empty
             self._lcn_recorded[metric_id] = recorded
         return self._lcn_recorded[metric_id]

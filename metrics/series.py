@@ -1,10 +1,12 @@
-"""Metric series as SQL: every metric compiles to one DuckDB query at monthly grain.
+"""Metric series: every metric compiles to queries at monthly grain (metrics.sql.compiler)
+and the few rows they return are laid out on the calendar here.
 
-The SQL is plain and portable (CTEs, GROUP BY, FILTER, joins), so the same definitions can
-later be pushed down to a warehouse instead of pulling rows into Python.
+The queries are sqlglot trees pushed down to the warehouse; they return one row per month
+and group with the aggregates the measure needs, so the same definitions run on any
+backend and only monthly aggregates come back.
 
 Rules that matter to the numbers:
-- a month inside the data's span that has no data is missing (NULL), never zero: for
+- a month inside the data's span that has no data is missing (NaN), never zero: for
   record-level sources a month with no rows at all in the source; for monthly sources a
   month with no rows for the metric, or any blank value among the rows it adds up;
 - a month the source covers but in which no row passes the metric's filter is a true zero
@@ -19,12 +21,15 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from metrics.definitions.models import MetricDef, SourceDef
-from metrics.warehouse import Warehouse, covered_table_name, quote, sql_literal, table_name
+from metrics.sql.compiler import GROUP, MONTH, NOT_RECORDED, SeriesPlan, series_plan
+from metrics.sql.fragments import FragmentError
+from metrics.warehouse import QueryError, Warehouse, covered_table_name
 
-NOT_RECORDED = "Not recorded"  # label for a blank breakdown value
+__all__ = ["NOT_RECORDED", "SeriesError", "SeriesQuery", "SeriesResult", "compute_series"]
 
 
 @dataclass(frozen=True)
@@ -35,12 +40,6 @@ class SeriesQuery:
     start: dt.date | None = None  # first month shown (inclusive)
     end: dt.date | None = None  # last month shown (inclusive)
     lcn: str | None = None
-
-
-@dataclass(frozen=True)
-class CompiledSeries:
-    sql: str
-    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -72,193 +71,28 @@ def _next_month(value: dt.date) -> dt.date:
     return dt.date(value.year + (value.month == 12), value.month % 12 + 1, 1)
 
 
-def compile_series_sql(
+def plan_series(
     metric: MetricDef,
     sources: Mapping[str, SourceDef],
     query: SeriesQuery = SeriesQuery(),
     *,
-    covered_table: str | None = None,
     lcn_column: str = "lcn",
     lcn_recorded: bool = True,
-) -> CompiledSeries:
-    """Compile `metric` to SQL over the loaded ``src_<id>`` tables.
-
-    `covered_table` names a one-column table (__month) of the months in which a
-    record-level source has any row, made once at load time so the query scans the source
-    once; None means "derive it in SQL".
-    """
-    source = sources[metric.source]
-    date_col = quote(metric.date or source.date_column)
-    notes: list[str] = []
-
-    period: list[str] = [f"{date_col} IS NOT NULL"]
+    covered_table: str | None = None,
+) -> SeriesPlan:
+    """The queries of `metric` under `query` (raises FragmentError for a refused fragment)."""
     start = max(filter(None, [query.start, metric.since]), default=None)
-    if start:
-        period.append(f"{date_col} >= {sql_literal(_month_start(start))}")
-    if query.end:
-        period.append(f"{date_col} < {sql_literal(_next_month(query.end))}")
-
-    row_conditions: list[str] = []
-    if metric.filter:
-        row_conditions.append(f"({metric.filter})")
-    lcn_condition = ""
-    if query.lcn:
-        if lcn_column in source.columns and lcn_recorded:
-            lcn_condition = f"{quote(lcn_column)} = {sql_literal(query.lcn)}"
-            row_conditions.append(lcn_condition)
-        else:
-            notes.append(
-                f"{source.title} is not recorded by neighbourhood: figures are for the whole area."
-            )
-
-    group_expr = "NULL::VARCHAR"
-    if query.breakdown:
-        group_expr = (
-            f"coalesce(CAST({quote(query.breakdown)} AS VARCHAR), {sql_literal(NOT_RECORDED)})"
-        )
-
-    where_rows = " AND ".join(row_conditions) or "TRUE"
-    ctes = [
-        f"period_src AS (SELECT * FROM {table_name(source.id)} WHERE {' AND '.join(period)})",
-        "rows AS (SELECT date_trunc('month', "
-        f"{date_col})::DATE AS __month, {group_expr} AS __grp, * FROM period_src "
-        f"WHERE {where_rows})",
-    ]
-
-    monthly = source.grain == "monthly"
-    if monthly:
-        ctes.append("covered AS (SELECT DISTINCT __month FROM rows)")
-    elif covered_table is not None:
-        bounds = ["TRUE"]
-        if start:
-            bounds.append(f"__month >= {sql_literal(_month_start(start))}")
-        if query.end:
-            bounds.append(f"__month <= {sql_literal(_month_start(query.end))}")
-        ctes.append(
-            f"covered AS (SELECT __month FROM {covered_table} WHERE {' AND '.join(bounds)})"
-        )
-    else:
-        ctes.append(
-            "covered AS (SELECT DISTINCT date_trunc('month', "
-            f"{date_col})::DATE AS __month FROM period_src)"
-        )
-    ctes.append(
-        "calendar AS (SELECT unnest(generate_series(min(__month), max(__month), "
-        "INTERVAL 1 MONTH))::DATE AS __month FROM covered HAVING count(*) > 0)"
+    return series_plan(
+        metric,
+        sources,
+        breakdown=query.breakdown,
+        start=_month_start(start) if start else None,
+        end_exclusive=_next_month(query.end) if query.end else None,
+        lcn=query.lcn,
+        lcn_column=lcn_column,
+        lcn_recorded=lcn_recorded,
+        covered_table=covered_table,
     )
-    ctes.append("groups AS (SELECT DISTINCT __grp FROM rows)")
-
-    aggregates, value_sql, numerator_sql, denominator_sql, n_sql = _measure_sql(metric, monthly)
-    ctes.append(f"agg AS (SELECT __month, __grp, {aggregates} FROM rows GROUP BY __month, __grp)")
-
-    joins = ""
-    if metric.measure == "rate":
-        assert metric.rate is not None
-        population = sources[metric.rate.population]
-        pop_conditions = []
-        if metric.rate.filter:
-            pop_conditions.append(f"({metric.rate.filter})")
-        if lcn_condition and lcn_column in population.columns:
-            pop_conditions.append(lcn_condition)
-        pop_group = "NULL::VARCHAR"
-        if query.breakdown:
-            pop_group = (
-                f"coalesce(CAST({quote(query.breakdown)} AS VARCHAR), {sql_literal(NOT_RECORDED)})"
-            )
-        ctes.append(
-            f"pop AS (SELECT {quote(population.date_column)} AS __year, {pop_group} AS __grp, "
-            f"sum({metric.rate.value}) AS __population FROM {table_name(population.id)} "
-            f"WHERE {' AND '.join(pop_conditions) or 'TRUE'} GROUP BY ALL)"
-        )
-        joins = (
-            " LEFT JOIN pop ON pop.__year = year(c.__month) "
-            "AND pop.__grp IS NOT DISTINCT FROM g.__grp"
-        )
-
-    group_select = ', g.__grp AS "group"' if query.breakdown else ""
-    order = "c.__month, g.__grp" if query.breakdown else "c.__month"
-    sql = (
-        "WITH "
-        + ",\n".join(ctes)
-        + "\nSELECT c.__month AS month"
-        + group_select
-        + f", {value_sql} AS value, {numerator_sql} AS numerator, "
-        + f"{denominator_sql} AS denominator, {n_sql} AS n\n"
-        + "FROM calendar c CROSS JOIN groups g\n"
-        + "LEFT JOIN covered cov ON cov.__month = c.__month\n"
-        + "LEFT JOIN agg a ON a.__month = c.__month AND a.__grp IS NOT DISTINCT FROM g.__grp"
-        + joins
-        + f"\nORDER BY {order}"
-    )
-    return CompiledSeries(sql=sql, notes=tuple(notes))
-
-
-def _measure_sql(metric: MetricDef, monthly: bool) -> tuple[str, str, str, str, str]:
-    """(aggregates in agg, value, numerator, denominator, n) expressions for the final SELECT."""
-    covered = "cov.__month IS NOT NULL"
-    measure = metric.measure
-    value = f"({metric.value})" if metric.value else None
-
-    if measure == "count":
-        count = f"CASE WHEN {covered} THEN coalesce(a.__num, 0) END"
-        return "count(*) AS __num", count, count, "NULL::DOUBLE", "coalesce(a.__num, 0)"
-
-    if measure in {"sum", "rate"}:
-        aggregate = (
-            f"sum({value}) AS __num, count(*) FILTER (WHERE {value} IS NULL) AS __missing, "
-            f"count({value}) AS __n"
-            if value
-            else "count(*) AS __num, 0 AS __missing, count(*) AS __n"
-        )
-        if monthly:
-            total = f"CASE WHEN {covered} AND a.__missing = 0 THEN a.__num END"
-        else:
-            total = f"CASE WHEN {covered} THEN coalesce(a.__num, 0) END"
-        if measure == "sum":
-            return aggregate, total, total, "NULL::DOUBLE", "coalesce(a.__n, 0)"
-        assert metric.rate is not None
-        rate = f"{total} * {metric.rate.per} / NULLIF(pop.__population, 0)"
-        return aggregate, rate, total, "pop.__population", "coalesce(a.__n, 0)"
-
-    if measure in {"mean", "median"} or metric.percentile is not None:
-        function = {"mean": f"avg({value})", "median": f"median({value})"}.get(
-            measure, f"quantile_cont({value}, {(metric.percentile or 50) / 100})"
-        )
-        aggregate = f"{function} AS __stat, count({value}) AS __n"
-        stat = f"CASE WHEN {covered} THEN a.__stat END"
-        return aggregate, stat, "NULL::DOUBLE", "NULL::DOUBLE", "coalesce(a.__n, 0)"
-
-    if measure == "ratio":
-        numerator = metric.numerator
-        denominator = metric.denominator
-        assert numerator is not None
-
-        def part(where: str | None, summed: str | None) -> tuple[str, str]:
-            condition = f" FILTER (WHERE {where})" if where else ""
-            if summed:
-                missing_where = f"({summed}) IS NULL" + (f" AND ({where})" if where else "")
-                return f"sum(({summed})){condition}", f"count(*) FILTER (WHERE {missing_where})"
-            return f"count(*){condition}", "0"
-
-        num_sum, num_missing = part(numerator.filter, numerator.value)
-        den_sum, den_missing = part(
-            denominator.filter if denominator else None, denominator.value if denominator else None
-        )
-        aggregate = (
-            f"{num_sum} AS __num, {den_sum} AS __den, "
-            f"({num_missing}) + ({den_missing}) AS __missing"
-        )
-        if monthly:
-            ok = f"{covered} AND a.__missing = 0"
-            num = f"CASE WHEN {ok} THEN a.__num END"
-            den = f"CASE WHEN {ok} THEN a.__den END"
-        else:
-            num = f"CASE WHEN {covered} THEN coalesce(a.__num, 0) END"
-            den = f"CASE WHEN {covered} THEN coalesce(a.__den, 0) END"
-        ratio = f"{metric.per} * ({num}) / NULLIF({den}, 0)"
-        return aggregate, ratio, num, den, f"coalesce({den}, 0)"
-
-    raise ValueError(f"unknown measure '{measure}'")
 
 
 def compute_series(
@@ -270,32 +104,44 @@ def compute_series(
     lcn_column: str = "lcn",
     lcn_recorded: bool = True,
 ) -> SeriesResult:
-    """Run the metric's SQL. Raises `SeriesError` with a reader-facing reason on failure."""
+    """Run the metric's queries. Raises `SeriesError` with a reader-facing reason on failure."""
     needed = [metric.source] + ([metric.rate.population] if metric.rate else [])
     for source_id in needed:
         if source_id not in warehouse.loaded:
             raise SeriesError(warehouse.failure_reason(source_id))
     loaded = warehouse.loaded[metric.source]
-    covered = None
-    if loaded.source.grain == "record" and (metric.date or loaded.source.date_column) == (
-        loaded.source.date_column
-    ):
-        covered = covered_table_name(metric.source)
-    compiled = compile_series_sql(
-        metric,
-        sources,
-        query,
-        covered_table=covered,
-        lcn_column=lcn_column,
-        lcn_recorded=lcn_recorded,
-    )
+    own_date = (metric.date or loaded.source.date_column) == loaded.source.date_column
+    record_level = loaded.source.grain != "monthly"
     try:
-        frame = warehouse.query(compiled.sql)
-    except Exception as exc:  # duckdb raises many types; the reader needs the reason only
-        raise SeriesError(
-            f"metric '{metric.id}' could not be computed: {str(exc).splitlines()[0]}"
-        ) from exc
-    frame["month"] = pd.to_datetime(frame["month"])
+        plan = plan_series(
+            metric,
+            sources,
+            query,
+            lcn_column=lcn_column,
+            lcn_recorded=lcn_recorded,
+            covered_table=covered_table_name(metric.source) if record_level else None,
+        )
+    except FragmentError as exc:
+        raise SeriesError(f"metric '{metric.id}' could not be computed: {exc}") from exc
+    label = f"metric '{metric.id}'"
+    try:
+        aggregates = warehouse.select(plan.aggregate, label=label)
+        population = (
+            warehouse.select(plan.population, label=label) if plan.population is not None else None
+        )
+        covered: pd.DatetimeIndex | None = None
+        if record_level:
+            if own_date:
+                months = pd.DatetimeIndex(pd.to_datetime(list(loaded.covered_months)))
+            else:
+                assert plan.covered is not None
+                months = pd.DatetimeIndex(
+                    pd.to_datetime(warehouse.select(plan.covered, label=label)[MONTH])
+                )
+            covered = _within(months, query, metric)
+    except QueryError as exc:
+        raise SeriesError(f"{label} could not be computed: {exc}") from exc
+    frame = assemble_series(metric, aggregates, covered, population, breakdown=query.breakdown)
     if metric.maturity_months and loaded.last_month:
         # Outcomes that take time to happen (a second contact within 4 weeks) are not yet
         # known for the latest months: those months are not reported at all.
@@ -303,11 +149,137 @@ def compute_series(
             months=metric.maturity_months
         )
         frame = frame[frame["month"] <= last_reportable].reset_index(drop=True)
-    for column in ("value", "numerator", "denominator"):
-        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
-    frame["n"] = pd.to_numeric(frame["n"], errors="coerce").fillna(0).astype("int64")
-    if "group" in frame:
-        frame["group"] = frame["group"].astype(str)
     return SeriesResult(
-        metric=metric, query=query, frame=frame, sql=compiled.sql, notes=compiled.notes
+        metric=metric,
+        query=query,
+        frame=frame,
+        sql=warehouse.render(plan.aggregate),
+        notes=plan.notes,
     )
+
+
+def _within(months: pd.DatetimeIndex, query: SeriesQuery, metric: MetricDef) -> pd.DatetimeIndex:
+    start = max(filter(None, [query.start, metric.since]), default=None)
+    keep = np.ones(len(months), dtype=bool)
+    if start is not None:
+        keep &= months >= pd.Timestamp(_month_start(start))
+    if query.end is not None:
+        keep &= months <= pd.Timestamp(_month_start(query.end))
+    return months[keep]
+
+
+def _empty(breakdown: str | None) -> pd.DataFrame:
+    columns = ["month", *(["group"] if breakdown else []), "value", "numerator", "denominator"]
+    frame = pd.DataFrame({c: pd.Series(dtype="float64") for c in columns})
+    frame["month"] = pd.Series(dtype="datetime64[ns]")
+    if breakdown:
+        frame["group"] = pd.Series(dtype="object")
+    frame["n"] = pd.Series(dtype="int64")
+    return frame
+
+
+def assemble_series(
+    metric: MetricDef,
+    aggregates: pd.DataFrame,
+    covered: pd.DatetimeIndex | None,
+    population: pd.DataFrame | None,
+    *,
+    breakdown: str | None,
+) -> pd.DataFrame:
+    """Lay the aggregates out on the calendar: one row per month (from the first to the last
+    month the source covers) and group, with value, numerator, denominator and n.
+
+    `covered` is None for monthly sources (a month is covered when the metric has rows in
+    it); for record-level sources it lists the months in which the source has any row."""
+    if aggregates.empty:
+        return _empty(breakdown)
+    aggregates = aggregates.copy()
+    aggregates[MONTH] = pd.to_datetime(aggregates[MONTH])
+    if breakdown:
+        aggregates[GROUP] = aggregates[GROUP].astype(str)
+    else:
+        aggregates[GROUP] = ""
+    months_covered = pd.DatetimeIndex(aggregates[MONTH].unique()) if covered is None else covered
+    if len(months_covered) == 0:
+        return _empty(breakdown)
+    calendar = pd.date_range(months_covered.min(), months_covered.max(), freq="MS")
+    groups = sorted(aggregates[GROUP].unique())
+    index = pd.MultiIndex.from_product([calendar, groups], names=[MONTH, GROUP])
+    table = aggregates.set_index([MONTH, GROUP]).reindex(index)
+    is_covered = np.asarray(index.get_level_values(MONTH).isin(months_covered))
+    monthly = covered is None
+
+    def number(name: str) -> np.ndarray:
+        return pd.to_numeric(table[name], errors="coerce").to_numpy(dtype="float64")
+
+    def when(condition: np.ndarray, values: np.ndarray) -> np.ndarray:
+        return np.where(condition, values, np.nan)
+
+    nan = np.full(len(index), np.nan)
+    measure = metric.measure
+    if measure == "count":
+        counted = np.nan_to_num(number("__num"), nan=0.0)
+        value = numerator = when(is_covered, counted)
+        denominator, n = nan, counted
+    elif measure in {"sum", "rate"}:
+        total_raw = number("__num")
+        missing = number("__missing")
+        if monthly:
+            total = when(is_covered & (missing == 0), total_raw)
+        else:
+            total = when(is_covered, np.nan_to_num(total_raw, nan=0.0))
+        n = np.nan_to_num(number("__n"), nan=0.0)
+        numerator = total
+        if measure == "sum":
+            value, denominator = total, nan
+        else:
+            assert metric.rate is not None
+            denominator = _population(population, index, breakdown)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                value = np.where(denominator == 0, np.nan, total * metric.rate.per / denominator)
+    elif measure in {"mean", "median"} or metric.percentile is not None:
+        value = when(is_covered, number("__stat"))
+        numerator = denominator = nan
+        n = np.nan_to_num(number("__n"), nan=0.0)
+    elif measure == "ratio":
+        num_raw, den_raw = number("__num"), number("__den")
+        if monthly:
+            ok = is_covered & (number("__missing") == 0)
+            numerator, denominator = when(ok, num_raw), when(ok, den_raw)
+        else:
+            numerator = when(is_covered, np.nan_to_num(num_raw, nan=0.0))
+            denominator = when(is_covered, np.nan_to_num(den_raw, nan=0.0))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            value = np.where(denominator == 0, np.nan, metric.per * numerator / denominator)
+        n = np.nan_to_num(denominator, nan=0.0)
+    else:
+        raise ValueError(f"unknown measure '{measure}'")
+
+    frame = pd.DataFrame({"month": index.get_level_values(MONTH)})
+    if breakdown:
+        frame["group"] = index.get_level_values(GROUP).astype(str)
+    frame["value"] = np.asarray(value, dtype="float64")
+    frame["numerator"] = np.asarray(numerator, dtype="float64")
+    frame["denominator"] = np.asarray(denominator, dtype="float64")
+    frame["n"] = np.asarray(n, dtype="float64").astype("int64")
+    frame["month"] = pd.to_datetime(frame["month"])
+    return frame
+
+
+def _population(
+    population: pd.DataFrame | None, index: pd.MultiIndex, breakdown: str | None
+) -> np.ndarray:
+    """Population of each row's year (and group); NaN where the estimates have none."""
+    if population is None or population.empty:
+        return np.full(len(index), np.nan)
+    years = pd.to_numeric(population["__year"], errors="coerce")
+    groups = population[GROUP].astype(str) if breakdown else pd.Series("", index=population.index)
+    lookup = pd.Series(
+        pd.to_numeric(population["__population"], errors="coerce").to_numpy(dtype="float64"),
+        index=pd.MultiIndex.from_arrays([years.to_numpy(), groups.to_numpy()]),
+    )
+    lookup = lookup[~lookup.index.duplicated()]
+    wanted = pd.MultiIndex.from_arrays(
+        [index.get_level_values(MONTH).year.to_numpy(), index.get_level_values(GROUP).to_numpy()]
+    )
+    return lookup.reindex(wanted).to_numpy(dtype="float64")

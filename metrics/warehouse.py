@@ -49,9 +49,11 @@ import datetime as dt
 import functools
 import math
 import os
+import shutil
 import tempfile
 import threading
 import time
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,9 +61,13 @@ from typing import Any
 
 import duckdb
 import pandas as pd
+from sqlglot import exp
 
 from metrics.definitions.issues import Issue, closest, did_you_mean
 from metrics.definitions.models import ColumnDef, ColumnType, SourceDef
+from metrics.sql.compiler import covered_table_name, table_name
+
+DEFAULT_QUERY_TIMEOUT = 10.0  # seconds; sources.yaml query_timeout_seconds overrides it
 
 SQL_TYPES: dict[ColumnType, str] = {
     ColumnType.string: "VARCHAR",
@@ -132,15 +138,6 @@ def date_format_problem(date_format: str) -> str:
     return ""
 
 
-def table_name(source_id: str) -> str:
-    return f"src_{source_id}"
-
-
-def covered_table_name(source_id: str) -> str:
-    """The months in which a record-level source has any row (one column, __month)."""
-    return f"cov_{source_id}"
-
-
 @dataclass(frozen=True)
 class LoadedSource:
     """A source that passed its checks and is queryable as `table`."""
@@ -156,23 +153,81 @@ class LoadedSource:
     covered_months: tuple[dt.date, ...] = ()  # months with any row (record-level sources)
 
 
+class QueryError(RuntimeError):
+    """A query did not run: refused, timed out or failed. The message is for readers
+    (it names the metric or analysis, never credentials)."""
+
+
+class QueryRefused(QueryError):
+    """The text was not exactly one SELECT statement: nothing was run."""
+
+
+class QueryTimeout(QueryError):
+    """A query ran past the warehouse's timeout and was cancelled."""
+
+
 @dataclass
 class Warehouse:
-    """The loaded sources of one catalogue, and the issues found loading them."""
+    """The loaded sources of one catalogue, and the issues found loading them.
+
+    Once loaded, the database is opened read-only, with file access and settings locked,
+    and it runs only single SELECT statements, each cancelled after `timeout` seconds.
+    """
 
     connection: duckdb.DuckDBPyConnection
     loaded: dict[str, LoadedSource] = field(default_factory=dict)
     failed: dict[str, list[Issue]] = field(default_factory=dict)
     issues: list[Issue] = field(default_factory=list)
+    timeout: float = DEFAULT_QUERY_TIMEOUT
+    dialect: str = "duckdb"
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _files: Path | None = field(default=None, repr=False)  # folder of the database file
 
-    def query(self, sql: str) -> pd.DataFrame:
-        """Run read-only SQL on its own cursor (safe from Streamlit's script threads)."""
+    def render(self, query: exp.Expression) -> str:
+        """A query tree as this warehouse's SQL (readable, for analysts)."""
+        return query.sql(dialect=self.dialect, pretty=True, comments=False)
+
+    def select(self, query: exp.Expression, *, label: str) -> pd.DataFrame:
+        """Run a query tree built by metrics.sql; `label` names what it is for (a metric,
+        an analysis) in any error."""
+        if not isinstance(query, exp.Query):
+            raise QueryRefused(f"{label}: only queries can be run")
+        return self.run_select(query.sql(dialect=self.dialect, comments=False), label=label)
+
+    def run_select(self, sql: str, *, label: str = "query") -> pd.DataFrame:
+        """Run `sql` if it is exactly one SELECT statement, on its own cursor (safe from
+        Streamlit's script threads), cancelling it after the timeout."""
+        try:
+            statements = self.connection.extract_statements(sql)
+        except duckdb.Error as exc:
+            raise QueryRefused(f"{label}: the query is not valid SQL") from exc
+        if len(statements) != 1:
+            raise QueryRefused(
+                f"{label}: refused {len(statements)} statements; exactly one SELECT is allowed"
+            )
+        if statements[0].type != duckdb.StatementType.SELECT:
+            kind = str(statements[0].type).rsplit(".", 1)[-1]
+            raise QueryRefused(f"{label}: refused a {kind} statement; only SELECT is allowed")
         cursor = self.connection.cursor()
+        timer = threading.Timer(self.timeout, cursor.interrupt)
+        timer.daemon = True
+        timer.start()
         try:
             return cursor.execute(sql).df()
+        except duckdb.InterruptException as exc:
+            raise QueryTimeout(
+                f"{label} took longer than {self.timeout:g} s and was stopped"
+            ) from exc
+        except duckdb.Error as exc:
+            raise QueryError(f"{label}: {_first_line(exc)}") from exc
         finally:
+            timer.cancel()
             cursor.close()
+
+    def query(self, sql: str) -> pd.DataFrame:
+        """Transitional: modules not yet building trees run their SQL through the same
+        one-SELECT guard and timeout."""
+        return self.run_select(sql, label="query")
 
     def failure_reason(self, source_id: str) -> str:
         problems = [i for i in self.failed.get(source_id, []) if i.is_error]
@@ -181,6 +236,14 @@ class Warehouse:
         first = problems[0]
         more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
         return f"source '{source_id}' could not be loaded: {first.format_text()}{more}"
+
+    def close(self) -> None:
+        """Close the connection and remove the database file."""
+        try:
+            self.connection.close()
+        finally:
+            if self._files is not None:
+                shutil.rmtree(self._files, ignore_errors=True)
 
 
 def resolve_data_dir(config_dir: Path, data_dir_setting: str) -> Path:
@@ -199,32 +262,74 @@ def open_warehouse(
     *,
     display_root: Path | None = None,
     lock_down: bool = True,
+    timeout: float = DEFAULT_QUERY_TIMEOUT,
 ) -> Warehouse:
-    """Load and check every source into a fresh in-memory DuckDB."""
-    connection = duckdb.connect(":memory:")
+    """Load and check every source into a fresh DuckDB database, then reopen it read-only.
+
+    The sources are loaded into a database file in a private temporary folder; once every
+    source is in, that file is reopened read-only with file access and settings locked,
+    so SQL from definitions can read the loaded tables and nothing else (no DDL, no DML,
+    no ATTACH, no files). `lock_down=False` keeps the loading connection (tests only).
+    """
+    folder = Path(tempfile.mkdtemp(prefix="alliance-warehouse-"))
+    path = folder / "warehouse.duckdb"
+    connection = duckdb.connect(str(path))
     connection.execute("SET preserve_insertion_order = true")
-    warehouse = Warehouse(connection=connection)
-    for source in sources:
-        started = time.perf_counter()
-        loader = _SourceLoader(connection, source, data_dir, display_root)
-        try:
-            loaded, issues = loader.load(started)
-        except (duckdb.Error, OSError, ValueError, csv.Error) as exc:
-            # Last line of defence: one source the checks could not cope with must not
-            # take the others (or the site) down. Specific problems are reported above.
-            loader.error(f"could not be checked: {_first_line(exc)}")
-            loader.discard()
-            loaded, issues = None, loader.issues
-        warehouse.issues.extend(issues)
-        if loaded is None:
-            warehouse.failed[source.id] = issues
-        else:
-            warehouse.loaded[source.id] = loaded
-    if lock_down:
-        # Metric SQL comes from configuration: from here on it may read the loaded tables only.
-        connection.execute("SET enable_external_access = false")
-        connection.execute("SET lock_configuration = true")
+    loaded: dict[str, LoadedSource] = {}
+    failed: dict[str, list[Issue]] = {}
+    all_issues: list[Issue] = []
+    try:
+        for source in sources:
+            started = time.perf_counter()
+            loader = _SourceLoader(connection, source, data_dir, display_root)
+            try:
+                result, issues = loader.load(started)
+            except (duckdb.Error, OSError, ValueError, csv.Error) as exc:
+                # Last line of defence: one source the checks could not cope with must not
+                # take the others (or the site) down. Specific problems are reported above.
+                loader.error(f"could not be checked: {_first_line(exc)}")
+                loader.discard()
+                result, issues = None, loader.issues
+            all_issues.extend(issues)
+            if result is None:
+                failed[source.id] = issues
+            else:
+                loaded[source.id] = result
+        if lock_down:
+            connection.execute("CHECKPOINT")
+            connection.close()
+            connection = duckdb.connect(
+                str(path),
+                read_only=True,
+                config={
+                    "enable_external_access": False,
+                    "lock_configuration": True,
+                    "autoinstall_known_extensions": False,
+                    "autoload_known_extensions": False,
+                },
+            )
+    except BaseException:
+        connection.close()
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    warehouse = Warehouse(
+        connection=connection,
+        loaded=loaded,
+        failed=failed,
+        issues=all_issues,
+        timeout=timeout,
+        _files=folder,
+    )
+    # The file goes when the warehouse does (a reload opens a new one).
+    weakref.finalize(warehouse, _remove, connection, folder)
     return warehouse
+
+
+def _remove(connection: duckdb.DuckDBPyConnection, folder: Path) -> None:
+    try:
+        connection.close()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 class _CsvProblem(Exception):

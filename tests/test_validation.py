@@ -158,7 +158,7 @@ def test_sql_syntax_error_in_a_filter(mini, edit):
         "filter: \"kind = 'a'\", unit: events",
         "filter: \"kind = = 'a'\", unit: events",
     )
-    issue = only(load_config(mini).issues, "the SQL does not run")
+    issue = only(load_config(mini).issues, "filter is not valid SQL")
     assert issue.field == "metrics[count_a].filter"
 
 

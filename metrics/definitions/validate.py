@@ -42,13 +42,13 @@ from metrics.definitions.models import (
 )
 from metrics.definitions.yaml_positions import LoadedYaml, YamlSyntaxError, load_yaml
 from metrics.definitions.yaml_positions import Path as YPath
+from metrics.sql.compiler import covered_table_name, table_name
 from metrics.warehouse import (
     SQL_TYPES,
     Warehouse,
     date_format_problem,
     quote,
     resolve_data_dir,
-    table_name,
 )
 
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -438,7 +438,7 @@ def load_config(config_dir: Path | str) -> ConfigLoad:
     context = _RuleContext(catalogue, metric_files, source_files, board_file, issues, showcase_file)
     for rule in REFERENCE_RULES:
         rule(context)
-    _bind_check(context)
+    _sql_check(context)
     # A metric with a reference error is not served: it would fail or mislead.
     broken = {i.field.split(".")[0] for i in issues if i.is_error and i.stage == "references"}
     kept = {mid: m for mid, m in metrics.items() if f"metrics[{mid}]" not in broken}
@@ -869,18 +869,38 @@ def board_layout_names_known_things(ctx: _RuleContext) -> None:
             )
 
 
-def _bind_check(ctx: _RuleContext) -> None:
-    """Compile every metric (and breakdown) and bind it against empty typed tables.
+def _sql_check(ctx: _RuleContext) -> None:
+    """Every SQL fragment of every metric, parsed on its own and checked (one expression
+    over the source's own columns, allow-listed constructs only: metrics.sql.fragments),
+    then every query built from them bound against empty typed tables.
 
-    DuckDB's binder catches unknown columns and SQL mistakes in filters and expressions
-    without reading any data. Filters are SQL written in configuration, so the connection
-    is locked down first (no file access, settings frozen) and a metric whose SQL turns
-    into more than one statement is refused: a filter such as ``TRUE)) SELECT 1; COPY ...``
-    must never run anything but the query it belongs to.
+    Each refused fragment is reported with its field and the construct refused. Queries
+    are built as expression trees from the checked fragments, so a fragment cannot reach
+    outside the query it belongs to (a filter that opens a string for a value to close is
+    refused on its own). DuckDB's binder then catches unknown columns and type mistakes
+    without reading any data, on a scratch database with file access and settings locked.
     """
-    from metrics.series import SeriesQuery, compile_series_sql
+    from metrics.series import SeriesQuery, plan_series
+    from metrics.sql.compiler import fragment_columns, fragment_texts, population_plan
+    from metrics.sql.fragments import FragmentError, parse_fragment
 
     cat = ctx.catalogue
+    already = {i.field for i in ctx.issues if i.is_error}
+    refused: set[str] = set()
+    for metric in cat.metrics.values():
+        needed = {metric.source, metric.rate.population if metric.rate else metric.source}
+        if not needed <= set(cat.sources):
+            continue  # an unknown source is reported by the reference rules
+        for path, text in fragment_texts(metric).items():
+            label = ".".join([f"metrics[{metric.id}]", *path])
+            if text is None or label in already:
+                continue
+            try:
+                parse_fragment(text, fragment_columns(metric, cat.sources, path))
+            except FragmentError as exc:
+                refused.add(metric.id)
+                ctx.metric_issue(metric, path, exc.describe(_field_name(path)), exc.hint)
+
     con = duckdb.connect(":memory:")
     try:
         unusable: set[str] = set()
@@ -890,58 +910,50 @@ def _bind_check(ctx: _RuleContext) -> None:
             )
             try:
                 con.execute(f"CREATE TABLE {table_name(source.id)} ({columns})")
+                if source.grain != "monthly":
+                    con.execute(f"CREATE TABLE {covered_table_name(source.id)} (__month DATE)")
             except duckdb.Error:
                 # Blank, clashing or no column names: reported by columns_are_usable.
                 unusable.add(source.id)
         con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")
-        already = {i.field.split(".")[0] for i in ctx.issues if i.is_error}
+        already_metrics = {i.field.split(".")[0] for i in ctx.issues if i.is_error}
         for metric in cat.metrics.values():
             needed = {metric.source, metric.rate.population if metric.rate else metric.source}
-            if f"metrics[{metric.id}]" in already or not needed <= set(cat.sources) - unusable:
+            if (
+                metric.id in refused
+                or f"metrics[{metric.id}]" in already_metrics
+                or not needed <= set(cat.sources) - unusable
+            ):
                 continue
-            # One bind per metric: breakdown columns are checked by the reference rules, and
-            # a breakdown only adds a GROUP BY column to the same SQL.
+            # The series with a neighbourhood filter binds every fragment the site uses;
+            # a breakdown only adds a grouping column checked by the reference rules.
+            lcn = cat.board.lcns[0] if cat.board.lcns else None
             try:
-                compiled = compile_series_sql(metric, cat.sources, SeriesQuery())
-                statements = con.extract_statements(compiled.sql)
-                if len(statements) != 1:
-                    _report_injection(ctx, metric)
-                    continue
-                con.execute(compiled.sql).fetchall()
+                plan = plan_series(
+                    metric,
+                    cat.sources,
+                    SeriesQuery(lcn=lcn),
+                    lcn_column=cat.board.lcn_column,
+                    lcn_recorded=True,
+                )
+                queries = [plan.aggregate, plan.covered]
+                if metric.rate is not None:
+                    queries.append(population_plan(metric, cat.sources))
+                for query in queries:
+                    if query is not None:
+                        con.execute(query.sql(dialect="duckdb", comments=False)).fetchall()
             except (duckdb.Error, KeyError, AssertionError, ValueError) as exc:
                 _report_sql_error(ctx, metric, exc)
     finally:
         con.close()
 
 
-def _report_injection(ctx: _RuleContext, metric: MetricDef) -> None:
-    """A filter or expression that ends the query and starts another (a ';')."""
-    subpath: YPath = ("filter",)
-    for path, expression in _expressions(metric).items():
-        if expression and ";" in expression:
-            subpath = path
-            break
-    ctx.metric_issue(
-        metric,
-        subpath,
-        f"{_field_name(subpath)} must be one SQL condition or expression, not several statements",
-        "remove the ';' and anything after it",
-    )
-
-
 def _expressions(metric: MetricDef) -> dict[YPath, str | None]:
     """Every piece of SQL a metric writes, by where it is written."""
-    return {
-        ("filter",): metric.filter,
-        ("value",): metric.value,
-        ("numerator", "filter"): metric.numerator.filter if metric.numerator else None,
-        ("numerator", "value"): metric.numerator.value if metric.numerator else None,
-        ("denominator", "filter"): metric.denominator.filter if metric.denominator else None,
-        ("denominator", "value"): metric.denominator.value if metric.denominator else None,
-        ("rate", "filter"): metric.rate.filter if metric.rate else None,
-        ("rate", "value"): metric.rate.value if metric.rate else None,
-    }
+    from metrics.sql.compiler import fragment_texts
+
+    return dict(fragment_texts(metric))
 
 
 def _report_sql_error(ctx: _RuleContext, metric: MetricDef, exc: BaseException) -> None:
