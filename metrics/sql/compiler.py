@@ -14,9 +14,11 @@ done on those few rows by the series module, identically for every backend.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import sqlglot
 from sqlglot import exp
 
 from metrics.definitions.models import MetricDef, SourceDef
@@ -35,6 +37,29 @@ def table_name(source_id: str) -> str:
 def covered_table_name(source_id: str) -> str:
     """The months in which a record-level source has any row (one column, __month)."""
     return f"cov_{source_id}"
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed_template(sql: str) -> exp.Expression:
+    return sqlglot.parse_one(sql, read="duckdb")
+
+
+def template(sql: str, **nodes: exp.Expression) -> exp.Query:
+    """A query from a constant SQL template with ``:name`` placeholders, each replaced by
+    an expression node (a `column`, `table` or `literal`, or a checked fragment's tree).
+
+    The template is the module's own fixed text, parsed once: values never enter it as
+    text, so nothing a definition or a reader supplies can change the query's shape.
+    Write templates portably (no GROUP BY ALL, no FILTER clauses, no DuckDB-only
+    functions): the tree is emitted in each backend's dialect.
+    """
+    tree = _parsed_template(sql).copy()
+    missing = {p.name for p in tree.find_all(exp.Placeholder)} - set(nodes)
+    if missing:
+        raise ValueError(f"template placeholders without a value: {sorted(missing)}")
+    filled = exp.replace_placeholders(tree, **nodes)
+    assert isinstance(filled, exp.Query)
+    return filled
 
 
 def column(name: str) -> exp.Column:
