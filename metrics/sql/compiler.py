@@ -45,7 +45,7 @@ def _parsed_template(sql: str) -> exp.Expression:
 
 
 def template(sql: str, **nodes: exp.Expression) -> exp.Query:
-    """A query from a constant SQL template with ``:name`` placeholders, each replaced by
+    """A query from a constant SQL template with ``$name`` placeholders, each replaced by
     an expression node (a `column`, `table` or `literal`, or a checked fragment's tree).
 
     The template is the module's own fixed text, parsed once: values never enter it as
