@@ -56,7 +56,9 @@ from metrics.disclosure import (
     control_ratio,
 )
 from metrics.series import SeriesError, SeriesQuery
-from metrics.warehouse import quote, sql_literal, table_name
+from metrics.sql.compiler import NOT_RECORDED, population_plan
+from metrics.sql.fragments import FragmentError
+from metrics.warehouse import QueryError
 
 DIMENSIONS = ("ethnicity", "age_band", "gender", "lcn")
 DIMENSION_TITLES = {
@@ -450,29 +452,30 @@ def population_by_year(
     source = board.catalogue.sources[rate.population]
     if dimension not in source.columns:
         return None
-    conditions = [f"({rate.filter})"] if rate.filter else []
     lcn_column = board.catalogue.board.lcn_column
     events_source = board.catalogue.sources[metric.source]
     # The same rule as the series: a neighbourhood filter applies to the population only
     # when the events themselves are recorded by neighbourhood.
-    if (
-        lcn
+    recorded = (
+        lcn is not None
         and lcn_column in source.columns
         and lcn_column in events_source.columns
         and board.lcn_recorded(metric.id)
-    ):
-        conditions.append(f"{quote(lcn_column)} = {sql_literal(lcn)}")
-    sql = (
-        f"SELECT {quote(source.date_column)} AS year, "
-        f"CAST({quote(dimension)} AS VARCHAR) AS grp, sum({rate.value}) AS population "
-        f"FROM {table_name(source.id)} WHERE {' AND '.join(conditions) or 'TRUE'} "
-        "GROUP BY ALL"
     )
     try:
-        frame = board.warehouse.query(sql)
-    except Exception:  # duckdb raises many types; without it, no groups are added
+        query = population_plan(
+            metric,
+            board.catalogue.sources,
+            breakdown=dimension,
+            lcn=lcn if recorded else None,
+            lcn_column=lcn_column,
+        )
+        frame = board.warehouse.select(query, label=f"equity: population for '{metric.id}'")
+    except (QueryError, FragmentError):  # without it, no groups are added
         return None
-    frame = frame.dropna(subset=["grp"]).rename(columns={"grp": "group"})
+    frame = frame.rename(columns={"__year": "year", "__grp": "group", "__population": "population"})
+    # Blank groups in the estimates are not a group a rate can be given for.
+    frame = frame[frame["group"] != NOT_RECORDED].reset_index(drop=True)
     frame["group"] = frame["group"].astype(str)
     return frame
 
