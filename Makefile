@@ -1,5 +1,6 @@
 # Alliance Board. Two commands do everything:
 #   make run    set up (first time) and start the site on the bundled sample data
+#               (development access: every page open to everyone, labelled as such)
 #   make test   set up (first time) and run the whole test suite (lint included)
 # Needs only Python 3.11+ and make. Dependencies are pinned in requirements.lock.
 
@@ -18,8 +19,10 @@ $(VENV)/.installed: requirements.lock
 	$(BIN)/python -m pip install --quiet -r requirements.lock
 	touch $@
 
+# ALLIANCE_DEVELOPMENT_ACCESS=1: the development default (everyone an analyst, labelled on
+# every page), so a newcomer sees the whole board. Never set it on a shared deployment.
 run: setup
-	$(BIN)/streamlit run streamlit_app.py --server.port $(PORT)
+	ALLIANCE_DEVELOPMENT_ACCESS=1 $(BIN)/streamlit run streamlit_app.py --server.port $(PORT)
 
 test: setup a11y-deps
 	$(BIN)/ruff check .

@@ -213,7 +213,8 @@ class Server:
             # Its own session: a Ctrl-C in the terminal reaches this script, which then
             # stops the server itself (in order, after the browser).
             start_new_session=True,
-            env=dict(os.environ, PYTHONUNBUFFERED="1"),
+            # The development default (every page open), which needs an explicit opt-in.
+            env=dict(os.environ, PYTHONUNBUFFERED="1", ALLIANCE_DEVELOPMENT_ACCESS="1"),
         )
         deadline = started + timeout
         while True:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -130,7 +131,9 @@ def run_tool(page: Page, runs: int, python: str, out_dir: Path) -> dict[str, Any
         command += ["--forbid-text", text]
     print(f"  timing {page.name} ...", file=sys.stderr, flush=True)
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=900)
+        # The development default (every page open), which needs an explicit opt-in.
+        env = dict(os.environ, ALLIANCE_DEVELOPMENT_ACCESS="1")
+        done = subprocess.run(command, capture_output=True, text=True, timeout=900, env=env)
     except subprocess.TimeoutExpired:
         return {"ok": False, "error": "page_timing did not finish within 900 s"}
     try:

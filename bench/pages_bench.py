@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -32,6 +33,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 TOOL = Path("/work/shared/tools/page_timing.py")
+# Every page is timed, so the servers run the development default (an explicit opt-in).
+SERVER_ENV = dict(os.environ, ALLIANCE_DEVELOPMENT_ACCESS="1")
 PYTHON = sys.executable
 PAGES = [
     ("overview (first load, opens the board)", "/"),
@@ -73,7 +76,9 @@ def page_timing(app: Path, paths: list[str], runs: int, out: Path, *, all_charts
         command += ["--path", path]
     if all_charts:
         command.append("--all-charts")
-    subprocess.run(command, capture_output=True, text=True, timeout=1800, check=False)
+    subprocess.run(
+        command, capture_output=True, text=True, timeout=1800, check=False, env=SERVER_ENV
+    )
     return json.loads(out.read_text()) if out.exists() else {}
 
 
@@ -104,6 +109,7 @@ def browser_filter_change(runs: int) -> list[float]:
             "true",
         ],
         cwd=ROOT,
+        env=SERVER_ENV,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
+from metrics.access import DEVELOPMENT_ACCESS_ENV
 
 ROOT = Path(__file__).resolve().parents[1]
 MINI = ROOT / "tests" / "fixtures" / "mini"
@@ -31,6 +34,20 @@ def edit() -> Callable[[Path, str, str], None]:
         path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
     return _edit
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _development_access() -> Iterator[None]:
+    """The suite runs the site with the development default (everyone an analyst), which
+    now needs an explicit opt-in. Set in os.environ itself, so the servers that browser
+    tests start inherit it; tests of the other sign-in states unset it themselves."""
+    previous = os.environ.get(DEVELOPMENT_ACCESS_ENV)
+    os.environ[DEVELOPMENT_ACCESS_ENV] = "1"
+    yield
+    if previous is None:
+        os.environ.pop(DEVELOPMENT_ACCESS_ENV, None)
+    else:
+        os.environ[DEVELOPMENT_ACCESS_ENV] = previous
 
 
 @pytest.fixture(autouse=True)

@@ -8,10 +8,13 @@ back to it on every run, so any view can be shared as a link.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import os
 import re
+import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +22,17 @@ from typing import Any
 import streamlit as st
 
 from metrics import audit
-from metrics.access import AccessFile, Identity, load_access, resolve_identity
+from metrics.access import (
+    DEVELOPMENT_ACCESS_ENV,
+    AccessFile,
+    Identity,
+    SignInConfig,
+    classify_secrets,
+    development_access_requested,
+    identity_for,
+    load_access,
+    sign_in_config,
+)
 from metrics.board import BoardHolder, BoardState
 from metrics.disclosure import Policy, policy_for
 from metrics.series import SeriesQuery
@@ -168,14 +181,29 @@ def page_context() -> tuple[BoardState, Filters]:
 
 
 DEVELOPMENT_ROLE_NOTICE = (
-    "Development default: no sign-in is configured, so everyone is treated as an analyst and "
-    "can edit definitions. Configure sign-in before sharing this site."
+    f"Development default ({DEVELOPMENT_ACCESS_ENV}=1): no sign-in is configured, so everyone "
+    "is treated as an analyst and can edit definitions. Configure sign-in before sharing "
+    "this site."
+)
+# Public pages only, because sign-in is broken. Visitors read this, so it names no file,
+# line or key: the operator gets those in the server log and the audit log.
+MISCONFIGURED_NOTICE = (
+    "Sign-in is misconfigured, so only public pages are served; the operator has been told."
+)
+NOT_CONFIGURED_NOTICE = (
+    "Sign-in is not configured, so only public pages are served. Operators: configure "
+    "sign-in (an [auth] section in Streamlit's secrets; see the README, \"Sign-in and "
+    f'roles"), or, for local development only, set {DEVELOPMENT_ACCESS_ENV}=1 to open '
+    "every page to everyone."
 )
 
 
 def analyst_notice() -> None:
-    """Labels analyst tools as open to everyone until access control is configured."""
-    st.warning(DEVELOPMENT_ROLE_NOTICE, icon=":material/lock_open:")
+    """Labels analyst tools as open to everyone while the development default is on
+    (signed-in analysts are not told the tools are open to everyone: they are not)."""
+    current = st.session_state.get("identity")
+    if current is None or current.identity.development:
+        st.warning(DEVELOPMENT_ROLE_NOTICE, icon=":material/lock_open:")
 
 
 @dataclass(frozen=True)
@@ -186,6 +214,7 @@ class CurrentIdentity:
     title: str
     pages: list[str]
     disclosure: str  # "board" or "public"
+    sign_in: SignInConfig | None = None
 
     @property
     def role(self) -> str:
@@ -218,11 +247,95 @@ def _access(config_dir: Path) -> tuple[AccessFile | None, list]:
     return access, issues
 
 
-def _auth_configured() -> bool:
-    try:
-        return "auth" in st.secrets
-    except Exception:  # no secrets file at all: sign-in is not configured
-        return False
+# Sign-in states already reported by this process (the log and audit log get each once).
+_SIGN_IN_REPORTED: set[tuple[str, ...]] = set()
+_SIGN_IN_LOCK = threading.Lock()
+
+
+def _sign_in() -> SignInConfig:
+    """Sign-in as configured in the secrets files Streamlit reads (read afresh each run,
+    so fixing the file takes effect without a restart)."""
+    from streamlit import config
+    from streamlit.runtime.secrets import secrets_singleton
+
+    if st.secrets is not secrets_singleton:
+        # AppTest swaps in its in-memory secrets (AppTest.secrets): there is no file.
+        return classify_secrets(st.secrets.to_dict(), source="st.secrets (in memory)")
+    return sign_in_config(config.get_option("secrets.files"))
+
+
+@functools.cache
+def _authlib_installed() -> bool:
+    # st.login needs Authlib; without it a "Sign in" button would only raise an error.
+    from streamlit.auth_util import is_authlib_installed
+
+    return is_authlib_installed()
+
+
+def _report_once(key: tuple[str, ...], report: Callable[[], None]) -> None:
+    with _SIGN_IN_LOCK:
+        if key in _SIGN_IN_REPORTED:
+            return
+        _SIGN_IN_REPORTED.add(key)
+    report()
+
+
+def _report_sign_in(sign_in: SignInConfig, development_access: bool) -> None:
+    """Tell the operator (server log; audit log for a misconfiguration), once per process
+    for each distinct state, so a broken secrets file is noticed without a log flood."""
+    if sign_in.state == "misconfigured":
+
+        def misconfigured() -> None:
+            LOG.error(
+                "sign-in is misconfigured, so only public pages are served: %s",
+                sign_in.summary(),
+            )
+            if development_access:
+                LOG.error(
+                    "%s=1 is ignored because sign-in is misconfigured", DEVELOPMENT_ACCESS_ENV
+                )
+            audit.record(
+                "system",
+                "sign_in_misconfigured",
+                "only public pages are served",
+                problems=[problem.format_text() for problem in sign_in.problems],
+            )
+
+        _report_once(("misconfigured", sign_in.summary()), misconfigured)
+    elif sign_in.state == "not_configured" and development_access:
+        _report_once(
+            ("development",),
+            lambda: LOG.warning(
+                "%s=1 and no sign-in configured: everyone is treated as an analyst "
+                "(development only)",
+                DEVELOPMENT_ACCESS_ENV,
+            ),
+        )
+    elif sign_in.state == "not_configured":
+        _report_once(
+            ("not_configured",),
+            lambda: LOG.warning(
+                "sign-in is not configured, so only public pages are served; configure [auth] "
+                "in .streamlit/secrets.toml, or set %s=1 for local development",
+                DEVELOPMENT_ACCESS_ENV,
+            ),
+        )
+    else:
+        if development_access:
+            _report_once(
+                ("development_ignored",),
+                lambda: LOG.warning(
+                    "%s=1 is ignored because sign-in is configured", DEVELOPMENT_ACCESS_ENV
+                ),
+            )
+        if not _authlib_installed():
+            _report_once(
+                ("no_authlib",),
+                lambda: LOG.error(
+                    "sign-in is configured but Authlib is not installed, so nobody can sign "
+                    "in (pip install 'Authlib>=1.3.2')"
+                ),
+            )
 
 
 def _user() -> dict[str, Any] | None:
@@ -236,11 +349,16 @@ def current_identity(state: BoardState) -> CurrentIdentity:
     """Who this is and what they may see. Never chosen by anything in the request."""
     config_dir = state.board.catalogue.config_dir
     access, issues = _access(config_dir)
+    sign_in = _sign_in()
+    development_access = development_access_requested()
+    _report_sign_in(sign_in, development_access)
     if access is None:
         # Fail closed: with no valid access configuration, only public views are served.
         LOG.error("config/access.yaml is invalid: %s", "; ".join(i.format_text() for i in issues))
-        return CurrentIdentity(Identity("public"), "Public", ["showcase"], "public")
-    identity = resolve_identity(access, _user(), auth_configured=_auth_configured())
+        return CurrentIdentity(Identity("public"), "Public", ["showcase"], "public", sign_in)
+    # The token's claims are only read when sign-in is configured.
+    user = _user() if sign_in.state == "configured" else None
+    identity = identity_for(access, user, sign_in, development_access=development_access)
     if "role" in st.query_params and not st.session_state.get("_role_param_logged"):
         st.session_state["_role_param_logged"] = True
         audit.record(
@@ -257,12 +375,22 @@ def current_identity(state: BoardState) -> CurrentIdentity:
             "unknown role names in the token",
             values=list(identity.ignored_claims)[:10],
         )
-    role = access.roles[identity.role]
-    return CurrentIdentity(identity, role.title, list(role.pages), role.disclosure)
+    role = access.roles.get(identity.role)
+    if role is None:
+        # Only "public" can be missing here (the others are checked when access.yaml loads):
+        # a site without a public role shows nothing to the public.
+        return CurrentIdentity(identity, "Public", [], "public", sign_in)
+    return CurrentIdentity(identity, role.title, list(role.pages), role.disclosure, sign_in)
 
 
 def identity_banner(current: CurrentIdentity) -> None:
-    """Who the site thinks you are, and the development default's warning."""
+    """Who the site thinks you are, the development default's warning, and why only public
+    pages are served when sign-in is missing or broken."""
+    limited_by = current.identity.limited_by
+    if limited_by == "sign_in_misconfigured":
+        st.warning(MISCONFIGURED_NOTICE, icon=":material/lock:")
+    elif limited_by == "sign_in_not_configured":
+        st.warning(NOT_CONFIGURED_NOTICE, icon=":material/lock:")
     with st.sidebar:
         if current.identity.development:
             st.warning(DEVELOPMENT_ROLE_NOTICE, icon=":material/lock_open:")
@@ -272,8 +400,13 @@ def identity_banner(current: CurrentIdentity) -> None:
                 st.logout()
         else:
             st.caption("You are viewing the public pages.")
-            if st.button("Sign in", key="sign_in"):
-                st.login()
+            # Only a working sign-in gets a button (st.login would fail otherwise).
+            sign_in = current.sign_in
+            if sign_in is not None and sign_in.state == "configured" and _authlib_installed():
+                for provider in sign_in.providers:
+                    label = "Sign in" if len(sign_in.providers) == 1 else f"Sign in ({provider})"
+                    if st.button(label, key=f"sign_in_{provider}"):
+                        st.login(None if provider == "default" else provider)
 
 
 def current_policy() -> Policy:

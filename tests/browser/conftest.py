@@ -87,8 +87,10 @@ def server() -> Iterator[Server]:
         "--browser.gatherUsageStats",
         "false",
     ]
+    # The browser tests read every page: the development default, opted into explicitly.
+    env = dict(os.environ, ALLIANCE_DEVELOPMENT_ACCESS="1")
     process = subprocess.Popen(
-        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     output: list[str] = []
     assert process.stdout is not None
