@@ -1,8 +1,7 @@
 """The board: a validated catalogue, its loaded data, and the figures pages ask for.
 
-`open_board` runs every validation stage and loads the data once. `BoardHolder` keeps the
-last good board serving when a later edit breaks the configuration or a data file
-(hot reload without losing what worked).
+`open_board` runs every validation stage and loads the data once. metrics.serving keeps
+the last good board serving while a changed configuration is loaded in the background.
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ from typing import Any, TypeVar
 import pandas as pd
 from dateutil.relativedelta import relativedelta
 
-from metrics.definitions.catalogue import Catalogue, config_files, fingerprint
+from metrics.definitions.catalogue import Catalogue, config_files
 from metrics.definitions.issues import Issue, sort_issues
 from metrics.definitions.models import MetricDef
 from metrics.definitions.validate import check_data, load_config
@@ -205,10 +204,16 @@ def watched_files(config_dir: Path, catalogue: Catalogue | None = None) -> list[
     return files
 
 
-def open_board(config_dir: Path | str) -> Board:
-    """Validate the configuration, load the data and check it (all four stages)."""
+def open_board(config_dir: Path | str, *, folder: Path | None = None) -> Board:
+    """Validate the configuration, load the data and check it (all four stages). The
+    warehouse's database file goes in `folder` (default: a private temporary folder)."""
     loaded = load_config(config_dir)
-    warehouse = open_warehouse(loaded.catalogue.sources.values(), loaded.catalogue.data_dir)
+    warehouse = open_warehouse(
+        loaded.catalogue.sources.values(),
+        loaded.catalogue.data_dir,
+        timeout=loaded.catalogue.query_timeout,
+        folder=folder,
+    )
     board = Board(loaded.catalogue, warehouse, [])
     # The data checks compute every metric's whole series through the board, so the
     # pages' first views find them cached.
@@ -217,41 +222,3 @@ def open_board(config_dir: Path | str) -> Board:
     )
     board.issues = sort_issues(issues)
     return board
-
-
-@dataclass(frozen=True)
-class BoardState:
-    """The board a page serves, and problems with a newer edit that is not being served."""
-
-    board: Board
-    pending_issues: tuple[Issue, ...] = ()  # errors in files on disk that are not being served
-    serving_last_good: bool = False
-
-
-class BoardHolder:
-    """Hot reload with a safety net: a broken edit never replaces a working board."""
-
-    def __init__(self, config_dir: Path | str) -> None:
-        self.config_dir = Path(config_dir).resolve()
-        self._lock = threading.Lock()
-        self._state: BoardState | None = None
-        self._fingerprint = ""
-
-    def current(self) -> BoardState:
-        catalogue = self._state.board.catalogue if self._state else None
-        stamp = fingerprint(watched_files(self.config_dir, catalogue))
-        if self._state is not None and stamp == self._fingerprint:
-            return self._state
-        with self._lock:
-            if self._state is not None and stamp == self._fingerprint:
-                return self._state
-            attempt = open_board(self.config_dir)
-            stamp = fingerprint(watched_files(self.config_dir, attempt.catalogue))
-            good = self._state.board if self._state else None
-            if attempt.errors and good is not None and not good.errors:
-                # Keep serving what worked; tell analysts what is wrong on disk.
-                self._state = BoardState(good, tuple(attempt.errors), serving_last_good=True)
-            else:
-                self._state = BoardState(attempt)
-            self._fingerprint = stamp
-            return self._state

@@ -256,6 +256,15 @@ def resolve_data_dir(config_dir: Path, data_dir_setting: str) -> Path:
         return path
 
 
+READ_ONLY_CONFIG = {
+    "enable_external_access": False,
+    "lock_configuration": True,
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+}
+DATABASE_FILE = "warehouse.duckdb"
+
+
 def open_warehouse(
     sources: Iterable[SourceDef],
     data_dir: Path,
@@ -263,16 +272,21 @@ def open_warehouse(
     display_root: Path | None = None,
     lock_down: bool = True,
     timeout: float = DEFAULT_QUERY_TIMEOUT,
+    folder: Path | None = None,
 ) -> Warehouse:
     """Load and check every source into a fresh DuckDB database, then reopen it read-only.
 
-    The sources are loaded into a database file in a private temporary folder; once every
-    source is in, that file is reopened read-only with file access and settings locked,
-    so SQL from definitions can read the loaded tables and nothing else (no DDL, no DML,
-    no ATTACH, no files). `lock_down=False` keeps the loading connection (tests only).
+    The sources are loaded into a database file (in `folder`, or a private temporary
+    folder); once every source is in, that file is reopened read-only with file access
+    and settings locked, so SQL from definitions can read the loaded tables and nothing
+    else (no DDL, no DML, no ATTACH, no files). `lock_down=False` keeps the loading
+    connection (tests only).
     """
-    folder = Path(tempfile.mkdtemp(prefix="alliance-warehouse-"))
-    path = folder / "warehouse.duckdb"
+    # A folder the caller names is the caller's to remove (another process will read it).
+    owned = folder is None
+    folder = folder or Path(tempfile.mkdtemp(prefix="alliance-warehouse-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / DATABASE_FILE
     connection = duckdb.connect(str(path))
     connection.execute("SET preserve_insertion_order = true")
     loaded: dict[str, LoadedSource] = {}
@@ -298,30 +312,59 @@ def open_warehouse(
         if lock_down:
             connection.execute("CHECKPOINT")
             connection.close()
-            connection = duckdb.connect(
-                str(path),
-                read_only=True,
-                config={
-                    "enable_external_access": False,
-                    "lock_configuration": True,
-                    "autoinstall_known_extensions": False,
-                    "autoload_known_extensions": False,
-                },
-            )
+            connection = duckdb.connect(str(path), read_only=True, config=READ_ONLY_CONFIG)
     except BaseException:
         connection.close()
-        shutil.rmtree(folder, ignore_errors=True)
+        if owned:
+            shutil.rmtree(folder, ignore_errors=True)
         raise
-    warehouse = Warehouse(
-        connection=connection,
-        loaded=loaded,
-        failed=failed,
-        issues=all_issues,
-        timeout=timeout,
-        _files=folder,
+    return _owning(
+        Warehouse(
+            connection=connection,
+            loaded=loaded,
+            failed=failed,
+            issues=all_issues,
+            timeout=timeout,
+            _files=folder if owned else None,
+        )
     )
+
+
+def attach_warehouse(
+    folder: Path,
+    *,
+    loaded: dict[str, LoadedSource],
+    failed: dict[str, list[Issue]],
+    issues: list[Issue],
+    timeout: float = DEFAULT_QUERY_TIMEOUT,
+) -> Warehouse:
+    """Open, read-only, a warehouse another process loaded into `folder`; the folder is
+    removed when the warehouse is."""
+    connection = duckdb.connect(
+        str(folder / DATABASE_FILE), read_only=True, config=READ_ONLY_CONFIG
+    )
+    return _owning(
+        Warehouse(
+            connection=connection,
+            loaded=loaded,
+            failed=failed,
+            issues=issues,
+            timeout=timeout,
+            _files=folder,
+        )
+    )
+
+
+def empty_warehouse() -> Warehouse:
+    """A warehouse with no sources (a board that could not be loaded)."""
+    connection = duckdb.connect(":memory:", config=READ_ONLY_CONFIG)
+    return Warehouse(connection=connection)
+
+
+def _owning(warehouse: Warehouse) -> Warehouse:
     # The file goes when the warehouse does (a reload opens a new one).
-    weakref.finalize(warehouse, _remove, connection, folder)
+    if warehouse._files is not None:
+        weakref.finalize(warehouse, _remove, warehouse.connection, warehouse._files)
     return warehouse
 
 

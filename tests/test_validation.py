@@ -147,7 +147,7 @@ def test_duplicate_metric_id_names_the_first_definition(mini):
 def test_cross_reference_errors_suggest_fixes(mini, edit, old, new, message, hint):
     edit(metrics_file(mini), old, new)
     issue = only(load_config(mini).issues, message)
-    assert issue.is_error and issue.stage == "references"
+    assert issue.is_error and issue.stage in {"references", "sql"}
     assert issue.hint == hint
     assert issue.line > 0 and issue.file.endswith("all.yaml")
 

@@ -59,6 +59,7 @@ class Catalogue:
     # it unavailable with the reason instead of dropping it).
     slides: tuple[SlideDef, ...] = ()
     fingerprint: str = ""
+    query_timeout: float = 10.0  # seconds (sources.yaml query_timeout_seconds)
 
     @property
     def framework(self) -> FrameworkFile:

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 from typing import Literal
 
 Level = Literal["error", "warning"]
-Stage = Literal["parse", "schema", "references", "data"]
+Stage = Literal["parse", "schema", "references", "sql", "data"]
 
 
 @dataclass(frozen=True)

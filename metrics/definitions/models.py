@@ -138,6 +138,13 @@ class SourcesFile(_Model):
         description="Folder holding the source files, relative to this config folder "
         "(overridden by the ALLIANCE_DATA_DIR environment variable).",
     )
+    query_timeout_seconds: float = Field(
+        default=10,
+        gt=0,
+        le=600,
+        description="A query running longer than this is cancelled and the metric it was for "
+        "is named as unavailable (seconds).",
+    )
     sources: list[SourceDef] = Field(description="One entry per data file (see Source).")
 
 
@@ -379,6 +386,16 @@ class BoardFile(_Model):
     )
     lcn_column: str = Field(default="lcn", description="Column holding the neighbourhood (LCN).")
     lcns: list[str] = Field(default_factory=list, description="Neighbourhoods offered as a filter.")
+    link_hosts: list[
+        Annotated[
+            str,
+            Field(pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$"),
+        ]
+    ] = Field(
+        default_factory=list,
+        description="Hosts that descriptions may link to (https only), e.g. "
+        "www.england.nhs.uk; a link to any other host is shown as its words alone.",
+    )
 
 
 # --------------------------------------------------------------------------- disclosure

@@ -8,6 +8,7 @@ and never stops the valid ones from being served.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -42,7 +43,7 @@ from metrics.definitions.models import (
 )
 from metrics.definitions.yaml_positions import LoadedYaml, YamlSyntaxError, load_yaml
 from metrics.definitions.yaml_positions import Path as YPath
-from metrics.sql.compiler import covered_table_name, table_name
+from metrics.sql.compiler import table_name
 from metrics.warehouse import (
     SQL_TYPES,
     Warehouse,
@@ -230,7 +231,37 @@ def _validate(
 # --------------------------------------------------------------------------- stages 1 and 2
 
 
+DEFAULT_MAX_METRICS = 5_000
+DEFAULT_MAX_FILE_KB = 2_048
+
+
+def _limit(name: str, default: int) -> int:
+    """An operator's limit from the environment (not from the configuration it limits)."""
+    try:
+        return max(1, int(os.environ.get(name) or default))
+    except ValueError:
+        return default
+
+
 def _parse(file: _File, issues: list[Issue]) -> None:
+    limit_kb = _limit("ALLIANCE_MAX_CONFIG_FILE_KB", DEFAULT_MAX_FILE_KB)
+    try:
+        size = file.path.stat().st_size
+    except OSError:
+        size = 0
+    if size > limit_kb * 1024:
+        issues.append(
+            Issue(
+                "error",
+                "parse",
+                file.display,
+                f"the file is {size / 1024:,.0f} KB; configuration files may be at most "
+                f"{limit_kb:,} KB",
+                hint="split it into several files, or ask the operator to raise "
+                "ALLIANCE_MAX_CONFIG_FILE_KB",
+            )
+        )
+        return
     try:
         raw = file.path.read_bytes()
     except FileNotFoundError:
@@ -318,11 +349,15 @@ def load_config(config_dir: Path | str) -> ConfigLoad:
     sources: dict[str, SourceDef] = {}
     source_files: dict[str, tuple[_File, int]] = {}
     data_dir_setting = "../sample_data"
+    query_timeout = 10.0
     if sources_file.loaded is not None:
         if isinstance(sources_file.loaded.data, dict):
             setting = sources_file.loaded.data.get("data_dir", data_dir_setting)
             # Anything but text is reported by the schema stage; keep the default meanwhile.
             data_dir_setting = setting if isinstance(setting, str) else data_dir_setting
+            timeout = sources_file.loaded.data.get("query_timeout_seconds", query_timeout)
+            if isinstance(timeout, int | float) and 0 < timeout <= 600:
+                query_timeout = float(timeout)
         for index, source in _items(sources_file, "sources", SourceDef, issues, SourcesFile):
             if _unique(sources, source.id, sources_file, ("sources", index), "source", issues):
                 sources[source.id] = source
@@ -419,6 +454,22 @@ def load_config(config_dir: Path | str) -> ConfigLoad:
                 )
                 metric_files[metric.id] = (file, index)
 
+    max_metrics = _limit("ALLIANCE_MAX_METRICS", DEFAULT_MAX_METRICS)
+    if len(metrics) > max_metrics:
+        # Serve none of them rather than an arbitrary subset; the last good board stays.
+        first_extra = list(metrics)[max_metrics]
+        file, index = metric_files[first_extra]
+        issues.append(
+            _issue_at(
+                file,
+                ("metrics", index),
+                f"{len(metrics):,} metrics are defined; the site serves at most "
+                f"{max_metrics:,}",
+                hint="retire or remove metrics, or ask the operator to raise "
+                "ALLIANCE_MAX_METRICS",
+            )
+        )
+        metrics, origins, metric_files = {}, {}, {}
     catalogue = Catalogue(
         config_dir=config_dir,
         data_dir=resolve_data_dir(config_dir, data_dir_setting),
@@ -434,13 +485,18 @@ def load_config(config_dir: Path | str) -> ConfigLoad:
         showcase=showcase or ShowcaseFile(title="Showcase", slides=[]),
         slides=tuple(slides),
         fingerprint=fingerprint(paths),
+        query_timeout=query_timeout,
     )
     context = _RuleContext(catalogue, metric_files, source_files, board_file, issues, showcase_file)
     for rule in REFERENCE_RULES:
         rule(context)
     _sql_check(context)
     # A metric with a reference error is not served: it would fail or mislead.
-    broken = {i.field.split(".")[0] for i in issues if i.is_error and i.stage == "references"}
+    broken = {
+        i.field.split(".")[0]
+        for i in issues
+        if i.is_error and i.stage in {"references", "sql"}
+    }
     kept = {mid: m for mid, m in metrics.items() if f"metrics[{mid}]" not in broken}
     catalogue = Catalogue(**{**catalogue.__dict__, "metrics": kept})
     return ConfigLoad(catalogue, sort_issues(issues))
@@ -500,7 +556,13 @@ class _RuleContext:
     showcase_file: _File | None = None
 
     def metric_issue(
-        self, metric: MetricDef, subpath: YPath, message: str, hint: str = "", level: str = "error"
+        self,
+        metric: MetricDef,
+        subpath: YPath,
+        message: str,
+        hint: str = "",
+        level: str = "error",
+        stage: str = "references",
     ) -> None:
         file, index = self.metric_files[metric.id]
         label = ".".join([f"metrics[{metric.id}]", *(str(p) for p in subpath)])
@@ -511,7 +573,7 @@ class _RuleContext:
                 f"metric '{metric.id}': {message}",
                 hint=hint,
                 level=level,
-                stage="references",
+                stage=stage,  # type: ignore[arg-type]
                 label=label,
             )
         )
@@ -899,7 +961,9 @@ def _sql_check(ctx: _RuleContext) -> None:
                 parse_fragment(text, fragment_columns(metric, cat.sources, path))
             except FragmentError as exc:
                 refused.add(metric.id)
-                ctx.metric_issue(metric, path, exc.describe(_field_name(path)), exc.hint)
+                ctx.metric_issue(
+                    metric, path, exc.describe(_field_name(path)), exc.hint, stage="sql"
+                )
 
     con = duckdb.connect(":memory:")
     try:
@@ -910,8 +974,6 @@ def _sql_check(ctx: _RuleContext) -> None:
             )
             try:
                 con.execute(f"CREATE TABLE {table_name(source.id)} ({columns})")
-                if source.grain != "monthly":
-                    con.execute(f"CREATE TABLE {covered_table_name(source.id)} (__month DATE)")
             except duckdb.Error:
                 # Blank, clashing or no column names: reported by columns_are_usable.
                 unusable.add(source.id)
@@ -937,7 +999,8 @@ def _sql_check(ctx: _RuleContext) -> None:
                     lcn_column=cat.board.lcn_column,
                     lcn_recorded=True,
                 )
-                queries = [plan.aggregate, plan.covered]
+                # (The covered-months query reads a table made at load time, not fragments.)
+                queries = [plan.aggregate]
                 if metric.rate is not None:
                     queries.append(population_plan(metric, cat.sources))
                 for query in queries:
@@ -978,6 +1041,7 @@ def _report_sql_error(ctx: _RuleContext, metric: MetricDef, exc: BaseException) 
             subpath,
             f"unknown column '{name}' in {_field_name(subpath)}",
             did_you_mean(name, columns) or f"columns: {', '.join(columns)}",
+            stage="sql",
         )
         return
     for path, expression in expressions.items():
@@ -985,7 +1049,7 @@ def _report_sql_error(ctx: _RuleContext, metric: MetricDef, exc: BaseException) 
             subpath = path
             break
     message = re.sub(r"^[A-Za-z ]+ Error: ", "", text)
-    ctx.metric_issue(metric, subpath, f"the SQL does not run: {message}")
+    ctx.metric_issue(metric, subpath, f"the SQL does not run: {message}", stage="sql")
 
 
 # --------------------------------------------------------------------------- stage 4: data
@@ -1108,7 +1172,11 @@ def validate_config(config_dir: Path | str, *, data: bool = True) -> ValidationR
     issues = list(loaded.issues)
     warehouse = None
     if data:
-        warehouse = open_warehouse(loaded.catalogue.sources.values(), loaded.catalogue.data_dir)
+        warehouse = open_warehouse(
+            loaded.catalogue.sources.values(),
+            loaded.catalogue.data_dir,
+            timeout=loaded.catalogue.query_timeout,
+        )
         issues += warehouse.issues
         issues += check_data(loaded.catalogue, warehouse)
     return ValidationReport(loaded.catalogue, sort_issues(issues), warehouse)

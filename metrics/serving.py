@@ -1,0 +1,310 @@
+"""Serving the board: hot reload off the request path, with a safety net and limits.
+
+The board a page reads is always a complete, validated board. When a configuration or
+data file changes, the new version is validated and loaded in the background, in a
+separate worker process (so a large or slow configuration never holds the server's
+interpreter), while the current board keeps serving at normal speed. The worker writes
+the loaded warehouse to a database file and the validated catalogue beside it; the
+server then opens that file read-only and swaps the new board in, in one step. A
+broken edit never replaces a working board: the last good one keeps serving and the
+problems are shown to analysts.
+
+Limits protect the server from a configuration that is too large to serve (they are the
+operator's, set in the environment, not in the configuration an analyst edits):
+
+- ``ALLIANCE_MAX_METRICS`` (default 5,000 metric definitions),
+- ``ALLIANCE_MAX_CONFIG_FILE_KB`` (default 2,048 KB per configuration file),
+- ``ALLIANCE_MAX_RELOAD_SECONDS`` (default 300 s for validating and loading a change;
+  a worker that takes longer is stopped and the board keeps the last good version).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from metrics import audit
+from metrics.board import Board, open_board, watched_files
+from metrics.definitions.catalogue import Catalogue, fingerprint
+from metrics.definitions.issues import Issue
+from metrics.warehouse import LoadedSource, attach_warehouse
+
+LOG = logging.getLogger("alliance_board")
+SNAPSHOT = "board.pickle"
+DEFAULT_MAX_RELOAD_SECONDS = 300.0
+CHECK_INTERVAL = 1.0  # seconds between looks at the files' modification times
+
+
+def max_reload_seconds() -> float:
+    try:
+        return float(os.environ.get("ALLIANCE_MAX_RELOAD_SECONDS") or DEFAULT_MAX_RELOAD_SECONDS)
+    except ValueError:
+        return DEFAULT_MAX_RELOAD_SECONDS
+
+
+@dataclass(frozen=True)
+class BoardState:
+    """The board a page serves, and problems with a newer edit that is not being served."""
+
+    board: Board
+    pending_issues: tuple[Issue, ...] = ()  # errors in files on disk that are not being served
+    serving_last_good: bool = False
+    reloading: bool = False  # a change is being validated and loaded in the background
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    """What the worker hands back: the validated catalogue, every issue, and how the
+    sources loaded into its database file."""
+
+    catalogue: Catalogue
+    issues: list[Issue]
+    loaded: dict[str, LoadedSource]
+    failed: dict[str, list[Issue]]
+    warehouse_issues: list[Issue] = field(default_factory=list)
+
+
+def build_snapshot(config_dir: Path, folder: Path) -> None:
+    """Validate `config_dir`, load its data into ``folder/warehouse.duckdb`` and write the
+    result beside it (the worker process runs this)."""
+    board = open_board(config_dir, folder=folder)
+    snapshot = _Snapshot(
+        catalogue=board.catalogue,
+        issues=board.issues,
+        loaded=board.warehouse.loaded,
+        failed=board.warehouse.failed,
+        warehouse_issues=board.warehouse.issues,
+    )
+    board.warehouse.connection.close()
+    with (folder / SNAPSHOT).open("wb") as stream:
+        pickle.dump(snapshot, stream, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _board_from(folder: Path) -> Board:
+    with (folder / SNAPSHOT).open("rb") as stream:
+        snapshot: _Snapshot = pickle.load(stream)  # our own worker's file, in a private folder
+    warehouse = attach_warehouse(
+        folder,
+        loaded=snapshot.loaded,
+        failed=snapshot.failed,
+        issues=snapshot.warehouse_issues,
+        timeout=snapshot.catalogue.query_timeout,
+    )
+    return Board(snapshot.catalogue, warehouse, snapshot.issues)
+
+
+def load_in_worker(config_dir: Path, *, time_limit: float | None = None) -> Board:
+    """Validate and load `config_dir` in a separate process; the board it built, opened
+    read-only here. A worker that fails or runs past `time_limit` seconds gives a board
+    whose only issue says so (and an empty catalogue), so the caller keeps the last good."""
+    limit = max_reload_seconds() if time_limit is None else time_limit
+    folder = Path(tempfile.mkdtemp(prefix="alliance-warehouse-"))
+    command = [sys.executable, "-m", "metrics.serving", str(config_dir), str(folder)]
+    started = time.monotonic()
+    try:
+        process = subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            timeout=limit,
+            cwd=Path(__file__).resolve().parents[1],
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        shutil.rmtree(folder, ignore_errors=True)
+        return _failed_board(
+            config_dir,
+            f"checking and loading the changed configuration took longer than {limit:g} s "
+            "and was stopped (ALLIANCE_MAX_RELOAD_SECONDS); the board keeps the last good "
+            "version",
+        )
+    if process.returncode != 0 or not (folder / SNAPSHOT).exists():
+        shutil.rmtree(folder, ignore_errors=True)
+        LOG.error("board reload worker failed: %s", process.stderr[-2000:])
+        return _failed_board(
+            config_dir,
+            "the changed configuration could not be loaded (the server log has the details); "
+            "the board keeps the last good version",
+        )
+    LOG.info("board reloaded in a worker in %.1f s", time.monotonic() - started)
+    return _board_from(folder)
+
+
+def _failed_board(config_dir: Path, message: str) -> Board:
+    from metrics.warehouse import empty_warehouse
+
+    issue = Issue("error", "parse", str(config_dir.name), message)
+    return Board(Catalogue(config_dir, config_dir), empty_warehouse(), [issue])
+
+
+class BoardHolder:
+    """Hot reload with a safety net: a broken edit never replaces a working board, and a
+    change is loaded off the request path.
+
+    The first board is opened in the calling thread (the server warms it at start). With
+    `background=True` a later change is validated and loaded by a worker process while
+    `current()` keeps returning the board being served; `background=False` reloads in the
+    calling thread (tests, the command line).
+    """
+
+    def __init__(
+        self,
+        config_dir: Path | str,
+        *,
+        background: bool = True,
+        check_interval: float = CHECK_INTERVAL,
+    ) -> None:
+        self.config_dir = Path(config_dir).resolve()
+        self.background = background
+        self.check_interval = check_interval
+        self._lock = threading.Lock()
+        self._state: BoardState | None = None
+        self._fingerprint = ""
+        self._checked_at = 0.0
+        self._worker: threading.Thread | None = None
+
+    # -- serving ---------------------------------------------------------------------
+    def current(self) -> BoardState:
+        """The board to serve now (never waits for a background reload)."""
+        if self._state is None:
+            with self._lock:
+                if self._state is None:
+                    before = self._stamp(None)
+                    self._install(open_board(self.config_dir), before)
+        assert self._state is not None
+        now = time.monotonic()
+        if now - self._checked_at < self.check_interval:
+            return self._state
+        self._checked_at = now
+        stamp = self._stamp(self._state.board.catalogue)
+        if stamp == self._fingerprint or self.reloading:
+            return self._state
+        if not self.background:
+            with self._lock:
+                if stamp != self._fingerprint:
+                    self._install(open_board(self.config_dir), self._stamp(None))
+            return self._state
+        self._start_reload()
+        return self._state
+
+    @property
+    def reloading(self) -> bool:
+        worker = self._worker
+        return worker is not None and worker.is_alive()
+
+    def wait_for_reload(self, timeout: float | None = None) -> bool:
+        """Block until a background reload has finished (tests, benchmarks); True if none
+        is running any more."""
+        worker = self._worker
+        if worker is not None:
+            worker.join(timeout)
+        return not self.reloading
+
+    def check_now(self) -> BoardState:
+        """Look at the files now, whatever the check interval (tests, the editor after a
+        save)."""
+        self._checked_at = 0.0
+        return self.current()
+
+    # -- internals -------------------------------------------------------------------
+    def _stamp(self, catalogue: Catalogue | None) -> str:
+        return fingerprint(watched_files(self.config_dir, catalogue))
+
+    def _start_reload(self) -> None:
+        with self._lock:
+            if self.reloading:
+                return
+            assert self._state is not None
+            self._state = BoardState(
+                self._state.board,
+                self._state.pending_issues,
+                self._state.serving_last_good,
+                reloading=True,
+            )
+            self._worker = threading.Thread(
+                target=self._reload, args=(self._stamp(None),), name="board-reload", daemon=True
+            )
+            self._worker.start()
+
+    def _reload(self, before: str) -> None:
+        try:
+            attempt = load_in_worker(self.config_dir)
+        except Exception:  # the reload must never take the serving board down
+            LOG.exception("board reload failed")
+            attempt = _failed_board(
+                self.config_dir, "the changed configuration could not be loaded"
+            )
+        with self._lock:
+            self._install(attempt, before)
+
+    def _install(self, attempt: Board, before: str) -> None:
+        """Serve `attempt`, unless it brings errors the board being served does not have
+        (then the last good board keeps serving and the new errors are pending).
+
+        `before` is the configuration files' stamp taken before `attempt` was read: if they
+        changed while it loaded, the stamp is left stale so the next look reloads again."""
+        serving = self._state.board if self._state else None
+        _audit_refusals(attempt, serving)
+        if serving is not None and _new_errors(attempt, serving):
+            # Keep serving what worked; tell analysts what is wrong on disk.
+            self._state = BoardState(serving, tuple(attempt.errors), serving_last_good=True)
+            attempt.warehouse.close()
+        else:
+            self._state = BoardState(attempt)
+        unchanged = self._stamp(None) == before
+        self._fingerprint = self._stamp(self._state.board.catalogue) if unchanged else ""
+
+
+def _problem(issue: Issue) -> tuple[str, str, str]:
+    # Lines move as files are edited; the file, field and message say which problem it is.
+    return (issue.file, issue.field, issue.message)
+
+
+def _new_errors(attempt: Board, serving: Board) -> bool:
+    """Whether `attempt` has an error the board being served does not."""
+    known = {_problem(i) for i in serving.errors}
+    return any(_problem(i) not in known for i in attempt.errors)
+
+
+def _audit_refusals(attempt: Board, serving: Board | None) -> None:
+    """Refused SQL in definitions goes to the audit log once per new problem."""
+    before = {(i.file, i.field, i.message) for i in serving.issues} if serving else set()
+    for issue in attempt.issues:
+        if (
+            issue.stage == "sql"
+            and issue.is_error
+            and (issue.file, issue.field, issue.message) not in before
+        ):
+            audit.record(
+                "configuration",
+                "refused_sql",
+                f"{issue.file}:{issue.line}",
+                field=issue.field,
+                reason=issue.message,
+            )
+
+
+def _main(argv: list[str]) -> int:
+    """The worker: ``python -m metrics.serving CONFIG_DIR OUT_FOLDER``."""
+    if len(argv) != 2:
+        print("usage: python -m metrics.serving CONFIG_DIR OUT_FOLDER", file=sys.stderr)
+        return 2
+    build_snapshot(Path(argv[0]), Path(argv[1]))
+    return 0
+
+
+if __name__ == "__main__":
+    # Run through the imported module, so what is pickled names metrics.serving (not
+    # __main__) and the server can read it back.
+    from metrics import serving
+
+    sys.exit(serving._main(sys.argv[1:]))
