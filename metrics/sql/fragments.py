@@ -152,9 +152,38 @@ ALLOWED_FUNCTION_NAMES = tuple(
 )
 
 # Why a construct is refused, in words an analyst can act on.
+_STATEMENTS = tuple(
+    getattr(exp, name)
+    for name in (
+        "DML",
+        "DDL",
+        "Delete",
+        "Create",
+        "Insert",
+        "Update",
+        "Drop",
+        "Command",
+        "Copy",
+        "Set",
+        "Pragma",
+        "Attach",
+        "Detach",
+        "Use",
+        "Describe",
+        "Merge",
+        "Transaction",
+        "Commit",
+        "Rollback",
+        "Alter",
+        "Install",
+        "Export",
+    )
+    if hasattr(exp, name)
+)
 _REFUSED: list[tuple[tuple[type[exp.Expression], ...], str]] = [
+    (_STATEMENTS, "a statement: a definition holds one condition or expression"),
     (
-        (exp.Subquery, exp.Select, exp.Exists, exp.Union, exp.Query),
+        (exp.Subquery, exp.Select, exp.Exists, exp.Union, exp.Query, exp.Any, exp.All),
         "a subquery: a definition reads only its own source's columns",
     ),
     ((exp.Table,), "a table reference: a definition reads only its own source's columns"),
@@ -290,7 +319,9 @@ def _parse_cached(text: str, columns: tuple[str, ...]) -> Fragment:
     _check_tokens(text)
     try:
         parsed = [e for e in sqlglot.parse(text, read=DIALECT) if e is not None]
-    except (ParseError, TokenError, RecursionError, ValueError) as exc:
+    except RecursionError as exc:
+        raise FragmentError("", "is nested too deeply to be refused or run safely") from exc
+    except (ParseError, TokenError, ValueError) as exc:
         raise FragmentError("", f"is not valid SQL ({_first_line(exc)})") from exc
     if len(parsed) != 1:
         raise FragmentError("several statements", "a definition holds one condition or expression")
@@ -319,7 +350,11 @@ def _parse_cached(text: str, columns: tuple[str, ...]) -> Fragment:
                 f"is refused: {type(node).__name__} is not allowed in a definition",
             )
         if isinstance(node, exp.In) and (node.args.get("query") or node.args.get("unnest")):
-            raise FragmentError(f"'{_snippet(node)}'", "is refused: IN takes a list of values")
+            raise FragmentError(
+                f"'{_snippet(node)}'",
+                "is refused: IN with a subquery; a definition reads only its own source's "
+                "columns (IN takes a list of values)",
+            )
         if isinstance(node, exp.Column):
             if node.table or node.args.get("db") or node.args.get("catalog"):
                 raise FragmentError(
