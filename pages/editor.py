@@ -1,18 +1,33 @@
-"""Edit a metric definition safely: validate as you type, preview, diff, save atomically
-with history, detect edits made elsewhere, restore earlier versions, or create a new metric.
+"""Edit a metric definition safely: validate as you type (the whole configuration, not just
+the edited file), preview, diff, save atomically with history, detect edits made elsewhere,
+restore earlier versions, or create a new metric.
 
-Deep link: ?metric=ID.
+Every refused save (a conflict, errors, an edit that breaks another file, an unsafe path)
+is shown calmly and written to the audit log. Deep link: ?metric=ID.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
 import streamlit as st
 
 from metrics import audit
+from metrics.definitions.issues import Issue
 from metrics.editing import (
+    BreaksOtherFilesError,
+    BusyError,
+    CandidateCheck,
     ConflictError,
     InvalidDefinitionError,
+    SaveRefused,
+    SaveResult,
+    UnsafePathError,
     append_item,
+    checked_path,
+    display_path,
+    edited_metric_id,
     history,
     locate_metric,
     metric_files,
@@ -25,7 +40,8 @@ from metrics.editing import (
     unified_diff,
     validate_candidate,
 )
-from metrics.ui.preview import preview_metric
+from metrics.ui.components import plain
+from metrics.ui.preview import preview_edit, preview_metric
 from metrics.ui.state import analyst_notice, page_context, url_param
 
 state, filters = page_context()
@@ -39,18 +55,159 @@ analyst_notice()
 
 edit_tab, new_tab, history_tab = st.tabs(["Edit a metric", "New metric", "History and restore"])
 
+LAST_GOOD = "the board keeps serving the last good version until"
 
-def show_issues(issues, first_line: int = 1) -> None:
+
+def show_issues(issues: Sequence[Issue], first_line: int = 1, edited: str | None = None) -> None:
+    """Each issue on its own line; lines in the edited file are also given as lines of the
+    edit. Issue text quotes configuration, so it is escaped (never read as Markdown)."""
     for issue in issues:
+        mine = edited is None or issue.file == edited
         where = (
-            f"line {issue.line - first_line + 1} of your edit" if issue.line >= first_line else ""
+            f"line {issue.line - first_line + 1} of your edit"
+            if mine and issue.line >= first_line
+            else ""
         )
-        text = issue.format_text() + (f"  [{where}]" if where else "")
+        text = plain(issue.format_text()) + (f"  [{where}]" if where else "")
         (st.error if issue.is_error else st.warning)(text)
 
 
-with edit_tab:
+def files_of(issues: Sequence[Issue]) -> str:
+    return ", ".join(sorted({issue.file for issue in issues}))
+
+
+def show_check(check: CandidateCheck, first_line: int) -> None:
+    """The edited file's own issues, then what the edit would break elsewhere."""
+    if not check.issues:
+        st.success("Valid: no problems found.")
+    show_issues(check.own, first_line, check.edited)
+    if check.caused_errors:
+        st.error(
+            f"This edit would break {plain(files_of(check.caused_errors))}: if it were saved, "
+            f"{LAST_GOOD} that is fixed. Change the edit, or fix the other file first."
+        )
+    elif check.caused:
+        st.warning(f"This edit brings new warnings in {plain(files_of(check.caused))}:")
+    show_issues(check.caused, first_line, check.edited)
+    already = [i for i in check.before if i.is_error]
+    if already:
+        st.info(
+            f"{plain(files_of(already))} already had errors before this edit, so {LAST_GOOD} "
+            "they are fixed. They do not stop you saving this file."
+        )
+
+
+def refused(
+    problem: Exception,
+    action: str,
+    path: Path,
+    first_line: int,
+    *,
+    diff_follows: bool = False,
+    **details: object,
+) -> None:
+    """Tell the analyst calmly why nothing was saved, and write it to the audit log."""
+    reason = problem.reason if isinstance(problem, SaveRefused) else "write_failed"
+    issues = getattr(problem, "issues", [])
+    audit.record(
+        who,
+        "save_refused",
+        display_path(config_dir, path),
+        attempted=action,
+        reason=reason,
+        problems=[i.format_text() for i in issues[:20]] or None,
+        error=None if isinstance(problem, SaveRefused) else repr(problem)[:300],
+        **details,
+    )
+    name = plain(path.name)
+    if isinstance(problem, ConflictError):
+        st.error(
+            f"{name} was changed by someone else since you opened it, so your edit was "
+            "not saved. "
+            + (
+                "Their changes are shown below; reload to start from their version."
+                if diff_follows
+                else "Reload the page to start from their version."
+            )
+        )
+    elif isinstance(problem, BreaksOtherFilesError):
+        st.error(
+            f"Not saved: this edit would make {plain(files_of(issues))} invalid. Change the "
+            "edit or fix the other file first"
+            + (", or tick 'Save anyway'." if action == "save_definition" else ".")
+        )
+        show_issues(issues, first_line, display_path(config_dir, path))
+    elif isinstance(problem, InvalidDefinitionError):
+        st.error("Not saved: the definition has errors.")
+        show_issues(issues, first_line)
+    elif isinstance(problem, UnsafePathError | BusyError):
+        st.error(f"Not saved: {plain(str(problem))}.")
+    else:  # the disk is full, a permission is missing: the details go to the audit log
+        st.error(
+            f"Not saved: the server could not write {name} ({type(problem).__name__}). "
+            "Nothing was changed; the details are in the audit log."
+        )
+
+
+def attempt(
+    action: str,
+    path: Path,
+    first_line: int,
+    save: Callable[[], SaveResult],
+    *,
+    diff_follows: bool = False,
+    **details: object,
+) -> tuple[SaveResult | None, Exception | None]:
+    """Run `save`; on success write the audit entry, on refusal explain and audit it."""
+    try:
+        result = save()
+    except (SaveRefused, OSError) as problem:
+        refused(problem, action, path, first_line, diff_follows=diff_follows, **details)
+        return None, problem
+    broke = files_of(result.broke_elsewhere)
+    audit.record(who, action, display_path(config_dir, path), broke=broke or None, **details)
+    return result, None
+
+
+def saved_message(result: SaveResult, what: str) -> str:
+    """Say plainly whether the board now serves the edit or keeps the last good version."""
+    if result.broke_elsewhere:
+        return (
+            f"{what} anyway, but {files_of(result.broke_elsewhere)} is now invalid, so "
+            f"{LAST_GOOD} it is fixed. The previous version is kept in the history."
+        )
+    if not result.check.serves:
+        return (
+            f"{what}. The previous version is kept in the history. Other files already had "
+            f"errors ({files_of([i for i in result.check.before if i.is_error])}), so "
+            f"{LAST_GOOD} they are fixed."
+        )
+    return (
+        f"{what}. The previous version is kept in the history; the board serves the new one "
+        "as soon as it has reloaded (a few seconds)."
+    )
+
+
+def unsafe(path: Path) -> UnsafePathError | None:
+    try:
+        checked_path(config_dir, path)
+    except UnsafePathError as problem:
+        return problem
+    return None
+
+
+def edit_a_metric() -> None:
     ids = list(catalogue.metrics)
+    # After a rename, open the metric under its new id once the board serves it (it
+    # reloads in a moment, or not at all while another file is broken); forget it if the
+    # analyst picks another metric meanwhile.
+    renamed = st.session_state.get("editor_renamed")
+    if renamed is not None:
+        if renamed["to"] in ids:
+            st.session_state["editor_metric"] = renamed["to"]
+            del st.session_state["editor_renamed"]
+        elif st.session_state.get("editor_metric") not in (renamed["from"], None):
+            del st.session_state["editor_renamed"]
     requested = url_param("metric")
     metric_id = st.selectbox(
         "Metric",
@@ -68,8 +225,11 @@ with edit_tab:
     ):
         location = locate_metric(config_dir, metric_id)
         if location is None:
-            st.error(f"The definition of '{metric_id}' was not found in config/metrics/.")
-            st.stop()
+            st.error(
+                f"The definition of '{plain(metric_id)}' was not found in config/metrics/ "
+                "(it may have been renamed or removed since the board last loaded)."
+            )
+            return
         opened = {
             "metric": metric_id,
             "path": str(location.path),
@@ -81,17 +241,17 @@ with edit_tab:
         }
         st.session_state["editor_opened"] = opened
         st.session_state["editor_text"] = location.item_text
-    path = config_dir.__class__(opened["path"])
+    path = Path(opened["path"])
     st.caption(
-        f"{path.relative_to(config_dir.parent)}, lines {opened['start']} to {opened['end']}."
+        f"{plain(display_path(config_dir, path))}, lines {opened['start']} to {opened['end']}."
     )
+    problem = unsafe(path)
+    if problem is not None:
+        st.error(f"This file cannot be saved from the site: {plain(str(problem))}.")
     edited = st.text_area("YAML", key="editor_text", height=420, help="Ctrl+Enter checks the edit.")
     candidate_file = replace_lines(opened["file_text"], opened["start"], opened["end"], edited)
-    loaded, issues = validate_candidate(config_dir, path, candidate_file)
-    errors = [i for i in issues if i.is_error]
-    if not issues:
-        st.success("Valid: no problems found.")
-    show_issues(issues, opened["start"])
+    check = validate_candidate(config_dir, path, candidate_file)
+    show_check(check, opened["start"])
 
     changed = edited != opened["item"]
     if changed:
@@ -99,47 +259,63 @@ with edit_tab:
             st.code(
                 unified_diff(opened["item"], edited, path.name) or "no changes", language="diff"
             )
-    with st.expander("Preview with the current data", expanded=changed and not errors):
-        preview_metric(board, loaded, metric_id, filters)
+    with st.expander("Preview with the current data", expanded=changed and not check.errors):
+        preview_edit(board, check.loaded, edited, metric_id, filters)
 
+    insist = False
+    if check.caused_errors and not check.errors:
+        insist = st.checkbox(
+            f"Save anyway: I will fix {plain(files_of(check.caused_errors))} next "
+            f"(until then {LAST_GOOD} it is fixed)",
+            key="editor_insist",
+        )
+    blocked = bool(check.errors) or (bool(check.caused_errors) and not insist)
     save_col, reload_col = st.columns([1, 1])
     if save_col.button(
-        "Save", type="primary", disabled=bool(errors) or not changed, key="editor_save"
+        "Save",
+        type="primary",
+        disabled=blocked or not changed or problem is not None,
+        key="editor_save",
     ):
-        try:
-            save_file(config_dir, path, candidate_file, expected_hash=opened["hash"])
-        except ConflictError as conflict:
-            st.error(
-                f"{path.name} was changed by someone else since you opened it, so your edit was "
-                "not saved. Their changes are shown below; reload to start from their version."
-            )
+        result, failure = attempt(
+            "save_definition",
+            path,
+            opened["start"],
+            lambda: save_file(
+                config_dir,
+                path,
+                candidate_file,
+                expected_hash=opened["hash"],
+                allow_breaking_others=insist,
+            ),
+            diff_follows=True,
+            metric=metric_id,
+        )
+        if isinstance(failure, ConflictError):
             st.code(
                 unified_diff(
                     opened["file_text"],
-                    conflict.current_text,
+                    failure.current_text,
                     path.name,
                     before_label="when you opened it",
                     after_label="on disk now",
                 ),
                 language="diff",
             )
-        except InvalidDefinitionError as invalid:
-            st.error("Not saved: the definition has errors.")
-            show_issues(invalid.issues, opened["start"])
-        else:
-            audit.record(
-                who, "save_definition", str(path.relative_to(config_dir.parent)), metric=metric_id
-            )
+        if result is not None:
             st.session_state["editor_reload"] = True
-            st.success(
-                "Saved. The previous version is kept in the history; the board now uses the "
-                "new one."
+            new_id = edited_metric_id(edited)
+            if new_id and new_id != metric_id:
+                st.session_state["editor_renamed"] = {"from": metric_id, "to": new_id}
+            (st.warning if result.broke_elsewhere else st.success)(
+                plain(saved_message(result, "Saved"))
             )
     if reload_col.button("Reload from disk", key="editor_reload_button"):
         st.session_state["editor_reload"] = True
         st.rerun()
 
-with new_tab:
+
+def new_metric() -> None:
     st.caption("Pick a source, columns and a measure to get a valid starting definition.")
     source_id = st.selectbox(
         "Source",
@@ -210,63 +386,81 @@ with new_tab:
         key=f"new_yaml_{new_id}_{measure}",
     )
     target = config_dir / "metrics" / target_file
+    problem = unsafe(target)
+    if problem is not None:
+        st.error(f"This file cannot be saved from the site: {plain(str(problem))}.")
     original = target.read_text(encoding="utf-8") if target.exists() else ""
     candidate_file = append_item(original, new_text)
-    loaded, issues = validate_candidate(config_dir, target, candidate_file)
-    if not issues:
-        st.success("Valid: no problems found.")
-    show_issues(issues, len(original.splitlines()) + 2)
-    with st.expander(
-        "Preview with the current data", expanded=not [i for i in issues if i.is_error]
-    ):
-        preview_metric(board, loaded, new_id, filters)
+    first_line = len(original.splitlines()) + 2
+    check = validate_candidate(config_dir, target, candidate_file)
+    show_check(check, first_line)
+    with st.expander("Preview with the current data", expanded=not check.errors):
+        preview_metric(board, check.loaded, edited_metric_id(new_text) or new_id, filters)
     if st.button(
-        "Save new metric", type="primary", disabled=any(i.is_error for i in issues), key="new_save"
+        "Save new metric",
+        type="primary",
+        disabled=bool(check.errors or check.caused_errors) or problem is not None,
+        key="new_save",
     ):
-        try:
-            save_file(config_dir, target, candidate_file, expected_hash=text_hash(original))
-        except (ConflictError, InvalidDefinitionError) as problem:
-            st.error(f"Not saved: {problem}")
-        else:
-            audit.record(
-                who, "create_definition", str(target.relative_to(config_dir.parent)), metric=new_id
+        result, _ = attempt(
+            "create_definition",
+            target,
+            first_line,
+            lambda: save_file(
+                config_dir, target, candidate_file, expected_hash=text_hash(original)
+            ),
+            metric=new_id,
+        )
+        if result is not None:
+            st.success(
+                plain(saved_message(result, f"Saved '{new_id}' as a draft in {target_file}"))
             )
-            st.success(f"Saved '{new_id}' as a draft in {target_file}.")
 
-with history_tab:
+
+def history_and_restore() -> None:
     files = metric_files(config_dir)
     chosen = st.selectbox("File", [p.name for p in files], key="history_file")
+    if chosen is None:
+        st.info("There are no metric files yet.")
+        return
     path = config_dir / "metrics" / chosen
     versions = history(config_dir, path)
     if not versions:
         st.info("No earlier versions of this file have been saved from the site yet.")
-    else:
-        version = st.selectbox(
-            "Earlier version", versions, format_func=lambda v: v.label, key="history_version"
+        return
+    version = st.selectbox(
+        "Earlier version", versions, format_func=lambda v: v.label, key="history_version"
+    )
+    current = path.read_text(encoding="utf-8")
+    st.code(
+        unified_diff(
+            current,
+            version.path.read_text(encoding="utf-8"),
+            chosen,
+            before_label="now",
+            after_label=version.label,
         )
-        current = path.read_text(encoding="utf-8")
-        st.code(
-            unified_diff(
-                current,
-                version.path.read_text(encoding="utf-8"),
-                chosen,
-                before_label="now",
-                after_label=version.label,
-            )
-            or "identical to the current file",
-            language="diff",
+        or "identical to the current file",
+        language="diff",
+    )
+    if st.button("Restore this version", key="history_restore"):
+        result, _ = attempt(
+            "restore_definition",
+            path,
+            1,
+            lambda: restore(config_dir, path, version, expected_hash=text_hash(current)),
+            version=version.label,
         )
-        if st.button("Restore this version", key="history_restore"):
-            try:
-                restore(config_dir, path, version, expected_hash=text_hash(current))
-            except (ConflictError, InvalidDefinitionError) as problem:
-                st.error(f"Not restored: {problem}")
-            else:
-                audit.record(
-                    who,
-                    "restore_definition",
-                    str(path.relative_to(config_dir.parent)),
-                    version=version.label,
-                )
-                st.session_state["editor_reload"] = True
-                st.success("Restored. The version it replaced is kept in the history too.")
+        if result is not None:
+            st.session_state["editor_reload"] = True
+            st.success(plain(saved_message(result, "Restored")))
+
+
+with edit_tab:
+    edit_a_metric()
+
+with new_tab:
+    new_metric()
+
+with history_tab:
+    history_and_restore()

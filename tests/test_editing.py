@@ -37,12 +37,17 @@ def test_replacing_an_item_keeps_the_rest_of_the_file(mini):
     assert "id: count_a" in new and "id: rate_a" in new and "id: pct_flag" not in new
 
 
-def test_candidate_validation_reports_only_the_edited_file(mini):
+def test_candidate_validation_reports_the_edited_files_own_issues(mini):
     location = locate_metric(mini, "count_a")
     bad = location.item_text.replace("better: down", "better: lower")
     candidate = replace_lines(location.file_text, location.start_line, location.end_line, bad)
-    _, issues = validate_candidate(mini, location.path, candidate)
-    assert [i.field for i in issues if i.is_error] == ["metrics[count_a].better"]
+    check = validate_candidate(mini, location.path, candidate)
+    assert [i.field for i in check.errors] == ["metrics[count_a].better"]
+    # count_a is no longer valid, so the slide that shows it is broken too: the edit's doing.
+    assert [(i.file, i.field) for i in check.caused] == [
+        ("config/showcase.yaml", "slides[one].metric")
+    ]
+    assert check.before == []
     assert location.path.read_text() == location.file_text  # nothing on disk changed
 
 
@@ -59,7 +64,7 @@ def test_invalid_save_is_refused_and_the_file_untouched(mini):
 def test_valid_save_keeps_history_and_restore_brings_it_back(mini):
     location = locate_metric(mini, "count_a")
     new = location.file_text.replace("title: Count of a,", "title: Count of type a,")
-    previous = save_file(mini, location.path, new, expected_hash=location.file_hash)
+    previous = save_file(mini, location.path, new, expected_hash=location.file_hash).previous
     assert location.path.read_text() == new
     versions = history(mini, location.path)
     assert [v.path for v in versions] == [previous.path]
@@ -102,8 +107,8 @@ def test_new_metric_item_is_valid_yaml_that_validates(mini):
         numerator_filter="flag",
         breakdowns=["lcn"],
     )
-    _, issues = validate_candidate(mini, path, append_item(original, item))
-    assert [i for i in issues if i.is_error] == []
+    check = validate_candidate(mini, path, append_item(original, item))
+    assert check.errors == [] and check.caused_errors == []
 
 
 def test_slug_is_unique_and_valid():

@@ -7,10 +7,20 @@ import streamlit as st
 
 from metrics.board import Board
 from metrics.definitions.validate import ConfigLoad
+from metrics.editing import edited_metric_id
 from metrics.impact import ImpactRequest, headline, impact_sentence, run_impact
 from metrics.reading import metric_reading
 from metrics.ui.components import spc_panel
 from metrics.ui.state import Filters
+
+
+def preview_edit(
+    board: Board, loaded: ConfigLoad, item_text: str, opened_id: str, filters: Filters
+) -> None:
+    """Preview the metric as edited: its id is read from the edited YAML item, so a renamed
+    metric is previewed under its new id (the id it was opened under is only a fallback,
+    while the item does not parse)."""
+    preview_metric(board, loaded, edited_metric_id(item_text) or opened_id, filters)
 
 
 def preview_metric(board: Board, loaded: ConfigLoad, metric_id: str, filters: Filters) -> None:
