@@ -25,24 +25,40 @@ Five questions, each answered from what the board already loaded (no file is re-
    provisional months.
 5. **Validation issues.** Counts by level and stage (details via ``Issue.format_text()``).
 
-All aggregation over data runs in DuckDB SQL; only the small results are shaped in pandas.
+Every query is a sqlglot expression tree (identifiers and values are quoted nodes, never
+text spliced into SQL), written portably and run one SELECT at a time by the warehouse. The
+aggregation runs in the warehouse; only the small results are shaped in pandas: the
+completeness query returns each measure's counts for the months that have rows, and the
+calendar, the usual month and the status are laid out here.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+import functools
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
 import altair as alt
+import numpy as np
 import pandas as pd
+from sqlglot import exp
 
 from metrics.board import Board
 from metrics.charts.theme import CATEGORICAL, SECONDARY_TEXT, TEXT, apply_theme
 from metrics.definitions.issues import Issue
 from metrics.definitions.models import ColumnType, SourceDef
-from metrics.warehouse import quote, sql_literal, table_name
+from metrics.sql.compiler import (
+    all_of,
+    column,
+    count_where,
+    literal,
+    month_of,
+    table,
+    table_name,
+    template,
+)
 
 REVISIONS_SOURCE = "revisions"
 LOW_RECORD_RATIO = 0.5  # a record month under half the usual is possibly incomplete
@@ -117,35 +133,151 @@ def source_measures(source: SourceDef) -> tuple[str, list[str]]:
     return "wide", numeric
 
 
-def _cells_sql(source: SourceDef, low_ratio: float) -> list[str]:
-    """SELECTs giving (source_id, measure, month, n_rows, n_values, ratio, provisional_n)."""
-    table = table_name(source.id)
-    month = f"date_trunc('month', {quote(source.date_column)})::DATE"
-    dated = f"{quote(source.date_column)} IS NOT NULL"
-    sid = sql_literal(source.id)
-    tail = f"{source.provisional_months} AS provisional_n"
+COMPLETENESS_COLUMNS = [
+    "source_id",
+    "source_title",
+    "grain",
+    "measure",
+    "month",
+    "n_rows",
+    "n_values",
+    "expected",
+    "share",
+    "status",
+    "provisional",
+]
+
+
+def cell_queries(source: SourceDef) -> list[exp.Select]:
+    """SELECTs giving (source_id, measure, month, n_rows, n_values) for the months in
+    which the source has rows: one per source, or one per measure of a wide table."""
+    date = column(source.date_column)
+    month = month_of(date.copy())
+    dated = exp.Not(this=exp.Is(this=date.copy(), expression=exp.null()))
     kind, measures = source_measures(source)
+
+    def cell(
+        measure: exp.Expression,
+        values: exp.Expression,
+        conditions: list[exp.Expression],
+        keys: list[exp.Expression],
+    ) -> exp.Select:
+        return (
+            exp.select(
+                exp.alias_(literal(source.id), "source_id", quoted=True),
+                exp.alias_(measure, "measure", quoted=True),
+                exp.alias_(month.copy(), "month", quoted=True),
+                exp.alias_(count_where(None), "n_rows", quoted=True),
+                exp.alias_(values, "n_values", quoted=True),
+                copy=False,
+            )
+            .from_(table(table_name(source.id)), copy=False)
+            .where(all_of(conditions), copy=False)
+            .group_by(month.copy(), *keys, copy=False)
+        )
+
     if kind == "record":
-        return [
-            f"SELECT {sid} AS source_id, {sql_literal(RECORDS)} AS measure, {month} AS month, "
-            f"count(*) AS n_rows, count(*) AS n_values, {low_ratio!r} AS ratio, {tail} "
-            f"FROM {table} WHERE {dated} GROUP BY ALL"
-        ]
+        return [cell(literal(RECORDS), count_where(None), [dated], [])]
     if kind == "long":
-        column = quote(measures[0])
-        # Monthly grains are fixed, so any shortfall against the usual month counts.
+        name = column(measures[0])
+        measure = exp.cast(name.copy(), exp.DataType.Type.VARCHAR)
+        present = exp.Not(this=exp.Is(this=name.copy(), expression=exp.null()))
         return [
-            f"SELECT {sid} AS source_id, CAST({column} AS VARCHAR) AS measure, {month} AS month, "
-            f"count(*) AS n_rows, count({quote(LONG_VALUE_COLUMN)}) AS n_values, "
-            f"1.0 AS ratio, {tail} FROM {table} WHERE {dated} AND {column} IS NOT NULL "
-            "GROUP BY ALL"
+            cell(
+                measure,
+                exp.Count(this=column(LONG_VALUE_COLUMN)),
+                [dated, present],
+                [measure.copy()],
+            )
         ]
     return [
-        f"SELECT {sid} AS source_id, {sql_literal(name)} AS measure, {month} AS month, "
-        f"count(*) AS n_rows, count({quote(name)}) AS n_values, 1.0 AS ratio, {tail} "
-        f"FROM {table} WHERE {dated} GROUP BY ALL"
-        for name in measures
+        cell(literal(name), exp.Count(this=column(name)), [dated.copy()], []) for name in measures
     ]
+
+
+def completeness_query(sources: Sequence[SourceDef]) -> exp.Query | None:
+    """The cells of every source, as one UNION ALL (None when no source has a measure)."""
+    selects = [select for source in sources for select in cell_queries(source)]
+    if not selects:
+        return None
+    return functools.reduce(
+        lambda query, select: query.union(select, distinct=False, copy=False), selects
+    )
+
+
+def _no_cells(month_type: object = "datetime64[us]") -> pd.DataFrame:
+    """An empty completeness frame, typed as the warehouse types an empty result."""
+    types: dict[str, object] = dict.fromkeys(COMPLETENESS_COLUMNS, "object")
+    types.update(month=month_type, n_rows="int64", n_values="int64", expected="float64")
+    types.update(share="float64", provisional="bool")
+    return pd.DataFrame({name: pd.Series(dtype=kind) for name, kind in types.items()})
+
+
+def score_cells(
+    cells: pd.DataFrame, sources: Mapping[str, SourceDef], low_ratio: float
+) -> pd.DataFrame:
+    """Lay the cells out on the calendar and score every month (COMPLETENESS_COLUMNS,
+    ordered by source, measure and month).
+
+    A measure's months run from its first cell to its source's last; a month without a
+    cell has no rows and no values. The usual month is the median of the previous
+    `HISTORY_MONTHS` months (missing months count as zero)."""
+    months = pd.to_datetime(cells["month"])
+    month_type = months.dtype
+    if cells.empty:
+        return _no_cells(month_type)
+    keys = ["source_id", "measure"]
+    # Months as consecutive integers (year * 12 + month - 1), so spans are ranges.
+    cells = cells.assign(_m=months.dt.year * 12 + months.dt.month - 1)
+    source_last = cells.groupby("source_id")["_m"].max()
+    spans = cells.groupby(keys, sort=True)["_m"].min().rename("first").reset_index()
+    spans["last"] = spans["source_id"].map(source_last)
+    lengths = (spans["last"] - spans["first"] + 1).to_numpy()
+    starts = np.repeat(np.cumsum(lengths) - lengths, lengths)
+    calendar = pd.DataFrame(
+        {
+            "source_id": np.repeat(spans["source_id"].to_numpy(), lengths),
+            "measure": np.repeat(spans["measure"].to_numpy(), lengths),
+            "_m": np.repeat(spans["first"].to_numpy(), lengths) + np.arange(lengths.sum()) - starts,
+        }
+    ).astype({"source_id": cells["source_id"].dtype, "measure": cells["measure"].dtype})
+    frame = calendar.merge(cells[[*keys, "_m", "n_rows", "n_values"]], on=[*keys, "_m"], how="left")
+    for name in ("n_rows", "n_values"):
+        frame[name] = frame[name].fillna(0).astype("int64")
+    frame["month"] = pd.to_datetime(
+        pd.DataFrame({"year": frame["_m"] // 12, "month": frame["_m"] % 12 + 1, "day": 1})
+    ).astype(month_type)
+    by_measure = frame.groupby(keys, sort=False)
+    previous = by_measure["n_values"].shift(1)
+    frame["expected"] = (
+        previous.groupby([frame["source_id"], frame["measure"]], sort=False)
+        .rolling(HISTORY_MONTHS, min_periods=1)
+        .median()
+        .reset_index(level=[0, 1], drop=True)
+    )
+    used = {source_id: sources[source_id] for source_id in source_last.index}
+    text = cells["source_id"].dtype
+    frame["source_title"] = frame["source_id"].map({k: s.title for k, s in used.items()})
+    frame["grain"] = frame["source_id"].map({k: s.grain for k, s in used.items()})
+    frame = frame.astype({"source_title": text, "grain": text})
+    # Monthly grains are fixed, so any shortfall against the usual month counts.
+    ratio = np.where(frame["grain"] == "record", low_ratio, 1.0)
+    n_values = frame["n_values"].to_numpy(dtype="float64")
+    expected = frame["expected"].to_numpy(dtype="float64")
+    unknown = np.isnan(expected) | (expected == 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frame["share"] = np.where(
+            unknown, np.where(n_values > 0, 1.0, 0.0), np.minimum(n_values / expected, 1.0)
+        )
+    below = ~np.isnan(expected) & (n_values < ratio * expected)
+    frame["status"] = np.where(
+        frame["n_values"] == 0, "missing", np.where(below, "incomplete", "complete")
+    )
+    provisional_from = frame["source_id"].map(
+        {k: source_last[k] - s.provisional_months for k, s in used.items()}
+    )
+    frame["provisional"] = (frame["_m"] > provisional_from).to_numpy(dtype=bool)
+    return frame[COMPLETENESS_COLUMNS]
 
 
 def completeness(
@@ -164,83 +296,22 @@ def completeness(
     limit the rows returned; the usual month is still measured on the months before.
     """
     scope = completeness_scope(board)
-    sources = [board.catalogue.sources[s] for s in scope.checked]
-    selects = [sql for source in sources for sql in _cells_sql(source, low_ratio)]
-    columns = [
-        "source_id",
-        "source_title",
-        "grain",
-        "measure",
-        "month",
-        "n_rows",
-        "n_values",
-        "expected",
-        "share",
-        "status",
-        "provisional",
-    ]
-    if not selects:
-        return pd.DataFrame(columns=columns)
-    period = ["TRUE"]
+    sources = {s: board.catalogue.sources[s] for s in scope.checked}
+    query = completeness_query(list(sources.values()))
+    if query is None:  # typed, so the views built on it work when nothing is checked
+        return _no_cells()
+    cells = board.warehouse.select(query, label="data quality: completeness")
+    frame = score_cells(cells, sources, low_ratio)
     if start is not None:
-        period.append(f"month >= {sql_literal(start.replace(day=1))}")
+        frame = frame[frame["month"] >= pd.Timestamp(start.replace(day=1))]
     if end is not None:
-        period.append(f"month <= {sql_literal(end.replace(day=1))}")
-    titles = " UNION ALL ".join(
-        f"SELECT {sql_literal(s.id)} AS source_id, {sql_literal(s.title)} AS source_title, "
-        f"{sql_literal(s.grain)} AS grain"
-        for s in sources
-    )
-    sql = f"""
-        WITH cells AS ({" UNION ALL ".join(selects)}),
-        source_span AS (
-            SELECT source_id, max(month) AS last_month FROM cells GROUP BY source_id
-        ),
-        spans AS (
-            SELECT c.source_id, c.measure, min(c.month) AS first_month,
-                any_value(s.last_month) AS last_month, any_value(c.ratio) AS ratio,
-                any_value(c.provisional_n) AS provisional_n
-            FROM cells c JOIN source_span s USING (source_id)
-            GROUP BY c.source_id, c.measure
-        ),
-        calendar AS (
-            SELECT source_id, measure, ratio, provisional_n, last_month,
-                unnest(generate_series(first_month, last_month, INTERVAL 1 MONTH))::DATE
-                    AS month
-            FROM spans
-        ),
-        filled AS (
-            SELECT k.source_id, k.measure, k.month, k.ratio, k.provisional_n, k.last_month,
-                coalesce(c.n_rows, 0) AS n_rows, coalesce(c.n_values, 0) AS n_values
-            FROM calendar k LEFT JOIN cells c USING (source_id, measure, month)
-        ),
-        scored AS (
-            SELECT *,
-                median(n_values) OVER (
-                    PARTITION BY source_id, measure ORDER BY month
-                    ROWS BETWEEN {HISTORY_MONTHS} PRECEDING AND 1 PRECEDING
-                ) AS expected
-            FROM filled
-        ),
-        titles AS ({titles})
-        SELECT
-            s.source_id, t.source_title, t.grain, s.measure, s.month, s.n_rows, s.n_values,
-            s.expected,
-            CASE WHEN s.expected IS NULL OR s.expected = 0
-                    THEN CASE WHEN s.n_values > 0 THEN 1.0 ELSE 0.0 END
-                 ELSE least(s.n_values / s.expected, 1.0) END AS share,
-            CASE WHEN s.n_values = 0 THEN 'missing'
-                 WHEN s.expected IS NOT NULL AND s.n_values < s.ratio * s.expected
-                    THEN 'incomplete'
-                 ELSE 'complete' END AS status,
-            s.month > s.last_month - to_months(s.provisional_n) AS provisional
-        FROM scored s JOIN titles t USING (source_id)
-        WHERE {" AND ".join(period)}
-        ORDER BY s.source_id, s.measure, s.month
-    """
-    frame = board.warehouse.query(sql)
-    frame["month"] = pd.to_datetime(frame["month"])
-    return frame[columns]
+        frame = frame[frame["month"] <= pd.Timestamp(end.replace(day=1))]
+    frame = frame.reset_index(drop=True)
+    if frame.empty:
+        # Text columns of an empty result are plain objects, as the warehouse returns them.
+        text = ["source_id", "source_title", "grain", "measure", "status"]
+        frame = frame.astype(dict.fromkeys(text, object))
+    return frame
 
 
 def completeness_by_source(frame: pd.DataFrame) -> pd.DataFrame:
@@ -304,10 +375,102 @@ class RevisionSummary:
         return len(self.provisional_months)
 
 
-def _revisions_table(board: Board, source_id: str) -> str:
+# The first and the latest vintage of every measure_key and month (each rank 1 is one row,
+# so MAX over it picks that row's value). months_after: calendar months from a vintage's
+# period to its extract.
+VINTAGES_SQL = """
+WITH "v" AS (
+    SELECT "measure_key", "month", "extract_date", "value", "data_status",
+        (YEAR("extract_date") * 12 + MONTH("extract_date"))
+            - (YEAR("month") * 12 + MONTH("month")) AS "months_after",
+        ROW_NUMBER() OVER (
+            PARTITION BY "measure_key", "month" ORDER BY "extract_date"
+        ) AS "first_rank",
+        ROW_NUMBER() OVER (
+            PARTITION BY "measure_key", "month" ORDER BY "extract_date" DESC
+        ) AS "latest_rank"
+    FROM $revisions
+    WHERE "value" IS NOT NULL AND "month" IS NOT NULL AND "extract_date" IS NOT NULL
+),
+"pairs" AS (
+    SELECT "measure_key", "month",
+        MAX(CASE WHEN "first_rank" = 1 THEN "value" END) AS "first_value",
+        MAX(CASE WHEN "first_rank" = 1 THEN "extract_date" END) AS "first_extract",
+        MAX(CASE WHEN "latest_rank" = 1 THEN "value" END) AS "latest_value",
+        MAX(CASE WHEN "latest_rank" = 1 THEN "extract_date" END) AS "latest_extract",
+        MAX(CASE WHEN "latest_rank" = 1 THEN "data_status" END) AS "latest_status",
+        COUNT(*) AS "extracts",
+        MAX(CASE WHEN "latest_rank" = 1 THEN "months_after" END) AS "months_to_latest"
+    FROM "v"
+    GROUP BY "measure_key", "month"
+)
+SELECT "measure_key", "month", "first_value", "first_extract", "latest_value",
+    "latest_extract", "latest_status", "extracts", "months_to_latest",
+    CAST(100 * "first_value" AS DOUBLE) / NULLIF("latest_value", 0) AS "first_pct_of_latest",
+    CAST(100 * ("latest_value" - "first_value") AS DOUBLE) / NULLIF("first_value", 0)
+        AS "revision_pct"
+FROM "pairs"
+ORDER BY "measure_key", "month"
+"""
+
+# Every extract of a finalised month as % of its final figure, by months after the period,
+# per measure_key and pooled ('all measures', the last rows). No extract_date is NULL here:
+# NULLS FIRST only spares SQL Server, which cannot order NULLs last in a framed window.
+REVISIONS_BY_LAG_SQL = """
+WITH "v" AS (
+    SELECT "measure_key", "value", "data_status",
+        (YEAR("extract_date") * 12 + MONTH("extract_date"))
+            - (YEAR("month") * 12 + MONTH("month")) AS "months_after",
+        LAST_VALUE("value") OVER (
+            PARTITION BY "measure_key", "month" ORDER BY "extract_date" NULLS FIRST
+            ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
+        ) AS "final_value",
+        LAST_VALUE("data_status") OVER (
+            PARTITION BY "measure_key", "month" ORDER BY "extract_date" NULLS FIRST
+            ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
+        ) AS "final_status"
+    FROM $revisions
+    WHERE "value" IS NOT NULL AND "month" IS NOT NULL AND "extract_date" IS NOT NULL
+),
+"finalised" AS (
+    SELECT "measure_key", "months_after", "data_status",
+        CAST(100 * "value" AS DOUBLE) / NULLIF("final_value", 0) AS "pct_of_final"
+    FROM "v"
+    WHERE "final_status" = 'final'
+),
+"by_lag" AS (
+    SELECT
+        COALESCE("measure_key", 'all measures') AS "measure_key",
+        "months_after",
+        COUNT(*) AS "months",
+        QUANTILE_CONT("pct_of_final", 0.5) AS "median_pct_of_final",
+        MIN("pct_of_final") AS "low_pct_of_final",
+        MAX("pct_of_final") AS "high_pct_of_final",
+        CAST(100 * COUNT(CASE WHEN "data_status" = 'final' THEN 1 END) AS DOUBLE) / COUNT(*)
+            AS "share_final_pct"
+    FROM "finalised"
+    GROUP BY GROUPING SETS (("measure_key", "months_after"), ("months_after"))
+)
+SELECT "measure_key", "months_after", "months", "median_pct_of_final", "low_pct_of_final",
+    "high_pct_of_final", "share_final_pct"
+FROM "by_lag"
+ORDER BY CASE WHEN "measure_key" = 'all measures' THEN 1 ELSE 0 END, "measure_key",
+    "months_after"
+"""
+
+
+def _revisions_table(board: Board, source_id: str) -> exp.Table:
     if source_id not in board.warehouse.loaded:
         raise DataQualityError(board.warehouse.failure_reason(source_id))
-    return table_name(source_id)
+    return table(table_name(source_id))
+
+
+def revision_vintages_query(revisions: exp.Table) -> exp.Query:
+    return template(VINTAGES_SQL, revisions=revisions)
+
+
+def revisions_by_lag_query(revisions: exp.Table) -> exp.Query:
+    return template(REVISIONS_BY_LAG_SQL, revisions=revisions)
 
 
 def revision_vintages(board: Board, source_id: str = REVISIONS_SOURCE) -> pd.DataFrame:
@@ -318,42 +481,17 @@ def revision_vintages(board: Board, source_id: str = REVISIONS_SOURCE) -> pd.Dat
     period to the latest extract), ``first_pct_of_latest`` (0-100) and ``revision_pct``
     ((latest - first) / first x 100), ``final`` (the latest vintage is final).
     """
-    table = _revisions_table(board, source_id)
+    revisions = _revisions_table(board, source_id)
 
     def compute() -> pd.DataFrame:
-        frame = board.warehouse.query(
-            f"""
-            WITH v AS (
-                SELECT measure_key, "month", extract_date, "value", data_status,
-                    (year(extract_date) * 12 + month(extract_date))
-                        - (year("month") * 12 + month("month")) AS months_after,
-                    row_number() OVER (PARTITION BY measure_key, "month"
-                        ORDER BY extract_date) AS first_rank,
-                    row_number() OVER (PARTITION BY measure_key, "month"
-                        ORDER BY extract_date DESC) AS latest_rank
-                FROM {table}
-                WHERE "value" IS NOT NULL AND "month" IS NOT NULL AND extract_date IS NOT NULL
-            ),
-            pairs AS (
-                SELECT measure_key, "month",
-                    any_value("value") FILTER (WHERE first_rank = 1) AS first_value,
-                    any_value(extract_date) FILTER (WHERE first_rank = 1) AS first_extract,
-                    any_value("value") FILTER (WHERE latest_rank = 1) AS latest_value,
-                    any_value(extract_date) FILTER (WHERE latest_rank = 1) AS latest_extract,
-                    any_value(data_status) FILTER (WHERE latest_rank = 1) AS latest_status,
-                    count(*) AS extracts,
-                    any_value(months_after) FILTER (WHERE latest_rank = 1) AS months_to_latest
-                FROM v GROUP BY measure_key, "month"
-            )
-            SELECT *,
-                100 * first_value / nullif(latest_value, 0) AS first_pct_of_latest,
-                100 * (latest_value - first_value) / nullif(first_value, 0) AS revision_pct,
-                latest_status = 'final' AS final
-            FROM pairs
-            ORDER BY measure_key, "month"
-            """
-        )
+        query = revision_vintages_query(revisions)
+        frame = board.warehouse.select(query, label="data quality: revision vintages")
         frame["month"] = pd.to_datetime(frame["month"])
+        status = frame["latest_status"]
+        final = status == "final"
+        if status.isna().any():  # unknown where the latest vintage has no status
+            final = final.astype("boolean").mask(status.isna())
+        frame["final"] = final
         return frame
 
     return board.memo(("data_quality.revision_vintages", source_id), compute)
@@ -366,44 +504,11 @@ def revisions_by_lag(board: Board, source_id: str = REVISIONS_SOURCE) -> pd.Data
     ``months`` (figures counted), ``median_pct_of_final``, ``low_pct_of_final``,
     ``high_pct_of_final`` (0-100), ``share_final_pct`` (of those figures, % already final).
     """
-    table = _revisions_table(board, source_id)
+    revisions = _revisions_table(board, source_id)
 
     def compute() -> pd.DataFrame:
-        return board.warehouse.query(
-            f"""
-            WITH v AS (
-                SELECT measure_key, "month", extract_date, "value", data_status,
-                    (year(extract_date) * 12 + month(extract_date))
-                        - (year("month") * 12 + month("month")) AS months_after,
-                    last_value("value") OVER (
-                        PARTITION BY measure_key, "month" ORDER BY extract_date
-                        ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
-                    ) AS final_value,
-                    last_value(data_status) OVER (
-                        PARTITION BY measure_key, "month" ORDER BY extract_date
-                        ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
-                    ) AS final_status
-                FROM {table}
-                WHERE "value" IS NOT NULL AND "month" IS NOT NULL AND extract_date IS NOT NULL
-            ),
-            finalised AS (
-                SELECT *, 100 * "value" / nullif(final_value, 0) AS pct_of_final
-                FROM v WHERE final_status = 'final'
-            )
-            SELECT
-                coalesce(measure_key, 'all measures') AS measure_key,
-                months_after,
-                count(*) AS months,
-                median(pct_of_final) AS median_pct_of_final,
-                min(pct_of_final) AS low_pct_of_final,
-                max(pct_of_final) AS high_pct_of_final,
-                100.0 * count(*) FILTER (WHERE data_status = 'final') / count(*)
-                    AS share_final_pct
-            FROM finalised
-            GROUP BY GROUPING SETS ((measure_key, months_after), (months_after))
-            ORDER BY measure_key = 'all measures' DESC, measure_key, months_after
-            """
-        )
+        query = revisions_by_lag_query(revisions)
+        return board.warehouse.select(query, label="data quality: revisions by lag")
 
     return board.memo(("data_quality.revisions_by_lag", source_id), compute)
 
@@ -526,6 +631,14 @@ def _period_text(value: object, dated: bool) -> str:
     return str(value)
 
 
+SPAN_SQL = """SELECT MIN($date) AS "lo", MAX($date) AS "hi" FROM $source"""
+
+
+def span_query(source: SourceDef) -> exp.Query:
+    """The first and last value of a source's date column (lo, hi)."""
+    return template(SPAN_SQL, date=column(source.date_column), source=table(table_name(source.id)))
+
+
 def last_refresh(board: Board) -> pd.DataFrame:
     """One row per source in sources.yaml: whether it loaded, when its file last changed,
     its rows, first and last period, and which months are provisional.
@@ -546,9 +659,9 @@ def last_refresh(board: Board) -> pd.DataFrame:
             if first is None:
                 # Dated by something other than a month (e.g. a year): read its range.
                 dated = False
-                span = warehouse.query(
-                    f"SELECT min({quote(source.date_column)}) AS lo, "
-                    f"max({quote(source.date_column)}) AS hi FROM {loaded.table}"
+                span = warehouse.select(
+                    span_query(source),
+                    label=f"data quality: span of source '{source_id}'",
                 )
                 first, last = span.iloc[0]["lo"], span.iloc[0]["hi"]
             if source.provisional_months and loaded.last_month is not None:
