@@ -1,11 +1,14 @@
 """Money: the pooled alliance budget against what was spent, where it is going, and savings.
 
-Everything is aggregated in DuckDB SQL over the loaded cost table (``src_costs``; schema in
-domain.md section 6), so the same queries could run on a finance warehouse. Functions take
-the board, a financial year written ``2024/25`` (April to March) and optionally the month
-the year-to-date runs up to (the first of a calendar month; default: the latest month in
-the data for that year). They return small frozen dataclasses or DataFrames; amounts are
-pounds (GBP), percentages are 0-100, months are ``datetime.date`` (first of the month).
+Everything is aggregated in SQL over the loaded cost table (``src_costs``; schema in
+domain.md section 6), so the same queries could run on a finance warehouse. Each query is a
+sqlglot expression tree built from a constant template (values enter as literal nodes,
+never as text) and written portably, so it can be emitted for DuckDB, PostgreSQL, Spark or
+SQL Server. Functions take the board, a financial year written ``2024/25`` (April to March)
+and optionally the month the year-to-date runs up to (the first of a calendar month;
+default: the latest month in the data for that year). They return small frozen dataclasses
+or DataFrames; amounts are pounds (GBP), percentages are 0-100, months are
+``datetime.date`` (first of the month).
 
 Conventions a board paper uses, kept here:
 
@@ -39,11 +42,12 @@ from typing import Literal
 
 import altair as alt
 import pandas as pd
+from sqlglot import exp
 
 from metrics.board import Board
 from metrics.charts.theme import CATEGORICAL, SECONDARY_TEXT, TEXT, apply_theme
 from metrics.formatting import format_money
-from metrics.warehouse import quote, sql_literal, table_name
+from metrics.sql.compiler import column, literal, table, table_name, template
 
 COSTS_SOURCE = "costs"
 PROVISIONAL = "provisional"
@@ -234,14 +238,30 @@ def _pct(part: float, whole: float | None) -> float | None:
     return 100.0 * part / whole
 
 
-def _table(board: Board, source_id: str) -> str:
+def _table(board: Board, source_id: str) -> exp.Table:
     if source_id not in board.warehouse.loaded:
         raise MoneyError(board.warehouse.failure_reason(source_id))
-    return table_name(source_id)
+    return table(table_name(source_id))
 
 
-def _query(board: Board, sql: str) -> pd.DataFrame:
-    return board.warehouse.query(sql)
+def _tree(sql: str, **nodes: exp.Expression) -> exp.Select:
+    """A query from one of this module's constant templates, its placeholders filled with
+    nodes. Copied, so a node used by a placeholder that appears more than once becomes one
+    node per place (each with its own parent); a table filled into ``FROM $name`` is left
+    as one table node, the shape sqlglot parses."""
+    tree = template(sql, **nodes).copy()
+    assert isinstance(tree, exp.Select)
+    for node in list(tree.find_all(exp.Table)):
+        if isinstance(node.this, exp.Table):  # a `table` node filled in a `FROM $name`
+            inner = node.this
+            if node.args.get("alias"):
+                inner.set("alias", node.args["alias"])
+            node.replace(inner)
+    return tree
+
+
+def _run(board: Board, query: exp.Query, what: str) -> pd.DataFrame:
+    return board.warehouse.select(query, label=f"money: {what}")
 
 
 def fin_year_of(month: dt.date) -> str:
@@ -260,15 +280,17 @@ def fin_month_of(month: dt.date) -> int:
     return (month.month - 4) % 12 + 1
 
 
+_FINANCIAL_YEARS_SQL = """
+SELECT DISTINCT fin_year FROM $costs WHERE fin_year IS NOT NULL ORDER BY fin_year
+"""
+
+
 def financial_years(board: Board, source_id: str = COSTS_SOURCE) -> list[str]:
     """Financial years in the cost data, oldest first (e.g. ['2014/15', ..., '2024/25'])."""
-    table = _table(board, source_id)
+    costs = _table(board, source_id)
 
     def compute() -> list[str]:
-        frame = _query(
-            board,
-            f"SELECT DISTINCT fin_year FROM {table} WHERE fin_year IS NOT NULL ORDER BY fin_year",
-        )
+        frame = _run(board, _tree(_FINANCIAL_YEARS_SQL, costs=costs), "financial years")
         return [str(v) for v in frame["fin_year"] if _FIN_YEAR.match(str(v))]
 
     return board.memo(("money.financial_years", source_id), compute)
@@ -290,15 +312,17 @@ def _check_year(board: Board, fin_year: str, source_id: str) -> str:
     return fin_year
 
 
+_YEAR_MONTHS_SQL = """
+SELECT DISTINCT month FROM $costs WHERE fin_year = $fin_year ORDER BY month
+"""
+
+
 def year_months(board: Board, fin_year: str, source_id: str = COSTS_SOURCE) -> list[dt.date]:
     """Months of `fin_year` that have cost rows, in order."""
-    table = _table(board, source_id)
+    costs = _table(board, source_id)
     _check_year(board, fin_year, source_id)
-    frame = _query(
-        board,
-        f"SELECT DISTINCT month FROM {table} WHERE fin_year = {sql_literal(fin_year)} "
-        "ORDER BY month",
-    )
+    query = _tree(_YEAR_MONTHS_SQL, costs=costs, fin_year=literal(fin_year))
+    frame = _run(board, query, f"months of {fin_year}")
     return [pd.Timestamp(m).date() for m in frame["month"]]
 
 
@@ -319,28 +343,81 @@ def _resolve_through(
     return through
 
 
+_PROVISIONAL_MONTHS_SQL = """
+SELECT DISTINCT month FROM $costs WHERE data_status = $provisional ORDER BY month
+"""
+
+
 def provisional_months(
     board: Board, fin_year: str | None = None, source_id: str = COSTS_SOURCE
 ) -> list[dt.date]:
     """Months whose cost rows are still provisional (data_status), optionally in one year."""
-    table = _table(board, source_id)
-    where = f"data_status = {sql_literal(PROVISIONAL)}"
+    costs = _table(board, source_id)
+    query = _tree(_PROVISIONAL_MONTHS_SQL, costs=costs, provisional=literal(PROVISIONAL))
     if fin_year is not None:
-        where += f" AND fin_year = {sql_literal(_check_year(board, fin_year, source_id))}"
-    frame = _query(board, f"SELECT DISTINCT month FROM {table} WHERE {where} ORDER BY month")
+        year = literal(_check_year(board, fin_year, source_id))
+        query = query.where(exp.EQ(this=column("fin_year"), expression=year), copy=False)
+    frame = _run(board, query, "provisional months")
     return [pd.Timestamp(m).date() for m in frame["month"]]
 
 
-def _group_exprs(by: GroupBy) -> tuple[str, str]:
+def _group_nodes(by: GroupBy) -> dict[str, exp.Expression]:
+    """The ``$group_id`` and ``$group_name`` of a grouped template, by provider, by service
+    line or for the whole alliance."""
     if by == "alliance":
-        return sql_literal(ALLIANCE_ID), sql_literal(ALLIANCE_NAME)
+        return {"group_id": literal(ALLIANCE_ID), "group_name": literal(ALLIANCE_NAME)}
     if by not in _GROUP_COLUMNS:
         raise MoneyError(f"cannot group costs by '{by}' (provider, service_line or alliance)")
     key, name = _GROUP_COLUMNS[by]
-    return quote(key), f"min({quote(name)})"
+    return {"group_id": column(key), "group_name": exp.Min(this=column(name))}
+
+
+def _grouped(query: exp.Select, by: GroupBy) -> exp.Select:
+    """`query` grouped by the group key; for the whole alliance, one row over all its rows
+    (none if it has no rows, as grouping would give). Portable: no GROUP BY of a constant."""
+    if by == "alliance":
+        return query.having(exp.GT(this=exp.Count(this=exp.Star()), expression=literal(0)))
+    return query.group_by(column(_GROUP_COLUMNS[by][0]))
 
 
 # --------------------------------------------------------------------------- budget
+
+
+_BUDGET_GROUPED_SQL = """
+SELECT
+    $group_id AS group_id,
+    $group_name AS group_name,
+    coalesce(sum(CASE WHEN month = $month THEN budget_gbp END), 0) AS month_budget_gbp,
+    coalesce(sum(CASE WHEN month = $month THEN actual_gbp END), 0) AS month_actual_gbp,
+    coalesce(sum(budget_gbp), 0) AS ytd_budget_gbp,
+    coalesce(sum(actual_gbp), 0) AS ytd_actual_gbp,
+    max(CASE WHEN data_status = $provisional THEN 1 ELSE 0 END) = 1 AS provisional
+FROM ytd
+"""
+
+_BUDGET_SQL = """
+WITH ytd AS (
+    SELECT * FROM $costs WHERE fin_year = $fin_year AND month <= $month
+),
+grouped AS ($grouped)
+SELECT
+    group_id, group_name,
+    month_budget_gbp, month_actual_gbp,
+    month_actual_gbp - month_budget_gbp AS month_variance_gbp,
+    100 * (month_actual_gbp - month_budget_gbp) / nullif(month_budget_gbp, 0)
+        AS month_variance_pct,
+    ytd_budget_gbp, ytd_actual_gbp,
+    ytd_actual_gbp - ytd_budget_gbp AS ytd_variance_gbp,
+    100 * (ytd_actual_gbp - ytd_budget_gbp) / nullif(ytd_budget_gbp, 0) AS ytd_variance_pct,
+    CASE
+        WHEN ytd_actual_gbp - ytd_budget_gbp > $tolerance THEN 'overspend'
+        WHEN ytd_actual_gbp - ytd_budget_gbp < -$tolerance THEN 'underspend'
+        ELSE 'on budget'
+    END AS status,
+    provisional
+FROM grouped
+ORDER BY ytd_variance_gbp DESC, group_id
+"""
 
 
 def budget_vs_actual(
@@ -361,49 +438,65 @@ def budget_vs_actual(
     Variance = actual - budget; percentages are of the budget (None when it is zero).
     Sorted by YTD variance, largest overspend first.
     """
-    table = _table(board, source_id)
+    costs = _table(board, source_id)
     fin_year = _check_year(board, fin_year, source_id)
     through = _resolve_through(board, fin_year, through_month, source_id)
-    key, name = _group_exprs(by)
-    month = sql_literal(through)
-    sql = f"""
-        WITH ytd AS (
-            SELECT * FROM {table}
-            WHERE fin_year = {sql_literal(fin_year)} AND month <= {month}
+    grouped = _grouped(
+        _tree(
+            _BUDGET_GROUPED_SQL,
+            **_group_nodes(by),
+            month=literal(through),
+            provisional=literal(PROVISIONAL),
         ),
-        grouped AS (
-            SELECT
-                {key} AS group_id,
-                {name} AS group_name,
-                coalesce(sum(budget_gbp) FILTER (WHERE month = {month}), 0) AS month_budget_gbp,
-                coalesce(sum(actual_gbp) FILTER (WHERE month = {month}), 0) AS month_actual_gbp,
-                coalesce(sum(budget_gbp), 0) AS ytd_budget_gbp,
-                coalesce(sum(actual_gbp), 0) AS ytd_actual_gbp,
-                coalesce(bool_or(data_status = {sql_literal(PROVISIONAL)}), false) AS provisional
-            FROM ytd
-            GROUP BY 1
-        )
-        SELECT
-            group_id, group_name,
-            month_budget_gbp, month_actual_gbp,
-            month_actual_gbp - month_budget_gbp AS month_variance_gbp,
-            100 * (month_actual_gbp - month_budget_gbp) / nullif(month_budget_gbp, 0)
-                AS month_variance_pct,
-            ytd_budget_gbp, ytd_actual_gbp,
-            ytd_actual_gbp - ytd_budget_gbp AS ytd_variance_gbp,
-            100 * (ytd_actual_gbp - ytd_budget_gbp) / nullif(ytd_budget_gbp, 0)
-                AS ytd_variance_pct,
-            CASE
-                WHEN ytd_actual_gbp - ytd_budget_gbp > {ON_BUDGET_TOLERANCE_GBP} THEN 'overspend'
-                WHEN ytd_actual_gbp - ytd_budget_gbp < -{ON_BUDGET_TOLERANCE_GBP}
-                    THEN 'underspend'
-                ELSE 'on budget'
-            END AS status,
-            provisional
-        FROM grouped
-        ORDER BY ytd_variance_gbp DESC, group_id
-    """
-    return _query(board, sql)
+        by,
+    )
+    query = _tree(
+        _BUDGET_SQL,
+        costs=costs,
+        fin_year=literal(fin_year),
+        month=literal(through),
+        grouped=grouped,
+        tolerance=literal(ON_BUDGET_TOLERANCE_GBP),
+    )
+    return _run(board, query, f"budget against actual by {by}")
+
+
+_FORECAST_GROUPED_SQL = """
+SELECT
+    $group_id AS group_id,
+    $group_name AS group_name,
+    sum(budget_gbp) AS budget_loaded_gbp,
+    sum(CASE WHEN month = $month THEN forecast_outturn_gbp END) AS forecast_gbp,
+    sum(CASE WHEN month <= $month THEN actual_gbp END) AS ytd_actual_gbp,
+    max(CASE WHEN month <= $month AND data_status = $provisional THEN 1 ELSE 0 END) = 1
+        AS provisional
+FROM year_rows
+"""
+
+_FORECAST_SQL = """
+WITH year_rows AS (
+    SELECT * FROM $costs WHERE fin_year = $fin_year
+),
+loaded AS (SELECT count(DISTINCT month) AS months FROM year_rows),
+grouped AS ($grouped),
+scaled AS (
+    SELECT
+        g.*,
+        CASE WHEN l.months = 12 THEN g.budget_loaded_gbp
+             ELSE g.budget_loaded_gbp * 12.0 / l.months END AS full_year_budget_gbp,
+        coalesce(g.forecast_gbp, g.ytd_actual_gbp, 0) AS forecast_outturn_gbp,
+        l.months < 12 AS budget_estimated
+    FROM grouped g CROSS JOIN loaded l
+)
+SELECT
+    group_id, group_name, full_year_budget_gbp, forecast_outturn_gbp,
+    forecast_outturn_gbp - full_year_budget_gbp AS forecast_variance_gbp,
+    100 * (forecast_outturn_gbp - full_year_budget_gbp) / nullif(full_year_budget_gbp, 0)
+        AS forecast_variance_pct,
+    budget_estimated, provisional
+FROM scaled
+ORDER BY forecast_variance_gbp DESC, group_id
+"""
 
 
 def forecast_outturn(
@@ -424,47 +517,20 @@ def forecast_outturn(
     phased monthly budgets; if the extract holds fewer than 12 months of the year, it is
     scaled up to 12 and ``budget_estimated`` is true.
     """
-    table = _table(board, source_id)
+    costs = _table(board, source_id)
     fin_year = _check_year(board, fin_year, source_id)
     through = _resolve_through(board, fin_year, through_month, source_id)
-    key, name = _group_exprs(by)
-    month = sql_literal(through)
-    sql = f"""
-        WITH year_rows AS (
-            SELECT * FROM {table} WHERE fin_year = {sql_literal(fin_year)}
+    grouped = _grouped(
+        _tree(
+            _FORECAST_GROUPED_SQL,
+            **_group_nodes(by),
+            month=literal(through),
+            provisional=literal(PROVISIONAL),
         ),
-        loaded AS (SELECT count(DISTINCT month) AS months FROM year_rows),
-        grouped AS (
-            SELECT
-                {key} AS group_id,
-                {name} AS group_name,
-                sum(budget_gbp) AS budget_loaded_gbp,
-                sum(forecast_outturn_gbp) FILTER (WHERE month = {month}) AS forecast_gbp,
-                sum(actual_gbp) FILTER (WHERE month <= {month}) AS ytd_actual_gbp,
-                coalesce(bool_or(data_status = {sql_literal(PROVISIONAL)})
-                    FILTER (WHERE month <= {month}), false) AS provisional
-            FROM year_rows
-            GROUP BY 1
-        ),
-        scaled AS (
-            SELECT
-                g.*,
-                CASE WHEN l.months = 12 THEN g.budget_loaded_gbp
-                     ELSE g.budget_loaded_gbp * 12.0 / l.months END AS full_year_budget_gbp,
-                coalesce(g.forecast_gbp, g.ytd_actual_gbp, 0) AS forecast_outturn_gbp,
-                l.months < 12 AS budget_estimated
-            FROM grouped g CROSS JOIN loaded l
-        )
-        SELECT
-            group_id, group_name, full_year_budget_gbp, forecast_outturn_gbp,
-            forecast_outturn_gbp - full_year_budget_gbp AS forecast_variance_gbp,
-            100 * (forecast_outturn_gbp - full_year_budget_gbp) / nullif(full_year_budget_gbp, 0)
-                AS forecast_variance_pct,
-            budget_estimated, provisional
-        FROM scaled
-        ORDER BY forecast_variance_gbp DESC, group_id
-    """
-    return _query(board, sql)
+        by,
+    )
+    query = _tree(_FORECAST_SQL, costs=costs, fin_year=literal(fin_year), grouped=grouped)
+    return _run(board, query, f"forecast outturn by {by}")
 
 
 def year_position(
@@ -497,6 +563,30 @@ def year_position(
     )
 
 
+_MONTHLY_SQL = """
+WITH months AS (
+    SELECT
+        month,
+        min(fin_month) AS fin_month,
+        sum(budget_gbp) AS budget_gbp,
+        sum(actual_gbp) AS actual_gbp,
+        sum(forecast_outturn_gbp) AS forecast_outturn_gbp,
+        max(CASE WHEN data_status = $provisional THEN 1 ELSE 0 END) = 1 AS provisional
+    FROM $costs
+    WHERE fin_year = $fin_year
+    GROUP BY month
+)
+SELECT
+    month, fin_month, budget_gbp, actual_gbp, actual_gbp - budget_gbp AS variance_gbp,
+    sum(budget_gbp) OVER (ORDER BY month) AS cumulative_budget_gbp,
+    sum(actual_gbp) OVER (ORDER BY month) AS cumulative_actual_gbp,
+    sum(actual_gbp - budget_gbp) OVER (ORDER BY month) AS cumulative_variance_gbp,
+    forecast_outturn_gbp, provisional
+FROM months
+ORDER BY month
+"""
+
+
 def monthly_spend(board: Board, fin_year: str, *, source_id: str = COSTS_SOURCE) -> pd.DataFrame:
     """The alliance's spend month by month in a year, with running totals (GBP).
 
@@ -504,52 +594,34 @@ def monthly_spend(board: Board, fin_year: str, *, source_id: str = COSTS_SOURCE)
     cumulative_budget_gbp, cumulative_actual_gbp, cumulative_variance_gbp,
     forecast_outturn_gbp, provisional``.
     """
-    table = _table(board, source_id)
+    costs = _table(board, source_id)
     fin_year = _check_year(board, fin_year, source_id)
-    sql = f"""
-        WITH months AS (
-            SELECT
-                month,
-                min(fin_month) AS fin_month,
-                sum(budget_gbp) AS budget_gbp,
-                sum(actual_gbp) AS actual_gbp,
-                sum(forecast_outturn_gbp) AS forecast_outturn_gbp,
-                coalesce(bool_or(data_status = {sql_literal(PROVISIONAL)}), false) AS provisional
-            FROM {table}
-            WHERE fin_year = {sql_literal(fin_year)}
-            GROUP BY month
-        )
-        SELECT
-            month, fin_month, budget_gbp, actual_gbp, actual_gbp - budget_gbp AS variance_gbp,
-            sum(budget_gbp) OVER (ORDER BY month) AS cumulative_budget_gbp,
-            sum(actual_gbp) OVER (ORDER BY month) AS cumulative_actual_gbp,
-            sum(actual_gbp - budget_gbp) OVER (ORDER BY month) AS cumulative_variance_gbp,
-            forecast_outturn_gbp, provisional
-        FROM months
-        ORDER BY month
-    """
-    frame = _query(board, sql)
+    query = _tree(
+        _MONTHLY_SQL, costs=costs, fin_year=literal(fin_year), provisional=literal(PROVISIONAL)
+    )
+    frame = _run(board, query, f"monthly spend in {fin_year}")
     frame["month"] = pd.to_datetime(frame["month"])
     return frame
+
+
+_ACCRUAL_SQL = """
+SELECT
+    sum(CASE WHEN fin_month = 12 THEN actual_gbp END) AS march_gbp,
+    sum(CASE WHEN fin_month < 12 THEN actual_gbp END)
+        / nullif(count(DISTINCT CASE WHEN fin_month < 12 THEN month END), 0) AS typical_gbp
+FROM $costs
+WHERE fin_year = $fin_year
+"""
 
 
 def year_end_accrual(
     board: Board, fin_year: str, *, source_id: str = COSTS_SOURCE
 ) -> AccrualNote | None:
     """March's spend against the year's average other month (None if March is not loaded)."""
-    table = _table(board, source_id)
+    costs = _table(board, source_id)
     fin_year = _check_year(board, fin_year, source_id)
-    frame = _query(
-        board,
-        f"""
-        SELECT
-            sum(actual_gbp) FILTER (WHERE fin_month = 12) AS march_gbp,
-            sum(actual_gbp) FILTER (WHERE fin_month < 12)
-                / nullif(count(DISTINCT month) FILTER (WHERE fin_month < 12), 0) AS typical_gbp
-        FROM {table}
-        WHERE fin_year = {sql_literal(fin_year)}
-        """,
-    )
+    query = _tree(_ACCRUAL_SQL, costs=costs, fin_year=literal(fin_year))
+    frame = _run(board, query, f"year-end accrual in {fin_year}")
     march, typical = frame.iloc[0]["march_gbp"], frame.iloc[0]["typical_gbp"]
     if pd.isna(march) or pd.isna(typical):
         return None
@@ -564,14 +636,94 @@ def year_end_accrual(
 # --------------------------------------------------------------------------- unit costs
 
 
-def _unit_case(column: str, index: int) -> str:
-    """A SQL CASE mapping the activity unit to its label (index 0) or multiplier (1)."""
-    whens = " ".join(
-        f"WHEN {sql_literal(unit)} THEN {sql_literal(spec[index])}"
-        for unit, spec in UNIT_COSTS.items()
+def _unit_case(index: int) -> exp.Case:
+    """A CASE mapping the activity unit to its label (index 0) or multiplier (1)."""
+    unit = column("activity_unit")
+    default = literal(1) if index else exp.DPipe(this=literal("per "), expression=unit.copy())
+    return exp.Case(
+        this=unit,
+        ifs=[
+            exp.If(this=literal(name), true=literal(spec[index]))
+            for name, spec in UNIT_COSTS.items()
+        ],
+        default=default,
     )
-    default = sql_literal(1) if index else f"'per ' || {column}"
-    return f"CASE {column} {whens} ELSE {default} END"
+
+
+# A line's activity by month; `provisional` is 1 if any of the month's rows is, else 0.
+_LINE_MONTHS_SQL = """
+SELECT
+    fin_year, month, service_line_id,
+    min(service_line) AS service_line,
+    max(activity_unit) AS activity_unit,
+    sum(actual_gbp) AS actual_gbp,
+    sum(activity_value) AS activity_value,
+    max(CASE WHEN data_status = $provisional THEN 1 ELSE 0 END) AS provisional
+FROM $costs
+GROUP BY fin_year, month, service_line_id
+"""
+
+# The unit sits on the row carrying the activity; a month with a missing return has no
+# unit either, so a line's unit is its usual one: the unit most of its months record (on a
+# tie, the first alphabetically). A line that never records a unit has none and is left
+# out.
+_UNIT_COSTS_SQL = """
+WITH line_months AS ($line_months),
+ranked_units AS (
+    SELECT
+        service_line_id, activity_unit,
+        row_number() OVER (
+            PARTITION BY service_line_id ORDER BY count(*) DESC, activity_unit
+        ) AS unit_rank
+    FROM line_months
+    WHERE activity_unit IS NOT NULL
+    GROUP BY service_line_id, activity_unit
+),
+line_units AS (
+    SELECT service_line_id, activity_unit AS line_unit FROM ranked_units WHERE unit_rank = 1
+),
+providers AS (
+    SELECT service_line_id, string_agg(provider_id, ', ' ORDER BY provider_id) AS providers
+    FROM (SELECT DISTINCT service_line_id, provider_id FROM $costs) AS line_providers
+    GROUP BY service_line_id
+),
+yearly AS (
+    SELECT
+        fin_year, service_line_id,
+        min(service_line) AS service_line,
+        sum(CASE WHEN activity_value IS NOT NULL THEN actual_gbp END) AS spend_gbp,
+        sum(activity_value) AS activity,
+        count(CASE WHEN activity_value IS NOT NULL THEN 1 END) AS months_with_activity,
+        count(CASE WHEN activity_value IS NULL THEN 1 END) AS months_without_activity,
+        max(provisional) = 1 AS provisional
+    FROM line_months
+    GROUP BY fin_year, service_line_id
+),
+with_unit AS (
+    SELECT y.*, u.line_unit AS activity_unit
+    FROM yearly y JOIN line_units u ON u.service_line_id = y.service_line_id
+),
+costed AS (
+    SELECT
+        w.*, p.providers,
+        $unit_label AS unit_label,
+        w.spend_gbp / nullif(w.activity, 0) * $unit_multiplier AS unit_cost_gbp
+    FROM with_unit w JOIN providers p ON p.service_line_id = w.service_line_id
+)
+SELECT
+    fin_year, service_line_id, service_line, providers, activity_unit, unit_label,
+    spend_gbp, activity, unit_cost_gbp, months_with_activity, months_without_activity,
+    provisional,
+    lag(unit_cost_gbp) OVER (PARTITION BY service_line_id ORDER BY fin_year)
+        AS previous_unit_cost_gbp,
+    100 * (
+        unit_cost_gbp
+        / nullif(lag(unit_cost_gbp) OVER (PARTITION BY service_line_id ORDER BY fin_year), 0)
+        - 1
+    ) AS change_pct
+FROM costed
+ORDER BY service_line_id, fin_year
+"""
 
 
 def unit_cost_trend(
@@ -593,69 +745,25 @@ def unit_cost_trend(
     unit_label, spend_gbp, activity, unit_cost_gbp, months_with_activity,
     months_without_activity, provisional, previous_unit_cost_gbp, change_pct``.
     """
-    table = _table(board, source_id)
-    cut = "TRUE"
+    costs = _table(board, source_id)
+    line_months = _tree(_LINE_MONTHS_SQL, costs=costs, provisional=literal(PROVISIONAL))
     if fin_year is not None and through_month is not None:
         fin_year = _check_year(board, fin_year, source_id)
         through = _resolve_through(board, fin_year, through_month, source_id)
-        cut = f"(fin_year <> {sql_literal(fin_year)} OR month <= {sql_literal(through)})"
-    sql = f"""
-        WITH line_months AS (
-            SELECT
-                fin_year, month, service_line_id,
-                min(service_line) AS service_line,
-                max(activity_unit) AS activity_unit,
-                sum(actual_gbp) AS actual_gbp,
-                sum(activity_value) AS activity_value,
-                coalesce(bool_or(data_status = {sql_literal(PROVISIONAL)}), false) AS provisional
-            FROM {table}
-            WHERE {cut}
-            GROUP BY fin_year, month, service_line_id
-        ),
-        with_unit AS (
-            -- The unit sits on the row carrying the activity; a month with a missing
-            -- return has no unit either, so take the line's usual unit.
-            SELECT *, mode(activity_unit) OVER (PARTITION BY service_line_id) AS line_unit
-            FROM line_months
-        ),
-        providers AS (
-            SELECT service_line_id, string_agg(DISTINCT provider_id, ', '
-                ORDER BY provider_id) AS providers
-            FROM {table} GROUP BY service_line_id
-        ),
-        yearly AS (
-            SELECT
-                fin_year, service_line_id,
-                min(service_line) AS service_line,
-                min(line_unit) AS activity_unit,
-                sum(actual_gbp) FILTER (WHERE activity_value IS NOT NULL) AS spend_gbp,
-                sum(activity_value) AS activity,
-                count(*) FILTER (WHERE activity_value IS NOT NULL) AS months_with_activity,
-                count(*) FILTER (WHERE activity_value IS NULL) AS months_without_activity,
-                bool_or(provisional) AS provisional
-            FROM with_unit
-            WHERE line_unit IS NOT NULL
-            GROUP BY fin_year, service_line_id
-        ),
-        costed AS (
-            SELECT
-                y.*, p.providers,
-                {_unit_case("y.activity_unit", 0)} AS unit_label,
-                y.spend_gbp / nullif(y.activity, 0) * {_unit_case("y.activity_unit", 1)}
-                    AS unit_cost_gbp
-            FROM yearly y JOIN providers p USING (service_line_id)
+        cut = exp.or_(
+            exp.NEQ(this=column("fin_year"), expression=literal(fin_year)),
+            exp.LTE(this=column("month"), expression=literal(through)),
+            copy=False,
         )
-        SELECT
-            fin_year, service_line_id, service_line, providers, activity_unit, unit_label,
-            spend_gbp, activity, unit_cost_gbp, months_with_activity, months_without_activity,
-            provisional,
-            lag(unit_cost_gbp) OVER w AS previous_unit_cost_gbp,
-            100 * (unit_cost_gbp / nullif(lag(unit_cost_gbp) OVER w, 0) - 1) AS change_pct
-        FROM costed
-        WINDOW w AS (PARTITION BY service_line_id ORDER BY fin_year)
-        ORDER BY service_line_id, fin_year
-    """
-    return _query(board, sql)
+        line_months = line_months.where(cut, copy=False)
+    query = _tree(
+        _UNIT_COSTS_SQL,
+        line_months=line_months,
+        costs=costs,
+        unit_label=_unit_case(0),
+        unit_multiplier=_unit_case(1),
+    )
+    return _run(board, query, "unit costs")
 
 
 def unit_costs(
@@ -716,6 +824,72 @@ def default_baseline_year(board: Board, *, source_id: str = COSTS_SOURCE) -> str
     return years[0]
 
 
+_TARGET_SQL = "SELECT $service_line_id AS service_line_id, $target_share AS target_share"
+_NO_TARGETS_SQL = (
+    "SELECT CAST(NULL AS VARCHAR) AS service_line_id, CAST(NULL AS DOUBLE) AS target_share"
+)
+
+_SAVINGS_SQL = """
+WITH compared AS (
+    SELECT * FROM $costs
+    WHERE fin_year IN ($fin_year, $baseline_year) AND fin_month <= $months
+),
+lines AS (
+    SELECT
+        service_line_id, min(service_line) AS service_line, 0 AS _order,
+        sum(CASE WHEN fin_year = $baseline_year THEN actual_gbp END) AS baseline_actual_gbp,
+        coalesce(sum(CASE WHEN fin_year = $fin_year THEN actual_gbp END), 0) AS actual_gbp,
+        coalesce(sum(CASE WHEN fin_year = $fin_year THEN budget_gbp END), 0) AS budget_gbp,
+        max(CASE WHEN fin_year = $fin_year AND data_status = $provisional THEN 1 ELSE 0 END) = 1
+            AS provisional
+    FROM compared
+    GROUP BY service_line_id
+    UNION ALL
+    SELECT
+        $alliance_id, $alliance_name, 1,
+        sum(CASE WHEN fin_year = $baseline_year THEN actual_gbp END),
+        coalesce(sum(CASE WHEN fin_year = $fin_year THEN actual_gbp END), 0),
+        coalesce(sum(CASE WHEN fin_year = $fin_year THEN budget_gbp END), 0),
+        max(CASE WHEN fin_year = $fin_year AND data_status = $provisional THEN 1 ELSE 0 END) = 1
+    FROM compared
+),
+targets AS ($targets)
+SELECT
+    l.service_line_id, l.service_line,
+    $baseline_year AS baseline_year, $fin_year AS fin_year, $months AS months,
+    l.baseline_actual_gbp, l.actual_gbp,
+    l.baseline_actual_gbp - l.actual_gbp AS saving_gbp,
+    100 * (l.baseline_actual_gbp - l.actual_gbp) / nullif(l.baseline_actual_gbp, 0)
+        AS saving_pct,
+    l.budget_gbp,
+    100 * t.target_share AS target_pct,
+    t.target_share * l.budget_gbp AS target_saving_gbp,
+    CASE WHEN t.target_share IS NULL OR l.baseline_actual_gbp IS NULL
+            OR $fin_year = $baseline_year THEN NULL
+         ELSE l.baseline_actual_gbp - l.actual_gbp
+            >= t.target_share * l.budget_gbp - $tolerance
+    END AS target_met,
+    l.provisional
+FROM lines l LEFT JOIN targets t ON t.service_line_id = l.service_line_id
+ORDER BY
+    l._order,
+    CASE WHEN t.target_share IS NULL THEN 1 ELSE 0 END,
+    saving_gbp DESC NULLS LAST,
+    l.service_line_id
+"""
+
+
+def _targets() -> exp.Query:
+    """The savings targets as rows: service_line_id, target_share."""
+    rows = [
+        _tree(_TARGET_SQL, service_line_id=literal(line), target_share=literal(share))
+        for line, share in SAVINGS_TARGETS.items()
+    ]
+    if not rows:
+        return _tree(_NO_TARGETS_SQL)
+    return exp.union(*rows, distinct=False, copy=False) if len(rows) > 1 else rows[0]
+
+
 def savings_against_baseline(
     board: Board,
     fin_year: str,
@@ -735,67 +909,25 @@ def savings_against_baseline(
     the baseline year has no baseline and no saving. A target (IPSA: save 20% of its
     budget) is met when the saving against the baseline is at least target x budget.
     """
-    table = _table(board, source_id)
+    costs = _table(board, source_id)
     fin_year = _check_year(board, fin_year, source_id)
     baseline = _check_year(
         board, baseline_year or default_baseline_year(board, source_id=source_id), source_id
     )
     through = _resolve_through(board, fin_year, through_month, source_id)
-    months = fin_month_of(through)
-    targets = (
-        " UNION ALL ".join(
-            f"SELECT {sql_literal(line)} AS service_line_id, {share!r} AS target_share"
-            for line, share in SAVINGS_TARGETS.items()
-        )
-        or "SELECT NULL::VARCHAR AS service_line_id, NULL::DOUBLE AS target_share"
+    query = _tree(
+        _SAVINGS_SQL,
+        costs=costs,
+        fin_year=literal(fin_year),
+        baseline_year=literal(baseline),
+        months=literal(fin_month_of(through)),
+        provisional=literal(PROVISIONAL),
+        alliance_id=literal(ALLIANCE_ID),
+        alliance_name=literal(ALLIANCE_NAME),
+        targets=_targets(),
+        tolerance=literal(ON_BUDGET_TOLERANCE_GBP),
     )
-    this, base = sql_literal(fin_year), sql_literal(baseline)
-    sql = f"""
-        WITH rows AS (
-            SELECT * FROM {table}
-            WHERE fin_year IN ({this}, {base}) AND fin_month <= {months}
-        ),
-        lines AS (
-            SELECT
-                service_line_id, min(service_line) AS service_line, 0 AS _order,
-                sum(actual_gbp) FILTER (WHERE fin_year = {base}) AS baseline_actual_gbp,
-                coalesce(sum(actual_gbp) FILTER (WHERE fin_year = {this}), 0) AS actual_gbp,
-                coalesce(sum(budget_gbp) FILTER (WHERE fin_year = {this}), 0) AS budget_gbp,
-                coalesce(bool_or(data_status = {sql_literal(PROVISIONAL)})
-                    FILTER (WHERE fin_year = {this}), false) AS provisional
-            FROM rows GROUP BY service_line_id
-            UNION ALL
-            SELECT
-                {sql_literal(ALLIANCE_ID)}, {sql_literal(ALLIANCE_NAME)}, 1,
-                sum(actual_gbp) FILTER (WHERE fin_year = {base}),
-                coalesce(sum(actual_gbp) FILTER (WHERE fin_year = {this}), 0),
-                coalesce(sum(budget_gbp) FILTER (WHERE fin_year = {this}), 0),
-                coalesce(bool_or(data_status = {sql_literal(PROVISIONAL)})
-                    FILTER (WHERE fin_year = {this}), false)
-            FROM rows
-        ),
-        targets AS ({targets})
-        SELECT
-            l.service_line_id, l.service_line,
-            {base} AS baseline_year, {this} AS fin_year, {months} AS months,
-            l.baseline_actual_gbp, l.actual_gbp,
-            l.baseline_actual_gbp - l.actual_gbp AS saving_gbp,
-            100 * (l.baseline_actual_gbp - l.actual_gbp) / nullif(l.baseline_actual_gbp, 0)
-                AS saving_pct,
-            l.budget_gbp,
-            100 * t.target_share AS target_pct,
-            t.target_share * l.budget_gbp AS target_saving_gbp,
-            CASE WHEN t.target_share IS NULL OR l.baseline_actual_gbp IS NULL
-                    OR {this} = {base} THEN NULL
-                 ELSE l.baseline_actual_gbp - l.actual_gbp
-                    >= t.target_share * l.budget_gbp - {ON_BUDGET_TOLERANCE_GBP}
-            END AS target_met,
-            l.provisional
-        FROM lines l LEFT JOIN targets t USING (service_line_id)
-        ORDER BY l._order, t.target_share IS NULL, saving_gbp DESC NULLS LAST,
-            l.service_line_id
-    """
-    return _query(board, sql)
+    return _run(board, query, f"savings in {fin_year} against {baseline}")
 
 
 def line_savings(
