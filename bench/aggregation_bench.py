@@ -330,7 +330,7 @@ def _peak_rss_mb() -> float:
 
 def duckdb_memory_mb(warehouse: Warehouse) -> float:
     """Memory DuckDB says it holds now (all tags, temporary storage included), MB."""
-    frame = warehouse.query(
+    frame = warehouse.run_select(
         "SELECT sum(memory_usage_bytes + temporary_storage_bytes) AS b FROM duckdb_memory()"
     )
     return float(frame["b"].iloc[0] or 0) / 2**20
@@ -428,7 +428,7 @@ def run_cases(
             seconds, engine_frame = _timed(engine)
             case.engine_s.append(seconds)
             for variant, text in sql.items():
-                seconds, hand_frame = _timed(lambda text=text: warehouse.query(text))
+                seconds, hand_frame = _timed(lambda text=text: warehouse.run_select(text))
                 case.hand_s[variant].append(seconds)
                 if run == 0:
                     compared, problems = compare(engine_frame, hand_frame, case.breakdown)
@@ -625,7 +625,7 @@ def _bench(args: argparse.Namespace, parquet: Path, workdir: Path, repeats: int)
             )
             if case.hand:
                 for variant in VARIANTS:
-                    warehouse.query(
+                    warehouse.run_select(
                         hand_sql(case.hand, case.breakdown, variant, _maturity(case.metric))
                     )
     peak = _peak_rss_mb()

@@ -105,7 +105,7 @@ def _overview(board: Board) -> None:
 
 def _trivial(warehouse: Warehouse, times: int) -> None:
     for _ in range(times):
-        warehouse.query(TRIVIAL_SQL)
+        warehouse.run_select(TRIVIAL_SQL)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -174,7 +174,8 @@ def _cpu_seconds(pids: list[int]) -> float:
 class Server:
     """One `streamlit run` of the app; stop() ends only what start() created, by pid."""
 
-    def __init__(self, python: str) -> None:
+    def __init__(self, python: str, env: dict[str, str] | None = None) -> None:
+        self.extra_env = dict(env or {})
         with socket.socket() as sock:
             sock.bind((HOST, 0))
             self.port = sock.getsockname()[1]
@@ -214,7 +215,12 @@ class Server:
             # stops the server itself (in order, after the browser).
             start_new_session=True,
             # The development default (every page open), which needs an explicit opt-in.
-            env=dict(os.environ, PYTHONUNBUFFERED="1", ALLIANCE_DEVELOPMENT_ACCESS="1"),
+            env=dict(
+                os.environ,
+                PYTHONUNBUFFERED="1",
+                ALLIANCE_DEVELOPMENT_ACCESS="1",
+                **self.extra_env,
+            ),
         )
         deadline = started + timeout
         while True:

@@ -204,7 +204,9 @@ def watched_files(config_dir: Path, catalogue: Catalogue | None = None) -> list[
     return files
 
 
-def open_board(config_dir: Path | str, *, folder: Path | None = None) -> Board:
+def open_board(
+    config_dir: Path | str, *, folder: Path | None = None, threads: int | None = None
+) -> Board:
     """Validate the configuration, load the data and check it (all four stages). The
     warehouse's database file goes in `folder` (default: a private temporary folder)."""
     loaded = load_config(config_dir)
@@ -213,6 +215,7 @@ def open_board(config_dir: Path | str, *, folder: Path | None = None) -> Board:
         loaded.catalogue.data_dir,
         timeout=loaded.catalogue.query_timeout,
         folder=folder,
+        threads=threads,
     )
     board = Board(loaded.catalogue, warehouse, [])
     # The data checks compute every metric's whole series through the board, so the

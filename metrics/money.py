@@ -246,17 +246,9 @@ def _table(board: Board, source_id: str) -> exp.Table:
 
 def _tree(sql: str, **nodes: exp.Expression) -> exp.Select:
     """A query from one of this module's constant templates, its placeholders filled with
-    nodes. Copied, so a node used by a placeholder that appears more than once becomes one
-    node per place (each with its own parent); a table filled into ``FROM $name`` is left
-    as one table node, the shape sqlglot parses."""
-    tree = template(sql, **nodes).copy()
+    nodes (metrics.sql.compiler.template)."""
+    tree = template(sql, **nodes)
     assert isinstance(tree, exp.Select)
-    for node in list(tree.find_all(exp.Table)):
-        if isinstance(node.this, exp.Table):  # a `table` node filled in a `FROM $name`
-            inner = node.this
-            if node.args.get("alias"):
-                inner.set("alias", node.args["alias"])
-            node.replace(inner)
     return tree
 
 

@@ -193,29 +193,36 @@ def assemble_series(
     it); for record-level sources it lists the months in which the source has any row."""
     if aggregates.empty:
         return _empty(breakdown)
-    aggregates = aggregates.copy()
-    aggregates[MONTH] = pd.to_datetime(aggregates[MONTH])
-    if breakdown:
-        aggregates[GROUP] = aggregates[GROUP].astype(str)
-    else:
-        aggregates[GROUP] = ""
-    months_covered = pd.DatetimeIndex(aggregates[MONTH].unique()) if covered is None else covered
+    months = pd.DatetimeIndex(pd.to_datetime(aggregates[MONTH]))
+    labels = aggregates[GROUP].astype(str).to_numpy() if breakdown else None
+    months_covered = pd.DatetimeIndex(months.unique()) if covered is None else covered
     if len(months_covered) == 0:
         return _empty(breakdown)
     calendar = pd.date_range(months_covered.min(), months_covered.max(), freq="MS")
-    groups = sorted(aggregates[GROUP].unique())
-    index = pd.MultiIndex.from_product([calendar, groups], names=[MONTH, GROUP])
-    table = aggregates.set_index([MONTH, GROUP]).reindex(index)
-    is_covered = np.asarray(index.get_level_values(MONTH).isin(months_covered))
+    groups = sorted(set(labels)) if labels is not None else [""]
+    # Rows in the order of the calendar, then the group (as ORDER BY month, group would).
+    size = len(calendar) * len(groups)
+    month_position = calendar.get_indexer(months)
+    if labels is not None:
+        group_position = pd.Index(groups).get_indexer(labels)
+    else:
+        group_position = np.zeros(len(months), dtype=int)
+    inside = month_position >= 0
+    position = month_position[inside] * len(groups) + group_position[inside]
+    row_months = np.repeat(calendar.to_numpy(), len(groups))
+    is_covered = np.isin(row_months, months_covered.to_numpy())
     monthly = covered is None
 
     def number(name: str) -> np.ndarray:
-        return pd.to_numeric(table[name], errors="coerce").to_numpy(dtype="float64")
+        values = np.full(size, np.nan)
+        column = pd.to_numeric(aggregates[name], errors="coerce").to_numpy(dtype="float64")
+        values[position] = column[inside]
+        return values
 
     def when(condition: np.ndarray, values: np.ndarray) -> np.ndarray:
         return np.where(condition, values, np.nan)
 
-    nan = np.full(len(index), np.nan)
+    nan = np.full(size, np.nan)
     measure = metric.measure
     if measure == "count":
         counted = np.nan_to_num(number("__num"), nan=0.0)
@@ -234,7 +241,7 @@ def assemble_series(
             value, denominator = total, nan
         else:
             assert metric.rate is not None
-            denominator = _population(population, index, breakdown)
+            denominator = _population(population, row_months, groups, breakdown)
             with np.errstate(divide="ignore", invalid="ignore"):
                 value = np.where(denominator == 0, np.nan, total * metric.rate.per / denominator)
     elif measure in {"mean", "median"} or metric.percentile is not None:
@@ -255,9 +262,9 @@ def assemble_series(
     else:
         raise ValueError(f"unknown measure '{measure}'")
 
-    frame = pd.DataFrame({"month": index.get_level_values(MONTH)})
+    frame = pd.DataFrame({"month": row_months})
     if breakdown:
-        frame["group"] = index.get_level_values(GROUP).astype(str)
+        frame["group"] = np.tile(np.asarray(groups, dtype=object), len(calendar))
     frame["value"] = np.asarray(value, dtype="float64")
     frame["numerator"] = np.asarray(numerator, dtype="float64")
     frame["denominator"] = np.asarray(denominator, dtype="float64")
@@ -267,19 +274,23 @@ def assemble_series(
 
 
 def _population(
-    population: pd.DataFrame | None, index: pd.MultiIndex, breakdown: str | None
+    population: pd.DataFrame | None,
+    row_months: np.ndarray,
+    groups: list[str],
+    breakdown: str | None,
 ) -> np.ndarray:
     """Population of each row's year (and group); NaN where the estimates have none."""
     if population is None or population.empty:
-        return np.full(len(index), np.nan)
-    years = pd.to_numeric(population["__year"], errors="coerce")
-    groups = population[GROUP].astype(str) if breakdown else pd.Series("", index=population.index)
-    lookup = pd.Series(
-        pd.to_numeric(population["__population"], errors="coerce").to_numpy(dtype="float64"),
-        index=pd.MultiIndex.from_arrays([years.to_numpy(), groups.to_numpy()]),
+        return np.full(len(row_months), np.nan)
+    years = pd.to_numeric(population["__year"], errors="coerce").to_numpy()
+    labels = population[GROUP].astype(str).to_numpy() if breakdown else [""] * len(years)
+    values = pd.to_numeric(population["__population"], errors="coerce").to_numpy(dtype="float64")
+    lookup: dict[tuple[float, str], float] = {}
+    for year, label, value in zip(years, labels, values, strict=True):
+        lookup.setdefault((float(year), str(label)), float(value))
+    row_years = pd.DatetimeIndex(row_months).year.to_numpy()
+    row_groups = np.tile(np.asarray(groups, dtype=object), len(row_months) // len(groups))
+    return np.array(
+        [lookup.get((float(y), g), np.nan) for y, g in zip(row_years, row_groups, strict=True)],
+        dtype="float64",
     )
-    lookup = lookup[~lookup.index.duplicated()]
-    wanted = pd.MultiIndex.from_arrays(
-        [index.get_level_values(MONTH).year.to_numpy(), index.get_level_values(GROUP).to_numpy()]
-    )
-    return lookup.reindex(wanted).to_numpy(dtype="float64")

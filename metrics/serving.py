@@ -76,7 +76,7 @@ class _Snapshot:
 def build_snapshot(config_dir: Path, folder: Path) -> None:
     """Validate `config_dir`, load its data into ``folder/warehouse.duckdb`` and write the
     result beside it (the worker process runs this)."""
-    board = open_board(config_dir, folder=folder)
+    board = open_board(config_dir, folder=folder, threads=1)
     snapshot = _Snapshot(
         catalogue=board.catalogue,
         issues=board.issues,
@@ -298,6 +298,8 @@ def _main(argv: list[str]) -> int:
     if len(argv) != 2:
         print("usage: python -m metrics.serving CONFIG_DIR OUT_FOLDER", file=sys.stderr)
         return 2
+    # A reload is background work: the pages being served come first.
+    os.nice(10)
     build_snapshot(Path(argv[0]), Path(argv[1]))
     return 0
 

@@ -153,6 +153,47 @@ class LoadedSource:
     covered_months: tuple[dt.date, ...] = ()  # months with any row (record-level sources)
 
 
+class _Watchdog:
+    """One thread that interrupts queries running past their deadline (a timer thread per
+    query would cost more than most of the queries it guards)."""
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._deadlines: dict[int, tuple[float, duckdb.DuckDBPyConnection]] = {}
+        self._next = 0
+        self._thread: threading.Thread | None = None
+
+    def watch(self, cursor: duckdb.DuckDBPyConnection, seconds: float) -> int:
+        with self._condition:
+            self._next += 1
+            self._deadlines[self._next] = (time.monotonic() + seconds, cursor)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="query-watchdog", daemon=True
+                )
+                self._thread.start()
+            self._condition.notify()
+            return self._next
+
+    def release(self, token: int) -> None:
+        with self._condition:
+            self._deadlines.pop(token, None)
+
+    def _run(self) -> None:
+        with self._condition:
+            while True:
+                now = time.monotonic()
+                for token, (deadline, cursor) in list(self._deadlines.items()):
+                    if deadline <= now:
+                        del self._deadlines[token]
+                        cursor.interrupt()
+                wait = min((d for d, _ in self._deadlines.values()), default=now + 60) - now
+                self._condition.wait(max(wait, 0.001))
+
+
+_WATCHDOG = _Watchdog()
+
+
 class QueryError(RuntimeError):
     """A query did not run: refused, timed out or failed. The message is for readers
     (it names the metric or analysis, never credentials)."""
@@ -174,10 +215,10 @@ class Warehouse:
     and it runs only single SELECT statements, each cancelled after `timeout` seconds.
     """
 
-    connection: duckdb.DuckDBPyConnection
-    loaded: dict[str, LoadedSource] = field(default_factory=dict)
-    failed: dict[str, list[Issue]] = field(default_factory=dict)
-    issues: list[Issue] = field(default_factory=list)
+    connection: duckdb.DuckDBPyConnection = field(repr=False)
+    loaded: dict[str, LoadedSource] = field(default_factory=dict, repr=False)
+    failed: dict[str, list[Issue]] = field(default_factory=dict, repr=False)
+    issues: list[Issue] = field(default_factory=list, repr=False)
     timeout: float = DEFAULT_QUERY_TIMEOUT
     dialect: str = "duckdb"
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -209,9 +250,7 @@ class Warehouse:
             kind = str(statements[0].type).rsplit(".", 1)[-1]
             raise QueryRefused(f"{label}: refused a {kind} statement; only SELECT is allowed")
         cursor = self.connection.cursor()
-        timer = threading.Timer(self.timeout, cursor.interrupt)
-        timer.daemon = True
-        timer.start()
+        token = _WATCHDOG.watch(cursor, self.timeout)
         try:
             return cursor.execute(sql).df()
         except duckdb.InterruptException as exc:
@@ -221,13 +260,8 @@ class Warehouse:
         except duckdb.Error as exc:
             raise QueryError(f"{label}: {_first_line(exc)}") from exc
         finally:
-            timer.cancel()
+            _WATCHDOG.release(token)
             cursor.close()
-
-    def query(self, sql: str) -> pd.DataFrame:
-        """Transitional: modules not yet building trees run their SQL through the same
-        one-SELECT guard and timeout."""
-        return self.run_select(sql, label="query")
 
     def failure_reason(self, source_id: str) -> str:
         problems = [i for i in self.failed.get(source_id, []) if i.is_error]
@@ -273,6 +307,7 @@ def open_warehouse(
     lock_down: bool = True,
     timeout: float = DEFAULT_QUERY_TIMEOUT,
     folder: Path | None = None,
+    threads: int | None = None,
 ) -> Warehouse:
     """Load and check every source into a fresh DuckDB database, then reopen it read-only.
 
@@ -287,7 +322,10 @@ def open_warehouse(
     folder = folder or Path(tempfile.mkdtemp(prefix="alliance-warehouse-"))
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / DATABASE_FILE
-    connection = duckdb.connect(str(path))
+    # `threads` caps DuckDB's worker threads (a background reload leaves the server's cores
+    # to the pages being served).
+    limits = {"threads": threads} if threads else {}
+    connection = duckdb.connect(str(path), config=limits)
     connection.execute("SET preserve_insertion_order = true")
     loaded: dict[str, LoadedSource] = {}
     failed: dict[str, list[Issue]] = {}
@@ -312,7 +350,9 @@ def open_warehouse(
         if lock_down:
             connection.execute("CHECKPOINT")
             connection.close()
-            connection = duckdb.connect(str(path), read_only=True, config=READ_ONLY_CONFIG)
+            connection = duckdb.connect(
+                str(path), read_only=True, config={**READ_ONLY_CONFIG, **limits}
+            )
     except BaseException:
         connection.close()
         if owned:
@@ -523,7 +563,7 @@ class _SourceLoader:
             dates = [n for n, c in self.source.columns.items() if c.type == ColumnType.date]
             frame = _read_excel_as_text(self.path, self.source.sheet, date_columns=dates)
             self.con.register(f"{self.raw}_df", frame)
-            self.con.execute(f"CREATE TABLE {self.raw} AS SELECT * FROM {self.raw}_df")
+            self.con.execute(f"CREATE TEMP TABLE {self.raw} AS SELECT * FROM {self.raw}_df")
             self.con.unregister(f"{self.raw}_df")
 
     def _read_csv(self) -> None:
@@ -532,7 +572,7 @@ class _SourceLoader:
         delimiter = _sniff_delimiter(self.path)
         try:
             self.con.execute(
-                f"CREATE TABLE {self.raw} AS SELECT * FROM "
+                f"CREATE TEMP TABLE {self.raw} AS SELECT * FROM "
                 f"read_csv({sql_literal(str(self.path))}, {_csv_options(delimiter)})"
             )
             rows = self.fetch(f"SELECT count(*) FROM {self.raw}")[0][0]
@@ -567,7 +607,7 @@ class _SourceLoader:
                     else "a row was cut short or split across lines",
                 )
             self.con.execute(
-                f"CREATE TABLE {self.raw} AS SELECT CAST({quote(LINE_COLUMN)} AS BIGINT) AS "
+                f"CREATE TEMP TABLE {self.raw} AS SELECT CAST({quote(LINE_COLUMN)} AS BIGINT) AS "
                 f"{quote(LINE_COLUMN)}, * EXCLUDE ({quote(LINE_COLUMN)}) FROM "
                 f"read_csv({sql_literal(str(clean))}, {_csv_options(',')}, new_line = '\\n')"
             )

@@ -385,7 +385,7 @@ def test_mangled_csv_never_raises_and_names_the_file(
     assert_well_formed(warehouse.issues)
     assert all(i.file.endswith("events.csv") for i in warehouse.issues)
     if "events" in warehouse.loaded:
-        rows = warehouse.query("SELECT count(*) AS n FROM src_events")["n"][0]
+        rows = warehouse.run_select("SELECT count(*) AS n FROM src_events")["n"][0]
         assert rows == warehouse.loaded["events"].rows
 
 
@@ -511,7 +511,7 @@ def events_frame(report: SourceLoad | ValidationReport) -> list[tuple[object, ..
     warehouse = report.warehouse
     assert warehouse is not None
     assert "events" in warehouse.loaded, [i.format_text() for i in warehouse.issues]
-    return list(warehouse.query("SELECT * FROM src_events").itertuples(index=False))
+    return list(warehouse.run_select("SELECT * FROM src_events").itertuples(index=False))
 
 
 @pytest.mark.parametrize("extra", [b"", b"\n"], ids=["fast", "line-by-line"])
@@ -577,7 +577,9 @@ def test_excel_serial_dates_in_an_excel_file_are_converted(
     edit(mini / "sources.yaml", "path: monthly.csv", "path: monthly.xlsx\n    sheet: Data")
     report = load_source(mini, "monthly")
     assert report.errors == [], [i.format_text() for i in report.errors]
-    months = report.warehouse.query("SELECT DISTINCT month FROM src_monthly ORDER BY 1")["month"]
+    months = report.warehouse.run_select("SELECT DISTINCT month FROM src_monthly ORDER BY 1")[
+        "month"
+    ]
     assert [m.date() for m in months] == [dt.date(2024, 1, 1), dt.date(2024, 2, 1)]
     (warning,) = data_issues(report, "monthly.xlsx")
     assert "every field empty" in warning.message and warning.line == 5
@@ -614,7 +616,7 @@ def test_excel_serial_dates_in_a_csv_read_with_format_excel(
     edit(mini / "sources.yaml", "month: {type: date}", "month: {type: date, format: excel}")
     report = load_source(mini, "monthly")
     assert report.errors == []
-    rows = report.warehouse.query("SELECT * FROM src_monthly WHERE measure = 'y'")
+    rows = report.warehouse.run_select("SELECT * FROM src_monthly WHERE measure = 'y'")
     assert dt.date(2024, 2, 1) in {m.date() for m in rows["month"]}
 
 
@@ -626,7 +628,7 @@ def test_thousands_separators_are_read_with_a_warning(mini: Path) -> None:
     (warning,) = data_issues(report, "monthly.csv")
     assert warning.level == "warning" and warning.line == 3 and warning.field == "value"
     assert "'1,234'" in warning.message and "thousands" in warning.message
-    values = report.warehouse.query("SELECT value FROM src_monthly")["value"].tolist()
+    values = report.warehouse.run_select("SELECT value FROM src_monthly")["value"].tolist()
     assert 1234.0 in values
 
 

@@ -57,7 +57,23 @@ def template(sql: str, **nodes: exp.Expression) -> exp.Query:
     missing = {p.name for p in tree.find_all(exp.Placeholder)} - set(nodes)
     if missing:
         raise ValueError(f"template placeholders without a value: {sorted(missing)}")
-    filled = exp.replace_placeholders(tree, **nodes)
+
+    def fill(node: exp.Expression) -> exp.Expression:
+        # `FROM $name` parses as a table whose name is the placeholder: put the table (or a
+        # subquery) there itself, keeping any alias the template gives it.
+        if isinstance(node, exp.Table) and isinstance(node.this, exp.Placeholder):
+            value = nodes[node.this.name].copy()
+            alias = node.args.get("alias")
+            if isinstance(value, exp.Query):
+                return exp.Subquery(this=value, alias=alias)
+            if alias is not None:
+                value.set("alias", alias)
+            return value
+        if isinstance(node, exp.Placeholder) and node.name in nodes:
+            return nodes[node.name].copy()  # one node per place it is used
+        return node
+
+    filled = tree.transform(fill, copy=False)
     assert isinstance(filled, exp.Query)
     return filled
 
@@ -68,7 +84,8 @@ def column(name: str) -> exp.Column:
 
 
 def table(name: str) -> exp.Table:
-    return exp.to_table(exp.to_identifier(name, quoted=True).sql(dialect="duckdb"))
+    """A quoted table reference."""
+    return exp.Table(this=exp.to_identifier(name, quoted=True))
 
 
 def literal(value: object) -> exp.Expression:
