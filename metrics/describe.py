@@ -18,9 +18,10 @@ def _where(condition: str | None) -> str:
     return f" where {condition}" if condition else ""
 
 
-def describe_metric(metric: MetricDef, catalogue: Catalogue) -> str:
+def describe_metric(metric: MetricDef, catalogue: Catalogue, *, caveats: bool = True) -> str:
     """E.g. 'Counts rows of Referrals (record level) where pathway = 'secondary', by month of
-    referral_date. Lower is better.'"""
+    referral_date. Lower is better.' Plain text. With `caveats=False` the metric's caveats
+    are left out, for pages that show them apart, formatted (they may use Markdown)."""
     source = catalogue.sources.get(metric.source)
     source_name = source.title if source else metric.source
     date = metric.date or (source.date_column if source else "date")
@@ -65,7 +66,7 @@ def describe_metric(metric: MetricDef, catalogue: Catalogue) -> str:
         parts.append(f"Target: {metric.target.value:g}{'%' if metric.unit == '%' else ''}{since}.")
     if metric.since:
         parts.append(f"Reported from {metric.since:%B %Y}.")
-    if metric.caveats:
+    if caveats and metric.caveats:
         parts.append(f"Caveat: {metric.caveats}")
     if metric.owner:
         parts.append(f"Owner: {metric.owner}.")

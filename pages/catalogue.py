@@ -7,7 +7,7 @@ import streamlit as st
 
 from metrics.catalogue_view import catalogue_table, lineage, metric_issues, search, where_used
 from metrics.describe import describe_metric, metric_yaml
-from metrics.ui.components import plain
+from metrics.ui.components import plain, rich, unknown_in_link
 from metrics.ui.state import page_context, url_param
 
 state, filters = page_context()
@@ -62,6 +62,8 @@ if state.pending_issues:
 
 ids = list(shown["id"]) or list(table["id"])
 requested = url_param("metric")
+if requested and requested not in catalogue.metrics:
+    unknown_in_link("metric", requested, what="metric", instead="the definition chosen below")
 metric_id = st.selectbox(
     "Open a definition",
     ids,
@@ -72,14 +74,16 @@ metric_id = st.selectbox(
 if metric_id:
     st.query_params["metric"] = metric_id
     metric = catalogue.metrics[metric_id]
-    st.header(metric.title)
-    st.markdown(plain(describe_metric(metric, catalogue)))
+    st.header(plain(metric.title))
+    st.markdown(plain(describe_metric(metric, catalogue, caveats=False)))
+    if metric.caveats:
+        st.markdown("**Caveat:**\n\n" + rich(metric.caveats, catalogue.board.link_hosts))
     left, right = st.columns(2)
     with left:
         st.subheader("Definition")
         origin = catalogue.origins.get(metric_id)
         if origin:
-            st.caption(f"{origin.file}, line {origin.line}")
+            st.caption(f"{plain(origin.file)}, line {origin.line}")
         st.code(metric_yaml(metric), language="yaml", wrap_lines=True)
         st.page_link(
             "pages/editor.py", label="Edit this definition", query_params={"metric": metric_id}
@@ -87,7 +91,7 @@ if metric_id:
     with right:
         st.subheader("Lineage")
         trace = lineage(board, metric_id)
-        st.markdown(f"**Source:** {plain(trace.source_title)} (`{trace.source_id}`)")
+        st.markdown(f"**Source:** {plain(trace.source_title)} ({plain(trace.source_id)})")
         st.text(f"File: {trace.file}")
         st.text("Columns read: " + (", ".join(trace.columns) or "none"))
         if trace.filter:
@@ -99,7 +103,7 @@ if metric_id:
         if not issues:
             st.success("No problems found.")
         for issue in issues:
-            (st.error if issue.is_error else st.warning)(issue.format_text())
+            (st.error if issue.is_error else st.warning)(plain(issue.format_text()))
         st.subheader("Where it is used")
         for place in where_used(board, metric_id):
             st.markdown(f"- {plain(place)}")

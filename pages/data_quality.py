@@ -16,7 +16,7 @@ from metrics.data_quality import (
     revisions_alt_text,
     revisions_chart,
 )
-from metrics.ui.components import chart
+from metrics.ui.components import chart, plain, unknown_in_link
 from metrics.ui.state import page_context, url_param
 
 ALL_SOURCES = "all"
@@ -43,7 +43,7 @@ checked = list(report.scope.checked)
 options = [ALL_SOURCES, *checked]
 requested = url_param("source")
 if requested and requested not in options:
-    st.warning(f"There is no checked source called '{requested}'; showing all sources.")
+    unknown_in_link("source", requested, what="checked source", instead="every source")
 source_choice = st.selectbox(
     "Show",
     options,
@@ -88,9 +88,9 @@ if report.scope.skipped:
 # ---------------------------------------------------------------- revisions
 st.header("Provisional figures and revisions")
 if report.revisions is None or report.revisions_by_lag is None:
-    st.info(f"Revisions are unavailable: {report.revisions_problem}")
+    st.info(f"Revisions are unavailable: {plain(report.revisions_problem)}")
 else:
-    st.markdown(f"**{revision_sentence(report.revisions)}**")
+    st.markdown(f"**{plain(revision_sentence(report.revisions))}**")
     chart(
         revisions_chart(report.revisions_by_lag),
         revisions_alt_text(report.revisions_by_lag),

@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from metrics import audit
+from metrics.ui.components import plain
 from metrics.ui.state import PAGE_ERRORS, page_context
 
 state, filters = page_context()
@@ -52,7 +53,9 @@ st.header("Page failures on this server")
 if not PAGE_ERRORS:
     st.success("No page has failed since the server started.")
 for failure in PAGE_ERRORS:
-    with st.expander(f"{failure['when']} {failure['page']} (reference {failure['reference']})"):
+    # Expander labels are Markdown: the page name is escaped like any other outside text.
+    label = f"{failure['when']} {failure['page']} (reference {failure['reference']})"
+    with st.expander(plain(label)):
         st.code(failure["details"], language="text")
 
 st.header("Audit log")

@@ -38,7 +38,7 @@ from metrics.equity import (
     ratio_trend_alt_text,
     ratio_trend_chart,
 )
-from metrics.ui.components import chart, plain
+from metrics.ui.components import chart, plain, unknown_in_link
 from metrics.ui.state import current_policy, page_context, url_param
 
 DEFAULT_METRIC = "detention_rate"
@@ -63,7 +63,9 @@ if not candidates:
 metric_ids = [m.id for m in candidates]
 requested_metric = url_param("metric")
 if requested_metric and requested_metric not in metric_ids:
-    st.warning("That measure has no equity view; showing the default instead.")
+    unknown_in_link(
+        "metric", requested_metric, what="measure with an equity view", instead="the default"
+    )
 default_metric = DEFAULT_METRIC if DEFAULT_METRIC in metric_ids else metric_ids[0]
 metric_id = st.selectbox(
     "Measure",
@@ -76,12 +78,18 @@ metric = catalogue.metrics[metric_id]
 
 dimensions = metric_dimensions(metric)
 requested_by = url_param("by")
+# Choices in the link belong to the link's measure (and grouping): once the reader picks
+# another, a choice that no longer applies is not worth a notice.
+link_metric = (requested_metric or metric_id) == metric_id
+if link_metric and requested_by and requested_by not in dimensions:
+    unknown_in_link("by", requested_by, what="way of grouping", instead="the first one")
 dimension = st.radio(
     "Compare groups by",
     dimensions,
     index=dimensions.index(requested_by) if requested_by in dimensions else 0,
     horizontal=True,
-    format_func=lambda d: DIMENSION_TITLES.get(d, d),
+    # Radio options are rendered as Markdown; breakdown names come from configuration.
+    format_func=lambda d: plain(DIMENSION_TITLES.get(d, d)),
     key=f"equity_by_{metric_id}",
 )
 
@@ -101,10 +109,24 @@ def analyse(reference: str | None) -> EquityResult:
     )
 
 
+link_grouping = link_metric and (requested_by or dimension) == dimension
+requested_reference = url_param("reference")
 try:
-    result = analyse(url_param("reference"))
+    result = analyse(None)
+    # A group named in the link is passed on only if the data hold it (the analysis then
+    # explains if it has no rate); any other name gets the notice, never the analysis.
+    if requested_reference and requested_reference != result.reference:
+        if requested_reference in {g.group for g in result.rates.groups}:
+            result = analyse(requested_reference)
+        elif link_grouping:
+            unknown_in_link(
+                "reference",
+                requested_reference,
+                what="reference group",
+                instead="the usual reference group",
+            )
 except EquityError as exc:
-    st.warning(f"No equity figures for this choice: {exc}")
+    st.warning(f"No equity figures for this choice: {plain(exc)}")
     st.stop()
 
 with_rates = [g.group for g in result.rates.with_rates]
@@ -119,6 +141,9 @@ if reference != result.reference:
 
 compared = [g for g in with_rates if g != reference]
 requested_group = url_param("group")
+link_reference = link_grouping and (requested_reference or reference) == reference
+if link_reference and requested_group and requested_group not in compared:
+    unknown_in_link("group", requested_group, what="group to compare", instead="another group")
 headline_default = (
     requested_group if requested_group in compared else default_comparison(result, policy)
 )
@@ -140,14 +165,14 @@ if group:
 else:
     st.query_params.pop("group", None)
 
-st.header(metric.title)
+st.header(plain(metric.title))
 if group:
     st.markdown(f"**{plain(ratio_sentence(result, group, policy))}**")
 for note in result.notes:
     st.caption(plain(note))
 
 table = equity_table(result, policy)
-st.subheader(f"Rates by {DIMENSION_TITLES.get(dimension, dimension).lower()}")
+st.subheader(f"Rates by {plain(DIMENSION_TITLES.get(dimension, dimension).lower())}")
 st.caption(
     "**What this shows:** events in the period, person-years (each month counts one twelfth "
     "of the group's mid-year population), the rate per 100,000 a year with its exact 95% "
@@ -177,7 +202,7 @@ if group:
             ratio_trend_chart(result, group, policy),
             ratio_trend_alt_text(result, group, policy),
             what_this_shows=(
-                f"How many times the {plain(reference)} rate the {plain(group)} rate was in "
+                f"How many times the {reference} rate the {group} rate was in "
                 "each financial year (April to March), with 95% confidence intervals. The "
                 "dashed line at 1 is equal rates; hollow points are part years. Years with "
                 "small numbers are left out."

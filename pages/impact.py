@@ -21,7 +21,7 @@ from metrics.impact import (
     sensitivity_table,
 )
 from metrics.its.spec import FAMILIES
-from metrics.ui.components import chart
+from metrics.ui.components import chart, plain, unknown_in_link
 from metrics.ui.state import page_context, url_param
 
 state, filters = page_context()
@@ -45,6 +45,13 @@ requested_metric = url_param("metric")
 requested_interventions = [i for i in (url_param("intervention") or "").split(",") if i]
 requested_model = url_param("model")
 requested = catalogue.metrics.get(requested_metric or "")
+if requested_metric and (requested is None or requested.status == "retired"):
+    unknown_in_link("metric", requested_metric, what="metric", instead="a planned study")
+    requested = None
+for unknown in [i for i in requested_interventions if i not in catalogue.interventions]:
+    unknown_in_link("intervention", unknown, what="service change", instead="the planned one")
+if requested_model and requested_model not in FAMILIES:
+    unknown_in_link("model", requested_model, what="model", instead="the planned model")
 # Open the exploratory choice only when the link asks for something other than the
 # metric's planned study (a link to a planned study names its interventions too).
 explore_default = requested is not None and (
@@ -101,6 +108,10 @@ with st.expander("Try any metric with any intervention (analysts)", expanded=exp
 metric = catalogue.metrics[metric_id]
 breakdown_options = ["none", *metric.breakdowns]
 requested_breakdown = url_param("breakdown")
+# The link's breakdown belongs to the link's metric (not to one the reader picked since).
+link_metric = (requested_metric or metric_id) == metric_id
+if link_metric and requested_breakdown and requested_breakdown not in breakdown_options:
+    unknown_in_link("breakdown", requested_breakdown, what="breakdown", instead="the whole area")
 breakdown = st.radio(
     "Effect by group",
     breakdown_options,
@@ -108,7 +119,8 @@ breakdown = st.radio(
     if requested_breakdown in breakdown_options
     else 0,
     horizontal=True,
-    format_func=lambda b: "Whole area only" if b == "none" else b.replace("_", " "),
+    # Radio options are rendered as Markdown; breakdown names come from configuration.
+    format_func=lambda b: "Whole area only" if b == "none" else plain(b.replace("_", " ")),
     key=f"impact_breakdown_{metric_id}",
 )
 
@@ -131,9 +143,9 @@ for name, value in (("model", model), ("breakdown", request.breakdown)):
     else:
         st.query_params.pop(name, None)
 
-st.header(metric.title)
+st.header(plain(metric.title))
 if impact.result is None:
-    st.warning(f"No impact estimate for this metric: {impact.error}")
+    st.warning(f"No impact estimate for this metric: {plain(impact.error)}")
     st.stop()
 result = impact.result
 
@@ -144,22 +156,23 @@ if len(main_ids) > 1:
         "Headline for",
         main_ids,
         horizontal=True,
-        format_func=lambda iid: catalogue.interventions[iid].title,
+        format_func=lambda iid: plain(catalogue.interventions[iid].title),
         key="impact_focus",
     )
 big, interval = headline(impact, focus)
 horizon = result.horizon_effect(focus)
 left, right = st.columns([1, 3])
-left.metric(f"Change {horizon.months_after} months after", big, help=interval)
-left.caption(interval)
-right.markdown(f"**{impact_sentence(impact, focus)}**")
+# The big number carries the metric's unit, and st.metric renders its value as Markdown.
+left.metric(f"Change {horizon.months_after} months after", plain(big), help=plain(interval))
+left.caption(plain(interval))
+right.markdown(f"**{plain(impact_sentence(impact, focus))}**")
 cumulative = cumulative_sentence(impact, focus)
 if cumulative:
-    right.markdown(cumulative)
+    right.markdown(plain(cumulative))
 for note in impact.notes:
-    right.caption(note)
+    right.caption(plain(note))
 if filters.lcn:
-    right.caption(f"Neighbourhood: {filters.lcn}.")
+    right.caption(f"Neighbourhood: {plain(filters.lcn)}.")
 
 chart(
     its_chart(result, title=None, y_title=metric.unit),
@@ -173,7 +186,7 @@ chart(
 )
 
 if impact.groups:
-    st.subheader(f"Effect by {breakdown.replace('_', ' ')}")
+    st.subheader(f"Effect by {plain(breakdown.replace('_', ' '))}")
     st.caption(
         "**What this shows:** the same study fitted separately for each group "
         "(small groups give wide intervals)."
@@ -190,8 +203,10 @@ st.dataframe(sensitivity_display(sensitivity), hide_index=True, width="stretch")
 
 with st.expander("Is the model trustworthy? (diagnostics in plain English)"):
     for line in diagnostics_in_words(result):
-        st.markdown(f"- {line}")
-    st.caption(f"Model: {result.model}; {result.n_pre} months before and {result.n_post} after.")
+        st.markdown(f"- {plain(line)}")
+    st.caption(
+        f"Model: {plain(result.model)}; {result.n_pre} months before and {result.n_post} after."
+    )
     st.dataframe(result.coefficients, width="stretch")
 
 st.download_button(

@@ -12,7 +12,7 @@ from metrics.describe import describe_metric, metric_yaml
 from metrics.disclosure import control_series, legend, shows_suppression
 from metrics.reading import group_icon_table, metric_reading, spc_reading
 from metrics.series import SeriesError
-from metrics.ui.components import chart, spc_panel
+from metrics.ui.components import chart, plain, rich, spc_panel, unknown_in_link
 from metrics.ui.state import current_policy, page_context, url_param
 
 state, filters = page_context()
@@ -26,14 +26,13 @@ if not metric_ids:
     st.stop()
 
 requested = url_param("metric")
-if requested and requested not in catalogue.metrics:
-    st.warning(f"There is no metric called '{requested}'; showing the first metric instead.")
+if requested and requested not in metric_ids:
+    unknown_in_link("metric", requested, what="metric", instead="the metric chosen below")
+# (Retired metrics are not offered, so a link to one falls back like an unknown id.)
 if "metric_page_metric" not in st.session_state or (
-    requested in catalogue.metrics and requested != st.session_state["metric_page_metric"]
+    requested in metric_ids and requested != st.session_state["metric_page_metric"]
 ):
-    st.session_state["metric_page_metric"] = (
-        requested if requested in catalogue.metrics else metric_ids[0]
-    )
+    st.session_state["metric_page_metric"] = requested if requested in metric_ids else metric_ids[0]
 
 metric_id = st.selectbox(
     "Metric",
@@ -46,18 +45,24 @@ metric_id = st.selectbox(
 metric = catalogue.metrics[metric_id]
 st.query_params["metric"] = metric_id
 
-st.title(metric.title)
+link_hosts = catalogue.board.link_hosts
+st.title(plain(metric.title))
 if metric.description:
-    st.markdown(metric.description)
+    st.markdown(rich(metric.description, link_hosts))
 
 options = ["none", *metric.breakdowns]
 requested_breakdown = url_param("breakdown")
+# The link's breakdown belongs to the link's metric (not to one the reader picked since).
+link_metric = (requested or metric_id) == metric_id
+if link_metric and requested_breakdown and requested_breakdown not in options:
+    unknown_in_link("breakdown", requested_breakdown, what="breakdown", instead="no breakdown")
 breakdown = st.radio(
     "Break down by",
     options,
     index=options.index(requested_breakdown) if requested_breakdown in options else 0,
     horizontal=True,
-    format_func=lambda b: "No breakdown" if b == "none" else b.replace("_", " "),
+    # Radio options are rendered as Markdown (unlike a select box's).
+    format_func=lambda b: "No breakdown" if b == "none" else plain(b.replace("_", " ")),
     key=f"metric_page_breakdown_{metric_id}",
 )
 if breakdown == "none":
@@ -68,11 +73,11 @@ else:
 try:
     result = board.series(metric_id, filters.query(None if breakdown == "none" else breakdown))
 except SeriesError as exc:
-    st.warning(f"This metric is unavailable: {exc}")
+    st.warning(f"This metric is unavailable: {plain(exc)}")
     st.stop()
 
 for note in result.notes:
-    st.caption(note)
+    st.caption(plain(note))
 if breakdown == "none":
     reading = board.memo(
         ("reading", metric_id, filters.query()),
@@ -98,18 +103,20 @@ else:
         st.caption("**What this shows:** each group read through SPC on its own.")
         st.dataframe(group_icon_table(groups.result, metric), hide_index=True, width="stretch")
     if shows_suppression(shown):
-        st.caption(legend(policy))
+        st.caption(plain(legend(policy)))
 
 st.subheader("Definition")
-st.markdown(describe_metric(metric, catalogue))
+st.markdown(plain(describe_metric(metric, catalogue, caveats=False)))
+if metric.caveats:
+    st.markdown("**Caveat:**\n\n" + rich(metric.caveats, link_hosts))
 origin = catalogue.origins.get(metric_id)
 with st.expander("Definition as written (YAML) and the SQL it runs"):
     if origin:
-        st.caption(f"Defined in {origin.file}, line {origin.line}.")
+        st.caption(f"Defined in {plain(origin.file)}, line {origin.line}.")
     st.code(metric_yaml(metric), language="yaml", wrap_lines=True)
     st.code(result.sql, language="sql", wrap_lines=True)
 with st.expander("Monthly values"):
     values = control_series(result, policy)
     st.dataframe(values, hide_index=True, width="stretch")
     if shows_suppression(values):
-        st.caption(legend(policy))
+        st.caption(plain(legend(policy)))

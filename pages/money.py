@@ -7,7 +7,6 @@ Deep link: ?year=2024/25 (optionally &through=2024-12 and &baseline=2014/15).
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 import streamlit as st
 
@@ -33,13 +32,8 @@ from metrics.money import (
     unit_cost_display,
     year_months,
 )
-from metrics.ui.components import chart
+from metrics.ui.components import chart, plain, unknown_in_link
 from metrics.ui.state import page_context, url_param
-
-
-def plain(text: str) -> str:
-    """Text built from data, escaped so Markdown (and $ maths) cannot restyle it."""
-    return re.sub(r"([\\`*_{}\[\]<>()#+!|$~])", r"\\\1", text)
 
 
 def signed(value: float) -> str:
@@ -61,7 +55,7 @@ st.caption(
 try:
     years = financial_years(board)
 except MoneyError as exc:
-    st.warning(f"Cost figures are unavailable: {exc}")
+    st.warning(f"Cost figures are unavailable: {plain(exc)}")
     st.stop()
 if not years:
     st.warning("The cost data hold no financial years.")
@@ -70,7 +64,7 @@ if not years:
 # Financial year and the month the year to date runs to (both kept in the link).
 requested_year = url_param("year")
 if requested_year and requested_year not in years:
-    st.warning(f"There are no costs for '{requested_year}'; showing the latest year instead.")
+    unknown_in_link("year", requested_year, what="financial year", instead="the latest year")
 newest_first = years[::-1]
 left, middle, right = st.columns(3)
 fin_year = left.selectbox(
@@ -82,6 +76,13 @@ fin_year = left.selectbox(
 months = year_months(board, fin_year)
 requested_through = url_param("through")
 through_options = [f"{m:%Y-%m}" for m in months]
+# The month and baseline in the link belong to the link's year: once the reader picks
+# another year, they no longer apply, and that is not worth a notice.
+link_year = (requested_year or fin_year) == fin_year
+if link_year and requested_through and requested_through not in through_options:
+    unknown_in_link(
+        "through", requested_through, what="month in that year", instead="the latest month"
+    )
 through_text = middle.selectbox(
     "Year to date up to",
     through_options,
@@ -95,6 +96,10 @@ through = months[through_options.index(through_text)]
 baselines = [y for y in years if y < fin_year] or [fin_year]
 requested_baseline = url_param("baseline")
 default_baseline = default_baseline_year(board)
+if link_year and requested_baseline and requested_baseline not in baselines:
+    unknown_in_link(
+        "baseline", requested_baseline, what="baseline year", instead="the usual baseline"
+    )
 baseline_year = right.selectbox(
     "Savings baseline year",
     baselines,
@@ -252,7 +257,8 @@ st.header("Savings against the baseline")
 if report.ipsa is not None:
     st.markdown(plain(savings_sentence(report.ipsa)))
 st.caption(
-    f"Cash spend in {fin_year} against the same months of {report.baseline_year}, by "
+    f"Cash spend in {plain(fin_year)} against the same months of "
+    f"{plain(report.baseline_year)}, by "
     "service line; positive is a saving. Cash figures are not adjusted for inflation or "
     "demand, so most lines cost more than a decade ago; IPSA is the line with a savings "
     "target (to save 20% of its GBP 12m budget against the baseline). A line that did "

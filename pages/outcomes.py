@@ -6,14 +6,14 @@ from __future__ import annotations
 import streamlit as st
 
 from metrics.reading import metric_reading
-from metrics.ui.components import metric_tile, plain
+from metrics.ui.components import metric_tile, plain, rich
 from metrics.ui.state import current_policy, page_context
 
 state, filters = page_context()
 board = state.board
 catalogue = board.catalogue
 
-st.title(catalogue.framework_title)
+st.title(plain(catalogue.framework_title))
 st.caption(
     "The alliance is judged on three big outcomes for the people it serves, and on how well "
     "the system runs. Each metric shows its latest value, its change on a year earlier, and "
@@ -37,16 +37,16 @@ def tiles(domain_id: str) -> None:
 
 
 for outcome in catalogue.outcomes.values():
-    st.header(outcome.title)
+    st.header(plain(outcome.title))
     if outcome.description:
-        st.caption(plain(outcome.description))
+        st.caption(rich(outcome.description, catalogue.board.link_hosts))
     for domain in catalogue.domains.values():
         if domain.outcome == outcome.id:
-            st.subheader(domain.title)
+            st.subheader(plain(domain.title))
             tiles(domain.id)
 
 st.header("How the system runs")
 for domain in catalogue.domains.values():
     if domain.kind == "system":
-        st.subheader(domain.title)
+        st.subheader(plain(domain.title))
         tiles(domain.id)

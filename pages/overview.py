@@ -3,6 +3,8 @@ framework domain with its latest value, change on a year earlier, sparkline and 
 
 from __future__ import annotations
 
+import urllib.parse
+
 import pandas as pd
 import streamlit as st
 
@@ -10,17 +12,17 @@ from metrics.disclosure import legend
 from metrics.formatting import direction_word, format_change
 from metrics.reading import exceptions_first, readings
 from metrics.spc import icon_data_uri, icon_meaning
-from metrics.ui.components import metric_tile, shown_latest, shown_sparkline
+from metrics.ui.components import metric_tile, plain, rich, shown_latest, shown_sparkline
 from metrics.ui.state import current_policy, page_context
 
 state, filters = page_context()
 board = state.board
 catalogue = board.catalogue
 
-st.title(catalogue.board.title)
+st.title(plain(catalogue.board.title))
 scope = filters.lcn or "all neighbourhoods"
 st.caption(
-    f"{filters.start:%B %Y} to {filters.end:%B %Y}, {scope}. Read through Making Data Count "
+    f"{filters.start:%B %Y} to {filters.end:%B %Y}, {plain(scope)}. Read through Making Data Count "
     "statistical process control: icons show whether a change is more than noise and whether "
     "a target will be met. The latest months of most sources are provisional (still filling "
     "up): they are shown, but left out of the SPC reading."
@@ -49,15 +51,20 @@ any_suppressed = False
 by_domain: dict[str, list] = {}
 for reading in all_readings:
     by_domain.setdefault(reading.metric.domain, []).append(reading)
-link_query = "&".join(f"{k}={v}" for k, v in link_params.items())
+# Encoded: a neighbourhood name may hold spaces, & or #.
+link_query = urllib.parse.urlencode(link_params)
 for domain_id in catalogue.domain_order():
     domain_readings = by_domain.get(domain_id)
     if not domain_readings:
         continue
     domain = catalogue.domains[domain_id]
     outcome = catalogue.outcomes.get(domain.outcome or "")
-    st.subheader(domain.title)
-    st.caption(f"Serves the big outcome: {outcome.title}." if outcome else domain.description)
+    st.subheader(plain(domain.title))
+    st.caption(
+        f"Serves the big outcome: {plain(outcome.title)}."
+        if outcome
+        else rich(domain.description, catalogue.board.link_hosts)
+    )
     rows = []
     for reading in domain_readings:
         metric, summary = reading.metric, reading.summary
@@ -99,4 +106,4 @@ for domain_id in catalogue.domain_order():
         },
     )
 if any_suppressed:
-    st.caption(legend(policy))
+    st.caption(plain(legend(policy)))

@@ -9,11 +9,12 @@ buttons' own keyboard shortcuts: nothing is loaded from anywhere), a deep link p
 from __future__ import annotations
 
 import html
+import re
 
 import streamlit as st
 
 from metrics.exports.content import SYNTHETIC_LABEL, Slide, deck_content
-from metrics.ui.components import plain
+from metrics.ui.components import plain, unknown_in_link
 from metrics.ui.exports import export_buttons
 from metrics.ui.state import page_context
 
@@ -50,18 +51,24 @@ SHOWCASE_CSS = """
 
 
 def e(text: str) -> str:
-    """Text from YAML or data, escaped for the HTML blocks below."""
-    return html.escape(str(text), quote=True)
+    """Text from YAML or data, escaped for the HTML blocks below. Whitespace is collapsed
+    (HTML would collapse it anyway): a blank line would end the HTML block, and Markdown
+    after it would be interpreted."""
+    return html.escape(" ".join(str(text).split()), quote=True)
 
 
 def requested_slide(total: int) -> int:
-    """The slide named in the link (?slide=N, 1-based), clamped to the deck."""
+    """The slide named in the link (?slide=N, 1-based); another value gets a notice and
+    the nearest slide."""
     raw = st.query_params.get(SLIDE_PARAM, "1")
     try:
-        number = int(raw)
+        number: int | None = int(raw)
     except (TypeError, ValueError):
-        number = 1
-    return min(max(number, 1), max(total, 1))
+        number = None
+    shown = min(max(number or 1, 1), max(total, 1))
+    if number != shown:
+        unknown_in_link(SLIDE_PARAM, str(raw), what="slide", instead=f"slide {shown}")
+    return shown
 
 
 def go_to(number: int) -> None:
@@ -103,7 +110,9 @@ def slide_view(slide: Slide) -> None:
                 with st.expander("Chart described in words"):
                     st.text(slide.chart.alt_text)
     if slide.story is not None:
-        paragraphs = "".join(f"<p>{e(p)}</p>" for p in slide.story.text.split("\n\n") if p)
+        paragraphs = "".join(
+            f"<p>{e(p)}</p>" for p in re.split(r"\n\s*\n", slide.story.text) if p.strip()
+        )
         st.markdown(
             f'<div class="showcase-story"><div class="showcase-story-label">'
             f"{e(slide.story.label)}</div><strong>{e(slide.story.title)}</strong>{paragraphs}</div>",
@@ -121,7 +130,7 @@ st.markdown(SHOWCASE_CSS, unsafe_allow_html=True)
 deck = deck_content(board, AUDIENCE)  # computed once per board, shared with the exports
 total = len(deck.slides)
 if not total:
-    st.title(deck.title)
+    st.title(plain(deck.title))
     st.warning("The showcase has no slides yet: add them to config/showcase.yaml.")
     st.stop()
 
@@ -129,7 +138,7 @@ current = requested_slide(total)
 go_to(current)  # keep the link pointing at the slide shown (deep link per slide)
 slide = deck.slides[current - 1]
 
-st.title(deck.title)
+st.title(plain(deck.title))
 previous_column, counter_column, next_column = st.columns([1, 1, 1], vertical_alignment="center")
 with previous_column:
     st.button(

@@ -53,6 +53,6 @@ def test_data_quality_page_source_deep_link():
     assert {"sanctuary_visits", "settled_accom_num"} <= set(gaps["Measure"])
 
 
-def test_data_quality_page_unknown_source_is_a_calm_warning():
+def test_data_quality_page_unknown_source_is_a_calm_notice():
     app = run_page(source="nope")
-    assert any("no checked source called 'nope'" in w.value for w in app.warning)
+    assert any("checked source called “nope”" in i.value for i in app.info)

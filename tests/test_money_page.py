@@ -62,7 +62,7 @@ def test_money_page_through_month_deep_link():
     assert "9 months" in page_text(app)
 
 
-def test_money_page_unknown_year_is_a_calm_warning():
+def test_money_page_unknown_year_is_a_calm_notice():
     app = run_page(year="1999/00")
-    assert any("no costs for '1999/00'" in w.value for w in app.warning)
+    assert any("financial year called “1999/00”" in i.value for i in app.info)
     assert app.selectbox(key="money_year").value == "2024/25"

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterable
 
 import altair as alt
 import pandas as pd
 import streamlit as st
 
-from metrics.board import Board, BoardState, MetricSummary
+from metrics import audit
+from metrics.board import Board, MetricSummary
 from metrics.charts.spc_chart import spc_alt_text, spc_chart
 from metrics.definitions.issues import Issue
 from metrics.definitions.models import MetricDef
 from metrics.disclosure import NO_CONTROL, Policy, control_count, control_value, is_controlled
 from metrics.formatting import format_change, format_value
 from metrics.reading import MetricReading
+from metrics.serving import BoardState
 from metrics.spc import icon_data_uri, icon_meaning
+from metrics.text import plain_markdown, safe_markdown
 from metrics.ui.state import Filters
 
 SYNTHETIC_NOTICE = (
@@ -53,9 +57,12 @@ def problems_banner(state: BoardState) -> None:
 
 
 def chart(chart_object: alt.TopLevelMixin, alt_text: str, what_this_shows: str = "") -> None:
-    """An Altair chart with its plain-words caption and a text alternative."""
+    """An Altair chart with its plain-words caption and a text alternative.
+
+    `what_this_shows` is plain text (it often names a metric or group from configuration):
+    it is escaped here, so callers pass it as it is."""
     if what_this_shows:
-        st.caption(f"**What this shows:** {what_this_shows}")
+        st.caption(f"**What this shows:** {plain(what_this_shows)}")
     # `alt` gives screen-reader users the same message as the picture (WCAG 1.1.1); the
     # project theme is applied in the chart itself, so Streamlit's theme is switched off.
     st.altair_chart(chart_object.properties(description=alt_text), width="stretch", theme=None)
@@ -68,10 +75,45 @@ def issue_list(issues: list[Issue]) -> None:
         st.text(issue.format_text())
 
 
-def plain(text: str) -> str:
-    """Text from configuration or data, escaped so Markdown shows it literally."""
-    escaped = html.escape(str(text), quote=False)
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!|~>])", r"\\\1", escaped)
+def plain(text: object) -> str:
+    """Text from configuration, data or the URL, for any Streamlit call that renders
+    Markdown (markdown, captions, titles, alerts, widget and tab labels, radio options,
+    st.metric values, help tooltips): shown literally, nothing interpreted. The one way to
+    do it is metrics.text.plain_markdown; this is its short name for pages."""
+    return plain_markdown(text)
+
+
+def rich(text: str, link_hosts: Iterable[str] = ()) -> str:
+    """A description from configuration in the safe Markdown subset (bold, italic, code,
+    paragraphs, bullet lists, links to the board's `link_hosts` only)."""
+    return safe_markdown(text, link_hosts)
+
+
+# A value from the URL is echoed in a notice only if it reads like a name; anything else
+# (a sentence, a URL, markup) could be someone else's message dressed up as the site's.
+_LOOKS_LIKE_A_NAME = re.compile(r"\w[\w .'/-]{0,59}")
+
+
+def unknown_in_link(name: str, value: str, *, what: str, instead: str) -> None:
+    """A link whose parameter `name` names something that does not exist: a calm notice
+    (echoing the value as plain text only when it reads like a name), and one line in the
+    audit log per session. The page then shows `instead`."""
+    named = f" called \u201c{plain(value)}\u201d" if _LOOKS_LIKE_A_NAME.fullmatch(value) else ""
+    st.info(
+        f"The link asks for a {what}{named} that is not available here, so {instead} is "
+        "shown instead.",
+        icon=":material/info:",
+    )
+    seen: set[tuple[str, str]] = st.session_state.setdefault("_unknown_link_params", set())
+    if (name, value) not in seen:
+        seen.add((name, value))
+        identity = st.session_state.get("identity")
+        audit.record(
+            identity.who if identity is not None else "visitor",
+            "unknown_parameter",
+            name,
+            value=value[:80],
+        )
 
 
 def icon_img(icon: str | None, size: int = 44) -> str:
@@ -124,11 +166,11 @@ def metric_tile(
     with st.container(border=True):
         st.page_link(
             "pages/metric.py",
-            label=metric.title,
+            label=plain(metric.title),
             query_params={"metric": metric.id, **link_params},
         )
         if not summary.available:
-            st.caption(f"Unavailable: {summary.reason}")
+            st.caption(f"Unavailable: {plain(summary.reason)}")
             return
         month = f"{summary.latest_month:%b %Y}" if summary.latest_month else ""
         delta = None
@@ -137,9 +179,11 @@ def metric_tile(
         latest, suppressed = shown_latest(summary, policy)
         if suppressed or (policy.applies(top_level=summary.top_level) and is_controlled(metric)):
             delta = None  # a change between controlled counts could reveal them
+        # Value and label are Markdown too; the value carries the metric's unit. (The delta
+        # is left as it is: Streamlit reads its leading sign, and it holds no config text.)
         st.metric(
             month,
-            latest,
+            plain(latest),
             delta=delta,
             delta_color={"up": "normal", "down": "inverse"}.get(metric.better, "off"),
             label_visibility="visible",
@@ -189,7 +233,7 @@ def spc_panel(reading: MetricReading, link_params: dict[str, str], *, height: in
     st.markdown(f"#### {plain(metric.title)}")
     result = reading.spc.result
     if result is None:
-        st.caption(f"Unavailable: {reading.spc.reason or reading.summary.reason}")
+        st.caption(f"Unavailable: {plain(reading.spc.reason or reading.summary.reason)}")
         return
     facet = result.facet()
     icons = icon_img(facet.variation_icon, 36) + icon_img(facet.assurance_icon, 36)
@@ -200,10 +244,10 @@ def spc_panel(reading: MetricReading, link_params: dict[str, str], *, height: in
             st.markdown(icons, unsafe_allow_html=True)
         if latest.available:
             st.caption(
-                f"Latest: **{format_value(latest.latest_value, metric)}** "
+                f"Latest: **{plain(format_value(latest.latest_value, metric))}** "
                 f"({latest.latest_month:%b %Y})"
                 + (
-                    f"; {format_change(latest.change, metric)} on a year earlier"
+                    f"; {plain(format_change(latest.change, metric))} on a year earlier"
                     if latest.change is not None
                     else ""
                 )
@@ -250,9 +294,9 @@ def domain_section(board: Board, domain_ids: list[str], filters: Filters) -> Non
         if not metrics:
             continue
         if len(domain_ids) > 1:
-            st.header(domain.title)
+            st.header(plain(domain.title))
             if domain.description:
-                st.caption(plain(domain.description))
+                st.caption(rich(domain.description, catalogue.board.link_hosts))
         for metric in metrics:
             reading = board.memo(
                 ("reading", metric.id, filters.query()),
