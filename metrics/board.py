@@ -9,14 +9,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import threading
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pandas as pd
-from dateutil.relativedelta import relativedelta
 
 from metrics.definitions.catalogue import Catalogue, config_files
 from metrics.definitions.issues import Issue, sort_issues
@@ -26,38 +25,7 @@ from metrics.series import SeriesError, SeriesQuery, SeriesResult, compute_serie
 from metrics.sql.compiler import neighbourhood_probe
 from metrics.warehouse import QueryError, Warehouse, open_warehouse
 
-SPARKLINE_MONTHS = 24
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class MetricSummary:
-    """What the Overview shows for one metric under the current filters."""
-
-    metric: MetricDef
-    available: bool
-    reason: str = ""
-    latest_month: dt.date | None = None
-    latest_value: float | None = None
-    year_ago_value: float | None = None
-    sparkline: tuple[float | None, ...] = ()
-    # The latest month's parts, so disclosure control can judge the shown value.
-    latest_numerator: float | None = None
-    latest_denominator: float | None = None
-    latest_n: float | None = None
-    top_level: bool = True  # whole area, no neighbourhood filter
-
-    @property
-    def change(self) -> float | None:
-        if self.latest_value is None or self.year_ago_value is None:
-            return None
-        return self.latest_value - self.year_ago_value
-
-    @property
-    def change_pct(self) -> float | None:
-        if self.change is None or not self.year_ago_value:
-            return None
-        return 100 * self.change / abs(self.year_ago_value)
 
 
 @dataclass
@@ -140,47 +108,6 @@ class Board:
             self._lcn_recorded[metric_id] = recorded
         return self._lcn_recorded[metric_id]
 
-    def summary(self, metric_id: str, query: SeriesQuery = SeriesQuery()) -> MetricSummary:
-        metric = self.catalogue.metrics[metric_id]
-        # Fetch a year before the period too, so the change against a year earlier is known
-        # even when the period itself is a year or shorter.
-        start = query.start - relativedelta(years=1) if query.start else None
-        try:
-            frame = self.series(
-                metric_id, SeriesQuery(start=start, end=query.end, lcn=query.lcn)
-            ).frame
-        except SeriesError as exc:
-            return MetricSummary(metric, available=False, reason=str(exc))
-        known = frame.dropna(subset=["value"])
-        if known.empty:
-            return MetricSummary(metric, available=False, reason="no data in the selected period")
-        latest = known.iloc[-1]
-        latest_month = latest["month"]
-        year_ago = frame.loc[frame["month"] == latest_month - pd.DateOffset(years=1), "value"]
-        shown = frame if query.start is None else frame[frame["month"] >= pd.Timestamp(query.start)]
-        if shown.dropna(subset=["value"]).empty:
-            return MetricSummary(metric, available=False, reason="no data in the selected period")
-        tail = shown[shown["month"] > latest_month - pd.DateOffset(months=SPARKLINE_MONTHS)]
-        return MetricSummary(
-            metric,
-            available=True,
-            latest_month=latest_month.date(),
-            latest_value=float(latest["value"]),
-            year_ago_value=None
-            if year_ago.empty or pd.isna(year_ago.iloc[0])
-            else float(year_ago.iloc[0]),
-            sparkline=tuple(None if pd.isna(v) else float(v) for v in tail["value"]),
-            latest_numerator=_number(latest["numerator"]),
-            latest_denominator=_number(latest["denominator"]),
-            latest_n=_number(latest["n"]),
-            top_level=query.lcn is None,
-        )
-
-    def summaries(
-        self, metric_ids: Iterable[str], query: SeriesQuery = SeriesQuery()
-    ) -> list[MetricSummary]:
-        return [self.summary(metric_id, query) for metric_id in metric_ids]
-
     def data_span(self) -> tuple[dt.date, dt.date] | None:
         """First and last month of any loaded dated source (for period pickers)."""
         months = [
@@ -190,10 +117,6 @@ class Board:
             if month is not None
         ]
         return (min(months), max(months)) if months else None
-
-
-def _number(value: object) -> float | None:
-    return None if value is None or pd.isna(value) else float(value)
 
 
 def watched_files(config_dir: Path, catalogue: Catalogue | None = None) -> list[Path]:

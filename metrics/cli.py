@@ -16,6 +16,7 @@ SUBCOMMAND_MODULES = [
     "metrics.its.cli",  # its
     "metrics.spc.cli",  # spc
     "metrics.exports.cli",  # export
+    "metrics.readings_cli",  # readings
 ]
 
 

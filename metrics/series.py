@@ -44,7 +44,8 @@ class SeriesQuery:
 
 @dataclass(frozen=True)
 class SeriesResult:
-    """A metric's monthly values: columns month, [group], value, numerator, denominator, n."""
+    """A metric's monthly values: columns month, [group], value, numerator, denominator, n
+    (values the figure is built from) and rows (rows the metric's filter selects)."""
 
     metric: MetricDef
     query: SeriesQuery
@@ -175,6 +176,7 @@ def _empty(breakdown: str | None) -> pd.DataFrame:
     if breakdown:
         frame["group"] = pd.Series(dtype="object")
     frame["n"] = pd.Series(dtype="int64")
+    frame["rows"] = pd.Series(dtype="int64")
     return frame
 
 
@@ -269,6 +271,7 @@ def assemble_series(
     frame["numerator"] = np.asarray(numerator, dtype="float64")
     frame["denominator"] = np.asarray(denominator, dtype="float64")
     frame["n"] = np.asarray(n, dtype="float64").astype("int64")
+    frame["rows"] = np.nan_to_num(number("__rows"), nan=0.0).astype("int64")
     frame["month"] = pd.to_datetime(frame["month"])
     return frame
 

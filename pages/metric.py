@@ -10,10 +10,10 @@ import streamlit as st
 from metrics.charts.series_chart import series_alt_text, series_chart
 from metrics.describe import describe_metric, metric_yaml
 from metrics.disclosure import control_series, legend, shows_suppression
-from metrics.reading import group_icon_table, metric_reading, spc_reading
+from metrics.reading import group_icon_table, provisional_statement, read_metric, spc_reading
 from metrics.series import SeriesError
 from metrics.ui.components import chart, plain, rich, spc_panel, unknown_in_link
-from metrics.ui.state import current_policy, page_context, url_param
+from metrics.ui.state import current_audience, current_policy, page_context, url_param
 
 state, filters = page_context()
 policy = current_policy()
@@ -79,16 +79,10 @@ except SeriesError as exc:
 for note in result.notes:
     st.caption(plain(note))
 if breakdown == "none":
-    reading = board.memo(
-        ("reading", metric_id, filters.query()),
-        lambda: metric_reading(board, metric_id, filters.query()),
-    )
+    reading = read_metric(board, metric_id, filters.query(), current_audience())
     spc_panel(reading, filters.url_params(), height=340)
-    if reading.spc.provisional_months:
-        st.caption(
-            f"{len(reading.spc.provisional_months)} provisional month(s) are left out of the "
-            "SPC reading (still filling up)."
-        )
+    if reading.provisional_points:
+        st.caption(provisional_statement(catalogue))
 else:
     # Breakdown cells are not top level: the board's disclosure policy applies to them.
     shown = control_series(result, policy)
@@ -101,7 +95,9 @@ else:
     groups = spc_reading(board, metric_id, filters.query(breakdown))
     if groups.result is not None:
         st.caption("**What this shows:** each group read through SPC on its own.")
-        st.dataframe(group_icon_table(groups.result, metric), hide_index=True, width="stretch")
+        st.dataframe(
+            group_icon_table(groups.result, metric, shown), hide_index=True, width="stretch"
+        )
     if shows_suppression(shown):
         st.caption(plain(legend(policy)))
 

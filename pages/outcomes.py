@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from metrics.reading import metric_reading
+from metrics.reading import provisional_statement, read_metric
 from metrics.ui.components import metric_tile, plain, rich
-from metrics.ui.state import current_policy, page_context
+from metrics.ui.state import current_audience, page_context
 
 state, filters = page_context()
 board = state.board
@@ -17,7 +17,7 @@ st.title(plain(catalogue.framework_title))
 st.caption(
     "The alliance is judged on three big outcomes for the people it serves, and on how well "
     "the system runs. Each metric shows its latest value, its change on a year earlier, and "
-    "the SPC icons for variation and assurance."
+    "the SPC icons for variation and assurance. " + provisional_statement(catalogue)
 )
 
 
@@ -28,12 +28,9 @@ def tiles(domain_id: str) -> None:
         return
     for start in range(0, len(metrics), 3):
         for column, metric in zip(st.columns(3), metrics[start : start + 3], strict=False):
-            reading = board.memo(
-                ("reading", metric.id, filters.query()),
-                lambda m=metric: metric_reading(board, m.id, filters.query()),
-            )
+            reading = read_metric(board, metric.id, filters.query(), current_audience())
             with column:
-                metric_tile(reading, filters.url_params(), current_policy())
+                metric_tile(reading, filters.url_params())
 
 
 for outcome in catalogue.outcomes.values():

@@ -9,11 +9,11 @@ import pandas as pd
 import streamlit as st
 
 from metrics.disclosure import legend
-from metrics.formatting import direction_word, format_change
-from metrics.reading import exceptions_first, readings
-from metrics.spc import icon_data_uri, icon_meaning
-from metrics.ui.components import metric_tile, plain, rich, shown_latest, shown_sparkline
-from metrics.ui.state import current_policy, page_context
+from metrics.formatting import direction_word
+from metrics.reading import exceptions_first, provisional_statement, readings
+from metrics.spc import icon_data_uri
+from metrics.ui.components import metric_tile, plain, rich
+from metrics.ui.state import current_audience, current_policy, page_context
 
 state, filters = page_context()
 board = state.board
@@ -24,12 +24,11 @@ scope = filters.lcn or "all neighbourhoods"
 st.caption(
     f"{filters.start:%B %Y} to {filters.end:%B %Y}, {plain(scope)}. Read through Making Data Count "
     "statistical process control: icons show whether a change is more than noise and whether "
-    "a target will be met. The latest months of most sources are provisional (still filling "
-    "up): they are shown, but left out of the SPC reading."
+    "a target will be met. " + provisional_statement(catalogue)
 )
 
 policy = current_policy()
-all_readings = board.memo(("readings", filters.query()), lambda: readings(board, filters.query()))
+all_readings = readings(board, filters.query(), current_audience())
 attention = [r for r in exceptions_first(all_readings) if r.needs_attention]
 link_params = filters.url_params()
 
@@ -44,7 +43,7 @@ for start in range(0, len(attention), 3):
     columns = st.columns(3)
     for column, reading in zip(columns, attention[start : start + 3], strict=False):
         with column:
-            metric_tile(reading, link_params, policy)
+            metric_tile(reading, link_params)
 
 st.header("Every metric by domain")
 any_suppressed = False
@@ -67,28 +66,33 @@ for domain_id in catalogue.domain_order():
     )
     rows = []
     for reading in domain_readings:
-        metric, summary = reading.metric, reading.summary
-        latest, suppressed = shown_latest(summary, policy) if summary.available else ("", False)
-        any_suppressed = any_suppressed or suppressed
+        metric = reading.metric
+        any_suppressed = any_suppressed or reading.suppressed
+        status = ""
+        if reading.available:
+            status = reading.status_label if reading.provisional else "final"
+            if reading.scope == "borough":
+                status += "; borough-wide (not recorded by neighbourhood)"
         rows.append(
             {
                 "Metric": metric.title,
-                "Latest": latest if summary.available else "unavailable",
-                "Month": f"{summary.latest_month:%b %Y}" if summary.latest_month else "",
-                "Change vs a year earlier": format_change(summary.change, metric),
-                "Reading": direction_word(summary.change, metric)
-                if summary.available
-                else summary.reason,
+                "Latest": reading.display if reading.available else "unavailable",
+                "Month": reading.period,
+                "Status": status if reading.available else reading.reason,
+                "Change on a year earlier": (
+                    f"{reading.change_display} {reading.change_period}".strip()
+                    if reading.change_display
+                    else ""
+                ),
+                "Reading": direction_word(reading.change, metric) if reading.available else "",
                 "Variation": icon_data_uri(reading.variation_icon)
                 if reading.variation_icon
                 else None,
                 "Assurance": icon_data_uri(reading.assurance_icon)
                 if reading.assurance_icon
                 else None,
-                "What the icons say": ". ".join(
-                    icon_meaning(i) for i in (reading.variation_icon, reading.assurance_icon) if i
-                ),
-                "Last 24 months": shown_sparkline(summary, policy),
+                "What the icons say": reading.icon_words,
+                "Last 24 months": list(reading.sparkline),
                 "Details": f"metric?metric={metric.id}&{link_query}",
             }
         )

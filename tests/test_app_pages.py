@@ -70,9 +70,15 @@ def test_overview_lists_every_domain_with_metrics():
     assert "Access and waiting times" in headings and "Money" in headings
     assert len(app.dataframe) == len(headings)
     overview = app.dataframe[0].value
-    assert {"Metric", "Latest", "Change vs a year earlier", "Last 24 months", "Details"} <= set(
-        overview.columns
-    )
+    assert {
+        "Metric",
+        "Latest",
+        "Month",
+        "Status",
+        "Change on a year earlier",
+        "Last 24 months",
+        "Details",
+    } <= set(overview.columns)
     assert overview["Details"].str.startswith("metric?metric=").all()
 
 

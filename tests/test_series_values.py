@@ -101,13 +101,17 @@ def test_period_filter(board):
     assert values(frame) == [1]
 
 
-def test_summary_reports_latest_and_year_ago(board):
-    summary = board.summary("count_a")
-    assert summary.available
-    assert summary.latest_month == dt.date(2024, 4, 1)
-    assert summary.latest_value == 0
-    assert summary.year_ago_value is None  # no data a year earlier
-    assert summary.sparkline == (2.0, None, 1.0, 0.0)
+def test_reading_reports_latest_month_and_no_year_ago(board):
+    from metrics.reading import read_metric
+
+    reading = read_metric(board, "count_a", SeriesQuery())
+    assert reading.available and not reading.provisional  # the mini source has none
+    assert reading.month == dt.date(2024, 4, 1)
+    assert reading.period == "Apr 2024"
+    assert reading.value == 0 and reading.display == "0 events"
+    assert reading.change is None and reading.change_display == ""  # nothing a year earlier
+    # The sparkline leaves the missing month out (a gap is not a value).
+    assert reading.sparkline == (2.0, 1.0, 0.0)
 
 
 def test_series_sql_is_plain_sql_over_the_loaded_table(board):

@@ -369,6 +369,18 @@ class MetricsFile(_Model):
 # --------------------------------------------------------------------------- board layout
 
 
+class ProvisionalPolicy(_Model):
+    """How the latest months of a source, still filling up, are shown (one policy for every
+    page, the board pack and the slides)."""
+
+    headline: Literal["latest_final", "latest"] = Field(
+        default="latest_final",
+        description="Which month headline figures are for: 'latest_final' (the latest month "
+        "that is no longer provisional; the default) or 'latest' (the latest month with data, "
+        "labelled provisional when it is).",
+    )
+
+
 class BoardFile(_Model):
     title: str = Field(default="Alliance Board", description="Name of the site.")
     organisation: str = Field(default="", description="Organisation named on exports.")
@@ -395,6 +407,10 @@ class BoardFile(_Model):
         default_factory=list,
         description="Hosts that descriptions may link to (https only), e.g. "
         "www.england.nhs.uk; a link to any other host is shown as its words alone.",
+    )
+    provisional: ProvisionalPolicy = Field(
+        default_factory=ProvisionalPolicy,
+        description="How provisional months (a source's latest provisional_months) are shown.",
     )
 
 

@@ -48,7 +48,6 @@ from metrics.disclosure import (
     SUPPRESSED,
     Cell,
     Policy,
-    control_change,
     control_count,
     control_series,
     control_value,
@@ -57,7 +56,7 @@ from metrics.disclosure import (
     policy_for,
 )
 from metrics.exports import AUDIENCES, Audience
-from metrics.formatting import format_change, format_money, format_value
+from metrics.formatting import format_money, format_value
 from metrics.impact import (
     Impact,
     ImpactRequest,
@@ -68,9 +67,15 @@ from metrics.impact import (
     metrics_with_its,
     run_impact,
 )
-from metrics.reading import MetricReading, SPCReading, exceptions_first, readings, spc_reading
-from metrics.series import SeriesError, SeriesQuery
-from metrics.spc import icon_meaning
+from metrics.reading import (
+    Reading,
+    SPCReading,
+    exceptions_first,
+    read_metric,
+    readings,
+    spc_reading,
+)
+from metrics.series import SeriesQuery
 
 SYNTHETIC_LABEL = "Synthetic data"
 SYNTHETIC_NOTE = (
@@ -494,21 +499,6 @@ class _Builder:
                 "chart",
             )
 
-    def latest_month(self, metric_id: str, frame: pd.DataFrame, spc: SPCReading) -> pd.Timestamp:
-        """The latest complete month: the SPC reading's (provisional months left out)."""
-        if spc.result is not None:
-            latest = spc.result.facet().latest_date
-            if latest is not None:
-                return pd.Timestamp(latest)
-        known = frame.dropna(subset=["value"])
-        if spc.provisional_months:
-            cut = pd.Timestamp(min(spc.provisional_months))
-            earlier = known[known["month"] < cut]
-            known = earlier if not earlier.empty else known
-        if known.empty:
-            raise SeriesError("no data in the period")
-        return pd.Timestamp(known["month"].iloc[-1])
-
     # ---- charts -----------------------------------------------------------------------
 
     def spc_chart_content(
@@ -716,7 +706,7 @@ class _Builder:
         if slide.intervention and slide.intervention not in self.catalogue.interventions:
             raise ValueError(f"unknown intervention '{slide.intervention}'")
         first_entry = len(self.ledger.entries)
-        frame, shown = self.shown_frame(metric.id, self.query)
+        _, shown = self.shown_frame(metric.id, self.query)
         spc = spc_reading(self.board, metric.id, self.query)
         method: list[str] = []
         caveats: list[str] = []
@@ -735,29 +725,33 @@ class _Builder:
                 "trend predicted"
             )
         elif slide.number in ("latest", "change"):
-            month = self.latest_month(metric.id, frame, spc)
-            row = frame.loc[frame["month"] == month].iloc[0]
-            cell = self.shown_value(metric, row, metric.title, "big number")
+            reading = read_metric(self.board, metric.id, self.query, self.audience)
+            if not reading.available:
+                raise ValueError(reading.reason)
+            self.record_reading(reading, "big number")
             if slide.number == "latest":
-                big = cell.text
-                label = " ".join(p for p in (_unit_words(metric), f"in {month_words(month)}") if p)
+                big = reading.value_text
+                label = " ".join(p for p in (_unit_words(metric), f"in {reading.period}") if p)
+                if reading.provisional:
+                    label += f" ({reading.status_label})"
                 method.append(
-                    f"Big number: {metric.title}, {month_words(month)}, the latest complete month"
+                    f"Big number: {metric.title}, {reading.period}, "
                     + (
-                        " (later months are provisional and still filling up)."
-                        if spc.provisional_months
-                        else "."
+                        f"{reading.status_label}."
+                        if reading.provisional
+                        else "the latest final month"
+                        + (
+                            " (later months are provisional and still filling up)."
+                            if reading.provisional_points
+                            else "."
+                        )
                     )
                 )
             else:
-                before_month = month - pd.DateOffset(years=1)
-                # A year earlier may fall before the period: read it from the whole span.
-                whole = self.board.series(metric.id, SeriesQuery()).frame
-                before = whole.loc[whole["month"] == before_month]
-                if before.empty or pd.isna(before["value"].iloc[0]):
-                    raise ValueError(f"no figure for {month_words(before_month)} to compare with")
-                big = self.shown_change(metric, row, before.iloc[0], month, before_month)
-                label = f"{month_words(month)} against {month_words(before_month)}"
+                if not reading.change_display:
+                    raise ValueError(f"no figure a year before {reading.period} to compare with")
+                big = reading.change_display
+                label = f"{reading.period} against {month_words(reading.change_month)}"
                 method.append(f"Big number: change in {metric.title} on a year earlier.")
         chart: ChartContent | None = None
         if slide.chart == "its":
@@ -816,27 +810,6 @@ class _Builder:
             shows_suppressed=suppressed,
         )
 
-    def shown_change(
-        self, metric: MetricDef, now: Any, before: Any, month: Any, before_month: Any
-    ) -> str:
-        """The change on a year earlier as shown: from the shown figures, '*' if either is."""
-        if metric.measure in ("count", "sum") and is_controlled(metric) and self.controls:
-            cell = control_change(
-                _number(now.get("value")), _number(before.get("value")), self.policy
-            )
-            for row, when in ((now, month), (before, before_month)):
-                self.shown_value(metric, row, f"{metric.title} {month_short(when)}", "change")
-            return cell.text
-        a = self.shown_value(metric, now, f"{metric.title} {month_short(month)}", "change")
-        b = self.shown_value(
-            metric, before, f"{metric.title} {month_short(before_month)}", "change"
-        )
-        if a.suppressed or b.suppressed:
-            return SUPPRESSED
-        if a.value is None or b.value is None:
-            return "–"
-        return format_change(a.value - b.value, metric)
-
     # ---- the board pack ---------------------------------------------------------------
 
     def board_pack(self, when: dt.date) -> BoardPack:
@@ -877,50 +850,54 @@ class _Builder:
     def spc_lines(self) -> tuple[SPCLine, ...]:
         """Every live metric's reading, exceptions first (as the Overview orders them)."""
         try:
-            items = readings(self.board, self.query)
+            items = readings(self.board, self.query, self.audience)
         except Exception as exc:
             self.problems.append(Problem("board pack: SPC summary", str(exc)))
             return ()
         return tuple(self.spc_line(r) for r in exceptions_first(items))
 
-    def spc_line(self, reading: MetricReading) -> SPCLine:
+    def spc_line(self, reading: Reading) -> SPCLine:
+        """One metric's line: exactly the reading the site shows (value, month, status)."""
         metric = reading.metric
         domain = self.catalogue.domains.get(metric.domain)
         domain_title = domain.title if domain else metric.domain
-        words = ". ".join(
-            icon_meaning(i) for i in (reading.variation_icon, reading.assurance_icon) if i
-        )
-        if not reading.summary.available or reading.spc.result is None:
-            reason = reading.summary.reason or reading.spc.reason or "no SPC reading"
+        if not reading.available or reading.spc.result is None:
+            reason = reading.reason or reading.spc.reason or "no SPC reading"
             return SPCLine(
                 metric.id, metric.title, domain_title, "–", "", None, None, "", "", reason
             )
-        try:
-            frame = self.board.series(metric.id, self.query).frame
-            month = self.latest_month(metric.id, frame, reading.spc)
-            row = frame.loc[frame["month"] == month].iloc[0]
-            cell = self.shown_value(metric, row, metric.title, "table")
-        except Exception as exc:  # one unreadable metric must not stop the summary
-            reason = str(exc) or exc.__class__.__name__
-            self.problems.append(Problem(f"board pack: SPC summary of {metric.id}", reason))
-            return SPCLine(
-                metric.id, metric.title, domain_title, "–", "", None, None, "", "", reason
-            )
-        latest = cell.text if cell.suppressed else format_value(cell.value, metric)
+        self.record_reading(reading, "table")
+        month = reading.period
+        if reading.provisional:
+            month += f" ({reading.status_label})"
         return SPCLine(
             metric_id=metric.id,
             metric_title=metric.title,
             domain=domain_title,
-            latest=latest,
-            month=month_short(month),
+            latest=reading.display,
+            month=month,
             variation_icon=reading.variation_icon,
             assurance_icon=reading.assurance_icon,
-            icon_words=words,
+            icon_words=reading.icon_words,
             attention=reading.attention_reason,
             latest_is_count=(
                 metric.measure in ("count", "sum") and is_controlled(metric) and self.controls
             ),
         )
+
+    def record_reading(self, reading: Reading, where: str) -> None:
+        """Write a reading's figure to the ledger (its exact value beside what is shown), so
+        tests can prove no format prints a controlled count."""
+        metric = reading.metric
+        if reading.month is None or not (is_controlled(metric) and self.controls):
+            return
+        frame = self.board.series(metric.id, SeriesQuery()).frame
+        row = frame.loc[frame["month"] == pd.Timestamp(reading.month)]
+        if row.empty:
+            return
+        exact = _number(row["value"].iloc[0])
+        cell = Cell(reading.value, reading.value_text, reading.suppressed)
+        self.ledger.record(metric.title, exact, _raw_text(exact, metric), cell, where)
 
     def impact_page(self, metric: MetricDef) -> ImpactPage:
         assert metric.its is not None

@@ -263,6 +263,9 @@ def series_plan(
         exp.alias_(aggregate, name, quoted=True)
         for name, aggregate in _aggregates(metric, fragments)
     ]
+    # Rows behind each month's figure: with n (values present) it tells how complete a
+    # provisional month's statistic is ("444 of 778 recorded").
+    selects.append(exp.alias_(count_where(None), "__rows", quoted=True))
     aggregate_query = (
         exp.select(*selects, copy=False)
         .from_(table(table_name(source.id)), copy=False)

@@ -11,17 +11,16 @@ import pandas as pd
 import streamlit as st
 
 from metrics import audit
-from metrics.board import Board, MetricSummary
+from metrics.board import Board
 from metrics.charts.spc_chart import spc_alt_text, spc_chart
 from metrics.definitions.issues import Issue
 from metrics.definitions.models import MetricDef
-from metrics.disclosure import NO_CONTROL, Policy, control_count, control_value, is_controlled
-from metrics.formatting import format_change, format_value
-from metrics.reading import MetricReading
+from metrics.formatting import format_value
+from metrics.reading import Reading, month_label, read_metric
 from metrics.serving import BoardState
 from metrics.spc import icon_data_uri, icon_meaning
 from metrics.text import plain_markdown, safe_markdown
-from metrics.ui.state import Filters
+from metrics.ui.state import Filters, current_audience
 
 SYNTHETIC_NOTICE = (
     "**Synthetic data.** Every figure on this site comes from a generated, fictional "
@@ -128,75 +127,44 @@ def icon_img(icon: str | None, size: int = 44) -> str:
     )
 
 
-def shown_latest(summary: MetricSummary, policy: Policy) -> tuple[str, bool]:
-    """The latest value as the board may see it (disclosure-controlled where it applies)."""
-    cell = control_value(
-        summary.metric,
-        policy,
-        value=summary.latest_value,
-        numerator=summary.latest_numerator,
-        denominator=summary.latest_denominator,
-        n=summary.latest_n,
-        top_level=summary.top_level,
-    )
-    if cell.suppressed:
-        return cell.text, True
-    return format_value(cell.value, summary.metric), False
-
-
-def shown_sparkline(summary: MetricSummary, policy: Policy) -> list[float]:
-    """The sparkline as the board may see it: controlled counts rounded, small ones dropped."""
-    values = list(summary.sparkline)
-    metric = summary.metric
-    if (
-        metric.measure in {"count", "sum"}
-        and is_controlled(metric)
-        and policy.applies(top_level=summary.top_level)
-    ):
-        values = [control_count(v, policy).value for v in values]
-    return [v for v in values if v is not None]
-
-
-def metric_tile(
-    reading: MetricReading, link_params: dict[str, str], policy: Policy = NO_CONTROL
-) -> None:
-    """One metric: latest value, change on a year earlier, sparkline, both SPC icons."""
+def metric_tile(reading: Reading, link_params: dict[str, str]) -> None:
+    """One metric: its reading (value with its month and status), change on a year
+    earlier, sparkline, both SPC icons."""
     metric = reading.metric
-    summary = reading.summary
     with st.container(border=True):
         st.page_link(
             "pages/metric.py",
             label=plain(metric.title),
             query_params={"metric": metric.id, **link_params},
         )
-        if not summary.available:
-            st.caption(f"Unavailable: {plain(summary.reason)}")
+        if not reading.available:
+            st.caption(f"Unavailable: {plain(reading.reason)}")
             return
-        month = f"{summary.latest_month:%b %Y}" if summary.latest_month else ""
+        label = reading.period
+        if reading.provisional:
+            label += f" ({reading.status_label})"
         delta = None
-        if summary.change is not None:
-            delta = f"{format_change(summary.change, metric)} on a year earlier"
-        latest, suppressed = shown_latest(summary, policy)
-        if suppressed or (policy.applies(top_level=summary.top_level) and is_controlled(metric)):
-            delta = None  # a change between controlled counts could reveal them
+        if reading.change_display and not reading.suppressed and reading.change is not None:
+            delta = f"{reading.change_display} {reading.change_period}"
         # Value and label are Markdown too; the value carries the metric's unit. (The delta
         # is left as it is: Streamlit reads its leading sign, and it holds no config text.)
         st.metric(
-            month,
-            plain(latest),
+            plain(label),
+            plain(reading.display),
             delta=delta,
             delta_color={"up": "normal", "down": "inverse"}.get(metric.better, "off"),
             label_visibility="visible",
         )
-        trend = [] if suppressed else shown_sparkline(summary, policy)
+        if reading.scope == "borough":
+            st.caption(f"Borough-wide: {plain(metric.title)} is not recorded by neighbourhood.")
+        trend = list(reading.sparkline)
         if len(trend) > 1:
             sparkline(trend, metric)
         icons = icon_img(reading.variation_icon) + icon_img(reading.assurance_icon)
         if icons:
             st.markdown(icons, unsafe_allow_html=True)
-        words = [icon_meaning(i) for i in (reading.variation_icon, reading.assurance_icon) if i]
-        if words:
-            st.caption(". ".join(words) + ".")
+        if reading.icon_words:
+            st.caption(reading.icon_words + ".")
         if reading.attention_reason:
             st.caption(f"**Why it is here:** {plain(reading.attention_reason)}")
 
@@ -227,55 +195,65 @@ def sparkline(values: list[float], metric: MetricDef) -> None:
     st.altair_chart(line, width="stretch", theme=None)
 
 
-def spc_panel(reading: MetricReading, link_params: dict[str, str], *, height: int = 260) -> None:
-    """A metric's SPC chart with its icons, latest value and a plain-words caption."""
+def spc_panel(reading: Reading, link_params: dict[str, str], *, height: int = 260) -> None:
+    """A metric's SPC chart with its icons, its reading and a plain-words caption."""
     metric = reading.metric
     st.markdown(f"#### {plain(metric.title)}")
     result = reading.spc.result
     if result is None:
-        st.caption(f"Unavailable: {plain(reading.spc.reason or reading.summary.reason)}")
+        st.caption(f"Unavailable: {plain(reading.spc.reason or reading.reason)}")
         return
     facet = result.facet()
     icons = icon_img(facet.variation_icon, 36) + icon_img(facet.assurance_icon, 36)
-    latest = reading.summary
     left, right = st.columns([3, 1])
     with right:
         if icons:
             st.markdown(icons, unsafe_allow_html=True)
-        if latest.available:
-            st.caption(
-                f"Latest: **{plain(format_value(latest.latest_value, metric))}** "
-                f"({latest.latest_month:%b %Y})"
-                + (
-                    f"; {plain(format_change(latest.change, metric))} on a year earlier"
-                    if latest.change is not None
-                    else ""
+        if reading.available:
+            line = f"Latest: **{plain(reading.display)}** ({plain(reading.period)}"
+            if reading.provisional:
+                line += f", {plain(reading.status_label)}"
+            line += ")"
+            if reading.change_display:
+                line += f"; {plain(reading.change_display)} {plain(reading.change_period)}"
+            st.caption(line)
+            if reading.scope == "borough":
+                st.caption("Borough-wide: not recorded by neighbourhood.")
+            for point in reading.provisional_points:
+                st.caption(
+                    f"{plain(month_label(point.month))}: {plain(point.display)} "
+                    f"({plain(point.status)})"
                 )
-            )
         st.page_link(
             "pages/metric.py",
             label="Details and breakdowns",
             query_params={"metric": metric.id, **link_params},
         )
     with left:
+        shown = reading.spc_shown or result
         what = (
             f"{metric.title} each month, with its average (solid) and process limits (dashed): "
             "points outside the limits or in unusual runs are marked as special cause."
         )
+        if reading.provisional_points:
+            what += " Hollow points are provisional months (still filling up), not yet read."
         if metric.target:
             what += " The red dashed line is the target."
-        if reading.spc.rebased_at:
+        if reading.spc.rebased_titles:
             what += (
-                " Limits are recalculated at "
-                + ", ".join(reading.spc.rebased_at).replace("_", " ")
-                + "."
+                " The limits start again after each change to how the service works ("
+                + ", ".join(reading.spc.rebased_titles)
+                + "), so each period is read against its own average."
             )
         chart(
             spc_chart(
-                result, y_title=metric.unit if metric.unit != "%" else "percent", height=height
+                shown,
+                y_title=metric.unit if metric.unit != "%" else "percent",
+                height=height,
+                provisional=reading.provisional_shown,
             ),
             spc_alt_text(
-                result, measure=metric.title, format_value=lambda v: format_value(v, metric)
+                shown, measure=metric.title, format_value=lambda v: format_value(v, metric)
             ),
             what_this_shows=what,
         )
@@ -283,8 +261,6 @@ def spc_panel(reading: MetricReading, link_params: dict[str, str], *, height: in
 
 def domain_section(board: Board, domain_ids: list[str], filters: Filters) -> None:
     """Every live metric of the given domains as SPC panels, in catalogue order."""
-    from metrics.reading import metric_reading
-
     catalogue = board.catalogue
     for domain_id in domain_ids:
         domain = catalogue.domains.get(domain_id)
@@ -298,8 +274,5 @@ def domain_section(board: Board, domain_ids: list[str], filters: Filters) -> Non
             if domain.description:
                 st.caption(rich(domain.description, catalogue.board.link_hosts))
         for metric in metrics:
-            reading = board.memo(
-                ("reading", metric.id, filters.query()),
-                lambda m=metric: metric_reading(board, m.id, filters.query()),
-            )
+            reading = read_metric(board, metric.id, filters.query(), current_audience())
             spc_panel(reading, filters.url_params())

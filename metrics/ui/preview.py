@@ -9,8 +9,8 @@ from metrics.board import Board
 from metrics.definitions.validate import ConfigLoad
 from metrics.editing import edited_metric_id
 from metrics.impact import ImpactRequest, headline, impact_sentence, run_impact
-from metrics.reading import metric_reading
-from metrics.ui.components import spc_panel
+from metrics.reading import read_metric
+from metrics.ui.components import plain, spc_panel
 from metrics.ui.state import Filters
 
 
@@ -29,13 +29,15 @@ def preview_metric(board: Board, loaded: ConfigLoad, metric_id: str, filters: Fi
         st.info("Fix the errors above to see a preview.")
         return
     candidate = Board(loaded.catalogue, board.warehouse, list(loaded.issues))
-    reading = metric_reading(candidate, metric_id, filters.query())
+    reading = read_metric(candidate, metric_id, filters.query(), "board")
     spc_panel(reading, filters.url_params(), height=260)
     metric = loaded.catalogue.metrics[metric_id]
     if metric.its is not None:
         impact = run_impact(candidate, ImpactRequest(metric_id, placebo=False))
         if impact.result is None:
-            st.warning(f"ITS: {impact.error}")
+            st.warning(f"ITS: {plain(impact.error)}")
         else:
             big, interval = headline(impact)
-            st.markdown(f"**ITS:** {big} ({interval}). {impact_sentence(impact)}")
+            st.markdown(
+                f"**ITS:** {plain(big)} ({plain(interval)}). {plain(impact_sentence(impact))}"
+            )

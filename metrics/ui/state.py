@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import streamlit as st
 
@@ -33,9 +33,10 @@ from metrics.access import (
     load_access,
     sign_in_config,
 )
-from metrics.board import BoardHolder, BoardState
 from metrics.disclosure import Policy, policy_for
 from metrics.series import SeriesQuery
+from metrics.serving import BoardHolder, BoardState
+from metrics.text import plain_markdown
 
 # ALLIANCE_CONFIG_DIR points the site at another config folder (tests, other alliances).
 CONFIG_DIR = Path(
@@ -395,7 +396,9 @@ def identity_banner(current: CurrentIdentity) -> None:
         if current.identity.development:
             st.warning(DEVELOPMENT_ROLE_NOTICE, icon=":material/lock_open:")
         elif current.identity.signed_in:
-            st.caption(f"Signed in as {current.who} ({current.title}).")
+            st.caption(
+                f"Signed in as {plain_markdown(current.who)} ({plain_markdown(current.title)})."
+            )
             if st.button("Sign out", key="sign_out"):
                 st.logout()
         else:
@@ -407,6 +410,12 @@ def identity_banner(current: CurrentIdentity) -> None:
                     label = "Sign in" if len(sign_in.providers) == 1 else f"Sign in ({provider})"
                     if st.button(label, key=f"sign_in_{provider}"):
                         st.login(None if provider == "default" else provider)
+
+
+def current_audience() -> Literal["board", "public"]:
+    """Which readings this session sees: the board's own, or the public ones."""
+    current = st.session_state.get("identity")
+    return "board" if current is not None and current.disclosure == "board" else "public"
 
 
 def current_policy() -> Policy:

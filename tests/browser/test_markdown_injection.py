@@ -90,16 +90,7 @@ PAGES: list[Any] = [
     ("metric_by_group", f"/metric?metric={METRIC}&breakdown=ethnicity", TITLE, False),
     ("catalogue", f"/catalogue?metric={METRIC}", TITLE, False),
     ("catalogue_unknown", "/catalogue?metric=www.evil.example", "www.evil.example", True),
-    pytest.param(
-        "editor", f"/editor?metric={METRIC}", None, False,
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="metrics/ui/preview.py (owned by the editor work) writes impact_sentence, "
-            "which holds the metric's title, into st.markdown unescaped: wrap it in "
-            "metrics.text.plain_markdown, then drop this mark",
-        ),
-        id="editor",
-    ),
+    ("editor", f"/editor?metric={METRIC}", None, False),
     ("diagnostics", "/diagnostics", None, False),
     ("showcase", "/showcase?slide=1", TITLE, False),
     ("showcase_unknown", f"/showcase?slide={q(PHISHING)}", TITLE, True),
