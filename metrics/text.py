@@ -244,3 +244,13 @@ def safe_markdown(text: object, allowed_hosts: Iterable[str] = ()) -> str:
             parts.append("\n".join("- " + _inline(" ".join(item), hosts) for item in items))
         blocks.extend(parts)
     return "\n\n".join(blocks)
+
+
+# A value from a URL is echoed back only if it reads like a name; anything else (a
+# sentence, a URL, markup) could be someone else's message dressed up as the site's.
+_NAME_LIKE = re.compile(r"\w[\w .'/-]{0,59}")
+
+
+def looks_like_a_name(value: str) -> bool:
+    """Whether `value` (from a URL) reads like a name and may be echoed, as plain text."""
+    return bool(_NAME_LIKE.fullmatch(value))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import re
 from collections.abc import Iterable
 
 import altair as alt
@@ -19,7 +18,7 @@ from metrics.formatting import format_value
 from metrics.reading import Reading, month_label, read_metric
 from metrics.serving import BoardState
 from metrics.spc import icon_data_uri, icon_meaning
-from metrics.text import plain_markdown, safe_markdown
+from metrics.text import looks_like_a_name, plain_markdown, safe_markdown
 from metrics.ui.state import Filters, current_audience
 
 SYNTHETIC_NOTICE = (
@@ -88,16 +87,11 @@ def rich(text: str, link_hosts: Iterable[str] = ()) -> str:
     return safe_markdown(text, link_hosts)
 
 
-# A value from the URL is echoed in a notice only if it reads like a name; anything else
-# (a sentence, a URL, markup) could be someone else's message dressed up as the site's.
-_LOOKS_LIKE_A_NAME = re.compile(r"\w[\w .'/-]{0,59}")
-
-
 def unknown_in_link(name: str, value: str, *, what: str, instead: str) -> None:
     """A link whose parameter `name` names something that does not exist: a calm notice
     (echoing the value as plain text only when it reads like a name), and one line in the
     audit log per session. The page then shows `instead`."""
-    named = f" called \u201c{plain(value)}\u201d" if _LOOKS_LIKE_A_NAME.fullmatch(value) else ""
+    named = f" called \u201c{plain(value)}\u201d" if looks_like_a_name(value) else ""
     st.info(
         f"The link asks for a {what}{named} that is not available here, so {instead} is "
         "shown instead.",

@@ -36,7 +36,7 @@ from metrics.access import (
 from metrics.disclosure import Policy, policy_for
 from metrics.series import SeriesQuery
 from metrics.serving import BoardHolder, BoardState
-from metrics.text import plain_markdown
+from metrics.text import looks_like_a_name, plain_markdown
 
 # ALLIANCE_CONFIG_DIR points the site at another config folder (tests, other alliances).
 CONFIG_DIR = Path(
@@ -48,6 +48,7 @@ LOG = logging.getLogger("alliance_board")
 PERIOD_KEY = "filter_period"
 LCN_KEY = "filter_lcn"
 INITIAL_KEY = "filters_from_url"
+RESETS_KEY = "filters_reset_from_url"  # what the first run had to reset, in words
 SHARED_PARAMS = ("from", "to", "lcn")
 
 
@@ -106,18 +107,55 @@ def shared_filters(state: BoardState) -> Filters:
     # widgets' defaults for the whole session (a default that changed between runs would
     # give Streamlit a new widget and reset the reader's choice).
     if INITIAL_KEY not in st.session_state:
-        start = _parse_month(st.query_params.get("from")) or default_start
-        end = _parse_month(st.query_params.get("to")) or default_end
-        start = start if start in months else default_start
-        end = end if end in months else default_end
+        resets: list[str] = []
+        span_words = f"{months[0]:%b %Y} to {months[-1]:%b %Y}"
+
+        def month_from(name: str, default: dt.date, what: str) -> dt.date:
+            text = st.query_params.get(name)
+            if not text:
+                return default
+            parsed = _parse_month(text)
+            if parsed is None or parsed not in months:
+                said = f" \u201c{plain_markdown(text)}\u201d" if looks_like_a_name(text) else ""
+                resets.append(
+                    f"the link's {what}{said} is not a month of the data ({span_words}), "
+                    f"so the period {what.split()[0]}s at {default:%b %Y}"
+                )
+                return default
+            return parsed
+
+        start = month_from("from", default_start, "start month")
+        end = month_from("to", default_end, "end month")
         if start > end:
+            resets.append(
+                f"the link's period starts ({start:%b %Y}) after it ends ({end:%b %Y}), so the "
+                f"default period ({default_start:%b %Y} to {default_end:%b %Y}) is shown"
+            )
             start, end = default_start, default_end
         requested = st.query_params.get("lcn")
+        if requested and requested not in layout.lcns:
+            said = (
+                f" \u201c{plain_markdown(requested)}\u201d" if looks_like_a_name(requested) else ""
+            )
+            resets.append(
+                f"the link's neighbourhood{said} is not one of "
+                f"{', '.join(layout.lcns) or 'the neighbourhoods'}, so all neighbourhoods are "
+                "shown"
+            )
         st.session_state[INITIAL_KEY] = (
             start,
             end,
             requested if requested in layout.lcns else ALL_LCNS,
         )
+        st.session_state[RESETS_KEY] = tuple(resets)
+        if resets:
+            identity = st.session_state.get("identity")
+            audit.record(
+                identity.who if identity else "visitor",
+                "filters_reset",
+                "link filters",
+                values={k: str(st.query_params.get(k))[:40] for k in SHARED_PARAMS},
+            )
     initial_start, initial_end, initial_lcn = st.session_state[INITIAL_KEY]
     lcn_options = [ALL_LCNS, *layout.lcns]
 
@@ -137,6 +175,13 @@ def shared_filters(state: BoardState) -> Filters:
             key=LCN_KEY,
         )
     filters = Filters(start=start, end=end, lcn=None if lcn == ALL_LCNS else lcn)
+    resets = st.session_state.get(RESETS_KEY, ())
+    if resets and (start, end, lcn) == (initial_start, initial_end, initial_lcn):
+        # Said at the top of each page until the reader picks filters of their own.
+        st.info(
+            "Some of this link's filters were reset: " + "; ".join(resets) + ".",
+            icon=":material/info:",
+        )
     for name in SHARED_PARAMS:
         if name not in filters.url_params() and name in st.query_params:
             del st.query_params[name]
@@ -157,10 +202,16 @@ def url_param(name: str) -> str | None:
         or value.startswith(("/", "\\"))
         or re.search(r"[<>\x00]", value)
     ):
-        identity = st.session_state.get("identity")
-        audit.record(
-            identity.who if identity else "visitor", "refused_parameter", name, value=value[:80]
-        )
+        seen: set[tuple[str, str]] = st.session_state.setdefault("_refused_params", set())
+        if (name, value) not in seen:  # once per session, not on every rerun
+            seen.add((name, value))
+            identity = st.session_state.get("identity")
+            audit.record(
+                identity.who if identity else "visitor",
+                "refused_parameter",
+                name,
+                value=value[:80],
+            )
         return None
     return value
 
