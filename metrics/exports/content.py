@@ -502,9 +502,14 @@ class _Builder:
     # ---- charts -----------------------------------------------------------------------
 
     def spc_chart_content(
-        self, metric: MetricDef, spc: SPCReading, shown: pd.DataFrame
+        self,
+        metric: MetricDef,
+        spc: SPCReading,
+        shown: pd.DataFrame,
+        provisional: pd.DataFrame | None = None,
     ) -> ChartContent:
-        """The SPC chart with the points as shown (limits come from the exact figures)."""
+        """The SPC chart with the points as shown (limits come from the exact figures), and
+        the provisional months (as shown) as hollow points."""
         if spc.result is None:
             raise ValueError(spc.reason or "no SPC reading")
         result = spc.result
@@ -524,7 +529,9 @@ class _Builder:
             for f in result.facets
         )
         display = dataclasses.replace(result, points=points, facets=facets)
-        chart = spc_chart(display, y_title=_y_title(metric), height=SVG_HEIGHT)
+        chart = spc_chart(
+            display, y_title=_y_title(metric), height=SVG_HEIGHT, provisional=provisional
+        )
         facet = result.facet()
         latest = (
             shown.loc[shown["month"] == pd.Timestamp(facet.latest_date)]
@@ -547,6 +554,11 @@ class _Builder:
             alt_text += f" {facet.assurance_meaning}."
         if len(known) < len(points.dropna(subset=["mean"])):
             alt_text += " Months with small numbers are not plotted."
+        if provisional is not None and not provisional.empty:
+            alt_text += (
+                f" {len(provisional)} later month(s) are provisional (still filling up), shown "
+                "as hollow points and not read."
+            )
         return ChartContent(chart.properties(description=alt_text), alt_text, "spc")
 
     def its_chart_content(self, impact: Impact, intervention: str | None) -> ChartContent:
@@ -758,7 +770,8 @@ class _Builder:
             assert impact is not None
             chart = self.its_chart_content(impact, slide.intervention)
         elif slide.chart == "spc":
-            chart = self.spc_chart_content(metric, spc, shown)
+            reading = read_metric(self.board, metric.id, self.query, self.audience)
+            chart = self.spc_chart_content(metric, spc, shown, reading.provisional_shown)
         elif slide.chart == "series":
             # Provisional months (still filling up) would read as a fall: left out, as in SPC.
             complete = shown[~shown["month"].isin(pd.to_datetime(list(spc.provisional_months)))]
