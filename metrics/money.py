@@ -262,6 +262,16 @@ def fin_year_of(month: dt.date) -> str:
     return f"{start}/{(start + 1) % 100:02d}"
 
 
+def period_words(fin_year: str, through_month: dt.date) -> str:
+    """The span a year-to-date figure covers, named the way every page and the pack name
+    it: '2024/25 (Apr 2024 to Mar 2025)' for a whole year, '2024/25 to date (Apr 2024 to
+    Jan 2025)' otherwise."""
+    start = fin_year_start(fin_year)
+    whole = through_month.month == 3
+    lead = fin_year if whole else f"{fin_year} to date"
+    return f"{lead} ({start:%b %Y} to {through_month:%b %Y})"
+
+
 def fin_year_start(fin_year: str) -> dt.date:
     """1 April of a financial year written ``2024/25``."""
     return dt.date(int(fin_year[:4]), 4, 1)
@@ -778,8 +788,9 @@ def unit_costs(
     return year.drop(columns="_order").reset_index(drop=True)
 
 
-def bed_day_sentence(frame: pd.DataFrame) -> str:
-    """'An NHS acute bed day cost £X; a private or out-of-area bed day £Y (N times as much).'"""
+def bed_day_sentence(frame: pd.DataFrame, period: str = "") -> str:
+    """'In 2024/25 to date (...), an NHS acute bed day cost £X; a private or out-of-area bed
+    day £Y (N times as much).' `period` names the span (period_words)."""
     beds = frame[(frame["activity_unit"] == "bed days") & frame["unit_cost_gbp"].notna()]
     nhs = beds[beds["service_line_id"] == "acute_inpatient"]
     private = beds[beds["service_line_id"] == "private_beds"]
@@ -787,8 +798,9 @@ def bed_day_sentence(frame: pd.DataFrame) -> str:
         return ""
     nhs_cost = float(nhs["unit_cost_gbp"].iloc[0])
     private_cost = float(private["unit_cost_gbp"].iloc[0])
+    lead = f"In {period}, an" if period else "An"
     return (
-        f"An occupied NHS acute bed day cost {format_money(nhs_cost)}; a private or "
+        f"{lead} occupied NHS acute bed day cost {format_money(nhs_cost)}; a private or "
         f"out-of-area bed day cost {format_money(private_cost)} "
         f"({private_cost / nhs_cost:.1f} times as much)."
     )
@@ -1194,15 +1206,18 @@ def forecast_display(frame: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def unit_cost_display(frame: pd.DataFrame) -> pd.DataFrame:
-    """A unit_costs frame as a table: cost per unit, the year before, and the change."""
+def unit_cost_display(frame: pd.DataFrame, period: str = "") -> pd.DataFrame:
+    """A unit_costs frame as a table: cost per unit over `period` (period_words), the same
+    months a year before, and the change."""
     return pd.DataFrame(
         {
             "Service line": frame["service_line"],
             "Providers": frame["providers"],
             "Unit": frame["unit_label"],
-            "Unit cost": frame["unit_cost_gbp"].map(_money_or_dash),
-            "Year before": frame["previous_unit_cost_gbp"].map(_money_or_dash),
+            f"Unit cost, {period}" if period else "Unit cost": frame["unit_cost_gbp"].map(
+                _money_or_dash
+            ),
+            "Same months a year before": frame["previous_unit_cost_gbp"].map(_money_or_dash),
             "Change": frame["change_pct"].map(_pct_text),
             "Spend counted": frame["spend_gbp"].map(_money_or_dash),
             "Activity": frame["activity"].map(lambda v: "–" if pd.isna(v) else f"{float(v):,.0f}"),

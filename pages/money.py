@@ -25,6 +25,7 @@ from metrics.money import (
     financial_years,
     forecast_display,
     money_report,
+    period_words,
     savings_display,
     savings_sentence,
     unit_cost_alt_text,
@@ -214,10 +215,15 @@ if report.accrual is not None and report.accrual.uplift_pct and report.accrual.u
     )
 
 st.header("Unit costs")
-sentence = bed_day_sentence(report.unit_costs)
+unit_period = period_words(report.fin_year, report.through_month)
+sentence = bed_day_sentence(report.unit_costs, unit_period)
 if sentence:
     st.markdown(plain(sentence))
-st.dataframe(unit_cost_display(report.unit_costs), hide_index=True, width="stretch")
+st.dataframe(unit_cost_display(report.unit_costs, unit_period), hide_index=True, width="stretch")
+st.caption(
+    "The Overview and the metric pages read unit costs month by month (the latest final "
+    "month); this table covers the financial year to date. Each says which period it is."
+)
 st.caption(
     "Unit cost is a service line's spend divided by its activity, over the months in which "
     "activity was recorded (a month with a missing return is left out rather than counted "

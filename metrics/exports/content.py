@@ -1018,8 +1018,15 @@ class _Builder:
                 )
             )
         unit_table = Table(
-            title=f"Unit costs, {report.fin_year}",
-            columns=("Service line", "Unit", "Unit cost", "Year before", "Change", "Activity"),
+            title=f"Unit costs, {money.period_words(report.fin_year, report.through_month)}",
+            columns=(
+                "Service line",
+                "Unit",
+                "Unit cost",
+                "Same months a year before",
+                "Change",
+                "Activity",
+            ),
             rows=tuple(unit_rows),
             count_cells=tuple(count_cells),
         )
