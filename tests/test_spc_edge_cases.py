@@ -44,7 +44,9 @@ def test_every_edge_case_has_a_documented_choice():
 # --- constant_series_screen_on ------------------------------------------------------------
 
 
-def test_constant_series_limits_equal_the_mean_instead_of_nan():
+def test_constant_series_is_a_run_chart_with_the_references_nan_limits():
+    # By default (chart="auto") a constant group is read as a run chart (docs/spc.md, "Run
+    # charts"): no limits, exactly as the reference's NaN limits, all common cause.
     facet = _facet("constant_series_screen_on")
     got = compute(
         facet["input"]["values"],
@@ -55,15 +57,29 @@ def test_constant_series_limits_equal_the_mean_instead_of_nan():
         screen_outliers=True,
     )
     assert facet["expected"]["lpl"][0] is None  # the reference gives NaN
-    assert list(got["lpl"]) == [5.0] * 15
-    assert list(got["upl"]) == [5.0] * 15
-    assert got["point_type"] == facet["expected"]["point_type"]  # unchanged: all common cause
-    assert got["summary"][0]["lpl"] == 5.0
+    assert all(math.isnan(v) for v in got["lpl"]) and all(math.isnan(v) for v in got["upl"])
+    assert got["point_type"] == facet["expected"]["point_type"]  # all common cause
+    assert got["summary"][0]["lpl"] is None
+    assert got["summary"][0]["chart_kind"] == "run"
+
+
+def test_constant_series_read_as_xmr_has_limits_equal_to_the_mean_instead_of_nan():
+    # The XmR-only choice, still in force with chart="xmr": the screen is skipped when
+    # every moving range is 0, so the limits equal the mean instead of NaN.
+    facet = _facet("constant_series_screen_on")
+    result = compute_spc(_monthly(facet["input"]["values"]), options=SPCOptions(chart="xmr"))
+    assert result.points["lpl"].tolist() == [5.0] * 15
+    assert result.points["upl"].tolist() == [5.0] * 15
+    assert result.points["point_type"].tolist() == facet["expected"]["point_type"]
+    assert result.facet().summary[0].lpl == 5.0
+    assert result.facet().chart_kind == "xmr"
 
 
 def test_constant_baseline_warns_and_flags_a_later_change():
     values = [5.0] * 12 + [5.0, 6.0]
-    result = compute_spc(_monthly(values), options=SPCOptions(fix_after_n_points=12), target=4)
+    result = compute_spc(
+        _monthly(values), options=SPCOptions(fix_after_n_points=12, chart="xmr"), target=4
+    )
     facet = result.facet()
     assert any("every moving range is 0" in w for w in facet.warnings)
     assert result.points["point_type"].iloc[-1] == "special_cause_improvement"
@@ -73,8 +89,11 @@ def test_constant_baseline_warns_and_flags_a_later_change():
 
 def test_constant_series_gives_the_same_limits_with_and_without_screening():
     # without screening the reference also gives limits = mean; the choice makes both agree
-    unscreened = compute_spc(_monthly([5.0] * 15), options=SPCOptions(screen_outliers=False))
-    screened = compute_spc(_monthly([5.0] * 15))
+    xmr = SPCOptions(chart="xmr")
+    unscreened = compute_spc(
+        _monthly([5.0] * 15), options=SPCOptions(screen_outliers=False, chart="xmr")
+    )
+    screened = compute_spc(_monthly([5.0] * 15), options=xmr)
     assert unscreened.points["lpl"].tolist() == [5.0] * 15
     assert screened.points["upl"].tolist() == unscreened.points["upl"].tolist()
     assert any("every moving range is 0" in w for w in unscreened.warnings)

@@ -21,7 +21,6 @@ CASES = json.loads((Path(__file__).parent / "spc_cases" / "series_cases.json").r
 
 # (case id, facet name) -> fields where the documented choice differs from the reference
 DELIBERATE_DIFFERENCES = {
-    ("constant_series_screen_on", "no facet"): {"lpl", "upl", "summary"},
     ("facets_named_targets", "B"): {"assurance_type", "assurance_icon", "summary"},
     ("rebase_on_first_point", "no facet"): {"rebase_group", "summary"},
 }

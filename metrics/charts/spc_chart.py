@@ -7,6 +7,12 @@ well as colour: a circle for common cause, a triangle pointing up for a high spe
 cause and down for a low one. The legend names the point types in plain words, the lines
 are labelled at their right-hand end, and each point's tooltip gives the date, value,
 limits, target and the rule that fired ("Run of 7 points above the mean").
+
+Run charts: a rebase group the engine reads as a run chart (`chart_kind == "run"`: its
+XmR limits would carry no information) is drawn with its MEDIAN as the centre line,
+labelled "Median", and no limit lines; a chart whose groups are all run charts has no
+limit layers at all. Its tooltip gives the centre line and limits in words ("median 9",
+"none (run chart)"), and the alt text says it is read as a run chart and why.
 """
 
 from __future__ import annotations
@@ -45,7 +51,13 @@ LOW_SHAPE = "triangle-down"
 COMMON_SHAPE = "circle"
 LIMIT_DASH = [6, 4]
 TARGET_DASH = [2, 3]
-LINE_LABELS = {"upl": "Upper limit", "mean": "Mean", "lpl": "Lower limit", "target": "Target"}
+LINE_LABELS = {
+    "upl": "Upper limit",
+    "mean": "Mean",
+    "median": "Median",
+    "lpl": "Lower limit",
+    "target": "Target",
+}
 
 
 def point_shapes(improvement: str) -> dict[str, str]:
@@ -64,11 +76,43 @@ def point_shapes(improvement: str) -> dict[str, str]:
     }
 
 
+def _chart_kinds(points: pd.DataFrame) -> np.ndarray:
+    """ "xmr" or "run" per point (points from before run charts existed are all XmR)."""
+    if "chart_kind" not in points:
+        return np.full(len(points), "xmr", dtype=object)
+    return points["chart_kind"].to_numpy(dtype=object)
+
+
+def _limits_words(lpl: float, upl: float, run: bool) -> str:
+    if run:
+        return "none (run chart)"
+    if np.isnan(lpl) or np.isnan(upl):
+        return "none (too few values)"
+    return f"{plain_number(lpl)} to {plain_number(upl)}"
+
+
 def _chart_data(result: SPCResult, facet: Hashable | None, all_facets: bool) -> pd.DataFrame:
     points = result.points if all_facets else result.facet_points(facet)
     data = points[
         ["facet", "date", "value", "mean", "lpl", "upl", "target", "rebase_group", "point_type"]
     ].copy()
+    run = _chart_kinds(points) == "run"
+    if run.any():
+        centre = points["centre"].to_numpy(dtype=float) if "centre" in points else np.nan
+        data["median"] = np.where(run, centre, np.nan)
+        data["mean"] = np.where(run, np.nan, data["mean"].to_numpy(dtype=float))
+        data["centre_text"] = [
+            f"median {plain_number(c)}" if r else f"mean {plain_number(m)}"
+            for c, m, r in zip(
+                np.broadcast_to(centre, run.shape), points["mean"].to_numpy(float), run, strict=True
+            )
+        ]
+        data["limits_text"] = [
+            _limits_words(lo, up, r)
+            for lo, up, r in zip(
+                points["lpl"].to_numpy(float), points["upl"].to_numpy(float), run, strict=True
+            )
+        ]
     labels = LEGEND_LABELS[result.options.improvement]
     data["point_label"] = data["point_type"].map(labels)
     data["rule_text"] = np.where(points["rule"] == "", "None (common cause)", points["rule"])
@@ -82,6 +126,24 @@ def _chart_data(result: SPCResult, facet: Hashable | None, all_facets: bool) -> 
     return data
 
 
+def provisional_points(pending: pd.DataFrame, y: Any, value_format: str = ",.2~f") -> alt.Chart:
+    """Hollow points for provisional months (still filling up; not read as SPC)."""
+    data = pending.assign(status="Provisional (still filling up)")
+    return (
+        alt.Chart(data)
+        .mark_point(filled=False, size=70, stroke=SPC_COMMON, strokeWidth=1.5, opacity=1)
+        .encode(
+            x=alt.X("date:T"),
+            y=y("value"),
+            tooltip=[
+                alt.Tooltip("date:T", title="Month", format="%b %Y"),
+                alt.Tooltip("value:Q", title="Value so far", format=value_format),
+                alt.Tooltip("status:N", title="Status"),
+            ],
+        )
+    )
+
+
 def spc_chart(
     result: SPCResult,
     facet: Hashable | None = None,
@@ -93,8 +155,12 @@ def spc_chart(
     height: int = 320,
     all_facets: bool = False,
     themed: bool = True,
+    provisional: pd.DataFrame | None = None,
 ) -> alt.TopLevelMixin:
     """Altair SPC chart of one facet (or of every facet, one row each, with all_facets).
+
+    provisional: months still filling up (columns date, value): drawn as hollow points,
+    after the limits, and never read by the SPC rules.
 
     value_format: d3 format for values in tooltips (default: up to 2 decimals).
     themed: apply the project theme (turn off to layer or concatenate the chart further).
@@ -102,6 +168,8 @@ def spc_chart(
     if not result.facets:
         raise ValueError("the SPC result has no data to chart")
     data = _chart_data(result, facet, all_facets)
+    has_run = "median" in data
+    has_xmr = not has_run or bool(data["median"].isna().any())
     improvement = result.options.improvement
     labels = LEGEND_LABELS[improvement]
     shapes = point_shapes(improvement)
@@ -115,17 +183,22 @@ def spc_chart(
     # detail by rebase group: the centre and limit lines break at a rebase
     by_group = alt.Detail("rebase_group:N")
     line_kwargs: dict[str, Any] = {"invalid": "break-paths-show-domains"}
-    layers: list[alt.Chart] = [
-        base.mark_line(
-            color=SPC_LIMIT, strokeDash=LIMIT_DASH, strokeWidth=1.5, **line_kwargs
-        ).encode(y=y(limit), detail=by_group)
-        for limit in ("upl", "lpl")
-    ]
-    layers.append(
-        base.mark_line(color=SPC_MEAN, strokeWidth=1.5, **line_kwargs).encode(
-            y=y("mean"), detail=by_group
+    # a run-chart group has no limits: with only run-chart groups there are no limit layers
+    layers: list[alt.Chart] = []
+    if has_xmr:
+        layers.extend(
+            base.mark_line(
+                color=SPC_LIMIT, strokeDash=LIMIT_DASH, strokeWidth=1.5, **line_kwargs
+            ).encode(y=y(limit), detail=by_group)
+            for limit in ("upl", "lpl")
         )
-    )
+    centre_lines = [name for name, shown in (("mean", has_xmr), ("median", has_run)) if shown]
+    for centre_line in centre_lines:
+        layers.append(
+            base.mark_line(color=SPC_MEAN, strokeWidth=1.5, **line_kwargs).encode(
+                y=y(centre_line), detail=by_group
+            )
+        )
     if data["target"].notna().any():
         layers.append(
             base.mark_line(
@@ -147,12 +220,20 @@ def spc_chart(
     layers.append(
         base.mark_line(color=SPC_COMMON, strokeWidth=1.5, **line_kwargs).encode(y=y("value"))
     )
-    tooltip = [
-        alt.Tooltip("date:T", title="Date", format="%d %b %Y"),
-        alt.Tooltip("value:Q", title="Value", format=value_format),
+    centre_tooltips = [
         alt.Tooltip("mean:Q", title="Mean", format=value_format),
         alt.Tooltip("lpl:Q", title="Lower process limit", format=value_format),
         alt.Tooltip("upl:Q", title="Upper process limit", format=value_format),
+    ]
+    if has_run:  # in words: a run-chart point has no limits (a number would read as 0)
+        centre_tooltips = [
+            alt.Tooltip("centre_text:N", title="Centre line"),
+            alt.Tooltip("limits_text:N", title="Process limits"),
+        ]
+    tooltip = [
+        alt.Tooltip("date:T", title="Date", format="%d %b %Y"),
+        alt.Tooltip("value:Q", title="Value", format=value_format),
+        *centre_tooltips,
         *(
             [alt.Tooltip("target:Q", title="Target", format=value_format)]
             if data["target"].notna().any()
@@ -181,18 +262,23 @@ def spc_chart(
         )
     )
     # direct labels at the right-hand end of the latest group's lines
+    labelled = [line for line in LINE_LABELS if line in data]
     layers.append(
         base.transform_filter("datum.is_last")
-        .transform_fold(list(LINE_LABELS), as_=["line", "line_value"])
+        .transform_fold(labelled, as_=["line", "line_value"])
         .transform_filter("isValid(datum.line_value)")
         .transform_calculate(
-            line_label=" : ".join(f"datum.line === '{k}' ? '{v}'" for k, v in LINE_LABELS.items())
+            line_label=" : ".join(f"datum.line === '{k}' ? '{LINE_LABELS[k]}'" for k in labelled)
             + " : ''"
         )
         .mark_text(align="left", dx=6, fontSize=11, color=SECONDARY_TEXT)
         .encode(y=alt.Y("line_value:Q"), text="line_label:N")
     )
     chart: Any = alt.layer(*layers, data=data)
+    if provisional is not None and not all_facets:
+        pending = provisional.dropna(subset=["value"])
+        if not pending.empty:
+            chart = alt.layer(chart, provisional_points(pending, y, value_format))
     if all_facets:
         chart = (
             chart.properties(height=height, width=600)
@@ -234,7 +320,17 @@ def _facet_alt_text(
     lpl, mean, upl = float(latest["lpl"]), float(latest["mean"]), float(latest["upl"])
     span = f"{_date_words(dates.iloc[0], monthly)} to {_date_words(dates.iloc[-1], monthly)}"
     value_text = f"{fmt(facet.latest_value)} in {_date_words(facet.latest_date, monthly)}"
-    if np.isnan(lpl) or np.isnan(upl):
+    run_chart = latest.get("chart_kind", "xmr") == "run"
+    chart_name = "Run chart" if run_chart else "SPC chart"
+    if run_chart:
+        median = float(latest["centre"])
+        value = facet.latest_value
+        if value is None or np.isnan(value) or np.isnan(median):
+            side = "shown against"
+        else:
+            side = "above" if value > median else "below" if value < median else "on"
+        where = f"{side} the median of {fmt(median)} (a run chart: no process limits)"
+    elif np.isnan(lpl) or np.isnan(upl):
         where = f"with a mean of {fmt(mean)} and no process limits (too few values)"
     elif facet.latest_value > upl:
         where = f"above the upper process limit of {fmt(upl)} (mean {fmt(mean)})"
@@ -256,14 +352,17 @@ def _facet_alt_text(
     else:
         special = "no point shows special cause variation"
     first = (
-        f"SPC chart of {measure}, {span}: the latest value, {value_text}, is {where}, "
+        f"{chart_name} of {measure}, {span}: the latest value, {value_text}, is {where}, "
         f"and {special}."
     )
     second = facet.variation_meaning
     if facet.assurance_icon:
         assurance = facet.assurance_meaning.removeprefix("Assurance: ")
         second += f"; assurance against the target of {fmt(facet.target)}: {assurance}"
-    return f"{first} {second}."
+    elif facet.assurance_note:
+        second += f"; {facet.assurance_note[0].lower()}{facet.assurance_note[1:].rstrip('.')}"
+    note = f" {facet.chart_note}" if facet.chart_note else ""
+    return f"{first}{note} {second}."
 
 
 def spc_alt_text(
@@ -274,8 +373,9 @@ def spc_alt_text(
     format_value: Callable[[float | None], str] = plain_number,
     all_facets: bool = False,
 ) -> str:
-    """One or two sentences describing the chart: the latest value and limits, any special
-    cause, and what the icons mean. `format_value` writes numbers with their unit."""
+    """A few sentences describing the chart: the latest value and limits (or, for a run
+    chart, the median), any special cause, why limits are not shown (a run chart), and what
+    the icons mean. `format_value` writes numbers with their unit."""
     if not result.facets:
         return f"SPC chart of {measure}: no data."
     if all_facets:

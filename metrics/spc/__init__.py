@@ -1,4 +1,5 @@
-"""Making Data Count statistical process control (XmR charts) for board metrics.
+"""Making Data Count statistical process control (XmR charts, or run charts where the XmR
+limits would carry no information) for board metrics.
 
     from metrics.spc import SPCOptions, compute_spc
     result = compute_spc(frame, date_col="month", value_col="referrals",
@@ -16,6 +17,7 @@ from metrics.spc.engine import (
     SPCOptions,
     SPCResult,
     classify_points,
+    classify_run_chart_points,
     compute_spc,
 )
 from metrics.spc.icons import ASSURANCE_ICONS, icon_data_uri, icon_meaning, icon_path, icon_svg
@@ -34,6 +36,7 @@ __all__ = [
     "SPCResult",
     "assurance_type",
     "classify_points",
+    "classify_run_chart_points",
     "compute_spc",
     "icon_data_uri",
     "icon_meaning",

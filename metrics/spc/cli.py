@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from metrics.spc.engine import (
+    CHART_CHOICES,
     MIN_FIX_AFTER_N_POINTS,
     FacetSPC,
     SPCInputError,
@@ -80,6 +81,15 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--run-length", metavar="N", default="7", help="shift rule (default 7)")
     parser.add_argument("--trend-length", metavar="N", default="7", help="trend rule (default 7)")
     parser.add_argument("--no-two-in-three", action="store_true", help="turn off the 2-of-3 rule")
+    parser.add_argument(
+        "--chart",
+        choices=CHART_CHOICES,
+        default="auto",
+        help=(
+            "auto (default): XmR, but a run chart against the median for a rebase group where "
+            "more than half of the moving ranges are 0; xmr: always XmR; run: always run charts"
+        ),
+    )
     parser.add_argument("--json", action="store_true", help="print JSON, one object per facet")
     parser.set_defaults(func=run)
 
@@ -153,6 +163,7 @@ def _options(args: argparse.Namespace) -> SPCOptions:
         trend_length=_whole_number(args.trend_length, "--trend-length", 3),
         two_in_three=not args.no_two_in_three,
         fix_after_n_points=fix_after,
+        chart=args.chart,
     )
 
 
@@ -268,28 +279,38 @@ def _facet_report(result: SPCResult, facet: FacetSPC, faceted: bool) -> list[str
             f"Latest value: {plain_number(facet.latest_value)} on {_date(facet.latest_date)} "
             f"({kind}{rule})"
         )
+    if facet.chart_note:
+        kind = "run chart" if facet.chart_kind == "run" else "XmR (latest group)"
+        lines.append(f"Chart: {kind}. {facet.chart_note}")
     lines.append(f"Variation: {facet.variation_meaning} [{facet.variation_icon}]")
     if facet.assurance_type:
         lines.append(
             f"{facet.assurance_meaning} "
             f"[{facet.assurance_type}; target {plain_number(facet.target)}]"
         )
+    elif facet.assurance_note:
+        lines.append(f"Assurance: none. {facet.assurance_note}")
     else:
         lines.append("Assurance: none (no target, or no better direction)")
 
-    lines.append("Limits by rebase group:")
+    lines.append("Centre line and limits by rebase group (run chart: median, no limits):")
     header = (
-        f"  {'group':<6}{'from':<12}{'to':<12}{'points':>7}{'mean':>12}{'lower':>12}"
-        f"{'upper':>12}{'special cause':>15}"
+        f"  {'group':<6}{'from':<12}{'to':<12}{'chart':<7}{'points':>7}{'centre':>12}"
+        f"{'lower':>12}{'upper':>12}{'special cause':>15}"
     )
     lines.append(header)
     for group in facet.summary:
         flagged = group.n - group.common_cause
-        trial = "  (trial limits)" if group.trial_limits else ""
-        mean, lower, upper = (plain_number(x) for x in (group.mean, group.lpl, group.upl))
+        run_chart = group.chart_kind == "run"
+        trial = "  (trial limits)" if group.trial_limits and not run_chart else ""
+        centre = group.centre if not math.isnan(group.centre) else group.mean
+        centre_text, lower, upper = (plain_number(x) for x in (centre, group.lpl, group.upl))
+        if run_chart:
+            centre_text, lower, upper = f"{centre_text} (median)", "none", "none"
+        kind = "run" if run_chart else "XmR"
         lines.append(
-            f"  {group.rebase_group:<6}{_date(group.start):<12}{_date(group.end):<12}"
-            f"{group.n:>7}{mean:>12}{lower:>12}{upper:>12}{flagged:>15}{trial}"
+            f"  {group.rebase_group:<6}{_date(group.start):<12}{_date(group.end):<12}{kind:<7}"
+            f"{group.n:>7}{centre_text:>12}{lower:>12}{upper:>12}{flagged:>15}{trial}"
         )
 
     points = result.facet_points(facet.facet)
@@ -320,7 +341,8 @@ def _facet_report(result: SPCResult, facet: FacetSPC, faceted: bool) -> list[str
 
 def format_report(result: SPCResult, *, source: str = "", value_col: str = "value") -> str:
     """Readable plain-text report of an SPC result: per facet, the latest point and its
-    icons, limits per rebase group, special-cause points and warnings."""
+    icons, whether it is read as a run chart and why, centre line and limits per rebase
+    group, special-cause points and warnings."""
     faceted = len(result.facets) > 1 or (result.facets and result.facets[0].facet is not None)
     lines = [
         f"SPC (Making Data Count XmR) of {value_col!r}" + (f" in {source}" if source else ""),

@@ -27,6 +27,18 @@ has a quirk (the reference cases marked `edge`), this engine deliberately choose
 5. A rebase on the first date starts no new group: groups are always numbered from 0
    (the reference starts at 1 in that case) and a warning says the date was ignored.
 
+Run charts (beyond the reference, `SPCOptions.chart="auto"`, the default): when more than
+half of a rebase group's moving ranges are exactly 0 (the median moving range is 0, e.g. a
+median wait in whole days that mostly repeats, or a constant series), XmR limits would
+describe the recording resolution, not the process, and nearly every point would be
+flagged. Such a group is read as a RUN CHART: no process limits (lpl/upl/nlpl/nupl NaN),
+the median as centre line, special cause only by the run-chart rules of NHS England's
+Making Data Count guidance (a shift of 6+ points on one side of the median; a trend of 5+
+points going one way), no assurance (a run chart cannot say whether a target will be met).
+`FacetSPC.chart_kind` and `chart_note` say so in plain words. Every group of every
+reference case that is not constant stays XmR; the constant edge case now gets NaN limits
+and common cause throughout, exactly as the reference does.
+
 Also beyond the reference: a rebase date matching no row is ignored as in the reference,
 but with a warning naming it; targets may step (change from a date); rule lengths and the
 two-in-three rule are options.
@@ -50,7 +62,13 @@ import pandas as pd
 
 from metrics.spc import rules
 from metrics.spc.icons import icon_meaning
-from metrics.spc.xmr import ProcessLimits, process_limits
+from metrics.spc.wording import plain_number
+from metrics.spc.xmr import (
+    ProcessLimits,
+    baseline_median,
+    process_limits,
+    same_value_tolerance,
+)
 
 DEFAULT_TRIAL_LIMIT_POINTS: Final = 13
 MIN_FIX_AFTER_N_POINTS: Final = 12
@@ -71,7 +89,10 @@ POINT_COLUMNS: Final = (
     "point_type",
     "rule",
     "short_group_warning",
+    "centre",
+    "chart_kind",
 )
+CHART_CHOICES: Final = ("auto", "xmr", "run")
 
 DateLike = str | dt.date | np.datetime64 | pd.Timestamp
 TargetSteps = Sequence[tuple[DateLike, float | None]]
@@ -97,6 +118,10 @@ class SPCOptions:
     fix_after_n_points: limits from the first n points of each rebase group (>= 12), or
         None to use every point.
     trial_limit_points: groups with fewer points get the trial-limits warning (13).
+    chart: "auto" (the default): XmR, except that a rebase group where more than half of
+        the moving ranges are exactly 0 is read as a run chart (its limits would carry no
+        information); "xmr": always XmR (the reference's behaviour); "run": always a run
+        chart (median, shift and trend rules, no limits).
     """
 
     improvement: str = "increase"
@@ -106,8 +131,11 @@ class SPCOptions:
     two_in_three: bool = True
     fix_after_n_points: int | None = None
     trial_limit_points: int = DEFAULT_TRIAL_LIMIT_POINTS
+    chart: str = "auto"
 
     def __post_init__(self) -> None:
+        if self.chart not in CHART_CHOICES:
+            raise ValueError(f"chart must be one of {', '.join(CHART_CHOICES)}; got {self.chart!r}")
         if self.improvement not in rules.IMPROVEMENT_DIRECTIONS:
             raise ValueError(
                 "improvement must be one of "
@@ -147,7 +175,19 @@ class SPCOptions:
             if self.fix_after_n_points
             else "limits from all points"
         )
-        return f"{better}; {screen}; {fixed}; special cause: {', '.join(rules_used)}"
+        chart = {
+            "auto": (
+                "; run chart (median; shift of "
+                f"{rules.RUN_CHART_SHIFT_LENGTH}, trend of {rules.RUN_CHART_TREND_LENGTH}) "
+                "where most moving ranges are 0"
+            ),
+            "run": (
+                f"; every group read as a run chart (median; shift of "
+                f"{rules.RUN_CHART_SHIFT_LENGTH}, trend of {rules.RUN_CHART_TREND_LENGTH})"
+            ),
+            "xmr": "; always XmR",
+        }[self.chart]
+        return f"{better}; {screen}; {fixed}; special cause: {', '.join(rules_used)}{chart}"
 
 
 def _is_int(value: Any) -> bool:
@@ -173,6 +213,8 @@ class GroupSummary:
     variation_type: str | None  # point type of the group's latest non-missing point
     assurance_type: str | None  # only on the latest group, only with a target
     trial_limits: bool
+    chart_kind: str = "xmr"  # "xmr", or "run": no limits, centre line is the median
+    centre: float = math.nan  # the centre line: the mean (XmR) or the median (run chart)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict: ISO dates, NaN as None."""
@@ -192,6 +234,8 @@ class GroupSummary:
             "variation_type": self.variation_type,
             "assurance_type": self.assurance_type,
             "trial_limits": self.trial_limits,
+            "chart_kind": self.chart_kind,
+            "centre": _json_float(self.centre),
         }
 
 
@@ -212,6 +256,10 @@ class FacetSPC:
     target: float | None  # the target at the latest point
     summary: tuple[GroupSummary, ...]
     warnings: tuple[str, ...]
+    # "run" when the group the icons read (the latest with a value) is read as a run chart
+    chart_kind: str = "xmr"
+    chart_note: str = ""  # plain English, whenever any group is read as a run chart
+    assurance_note: str = ""  # why there is no assurance although there is a target
 
     @property
     def variation_meaning(self) -> str:
@@ -239,6 +287,9 @@ class FacetSPC:
             "assurance_icon": self.assurance_icon,
             "assurance_meaning": self.assurance_meaning or None,
             "target": _json_float(self.target),
+            "chart_kind": self.chart_kind,
+            "chart_note": self.chart_note or None,
+            "assurance_note": self.assurance_note or None,
             "summary": [group.to_dict() for group in self.summary],
             "warnings": list(self.warnings),
         }
@@ -251,7 +302,9 @@ class SPCResult:
     points columns: facet (None without a facet column), date, value, mean, lpl, upl,
     nlpl, nupl (2-sigma lines), rebase_group (0, 1, ...), target (NaN where none),
     special_cause_type (reference label), special_cause_flag, point_type (reference name),
-    rule (plain English; "" for common cause), short_group_warning (trial limits).
+    rule (plain English; "" for common cause), short_group_warning (trial limits),
+    centre (the centre line: the mean, or the median in a run-chart group), chart_kind
+    ("xmr" or "run"; a run-chart group has NaN lpl/upl/nlpl/nupl).
     """
 
     points: pd.DataFrame
@@ -332,7 +385,7 @@ def _point_records(points: pd.DataFrame) -> list[dict[str, Any]]:
         dates = [_iso_date(d) for d in date_column]
     columns = {
         name: points[name].to_numpy(dtype=float, na_value=np.nan)
-        for name in ("value", "mean", "lpl", "upl", "nlpl", "nupl", "target")
+        for name in ("value", "mean", "lpl", "upl", "nlpl", "nupl", "target", "centre")
     }
     floats = {
         name: [None if math.isnan(v) else v for v in arr.tolist()] for name, arr in columns.items()
@@ -343,6 +396,7 @@ def _point_records(points: pd.DataFrame) -> list[dict[str, Any]]:
     point_types = points["point_type"].tolist()
     rule_text = points["rule"].tolist()
     trial = points["short_group_warning"].tolist()
+    kinds = points["chart_kind"].tolist()
     return [
         {
             "date": dates[i],
@@ -359,6 +413,8 @@ def _point_records(points: pd.DataFrame) -> list[dict[str, Any]]:
             "special_cause_flag": bool(flags[i]),
             "rule": rule_text[i],
             "short_group_warning": bool(trial[i]),
+            "centre": floats["centre"][i],
+            "chart_kind": kinds[i],
         }
         for i in range(len(dates))
     ]
@@ -634,11 +690,36 @@ def classify_points(
     return rule, direction
 
 
+def classify_run_chart_points(
+    values: np.ndarray, median: float, *, tolerance: float | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Apply the run-chart rules to one rebase group read as a run chart.
+
+    Only two rules: a trend (5+ points going one way; a repeated value is skipped) and a
+    shift (6+ points on one side of the median; a point on the median is skipped), with
+    the XmR precedence (trend before shift). Returns (rule code, direction) per point as
+    `classify_points` does; no point is ever "outside the limits" or "two in three".
+    Values within `tolerance` (default: `same_value_tolerance`, rounding in the last bits)
+    count as equal, to each other and to the median.
+    """
+    tol = same_value_tolerance(values) if tolerance is None else tolerance
+    trend_direction = rules.run_chart_trend(values, rules.RUN_CHART_TREND_LENGTH, tolerance=tol)
+    one_side = rules.run_chart_shift(values, median, rules.RUN_CHART_SHIFT_LENGTH, tolerance=tol)
+    none = np.zeros(np.asarray(values).size, dtype=bool)
+    rule = rules.special_cause_rule(none, trend_direction != 0, none, one_side)
+    y = np.asarray(values, dtype=float)
+    side = rules.relative_to_mean(np.where(np.abs(y - median) <= tol, median, y), median)
+    direction = rules.special_cause_direction(rule, side, trend_direction)
+    return rule, direction
+
+
 @dataclass(frozen=True)
 class _Tables:
     labels: np.ndarray
     descriptions: np.ndarray
     point_types: np.ndarray
+    run_labels: np.ndarray
+    run_descriptions: np.ndarray
 
     @classmethod
     def for_options(cls, options: SPCOptions) -> _Tables:
@@ -646,7 +727,37 @@ class _Tables:
             labels=rules.special_cause_labels(options.run_length, options.trend_length),
             descriptions=rules.rule_descriptions(options.run_length, options.trend_length),
             point_types=rules.point_type(np.array([-1, 0, 1]), options.improvement),
+            run_labels=rules.special_cause_labels(
+                rules.RUN_CHART_SHIFT_LENGTH, rules.RUN_CHART_TREND_LENGTH
+            ),
+            run_descriptions=rules.run_chart_rule_descriptions(),
         )
+
+
+def _reads_as_run_chart(limits: ProcessLimits, options: SPCOptions) -> bool:
+    if options.chart == "run":
+        return True
+    return options.chart == "auto" and limits.limits_uninformative
+
+
+def _run_chart_note(
+    where: str, limits: ProcessLimits, segment: np.ndarray, median: float, unit: str
+) -> str:
+    """Why this group is read as a run chart, in plain words."""
+    shown = f"Limits are not shown{where}"
+    against = f"read as a run chart against the median ({plain_number(median)})"
+    if not limits.limits_uninformative:  # chart="run" asked for it
+        return f"{shown}: every group is read as a run chart, as asked; {against}."
+    present = segment[~np.isnan(segment)]
+    total = limits.n_moving_ranges_before_screening
+    zero = limits.n_zero_moving_ranges
+    if zero == total:
+        why = f"every {unit} has the same value as the {unit} before"
+    else:
+        whole = bool(present.size) and bool(np.all(present == np.round(present)))
+        detail = f"{zero} of {total} changes are zero" + ("; whole numbers" if whole else "")
+        why = f"most {unit}s have the same value as the {unit} before ({detail})"
+    return f"{shown}: {why}, so the limits would carry no information; {against}."
 
 
 _IMPROVEMENT_SIGN: Final = {"increase": 1, "decrease": -1, "neutral": 0}
@@ -668,10 +779,17 @@ def _analyse_facet(
     bounds = np.concatenate(([0], np.flatnonzero(starts), [n]))
 
     limit_arrays = {name: np.empty(n) for name in ("mean", "lpl", "upl", "nlpl", "nupl")}
+    centre = np.empty(n)
+    is_run = np.zeros(n, dtype=bool)
     rule = np.zeros(n, dtype=np.int8)
     direction = np.zeros(n, dtype=np.int8)
     trial = np.zeros(n, dtype=bool)
     group_limits: list[ProcessLimits] = []
+    group_run: list[bool] = []
+    group_centre: list[float] = []
+    notes: list[str] = []
+    unit = "month" if dates.size and bool((pd.DatetimeIndex(dates).day == 1).all()) else "point"
+    several_groups = len(bounds) > 2
     for g, (lo, hi) in enumerate(itertools.pairwise(bounds)):
         segment = values[lo:hi]
         limits = process_limits(
@@ -679,13 +797,32 @@ def _analyse_facet(
             fix_after_n_points=options.fix_after_n_points,
             screen_outliers=options.screen_outliers,
         )
+        run_chart = _reads_as_run_chart(limits, options)
         group_limits.append(limits)
+        group_run.append(run_chart)
         for name, array in limit_arrays.items():
             array[lo:hi] = getattr(limits, name)
-        rule[lo:hi], direction[lo:hi] = classify_points(segment, limits, options)
+        if run_chart:
+            median = baseline_median(segment, fix_after_n_points=options.fix_after_n_points)
+            for name in ("lpl", "upl", "nlpl", "nupl"):
+                limit_arrays[name][lo:hi] = np.nan
+            centre[lo:hi] = median
+            is_run[lo:hi] = True
+            rule[lo:hi], direction[lo:hi] = classify_run_chart_points(segment, median)
+            where = (
+                f" for rebase group {g} ({_fmt(dates[lo])} to {_fmt(dates[hi - 1])})"
+                if several_groups
+                else ""
+            )
+            notes.append(_run_chart_note(where, limits, segment, median, unit))
+        else:
+            median = limits.mean
+            centre[lo:hi] = limits.mean
+            rule[lo:hi], direction[lo:hi] = classify_points(segment, limits, options)
+        group_centre.append(float(median))
         size = hi - lo
         trial[lo:hi] = size < options.trial_limit_points
-        warnings.extend(_group_warnings(g, dates[lo], size, limits, options))
+        warnings.extend(_group_warnings(g, dates[lo], size, limits, options, run_chart))
 
     flag = rule != rules.NO_RULE
     targets = _target_values(target_spec, dates)
@@ -697,6 +834,7 @@ def _analyse_facet(
     point_types = tables.point_types[direction + 1]
     variation = None
     assurance = None
+    assurance_note = ""
     latest_target = None
     if latest is not None:
         variation = rules.variation_icon(point_types[latest], options.improvement)
@@ -707,6 +845,13 @@ def _analyse_facet(
             latest_target,
             options.improvement,
         )
+        if is_run[latest] and assurance is not None:
+            assurance = None
+            assurance_note = (
+                "No assurance icon: the latest values are read as a run chart, which has no "
+                "process limits, so it cannot say whether the target "
+                f"({plain_number(latest_target)}) will be met consistently."
+            )
         if latest != n - 1:
             warnings.append(
                 f"the latest value ({_fmt(dates[-1])}) is missing; the icons use the latest "
@@ -732,8 +877,8 @@ def _analyse_facet(
                 n=int(hi - lo),
                 n_missing=int(hi - lo - recorded.size),
                 mean=limits.mean,
-                lpl=limits.lpl,
-                upl=limits.upl,
+                lpl=math.nan if group_run[g] else limits.lpl,
+                upl=math.nan if group_run[g] else limits.upl,
                 common_cause=int(hi - lo) - flagged,
                 special_cause_improvement=n_improvement,
                 special_cause_concern=n_concern,
@@ -741,6 +886,8 @@ def _analyse_facet(
                 variation_type=str(point_types[lo + recorded[-1]]) if recorded.size else None,
                 assurance_type=assurance if is_latest_group else None,
                 trial_limits=bool(hi - lo < options.trial_limit_points),
+                chart_kind="run" if group_run[g] else "xmr",
+                centre=group_centre[g],
             )
         )
 
@@ -750,11 +897,19 @@ def _analyse_facet(
         **limit_arrays,
         "rebase_group": group,
         "target": targets,
-        "special_cause_type": tables.labels[rule, direction + 1],
+        "special_cause_type": np.where(
+            is_run, tables.run_labels[rule, direction + 1], tables.labels[rule, direction + 1]
+        ),
         "special_cause_flag": flag,
         "point_type": point_types,
-        "rule": tables.descriptions[rule, direction + 1],
+        "rule": np.where(
+            is_run,
+            tables.run_descriptions[rule, direction + 1],
+            tables.descriptions[rule, direction + 1],
+        ),
         "short_group_warning": trial,
+        "centre": centre,
+        "chart_kind": np.where(is_run, "run", "xmr").astype(object),
     }
     facet_result = FacetSPC(
         facet=facet,
@@ -770,17 +925,27 @@ def _analyse_facet(
         target=latest_target,
         summary=tuple(summaries),
         warnings=tuple(warnings),
+        chart_kind="run" if is_run[latest if latest is not None else n - 1] else "xmr",
+        chart_note=" ".join(notes),
+        assurance_note=assurance_note,
     )
     return columns, facet_result
 
 
 def _group_warnings(
-    group: int, start: np.datetime64, size: int, limits: ProcessLimits, options: SPCOptions
+    group: int,
+    start: np.datetime64,
+    size: int,
+    limits: ProcessLimits,
+    options: SPCOptions,
+    run_chart: bool = False,
 ) -> list[str]:
     where = f"rebase group {group} (from {_fmt(start)})"
     warnings = []
     if limits.n_baseline_values == 0:
         warnings.append(f"{where} has no values: no centre line or limits")
+    elif run_chart:
+        pass  # no limits by design; FacetSPC.chart_note says why
     elif math.isnan(limits.mean_moving_range):
         warnings.append(
             f"{where} has too few values for limits: no two consecutive values, so no moving range"
@@ -791,15 +956,24 @@ def _group_warnings(
             "and any change will show as special cause"
         )
     if size < options.trial_limit_points:
-        warnings.append(
-            f"trial limits: {where} has {size} points (fewer than {options.trial_limit_points}); "
-            "the limits may move as more data arrive"
-        )
+        if run_chart:
+            warnings.append(
+                f"{where} has {size} points (fewer than {options.trial_limit_points}); "
+                "its median may move as more data arrive"
+            )
+        else:
+            warnings.append(
+                f"trial limits: {where} has {size} points "
+                f"(fewer than {options.trial_limit_points}); "
+                "the limits may move as more data arrive"
+            )
     fix = options.fix_after_n_points
     if fix is not None and size < fix:
+        line = "median" if run_chart else "limits"
         warnings.append(
             f"{where} has {size} points, fewer than fix_after_n_points={fix}; "
-            "its limits use every point and are not yet fixed"
+            f"its {line} use{'s' if run_chart else ''} every point and "
+            f"{'is' if run_chart else 'are'} not yet fixed"
         )
     return warnings
 
@@ -839,7 +1013,10 @@ def _empty_points() -> pd.DataFrame:
     return pd.DataFrame({name: pd.Series(dtype=object) for name in POINT_COLUMNS}).astype(
         {
             "date": "datetime64[ns]",
-            **{c: float for c in ("value", "mean", "lpl", "upl", "nlpl", "nupl", "target")},
+            **{
+                c: float
+                for c in ("value", "mean", "lpl", "upl", "nlpl", "nupl", "target", "centre")
+            },
             "rebase_group": np.int64,
             "special_cause_flag": bool,
             "short_group_warning": bool,

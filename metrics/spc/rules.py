@@ -19,8 +19,18 @@ so that the reference's rule-level cases (`unit_cases.json`) can be run against 
 - `point_type`, `variation_icon` and `assurance_type` turn labels into the reference's
   point types and icon names.
 
+Run charts (a group whose XmR limits would carry no information, see `metrics.spc.xmr`)
+use their own two rules, as NHS England's Making Data Count run-chart guidance states them:
+
+- `run_chart_shift`: 6 or more consecutive points all above or all below the median; a
+  point ON the median neither breaks the run nor counts towards it (and is not flagged);
+- `run_chart_trend`: 5 or more consecutive points all going up or all going down; a value
+  equal to the one before neither breaks the trend nor counts (and is not flagged, except
+  that a trend starts from the last of equal values: where the movement begins).
+
 Missing values (NaN) are never on either side of the mean and never rise or fall, so a
-missing point breaks any run, trend or two-in-three window that would span it.
+missing point breaks any run, trend or two-in-three window that would span it (in run
+charts too).
 """
 
 from __future__ import annotations
@@ -43,6 +53,10 @@ TWO_IN_THREE: Final = 3
 SHIFT: Final = 4
 
 COMMON_CAUSE_LABEL: Final = "Common Cause"
+
+# Run-chart rules (NHS England, Making Data Count: run charts).
+RUN_CHART_SHIFT_LENGTH: Final = 6
+RUN_CHART_TREND_LENGTH: Final = 5
 
 POINT_TYPES: Final = (
     "common_cause",
@@ -200,6 +214,92 @@ def trend_direction(values: ArrayLike, part_of_trend: ArrayLike) -> np.ndarray:
     use_next = next_in_trend & (next_step != 0)
     direction = np.where(use_next, next_step, prev_step)
     return np.where(in_trend, direction, 0).astype(np.int8)
+
+
+# --- run-chart rules ----------------------------------------------------------------------
+
+
+def _runs(tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start and stop (exclusive) of each maximal run of equal tokens."""
+    if tokens.size == 0:
+        empty = np.zeros(0, dtype=np.intp)
+        return empty, empty
+    starts = np.flatnonzero(np.concatenate(([True], tokens[1:] != tokens[:-1])))
+    stops = np.concatenate((starts[1:], [tokens.size]))
+    return starts, stops
+
+
+def run_chart_shift(
+    values: ArrayLike,
+    median: float,
+    length: int = RUN_CHART_SHIFT_LENGTH,
+    *,
+    tolerance: float = 0.0,
+) -> np.ndarray:
+    """Run-chart shift: True for each point of `length` or more consecutive points all above
+    or all below the median.
+
+    Points on the median (within `tolerance`) are skipped: they neither break the run nor
+    count towards it, and are not flagged. A missing value breaks the run.
+    """
+    y = _floats(values)
+    diff = y - float(median)
+    side = np.where(np.abs(diff) <= tolerance, 0.0, np.sign(diff))  # NaN where missing
+    kept = np.flatnonzero(np.isnan(side) | (side != 0))  # drop points on the median
+    tokens = np.nan_to_num(side[kept], nan=0.0)  # 0 = a missing value: a break
+    flags = np.zeros(y.size, dtype=bool)
+    starts, stops = _runs(tokens)
+    for start, stop in zip(starts, stops, strict=True):
+        if tokens[start] != 0 and stop - start >= length:
+            flags[kept[start:stop]] = True
+    return flags
+
+
+def run_chart_trend(
+    values: ArrayLike, length: int = RUN_CHART_TREND_LENGTH, *, tolerance: float = 0.0
+) -> np.ndarray:
+    """Run-chart trend: +1 (-1) for each point of `length` or more consecutive points all
+    going up (down); 0 elsewhere (int8).
+
+    A value equal to the one before (within `tolerance`) is skipped: it neither breaks the
+    trend nor counts towards it, and is not flagged. Of a run of equal values, the trend's
+    FIRST point is the last of them (where the movement starts: 7, 7, 7, 8, 9, ... flags
+    the third 7), every later point the first of them (where the value is reached). A
+    missing value breaks the trend. A point shared by a rising and a falling trend (a peak)
+    takes the direction of the trend that follows it, as the XmR trend labels do.
+    """
+    y = _floats(values)
+    present = ~np.isnan(y)
+    repeat = np.zeros(y.size, dtype=bool)
+    repeat[1:] = present[1:] & present[:-1] & (np.abs(y[1:] - y[:-1]) <= tolerance)
+    kept = np.flatnonzero(~repeat)
+    steps = np.nan_to_num(np.sign(np.diff(y[kept])), nan=0.0)  # 0 across a missing value
+    direction = np.zeros(y.size, dtype=np.int8)
+    starts, stops = _runs(steps)
+    for start, stop in zip(starts, stops, strict=True):
+        # steps start..stop-1 join the kept points start..stop
+        if steps[start] != 0 and stop - start + 1 >= length:
+            first = kept[start + 1] - 1  # the last of the equal values the trend leaves
+            direction[[first, *kept[start + 1 : stop + 1]]] = int(steps[start])
+    return direction
+
+
+def run_chart_rule_descriptions(
+    shift_length: int = RUN_CHART_SHIFT_LENGTH, trend_length: int = RUN_CHART_TREND_LENGTH
+) -> np.ndarray:
+    """Plain-English run-chart rule text indexed [rule code, direction + 1]."""
+    table = np.full((5, 3), "", dtype=object)
+    table[TREND] = [
+        f"Trend of {trend_length} or more points in a row falling",
+        "",
+        f"Trend of {trend_length} or more points in a row rising",
+    ]
+    table[SHIFT] = [
+        f"Run of {shift_length} or more points in a row below the median",
+        "",
+        f"Run of {shift_length} or more points in a row above the median",
+    ]
+    return table
 
 
 # --- two in three -----------------------------------------------------------------------
