@@ -225,10 +225,17 @@ def spc_panel(reading: Reading, link_params: dict[str, str], *, height: int = 26
         )
     with left:
         shown = reading.spc_shown or result
-        what = (
-            f"{metric.title} each month, with its average (solid) and process limits (dashed): "
-            "points outside the limits or in unusual runs are marked as special cause."
-        )
+        if facet.chart_kind == "run":
+            what = (
+                f"{metric.title} each month against its median (a run chart): unusual runs "
+                f"are marked as special cause. {facet.chart_note}"
+            )
+        else:
+            what = (
+                f"{metric.title} each month, with its average (solid) and process limits "
+                "(dashed): points outside the limits or in unusual runs are marked as special "
+                "cause."
+            )
         if reading.provisional_points:
             what += " Hollow points are provisional months (still filling up), not yet read."
         if metric.target:
