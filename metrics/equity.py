@@ -26,14 +26,20 @@ events but no rate; it is listed with the reason. The latest provisional months 
 source (still filling up) are left out unless asked for, as in the SPC and impact
 readings.
 
-Disclosure: counts shown go through `metrics.disclosure` under the page's policy. Rates,
-intervals and ratios are complex statistics computed from exact numbers (NHS Digital
-applies no control to those), but a group's rate, interval and ratio are hidden whenever
-its event count (or the reference group's) is suppressed, to be safe.
+Disclosure: the analysis (`equity_rates`, `pool_rates`, `yearly_rate_ratios`) works on
+exact numbers. Everything shown goes through `shown_rates` / `shown_yearly` under the
+page's policy: each group's event count is controlled (`metrics.disclosure`), and its
+rate, Garwood interval, rate ratio and ratio interval are recomputed from the counts as
+shown (rounded), never from the exact ones. Otherwise rate x person-years / 100,000 beside
+a rounded count would give the exact count back (a count shown as 15 with a rate from 17
+events). A group's rate, interval and ratio are hidden when its count is suppressed, and
+ratios too when the reference group's count is. Person-years come from published
+population estimates and are not controlled.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 from dataclasses import dataclass, field
@@ -54,6 +60,7 @@ from metrics.disclosure import (
     Policy,
     control_count,
     control_ratio,
+    count_as_shown,
 )
 from metrics.series import SeriesError, SeriesQuery
 from metrics.sql.compiler import NOT_RECORDED, population_plan
@@ -98,6 +105,8 @@ class GroupRate:
     ratio_upper: float | None = None
     is_reference: bool = False
     reason: str = ""  # why there is no rate (or no interval)
+    suppressed: bool = False  # as shown: the event count is suppressed (so is all else)
+    ratio_suppressed: bool = False  # as shown: the reference count is, so the ratio is
 
     @property
     def ratio_excludes_one(self) -> bool | None:
@@ -247,32 +256,57 @@ def pool_rates(
         reference = default_reference(dimension, person_years)
     ref_events, ref_py = pooled[reference] if reference else (0.0, 0.0)
 
-    rows_out: list[GroupRate] = []
-    for group, (events, py) in pooled.items():
-        if py <= 0:
-            rows_out.append(GroupRate(group, events, 0.0, reason=NO_POPULATION))
-            continue
-        lower, upper = poisson_rate_ci(events, py, per=per, confidence=confidence)
-        rate = events / py * per
-        if group == reference:
-            rows_out.append(
-                GroupRate(group, events, py, rate, lower, upper, 1.0, is_reference=True)
-            )
-            continue
-        ratio, r_lower, r_upper = rate_ratio_ci(
-            events, py, ref_events, ref_py, confidence=confidence
+    rows_out = [
+        _group_rate(
+            group,
+            events,
+            py,
+            reference=reference,
+            reference_events=ref_events,
+            reference_person_years=ref_py,
+            per=per,
+            confidence=confidence,
         )
-        reason = ""
-        if ratio is None and reference is not None:
-            reason = f"no {reference} events to compare against"
-        elif ratio is not None and r_lower is None:
-            reason = "no events, so no interval for the rate ratio"
-        rows_out.append(
-            GroupRate(group, events, py, rate, lower, upper, ratio, r_lower, r_upper, reason=reason)
-        )
+        for group, (events, py) in pooled.items()
+    ]
     # Groups with rates first (in their natural order), then those without a population.
     rows_out.sort(key=lambda g: (g.rate is None, g.group))
     return RateTable(tuple(rows_out), reference, per, months, confidence)
+
+
+def _group_rate(
+    group: str,
+    events: float,
+    person_years: float,
+    *,
+    reference: str | None,
+    reference_events: float,
+    reference_person_years: float,
+    per: float,
+    confidence: float,
+) -> GroupRate:
+    """One group's rate, Garwood interval and rate ratio against `reference`.
+
+    The same arithmetic serves the exact analysis and the figures as shown (where
+    `events` and `reference_events` are the controlled counts).
+    """
+    if person_years <= 0:
+        return GroupRate(group, events, 0.0, reason=NO_POPULATION)
+    lower, upper = poisson_rate_ci(events, person_years, per=per, confidence=confidence)
+    rate = events / person_years * per
+    if group == reference:
+        return GroupRate(group, events, person_years, rate, lower, upper, 1.0, is_reference=True)
+    ratio, r_lower, r_upper = rate_ratio_ci(
+        events, person_years, reference_events, reference_person_years, confidence=confidence
+    )
+    reason = ""
+    if ratio is None and reference is not None:
+        reason = f"no {reference} events to compare against"
+    elif ratio is not None and r_lower is None:
+        reason = "no events, so no interval for the rate ratio"
+    return GroupRate(
+        group, events, person_years, rate, lower, upper, ratio, r_lower, r_upper, reason=reason
+    )
 
 
 def financial_year(month: dt.date | pd.Timestamp) -> str:
@@ -293,7 +327,8 @@ def yearly_rate_ratios(
 
     Columns: fin_year, group, events, person_years, rate, rate_lower, rate_upper,
     rate_ratio, ratio_lower, ratio_upper, is_reference, reference, reference_events,
-    months (pooled in that year) and complete (all 12 months).
+    reference_person_years, months (pooled in that year) and complete (all 12 months).
+    Exact figures: pages show them through `shown_yearly`.
     """
     columns = [
         "fin_year",
@@ -309,6 +344,7 @@ def yearly_rate_ratios(
         "is_reference",
         "reference",
         "reference_events",
+        "reference_person_years",
         "months",
         "complete",
     ]
@@ -323,6 +359,7 @@ def yearly_rate_ratios(
         if not table.months:
             continue
         ref_events = table.group(table.reference).events if table.reference else math.nan
+        ref_py = table.group(table.reference).person_years if table.reference else math.nan
         for g in table.with_rates:
             records.append(
                 {
@@ -339,6 +376,7 @@ def yearly_rate_ratios(
                     "is_reference": g.is_reference,
                     "reference": table.reference,
                     "reference_events": ref_events,
+                    "reference_person_years": ref_py,
                     "months": len(table.months),
                     "complete": len(table.months) == 12,
                 }
@@ -512,7 +550,10 @@ def _with_groups_without_events(
     added = pd.DataFrame(rows)
     added["value"] = 0.0 * added["denominator"]  # 0 where the population is known
     added = added.astype({"group": frame["group"].dtype})
-    combined = pd.concat([frame, added[frame.columns]], ignore_index=True)
+    # Any other column the series carries (such as the rows a filter selects) counts
+    # something that did not happen: zero.
+    added = added.reindex(columns=frame.columns, fill_value=0)
+    combined = pd.concat([frame, added], ignore_index=True)
     return combined.sort_values(["month", "group"], ignore_index=True)
 
 
@@ -559,10 +600,130 @@ def ratio_suppressed(result: EquityResult, group: str, policy: Policy) -> bool:
     )
 
 
+# --------------------------------------------------------------------------- as shown
+
+
+SMALL_NUMBER_NOTE = "small number: rate and ratio not shown"
+
+
+def shown_rates(result: EquityResult, policy: Policy) -> RateTable:
+    """The rate table as readers see it under `policy` (every page, chart and download).
+
+    Group order, person-years and the reference are those of the analysis; each group's
+    `events` is its count as shown (rounded) and its rate, interval, rate ratio and ratio
+    interval are recomputed from the counts as shown, with the same arithmetic as the
+    analysis. A group whose count is suppressed has NaN events, no rate and
+    `suppressed`; a ratio against a suppressed reference count is None with
+    `ratio_suppressed`. Under a policy that does not apply, the exact table.
+    """
+    if not policy.applies():
+        return result.rates
+    exact = result.rates
+    reference = exact.reference
+    shown = {g.group: count_as_shown(g.events, policy) for g in exact.groups}
+    ref_events = shown.get(reference) if reference is not None else None
+    ref_py = exact.group(reference).person_years if reference is not None else 0.0
+    rows: list[GroupRate] = []
+    for g in exact.groups:
+        events = shown[g.group]
+        if events is None:
+            rows.append(
+                GroupRate(
+                    g.group,
+                    math.nan,
+                    g.person_years,
+                    is_reference=g.is_reference,
+                    reason=SMALL_NUMBER_NOTE,
+                    suppressed=True,
+                )
+            )
+            continue
+        if reference is not None and g.group != reference and ref_events is None:
+            # The reference count is suppressed: the rate can be shown, the ratio cannot.
+            row = _group_rate(
+                g.group,
+                events,
+                g.person_years,
+                reference=None,
+                reference_events=0.0,
+                reference_person_years=0.0,
+                per=exact.per,
+                confidence=exact.confidence,
+            )
+            if row.rate is not None:
+                row = dataclasses.replace(
+                    row,
+                    rate_ratio=None,
+                    ratio_lower=None,
+                    ratio_upper=None,
+                    reason=f"{reference} count too small: ratio not shown",
+                    ratio_suppressed=True,
+                )
+            rows.append(row)
+            continue
+        rows.append(
+            _group_rate(
+                g.group,
+                events,
+                g.person_years,
+                reference=reference,
+                reference_events=ref_events or 0.0,
+                reference_person_years=ref_py,
+                per=exact.per,
+                confidence=exact.confidence,
+            )
+        )
+    return RateTable(tuple(rows), reference, exact.per, exact.months, exact.confidence)
+
+
+def shown_yearly(result: EquityResult, policy: Policy) -> pd.DataFrame:
+    """`result.yearly` as shown: years where the group's or the reference's count is
+    suppressed are left out; the others have events as shown and rates, intervals and
+    ratios recomputed from the counts as shown. Under a policy that does not apply, the
+    exact frame."""
+    yearly = result.yearly
+    if not policy.applies() or yearly.empty:
+        return yearly.copy()
+    per, confidence = result.per, result.rates.confidence
+    records = []
+    for row in yearly.to_dict("records"):
+        events = count_as_shown(row["events"], policy)
+        ref_events = count_as_shown(row["reference_events"], policy)
+        if events is None or ref_events is None:
+            continue
+        shown = _group_rate(
+            row["group"],
+            events,
+            row["person_years"],
+            reference=row["reference"],
+            reference_events=ref_events,
+            reference_person_years=row["reference_person_years"],
+            per=per,
+            confidence=confidence,
+        )
+        records.append(
+            {
+                **row,
+                "events": events,
+                "reference_events": ref_events,
+                "rate": shown.rate,
+                "rate_lower": shown.rate_lower,
+                "rate_upper": shown.rate_upper,
+                "rate_ratio": shown.rate_ratio,
+                "ratio_lower": shown.ratio_lower,
+                "ratio_upper": shown.ratio_upper,
+            }
+        )
+    out = pd.DataFrame.from_records(records, columns=list(yearly.columns))
+    for column in ("rate", "rate_lower", "rate_upper", "rate_ratio", "ratio_lower", "ratio_upper"):
+        out[column] = pd.to_numeric(out[column], errors="coerce").astype("float64")
+    return out
+
+
 def ratio_sentence(result: EquityResult, group: str, policy: Policy) -> str:
     """A plain-English sentence a board member can read aloud, with the interval."""
     reference = result.reference
-    row = result.rates.group(group)
+    row = shown_rates(result, policy).group(group)
     subject = group_phrase(result.dimension, group)
     subject = subject[:1].upper() + subject[1:]
     if reference is None or group == reference:
@@ -597,10 +758,8 @@ def default_comparison(result: EquityResult, policy: Policy) -> str | None:
     """The group with the highest rate ratio that can be shown (the headline comparison)."""
     shown = [
         g
-        for g in result.rates.with_rates
-        if not g.is_reference
-        and g.rate_ratio is not None
-        and not ratio_suppressed(result, g.group, policy)
+        for g in shown_rates(result, policy).with_rates
+        if not g.is_reference and g.rate_ratio is not None and not g.ratio_suppressed
     ]
     if not shown:
         return None
@@ -617,36 +776,28 @@ def _fmt(value: float | None, decimals: int = 1) -> str:
 
 
 def equity_table(result: EquityResult, policy: Policy) -> pd.DataFrame:
-    """The group table as readers see it (text), with counts under `policy`.
+    """The group table as readers see it (text) under `policy`.
 
-    A group's rate, interval and ratio are '*' when its event count is suppressed (and the
-    ratio too when the reference group's count is).
+    Counts are controlled; rates, intervals and ratios come from the counts as shown
+    (`shown_rates`). A group's rate, interval and ratio are '*' when its event count is
+    suppressed (and the ratio too when the reference group's count is).
     """
     per_text = f"{result.per:,.0f}"
     reference = result.reference or ""
     decimals = result.metric.decimals
     rows = []
-    for g in result.rates.groups:
-        events = control_count(g.events, policy)
-        hidden = events.suppressed
-        ratio_hidden = hidden or (
-            bool(reference) and g.group != reference and group_suppressed(result, reference, policy)
-        )
-        note = g.reason
-        if hidden:
-            note = "small number: rate and ratio not shown"
-        elif ratio_hidden:
-            note = f"{reference} count too small: ratio not shown"
-        if g.rate is None:
+    for exact, g in zip(result.rates.groups, shown_rates(result, policy).groups, strict=True):
+        events = control_count(exact.events, policy)
+        if g.person_years <= 0:
             rate = interval = ratio = ratio_interval = clear = MISSING
-        elif hidden:
+        elif g.suppressed:
             rate = interval = ratio = ratio_interval = clear = SUPPRESSED
         else:
             rate = _fmt(g.rate, decimals)
             interval = f"{_fmt(g.rate_lower, decimals)} to {_fmt(g.rate_upper, decimals)}"
             if g.is_reference:
                 ratio, ratio_interval, clear = "1 (reference)", MISSING, MISSING
-            elif ratio_hidden:
+            elif g.ratio_suppressed:
                 ratio = ratio_interval = clear = SUPPRESSED
             else:
                 ratio = MISSING if g.rate_ratio is None else f"{g.rate_ratio:.2f}"
@@ -667,17 +818,66 @@ def equity_table(result: EquityResult, policy: Policy) -> pd.DataFrame:
                 f"Rate ratio vs {reference}": ratio,
                 "95% CI (ratio)": ratio_interval,
                 "Interval excludes 1": clear,
-                "Note": note,
+                "Note": g.reason,
             }
         )
     return pd.DataFrame(rows).astype("str")
+
+
+DOWNLOAD_COLUMNS = (
+    "group",
+    "events",
+    "person_years",
+    "rate",
+    "rate_lower",
+    "rate_upper",
+    "rate_ratio",
+    "ratio_lower",
+    "ratio_upper",
+    "is_reference",
+    "suppressed",
+    "note",
+)
+
+
+def equity_download(result: EquityResult, policy: Policy) -> pd.DataFrame:
+    """The group table as numbers for a CSV download, under `policy`.
+
+    The same figures as `equity_table` (`shown_rates`): events as shown (NaN where
+    suppressed), person-years, rates and ratios from the counts as shown, `suppressed`
+    where the count is and `note` saying why a figure is missing. Never exact counts
+    under a policy that applies.
+    """
+    shown = shown_rates(result, policy)
+    rows = [
+        {
+            "group": g.group,
+            "events": g.events,
+            "person_years": g.person_years if g.person_years > 0 else math.nan,
+            "rate": g.rate,
+            "rate_lower": g.rate_lower,
+            "rate_upper": g.rate_upper,
+            "rate_ratio": g.rate_ratio,
+            "ratio_lower": g.ratio_lower,
+            "ratio_upper": g.ratio_upper,
+            "is_reference": g.is_reference,
+            "suppressed": g.suppressed,
+            "note": g.reason,
+        }
+        for g in shown.groups
+    ]
+    frame = pd.DataFrame(rows, columns=list(DOWNLOAD_COLUMNS))
+    for column in DOWNLOAD_COLUMNS[1:9]:
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
+    return frame
 
 
 # --------------------------------------------------------------------------- charts
 
 
 def rate_chart_data(result: EquityResult, policy: Policy) -> pd.DataFrame:
-    """Groups with a rate that can be shown: group, rate, rate_lower, rate_upper, role."""
+    """Groups with a rate that can be shown: group, rate, rate_lower, rate_upper, role
+    (figures as shown: `shown_rates`)."""
     rows = [
         {
             "group": g.group,
@@ -687,8 +887,7 @@ def rate_chart_data(result: EquityResult, policy: Policy) -> pd.DataFrame:
             "role": "Reference group" if g.is_reference else "Compared group",
             "label": _fmt(g.rate, result.metric.decimals),
         }
-        for g in result.rates.with_rates
-        if not group_suppressed(result, g.group, policy)
+        for g in shown_rates(result, policy).with_rates
     ]
     return pd.DataFrame(
         rows, columns=["group", "rate", "rate_lower", "rate_upper", "role", "label"]
@@ -760,18 +959,14 @@ def rate_alt_text(result: EquityResult, policy: Policy) -> str:
 
 
 def ratio_trend_data(result: EquityResult, group: str, policy: Policy) -> pd.DataFrame:
-    """Yearly rate ratio of `group` against the reference, years with suppressed counts out.
+    """Yearly rate ratio of `group` against the reference, as shown (`shown_yearly`):
+    years with suppressed counts out, ratios from the counts as shown.
 
     Only what the chart shows is kept: the chart's data travel to the browser whole, so
-    exact event counts must not ride along.
+    event counts must not ride along.
     """
-    yearly = result.yearly
+    yearly = shown_yearly(result, policy)
     rows = yearly[(yearly["group"] == group) & yearly["rate_ratio"].notna()].copy()
-    keep = [
-        not control_count(e, policy).suppressed and not control_count(r, policy).suppressed
-        for e, r in zip(rows["events"], rows["reference_events"], strict=True)
-    ]
-    rows = rows[keep]
     rows["year_kind"] = ["Full year" if c else "Part year" for c in rows["complete"]]
     return rows[
         ["fin_year", "rate_ratio", "ratio_lower", "ratio_upper", "months", "year_kind"]

@@ -4,11 +4,19 @@ Binds a metric's `its:` block (or an analyst's ad hoc choice of intervention and
 the ITS engine: the series comes from the board (whole span, not the page's period,
 since a study needs its pre-period), provisional months are left out of the fit, and
 breakdowns give one study per group.
+
+Disclosure: the model is fitted to exact figures, and what it estimates (fitted values,
+the counterfactual and its band, effects) is shown as computed: complex statistics, not
+counts. The observed values drawn and downloaded beside them are figures about people, so
+they go through `controlled_counterfactual` / `controlled_result` under the page's policy:
+under a neighbourhood filter (or any policy that applies) they are shown as on every other
+page, rounded or suppressed, never exact.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -16,6 +24,7 @@ import pandas as pd
 
 from metrics.board import Board
 from metrics.definitions.models import ITSBlock, MetricDef
+from metrics.disclosure import Policy, control_count, control_value, is_controlled
 from metrics.formatting import format_money, format_value
 from metrics.its import (
     InterventionSpec,
@@ -31,6 +40,7 @@ from metrics.series import SeriesError, SeriesQuery
 
 OFFSET = "population"
 CONTROL = "comparison"
+CONTROL_COLUMN = "control"  # the comparison series in an ITS counterfactual frame
 
 
 @dataclass(frozen=True)
@@ -64,6 +74,11 @@ class Impact:
     error: str = ""
     notes: tuple[str, ...] = ()
     groups: tuple[GroupImpact, ...] = field(default_factory=tuple)
+    # The exact series behind `data` (month, value, numerator, denominator, n), and the
+    # comparison metric's: what `controlled_counterfactual` controls the observed values by.
+    series: pd.DataFrame | None = field(default=None, compare=False, repr=False)
+    comparison: MetricDef | None = None
+    comparison_series: pd.DataFrame | None = field(default=None, compare=False, repr=False)
 
 
 def its_block_for(metric: MetricDef, request: ImpactRequest) -> ITSBlock | None:
@@ -164,29 +179,42 @@ def run_impact(board: Board, request: ImpactRequest) -> Impact:
     except ITSInputError as exc:
         return Impact(request, metric, None, empty, error=str(exc))
     query = SeriesQuery(lcn=request.lcn)
+    comparison = None
+    comparison_series = None
     try:
         data, notes = _series_frame(board, metric, spec, query)
+        series = board.series(metric.id, query).frame
         if block.comparison:
             comparison = board.metric(block.comparison)
             control, _ = _series_frame(
                 board, comparison, dataclasses.replace(spec, offset_col=None), query
             )
+            comparison_series = board.series(comparison.id, query).frame
             data = data.merge(control.rename(columns={"value": CONTROL}), on="date", how="left")
             notes.append(f"Compared with {comparison.title} (differences in level and slope).")
     except SeriesError as exc:
         return Impact(request, metric, spec, empty, error=str(exc))
+    sources = {"series": series, "comparison": comparison, "comparison_series": comparison_series}
     try:
         result = fit_its(data, spec, series_name=metric.title)
     except ITSInputError as exc:
         return Impact(
-            request, metric, spec, data, error=f"{metric.title}: {exc}", notes=tuple(notes)
+            request,
+            metric,
+            spec,
+            data,
+            error=f"{metric.title}: {exc}",
+            notes=tuple(notes),
+            **sources,
         )
     groups: list[GroupImpact] = []
     if request.breakdown:
         groups = group_studies(
             board, metric, spec, SeriesQuery(breakdown=request.breakdown, lcn=request.lcn)
         )
-    return Impact(request, metric, spec, data, result, notes=tuple(notes), groups=tuple(groups))
+    return Impact(
+        request, metric, spec, data, result, notes=tuple(notes), groups=tuple(groups), **sources
+    )
 
 
 def group_studies(
@@ -210,6 +238,135 @@ def group_studies(
         except ITSInputError as exc:
             studies.append(GroupImpact(group, None, str(exc)))
     return studies
+
+
+# --------------------------------------------------------------------------- as shown
+
+
+def control_observed(
+    values: Sequence[float | None],
+    dates: Sequence[object],
+    metric: MetricDef,
+    policy: Policy,
+    *,
+    top_level: bool,
+    series: pd.DataFrame | None = None,
+    counts: bool = False,
+) -> list[float]:
+    """Observed monthly values of `metric` as shown under `policy` (NaN where hidden).
+
+    `counts`: the values are event counts (a count model of a rate fits the numerator), so
+    each is controlled as a count. Otherwise each month's figure is controlled from the
+    parts in `series` (month, value, numerator, denominator, n: the exact series the
+    values came from), exactly as the metric's own pages show it; a month missing from
+    `series` is hidden (NaN), the safe side.
+    """
+    if not is_controlled(metric) or not policy.applies(top_level=top_level):
+        return [math.nan if _blank(v) else float(v) for v in values]  # type: ignore[arg-type]
+    if counts:
+        shown = [control_count(_number(v), policy).value for v in values]
+        return [math.nan if v is None else v for v in shown]
+    rows: dict[pd.Timestamp, object] = {}
+    if series is not None and not series.empty:
+        rows = {pd.Timestamp(r.month): r for r in series.itertuples(index=False)}
+    out = []
+    for value, date in zip(values, dates, strict=True):
+        row = rows.get(pd.Timestamp(date))  # type: ignore[arg-type]
+        if _blank(value) or row is None:
+            out.append(math.nan)
+            continue
+        cell = control_value(
+            metric,
+            policy,
+            value=_number(row.value),
+            numerator=_number(row.numerator),
+            denominator=_number(row.denominator),
+            n=_number(getattr(row, "n", None)),
+        )
+        out.append(math.nan if cell.value is None else cell.value)
+    return out
+
+
+def control_counterfactual_frame(
+    frame: pd.DataFrame,
+    metric: MetricDef,
+    policy: Policy,
+    *,
+    top_level: bool,
+    series: pd.DataFrame | None = None,
+    counts: bool = False,
+    comparison: MetricDef | None = None,
+    comparison_series: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """A copy of an ITS counterfactual frame (date, observed, fitted, counterfactual,
+    cf_low, cf_high, in_fit, segment[, control]) as shown under `policy`.
+
+    `observed` holds the values as shown (see `control_observed`) and a `suppressed`
+    column marks months whose observed value is hidden; the comparison series (`control`)
+    is controlled the same way by its own metric, or dropped when it cannot be. Model
+    figures (fitted, counterfactual and its band) are kept as computed.
+    """
+    out = frame.copy()
+    observed = control_observed(
+        out["observed"].tolist(),
+        out["date"].tolist(),
+        metric,
+        policy,
+        top_level=top_level,
+        series=series,
+        counts=counts,
+    )
+    out["suppressed"] = out["observed"].notna().to_numpy() & pd.isna(observed)
+    out["observed"] = pd.Series(observed, index=out.index, dtype="float64")
+    if CONTROL_COLUMN in out:
+        if comparison is None:
+            if policy.applies(top_level=top_level):
+                out = out.drop(columns=[CONTROL_COLUMN])
+        else:
+            out[CONTROL_COLUMN] = control_observed(
+                out[CONTROL_COLUMN].tolist(),
+                out["date"].tolist(),
+                comparison,
+                policy,
+                top_level=top_level,
+                series=comparison_series,
+            )
+    return out
+
+
+def controlled_counterfactual(impact: Impact, policy: Policy) -> pd.DataFrame:
+    """The study's counterfactual frame as shown under `policy`: for the chart and the CSV
+    download. The whole-area study is top level; a neighbourhood's is not."""
+    if impact.result is None:
+        raise ValueError(impact.error or "no impact estimate")
+    return control_counterfactual_frame(
+        impact.result.counterfactual,
+        impact.metric,
+        policy,
+        top_level=impact.request.lcn is None,
+        series=impact.series,
+        counts=impact.spec is not None and impact.spec.offset_col is not None,
+        comparison=impact.comparison,
+        comparison_series=impact.comparison_series,
+    )
+
+
+def controlled_result(impact: Impact, policy: Policy) -> ITSResult:
+    """The fitted result with its counterfactual table as shown (for `its_chart`, whose
+    data travel to the browser whole). Effects and diagnostics are unchanged."""
+    if impact.result is None:
+        raise ValueError(impact.error or "no impact estimate")
+    return dataclasses.replace(
+        impact.result, counterfactual_table=controlled_counterfactual(impact, policy)
+    )
+
+
+def _blank(value: object) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+
+
+def _number(value: object) -> float | None:
+    return None if _blank(value) else float(value)  # type: ignore[arg-type]
 
 
 def sensitivity_table(impact: Impact, families: Sequence[str] | None = None) -> pd.DataFrame:

@@ -5,9 +5,11 @@ Black patients against their share of the population.
 Deep link: ?metric=ID&by=DIMENSION&reference=GROUP (optionally &group=GROUP, the group
 the headline compares with the reference).
 
-Counts shown pass through the board's disclosure policy (config/disclosure.yaml). Rates,
-intervals and ratios come from exact numbers (complex statistics are not controlled), but
-are hidden for any group whose event count is suppressed.
+Everything shown passes through the disclosure policy (config/disclosure.yaml): counts
+are rounded or suppressed, and rates, intervals and ratios are worked out from the counts
+as shown (`shown_rates`), so none of them can be turned back into an exact count. They are
+hidden for any group whose event count is suppressed. The table, charts and download all
+read the same figures.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from metrics.equity import (
     bed_share_sentence,
     bed_share_table,
     default_comparison,
+    equity_download,
     equity_metrics,
     equity_rates,
     equity_table,
@@ -182,6 +185,13 @@ st.caption(
 st.dataframe(table, hide_index=True, width="stretch")
 if shows_suppression(table):
     st.caption(plain(legend(policy)))
+st.download_button(
+    "Download these figures (CSV)",
+    data=equity_download(result, policy).to_csv(index=False).encode("utf-8"),
+    file_name=f"equity_{metric_id}_{dimension}.csv",
+    mime="text/csv",
+    key=f"equity_download_{metric_id}_{dimension}_{reference}",
+)
 
 chart(
     rate_chart(result, policy),
@@ -259,6 +269,8 @@ with st.expander("How these figures are worked out"):
         "so the true uncertainty is somewhat wider.\n"
         "- Groups without population figures (such as ethnicity not stated) have no rate; "
         "their events are still counted.\n"
-        "- Counts are shown under the board's small-number rules; a group's rate and ratio "
-        "are hidden when its count is suppressed."
+        "- Counts are shown under the small-number rules (rounded to the nearest 5, small "
+        "numbers suppressed). Rates, intervals and ratios are worked out from the counts "
+        "as shown, not the exact ones, so they cannot be used to work back to an exact "
+        "small number; a group's rate and ratio are hidden when its count is suppressed."
     )

@@ -1,6 +1,10 @@
 """Impact: did our service changes work? An interrupted time-series study per metric.
 
 Deep link: ?metric=ID&intervention=ID (optionally &model=FAMILY&breakdown=COLUMN).
+
+The model is fitted to exact figures; the observed values in the chart and the CSV are
+shown under the disclosure policy (`controlled_counterfactual`): rounded or suppressed for
+a neighbourhood, exactly as on the metric's own page. Model figures are kept as computed.
 """
 
 from __future__ import annotations
@@ -8,8 +12,11 @@ from __future__ import annotations
 import streamlit as st
 
 from metrics.charts.its_chart import its_alt_text, its_chart
+from metrics.disclosure import legend
 from metrics.impact import (
     ImpactRequest,
+    controlled_counterfactual,
+    controlled_result,
     cumulative_sentence,
     diagnostics_in_words,
     group_table,
@@ -22,11 +29,12 @@ from metrics.impact import (
 )
 from metrics.its.spec import FAMILIES
 from metrics.ui.components import chart, plain, unknown_in_link
-from metrics.ui.state import page_context, url_param
+from metrics.ui.state import current_policy, page_context, url_param
 
 state, filters = page_context()
 board = state.board
 catalogue = board.catalogue
+policy = current_policy()
 
 st.title("Impact: did our changes work?")
 st.caption(
@@ -174,8 +182,11 @@ for note in impact.notes:
 if filters.lcn:
     right.caption(f"Neighbourhood: {plain(filters.lcn)}.")
 
+# Observed values as shown (the chart's data travel to the browser whole); the model's
+# figures as computed. The alt text speaks only of the period and the model.
+shown = controlled_counterfactual(impact, policy)
 chart(
-    its_chart(result, title=None, y_title=metric.unit),
+    its_chart(controlled_result(impact, policy), title=None, y_title=metric.unit),
     its_alt_text(result, subject=metric.title),
     what_this_shows=(
         "Dots are what happened each month; the solid line is the model's fit; the dashed "
@@ -184,6 +195,8 @@ chart(
         "phase-in."
     ),
 )
+if shown["suppressed"].any():
+    st.caption(plain(legend(policy)) + " Months with a suppressed figure are not plotted.")
 
 if impact.groups:
     st.subheader(f"Effect by {plain(breakdown.replace('_', ' '))}")
@@ -211,7 +224,7 @@ with st.expander("Is the model trustworthy? (diagnostics in plain English)"):
 
 st.download_button(
     "Download observed, fitted and counterfactual values (CSV)",
-    data=result.counterfactual.to_csv(index=False).encode("utf-8"),
+    data=shown.to_csv(index=False).encode("utf-8"),
     file_name=f"impact_{metric_id}_{focus}.csv",
     mime="text/csv",
 )

@@ -29,11 +29,15 @@ from metrics.disclosure import (
     Policy,
     control_change,
     control_count,
+    control_count_mean,
     control_mean,
     control_rate,
     control_ratio,
     control_series,
+    control_spc_points,
+    control_total,
     control_value,
+    count_as_shown,
     is_controlled,
     legend,
     policy_for,
@@ -137,12 +141,12 @@ def test_percentages_follow_each_presets_arithmetic(policy, numerator, denominat
     if cell.value is None:
         return
     assert numerator is not None and denominator is not None
-    if policy.name == "nhs_secondary_care":
-        # From the rounded parts, to the requested decimals.
-        expected = round(100 * round_to_base(numerator) / round_to_base(denominator), 1)
-    else:
-        # MHSDS: from the unrounded parts, as a whole number.
-        expected = round(100 * numerator / denominator)
+    # Both presets: from the rounded parts (never the exact ones, which could be worked
+    # back from the shown parts); secondary care to the requested decimals, MHSDS as a
+    # whole number.
+    from_shown = 100 * round_to_base(numerator) / round_to_base(denominator)
+    places = 1 if policy.name == "nhs_secondary_care" else 0
+    expected = round(from_shown, places)
     assert cell.value == pytest.approx(expected, abs=1e-9)
     assert cell.text.endswith("%")
 
@@ -153,7 +157,7 @@ def test_rates_are_suppressed_with_their_event_count(policy, events, population,
     if not policy.applies(top_level=top):
         return
     assert cell.suppressed == in_suppressed_range(policy, events)
-    if cell.value is not None and policy.name == "nhs_secondary_care":
+    if cell.value is not None:  # from the rounded count under both presets
         assert events is not None
         expected = round(100_000 * round_to_base(events) / population, 1)
         assert cell.value == pytest.approx(expected, abs=1e-9)
@@ -299,9 +303,12 @@ def test_halves_round_away_from_zero():
 
 
 def test_percentage_examples():
-    # 9 of 23: secondary care uses the rounded parts 10 / 25; MHSDS the exact parts, whole %.
+    # 9 of 23: both presets use the rounded parts 10 / 25 (MHSDS as a whole number).
     assert control_ratio(9, 23, NHS_SECONDARY_CARE).text == "40.0%"
-    assert control_ratio(9, 23, MHSDS).text == "39%"
+    assert control_ratio(9, 23, MHSDS).text == "40%"
+    # From the exact parts 6 / 17, MHSDS would show 35% beside "5" and "15": the only pair
+    # of counts rounding to those that makes 35%, so it would give 6 of 17 away.
+    assert control_ratio(6, 17, MHSDS).text == "33%"
     assert control_ratio(9, 23, NO_CONTROL).text == "39.1%"
     assert control_ratio(4, 100, MHSDS).text == SUPPRESSED
     assert control_ratio(0, 100, NHS_SECONDARY_CARE).text == "0.0%"
@@ -314,7 +321,7 @@ def test_percentage_examples():
 
 def test_rate_and_mean_examples():
     assert control_rate(3, 100_000, MHSDS).text == SUPPRESSED
-    assert control_rate(9, 200_000, MHSDS).text == "4.5"  # exact count
+    assert control_rate(9, 200_000, MHSDS).text == "5.0"  # rounded count 10, not 4.5
     assert control_rate(9, 200_000, NHS_SECONDARY_CARE).text == "5.0"  # rounded count 10
     assert control_rate(0, 200_000, NHS_SECONDARY_CARE).text == "0.0"
     assert control_mean(4.256, 7, NHS_SECONDARY_CARE, decimals=2).text == SUPPRESSED
@@ -373,3 +380,125 @@ def test_shows_suppression_finds_a_star_anywhere():
     assert not shows_suppression(pd.DataFrame({"a": ["1", "10"], "b": [1.0, 2.0]}))
     assert shows_suppression([Cell(5.0, "5"), Cell(None, "*", True)])
     assert not shows_suppression(["5", "10"])
+
+
+# --------------------------------------------------------------------------- derived figures
+
+
+def test_derived_figures_come_from_the_counts_as_shown():
+    assert count_as_shown(17, MHSDS) == 15 and count_as_shown(3, MHSDS) is None
+    assert count_as_shown(17, Policy("mhsds", True), top_level=True) == 17
+    assert count_as_shown(0, NHS_SECONDARY_CARE) == 0
+    # A rate beside a count shown as 15: 15 x 100,000 / 5,000 = 300, not 17's 340.
+    assert control_rate(17, 5_000, MHSDS).text == "300.0"
+    assert control_rate(17, 5_000, NHS_SECONDARY_CARE).text == "300.0"
+
+
+def test_totals_are_controlled_on_their_own():
+    assert control_total([17, 3, 41], NHS_SECONDARY_CARE).text == "60"  # 61, rounded
+    assert control_total([17, 3, 41], NO_CONTROL).text == "61"
+    assert control_total([None, math.nan], MHSDS).text == "*"  # MHSDS: missing is '*'
+    assert control_total([None], NHS_SECONDARY_CARE).text == "–"
+    exempt = Policy("mhsds", area_totals_unrounded=True)
+    assert control_total([4, 4], exempt, top_level=True).text == "8"
+    # '*' and '*' beside '10' could only be 4 and 4: the total is suppressed as well.
+    assert control_total([4, 4], MHSDS) == Cell(None, SUPPRESSED, True)
+    assert control_total([4, 4, 4], MHSDS).text == "10"  # 0 to 4 each: many ways to 8-12
+    assert control_total([7, 7], NHS_SECONDARY_CARE).text == "15"  # 6 or 7 each
+
+
+def test_a_mean_of_counts_is_the_mean_of_the_shown_counts():
+    assert control_count_mean([12, 18, 31], NHS_SECONDARY_CARE).text == "20.0"  # 10, 20, 30
+    assert control_count_mean([12, 18, 31], NO_CONTROL).text == "20.3"
+    assert control_count_mean([4, 4, 4, 4, 4], MHSDS).suppressed  # never an exact 4.0
+    assert control_count_mean([0, 20], NHS_SECONDARY_CARE).text == "10.0"
+    assert control_count_mean([], MHSDS).text == "–"
+
+
+def spc_frame(values, group=None):
+    frame = pd.DataFrame(
+        {
+            "month": pd.date_range("2021-01-01", periods=len(values), freq="MS"),
+            "value": [float(v) for v in values],
+            "numerator": [float(v) for v in values],
+            "denominator": math.nan,
+            "n": values,
+        }
+    )
+    if group:
+        frame.insert(1, "group", group)
+    return frame
+
+
+def test_spc_points_as_shown():
+    from metrics.spc import compute_spc
+    from metrics.spc.xmr import process_limits
+
+    referrals = metric()
+    values = [12, 18, 31, 22, 16, 27, 19, 23, 14, 21, 25, 17]
+    frame = spc_frame(values)
+    points = compute_spc(frame, date_col="month", value_col="value").points
+    shown = control_spc_points(points, frame, referrals, NHS_SECONDARY_CARE, top_level=False)
+    rounded = [round_to_base(v) for v in values]
+    assert shown["value"].tolist() == rounded
+    expected = process_limits(rounded)
+    assert shown["mean"].tolist() == [expected.mean] * 12
+    assert shown["upl"].iloc[0] == pytest.approx(expected.upl)
+    assert shown["point_type"].tolist() == points["point_type"].tolist()  # flags as read
+    # An exempt whole-area series, and money, are shown as computed.
+    exempt = Policy("mhsds", area_totals_unrounded=True)
+    same = control_spc_points(points, frame, referrals, exempt, top_level=True)
+    pd.testing.assert_frame_equal(same, points)
+    spend = metric(measure="sum", unit="GBP")
+    pd.testing.assert_frame_equal(
+        control_spc_points(points, frame, spend, MHSDS, top_level=False), points
+    )
+    # A suppressed point: '*' (NaN), and no centre line or limits from it.
+    small = spc_frame([*values[:5], 3, *values[6:]], group="North")
+    faceted = compute_spc(small, date_col="month", value_col="value", facet_col="group").points
+    hidden = control_spc_points(faceted, small, referrals, MHSDS, top_level=False)
+    assert math.isnan(hidden["value"].iloc[5]) and hidden["value"].iloc[0] == 10
+    assert hidden[["mean", "lpl", "upl", "nlpl", "nupl"]].isna().all().all()
+    # Limits fixed after 12 points: a suppressed 13th point leaves them in place.
+    fixed = metric(spc={"fix_after_n_points": 12})
+    later = spc_frame([*values, 2])
+    shown = control_spc_points(
+        compute_spc(later, date_col="month", value_col="value").points,
+        later,
+        fixed,
+        MHSDS,
+        top_level=False,
+    )
+    assert math.isnan(shown["value"].iloc[12])
+    assert shown["mean"].notna().all()
+    assert shown["mean"].iloc[0] == pytest.approx(process_limits(rounded).mean)
+
+
+def test_spc_run_chart_groups_keep_no_limits_and_a_median_of_the_shown_values():
+    # Points as a reading that draws a run chart gives them (centre = median, no limits).
+    values = [12, 12, 12, 31, 12, 12]
+    frame = spc_frame(values)
+    points = pd.DataFrame(
+        {
+            "facet": [None] * 6,
+            "date": frame["month"],
+            "value": frame["value"],
+            "mean": sum(values) / 6,
+            "lpl": math.nan,
+            "upl": math.nan,
+            "nlpl": math.nan,
+            "nupl": math.nan,
+            "rebase_group": 0,
+            "centre": 12.0,
+            "chart_kind": "run",
+        }
+    )
+    shown = control_spc_points(points, frame, metric(), NHS_SECONDARY_CARE, top_level=False)
+    assert shown["value"].tolist() == [10, 10, 10, 30, 10, 10]
+    assert shown["centre"].tolist() == [10.0] * 6  # the median of the shown values
+    assert shown["mean"].iloc[0] == pytest.approx(80 / 6)
+    assert shown[["lpl", "upl", "nlpl", "nupl"]].isna().all().all()
+    xmr = control_spc_points(
+        points.assign(chart_kind="xmr"), frame, metric(), NHS_SECONDARY_CARE, top_level=False
+    )
+    assert xmr["centre"].iloc[0] == pytest.approx(80 / 6) and xmr["upl"].notna().all()

@@ -22,6 +22,7 @@ from metrics.equity import (
     bed_share_table,
     default_comparison,
     default_reference,
+    equity_download,
     equity_metrics,
     equity_rates,
     equity_table,
@@ -34,6 +35,8 @@ from metrics.equity import (
     ratio_sentence,
     ratio_trend_chart,
     ratio_trend_data,
+    shown_rates,
+    shown_yearly,
     yearly_rate_ratios,
 )
 
@@ -300,3 +303,89 @@ def test_a_group_missing_from_the_series_is_added_with_zero_events(board):
     assert len(added) == 12 and (added["numerator"] == 0).all()
     assert added["denominator"].tolist() == original["denominator"].tolist()
     assert pool_rates(filled).group("Other/not stated").events == 0
+
+
+def test_shown_rates_come_from_the_counts_as_shown():
+    # 17 events a month is 204 a year (shown 205); 3 a month is 36 (shown 35).
+    frame = rate_frame({"White": (17, 100_000), "Black": (3, 20_000)}, YEAR_2020)
+    result = EquityResult(
+        metric=_rate_metric(),
+        dimension="ethnicity",
+        rates=pool_rates(frame, dimension="ethnicity"),
+        yearly=yearly_rate_ratios(frame, reference="White", dimension="ethnicity"),
+    )
+    for policy in (MHSDS, NHS_SECONDARY_CARE):
+        shown = shown_rates(result, policy)
+        white, black = shown.group("White"), shown.group("Black")
+        assert (white.events, black.events) == (205, 35)
+        assert white.rate == pytest.approx(205.0) and black.rate == pytest.approx(175.0)
+        assert (white.rate_lower, white.rate_upper) == pytest.approx(poisson_rate_ci(205, 100_000))
+        ratio, low, high = rate_ratio_ci(35, 20_000, 205, 100_000)
+        assert (black.rate_ratio, black.ratio_lower, black.ratio_upper) == pytest.approx(
+            (ratio, low, high)
+        )
+        table = equity_table(result, policy).set_index("Ethnicity")
+        assert table.loc["Black", "Rate per 100,000 a year"] == "175.0"  # not 180.0 from 36
+        assert table.loc["Black", "Events"] == "35"
+        download = equity_download(result, policy).set_index("group")
+        assert download.loc["Black", "events"] == 35
+        assert download.loc["Black", "rate"] * 20_000 / 100_000 == pytest.approx(35)
+        assert set(rate_chart_data(result, policy)["rate"]) == {white.rate, black.rate}
+    # Uncontrolled: the exact analysis.
+    assert shown_rates(result, NO_CONTROL) is result.rates
+
+
+def test_a_suppressed_reference_hides_ratios_but_not_rates():
+    frame = rate_frame({"White": (0.25, 100_000), "Black": (5, 20_000)}, YEAR_2020)
+    result = EquityResult(
+        _rate_metric(),
+        "ethnicity",
+        pool_rates(frame, dimension="ethnicity"),
+        yearly_rate_ratios(frame, reference="White", dimension="ethnicity"),
+    )
+    shown = shown_rates(result, MHSDS)  # White: 3 events in the year, suppressed
+    assert shown.group("White").suppressed and math.isnan(shown.group("White").events)
+    black = shown.group("Black")
+    assert black.ratio_suppressed and black.rate_ratio is None and black.rate == 300.0
+    table = equity_table(result, MHSDS).set_index("Ethnicity")
+    assert table.loc["Black", "Rate ratio vs White"] == SUPPRESSED
+    assert table.loc["White", "Rate per 100,000 a year"] == SUPPRESSED
+    assert ratio_trend_data(result, "Black", MHSDS).empty
+    assert shown_yearly(result, MHSDS).empty
+
+
+def test_yearly_ratios_as_shown_use_the_shown_counts():
+    months = [str(d.date()) for d in pd.date_range("2019-04-01", "2020-06-01", freq="MS")]
+    frame = rate_frame({"White": (10, 120_000), "Black": (3, 60_000)}, months)
+    result = EquityResult(
+        _rate_metric(),
+        "ethnicity",
+        pool_rates(frame, dimension="ethnicity"),
+        yearly_rate_ratios(frame, reference="White", dimension="ethnicity"),
+    )
+    trend = ratio_trend_data(result, "Black", NHS_SECONDARY_CARE).set_index("fin_year")
+    # 2019/20: 36 vs 120 events, shown 35 vs 120; 2020/21: 9 vs 30, shown 10 vs 30.
+    expected, low, high = rate_ratio_ci(35, 60_000, 120, 120_000)
+    assert trend.loc["2019/20", "rate_ratio"] == pytest.approx(expected)
+    assert trend.loc["2019/20", "ratio_lower"] == pytest.approx(low)
+    assert trend.loc["2019/20", "ratio_upper"] == pytest.approx(high)
+    assert trend.loc["2020/21", "rate_ratio"] == pytest.approx((10 / 15_000) / (30 / 30_000))
+    assert not {"events", "reference_events"} & set(trend.columns)
+    yearly = shown_yearly(result, NHS_SECONDARY_CARE)
+    assert set(yearly["events"]) <= {10.0, 30.0, 35.0, 120.0}
+
+
+def _rate_metric():
+    from metrics.definitions.models import MetricDef, RateDef
+
+    return MetricDef(
+        id="detention_rate",
+        title="Detentions per 100,000 adults",
+        domain="d",
+        source="s",
+        measure="rate",
+        rate=RateDef(population="population"),
+        unit="per 100,000",
+        better="down",
+        decimals=1,
+    )

@@ -4,14 +4,19 @@ failure is a readable message, breakdowns give one study per group."""
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from metrics.board import open_board
 from metrics.definitions.validate import load_config
+from metrics.disclosure import MHSDS, NHS_SECONDARY_CARE, Policy, control_count
 from metrics.impact import (
     ImpactRequest,
+    controlled_counterfactual,
+    controlled_result,
     cumulative_sentence,
     diagnostics_in_words,
     group_table,
@@ -146,3 +151,40 @@ def test_count_model_on_a_percentage_is_a_validation_error(mini, edit):
     issues = load_config(mini).issues
     issue = next(i for i in issues if "is for counts" in i.message)
     assert issue.field == "metrics[pct_flag].its.model" and "arima" in issue.hint
+
+
+def test_observed_values_in_a_neighbourhood_are_shown_as_on_every_page(board):
+    board_policy = Policy("mhsds", area_totals_unrounded=True)
+    impact = run_impact(board, ImpactRequest("secondary_referrals", lcn="North"))
+    exact = impact.result.counterfactual
+    shown = controlled_counterfactual(impact, board_policy)
+    assert [control_count(v, MHSDS).value or math.nan for v in exact["observed"]] == [
+        pytest.approx(v, nan_ok=True) for v in shown["observed"]
+    ]
+    assert (shown["observed"].dropna() % 5 == 0).all()
+    # Model figures are kept as computed.
+    for column in ("fitted", "counterfactual", "cf_low", "cf_high"):
+        pd.testing.assert_series_equal(shown[column], exact[column])
+    # The chart reads the same frame; the effects are unchanged.
+    chart_result = controlled_result(impact, board_policy)
+    pd.testing.assert_frame_equal(chart_result.counterfactual, shown)
+    assert chart_result.horizon_effect() == impact.result.horizon_effect()
+    # The whole area on the board is top level (shown as computed); public outputs are not.
+    whole = run_impact(board, ImpactRequest("secondary_referrals"))
+    as_computed = controlled_counterfactual(whole, board_policy)
+    pd.testing.assert_series_equal(as_computed["observed"], whole.result.counterfactual["observed"])
+    public = controlled_counterfactual(whole, NHS_SECONDARY_CARE)
+    assert (public["observed"].dropna() % 5 == 0).all()
+
+
+def test_a_small_percentage_is_never_shown_exactly(board):
+    impact = run_impact(board, ImpactRequest("secondary_acceptance_rate", lcn="North"))
+    shown = controlled_counterfactual(impact, MHSDS)
+    series = impact.series.set_index("month")
+    for date, value, hidden in shown[["date", "observed", "suppressed"]].itertuples(index=False):
+        row = series.loc[pd.Timestamp(date)]
+        if row["numerator"] < 5 or row["denominator"] < 5:
+            assert hidden and math.isnan(value)
+        else:  # from the rounded parts, as a whole number
+            parts = round(row["numerator"] / 5) * 5, round(row["denominator"] / 5) * 5
+            assert value == round(100 * parts[0] / parts[1])
