@@ -37,6 +37,7 @@ from metrics.disclosure import (
     Cell,
     Policy,
     control_change,
+    control_spc_points,
     control_value,
     is_controlled,
     policy_for,
@@ -146,10 +147,15 @@ class SPCReading:
 
 
 def spc_options(metric: MetricDef) -> SPCOptions:
+    # spc.chart: laney is a Laney p' chart for a ratio (a proportion), u' for a rate
+    # (validation allows it for no other measure); xmr keeps the automatic run-chart fallback
+    laney = metric.spc.chart == "laney"
     return SPCOptions(
         improvement=IMPROVEMENT[metric.better],
         screen_outliers=metric.spc.screen_outliers,
         fix_after_n_points=metric.spc.fix_after_n_points,
+        chart="laney" if laney else "auto",
+        laney_chart="u" if metric.measure == "rate" else "p",
     )
 
 
@@ -196,6 +202,10 @@ def _spc_reading(board: Board, metric_id: str, query: SeriesQuery) -> SPCReading
         and first < board.catalogue.interventions[i].start <= last
     )
     rebase = [board.catalogue.interventions[i].start for i in rebase_ids]
+    laney: dict[str, Any] = {}
+    if metric.spc.chart == "laney":  # the frame's parts, in the metric's scale (its per)
+        per = metric.rate.per if metric.measure == "rate" and metric.rate else metric.per
+        laney = {"numerator_col": "numerator", "denominator_col": "denominator", "per": per}
     try:
         result = compute_spc(
             frame,
@@ -205,6 +215,7 @@ def _spc_reading(board: Board, metric_id: str, query: SeriesQuery) -> SPCReading
             options=spc_options(metric),
             target=spc_target(metric),
             rebase=rebase or None,
+            **laney,
         )
     except ValueError as exc:  # SPCInputError and option errors: a reason, not a crash
         return SPCReading(None, f"SPC could not be computed: {exc}")
@@ -537,8 +548,9 @@ def _shown_spc(
     result = spc.result
     shown_result = None
     if result is not None:
-        points = result.points.copy()
-        points["value"] = [shown_value(d) for d in points["date"]]
+        # Values as shown, and the centre line and limits worked out from them wherever
+        # exact ones could give a controlled count back (metrics.disclosure).
+        points = control_spc_points(result.points, whole, metric, policy, top_level=top_level)
         facets = tuple(
             dataclasses.replace(f, latest_value=shown_value(f.latest_date))
             if f.latest_date is not None
