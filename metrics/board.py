@@ -9,9 +9,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import threading
-from collections.abc import Callable, Hashable
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -28,6 +28,77 @@ from metrics.warehouse import QueryError, Warehouse, open_warehouse
 T = TypeVar("T")
 
 
+MEMO_CAPACITY = 8192  # computed values kept per board (least recently used go first)
+
+
+class SharedMemo:
+    """Values computed once and shared by every session that reads the same board.
+
+    Single-flight: the first caller of a key computes it while concurrent callers of that
+    key wait for its result (twenty board members opening the link together compute each
+    figure once, not twenty times). Bounded: past `capacity` entries the least recently
+    used are dropped. A computation that raises is not kept: its waiters get the same
+    exception and the next caller tries again.
+    """
+
+    def __init__(self, capacity: int = MEMO_CAPACITY) -> None:
+        self.capacity = capacity
+        self._values: OrderedDict[Hashable, Any] = OrderedDict()
+        self._flights: dict[Hashable, _Flight] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, compute: Callable[[], T]) -> T:
+        with self._lock:
+            if key in self._values:
+                self._values.move_to_end(key)
+                return self._values[key]
+            flight = self._flights.get(key)
+            owner = flight is None
+            if flight is None:
+                flight = self._flights[key] = _Flight()
+        if not owner:
+            flight.done.wait()
+            if flight.error is not None:
+                raise flight.error
+            return flight.value
+        try:
+            value = compute()
+        except BaseException as exc:
+            flight.error = exc
+            with self._lock:
+                self._flights.pop(key, None)
+            flight.done.set()
+            raise
+        with self._lock:
+            self._values[key] = value
+            while len(self._values) > self.capacity:
+                self._values.popitem(last=False)
+            self._flights.pop(key, None)
+        flight.value = value
+        flight.done.set()
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._values.clear()
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __iter__(self) -> Iterator[Hashable]:
+        with self._lock:
+            return iter(list(self._values))
+
+
+class _Flight:
+    """One computation in progress, and its result when done."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.value: Any = None
+        self.error: BaseException | None = None
+
+
 @dataclass
 class Board:
     catalogue: Catalogue
@@ -38,18 +109,18 @@ class Board:
     def __post_init__(self) -> None:
         # Per-board memo: a board never changes once opened, so caching here cannot serve
         # stale figures (a changed file opens a new board).
-        self._series = lru_cache(maxsize=2048)(self._compute_series)
         self._lcn_recorded: dict[str, bool] = {}
-        self._memo: dict[Hashable, Any] = {}
-        self._memo_lock = threading.Lock()
+        self._memo = SharedMemo()
 
     def memo(self, key: Hashable, compute: Callable[[], T]) -> T:
-        """Compute once per board (analyses of an immutable board never go stale)."""
-        if key not in self._memo:
-            value = compute()
-            with self._memo_lock:
-                self._memo.setdefault(key, value)
-        return self._memo[key]
+        """Compute once per board and share with every session (analyses of an immutable
+        board never go stale; concurrent callers of one key wait for one computation)."""
+        return self._memo.get(key, compute)
+
+    def _series(self, metric_id: str, query: SeriesQuery) -> SeriesResult:
+        return self.memo(
+            ("series", metric_id, query), lambda: self._compute_series(metric_id, query)
+        )
 
     @property
     def errors(self) -> list[Issue]:

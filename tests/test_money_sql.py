@@ -14,7 +14,7 @@ import sqlglot
 from sqlglot import exp
 
 from metrics import money
-from metrics.board import open_board
+from metrics.board import SharedMemo, open_board
 from metrics.sql.compiler import literal, table, table_name
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,7 +41,7 @@ def recorded(board, monkeypatch):
         return select(query, label=label)
 
     monkeypatch.setattr(board.warehouse, "select", record)
-    monkeypatch.setattr(board, "_memo", {})  # computed afresh, so every query is seen
+    monkeypatch.setattr(board, "_memo", SharedMemo())  # computed afresh: every query seen
     return calls
 
 
