@@ -13,6 +13,12 @@ XmR limits would carry no information) is drawn with its MEDIAN as the centre li
 labelled "Median", and no limit lines; a chart whose groups are all run charts has no
 limit layers at all. Its tooltip gives the centre line and limits in words ("median 9",
 "none (run chart)"), and the alt text says it is read as a run chart and why.
+
+Laney p' and u' charts (`chart_kind` "laney_p" / "laney_u"): the limits vary with each
+point's denominator, so they are drawn as STEP lines (each point's limits level across
+it, changing half-way to the next), and the alt text names the chart ("Laney p' chart
+(limits adjusted for the size of each month's denominator and for variation between
+months)"), reads the latest value against that month's own limits and gives sigma z.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from metrics.charts.theme import (
     apply_theme,
 )
 from metrics.spc import FacetSPC, SPCResult
+from metrics.spc.laney import LANEY_NAMES
 from metrics.spc.wording import LEGEND_LABELS, POINT_TYPE_WORDS, plain_number
 
 POINT_COLOURS = {
@@ -74,6 +81,21 @@ def point_shapes(improvement: str) -> dict[str, str]:
         "special_cause_improvement": HIGH_SHAPE if high_is_improvement else LOW_SHAPE,
         "special_cause_concern": LOW_SHAPE if high_is_improvement else HIGH_SHAPE,
     }
+
+
+LANEY_KINDS_SHOWN = {"laney_p": "p", "laney_u": "u"}
+
+
+def laney_chart_name(chart_kind: str, unit: str = "month") -> str:
+    """ "Laney p' chart (limits adjusted for the size of each month's denominator and for
+    variation between months)", or "" when `chart_kind` is not a Laney chart."""
+    kind = LANEY_KINDS_SHOWN.get(chart_kind)
+    if kind is None:
+        return ""
+    return (
+        f"{LANEY_NAMES[kind]} (limits adjusted for the size of each {unit}'s denominator "
+        f"and for variation between {unit}s)"
+    )
 
 
 def _chart_kinds(points: pd.DataFrame) -> np.ndarray:
@@ -170,6 +192,9 @@ def spc_chart(
     data = _chart_data(result, facet, all_facets)
     has_run = "median" in data
     has_xmr = not has_run or bool(data["median"].isna().any())
+    kinds = _chart_kinds(result.points if all_facets else result.facet_points(facet))
+    # Laney limits vary by point: steps, each level across its own point
+    limit_interpolate = "step" if any(k in LANEY_KINDS_SHOWN for k in kinds) else "linear"
     improvement = result.options.improvement
     labels = LEGEND_LABELS[improvement]
     shapes = point_shapes(improvement)
@@ -188,7 +213,11 @@ def spc_chart(
     if has_xmr:
         layers.extend(
             base.mark_line(
-                color=SPC_LIMIT, strokeDash=LIMIT_DASH, strokeWidth=1.5, **line_kwargs
+                color=SPC_LIMIT,
+                strokeDash=LIMIT_DASH,
+                strokeWidth=1.5,
+                interpolate=limit_interpolate,
+                **line_kwargs,
             ).encode(y=y(limit), detail=by_group)
             for limit in ("upl", "lpl")
         )
@@ -320,8 +349,10 @@ def _facet_alt_text(
     lpl, mean, upl = float(latest["lpl"]), float(latest["mean"]), float(latest["upl"])
     span = f"{_date_words(dates.iloc[0], monthly)} to {_date_words(dates.iloc[-1], monthly)}"
     value_text = f"{fmt(facet.latest_value)} in {_date_words(facet.latest_date, monthly)}"
-    run_chart = latest.get("chart_kind", "xmr") == "run"
-    chart_name = "Run chart" if run_chart else "SPC chart"
+    kind = str(latest.get("chart_kind", "xmr"))
+    run_chart = kind == "run"
+    laney_name = laney_chart_name(kind, "month" if monthly else "point")
+    chart_name = laney_name or ("Run chart" if run_chart else "SPC chart")
     if run_chart:
         median = float(latest["centre"])
         value = facet.latest_value
@@ -336,6 +367,11 @@ def _facet_alt_text(
         where = f"above the upper process limit of {fmt(upl)} (mean {fmt(mean)})"
     elif facet.latest_value < lpl:
         where = f"below the lower process limit of {fmt(lpl)} (mean {fmt(mean)})"
+    elif laney_name:
+        where = (
+            f"within that {'month' if monthly else 'point'}'s process limits of {fmt(lpl)} "
+            f"to {fmt(upl)} around a mean of {fmt(mean)}"
+        )
     else:
         where = (
             f"within the process limits of {fmt(lpl)} to {fmt(upl)} around a mean of {fmt(mean)}"

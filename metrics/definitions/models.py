@@ -237,6 +237,13 @@ class RateDef(_Model):
 
 
 class SPCBlock(_Model):
+    chart: Literal["xmr", "laney"] = Field(
+        default="xmr",
+        description="xmr: the Making Data Count XmR chart (the default; read as a run chart "
+        "where most moving ranges are 0); laney: Laney's p' chart (measure: ratio, a "
+        "proportion) or u' chart (measure: rate), for large denominators: limits vary with "
+        "each month's denominator and are widened by the variation between months.",
+    )
     rebase_at: list[str] = Field(
         default_factory=list, description="Intervention ids at which SPC limits are recalculated."
     )

@@ -804,6 +804,22 @@ def measures_have_what_they_need(ctx: _RuleContext) -> None:
 
 
 @rule
+def laney_charts_have_numerator_and_denominator(ctx: _RuleContext) -> None:
+    """spc.chart: laney reads each month's numerator over its denominator: a ratio (a
+    proportion: Laney's p' chart) or a rate (u' chart) has them; other measures do not."""
+    for metric in ctx.catalogue.metrics.values():
+        if metric.spc.chart == "laney" and metric.measure not in {"ratio", "rate"}:
+            ctx.metric_issue(
+                metric,
+                ("spc", "chart"),
+                f"chart 'laney' needs a numerator and a denominator, but this metric is a "
+                f"{metric.measure}",
+                "Laney's p' chart is for measure: ratio (a proportion) and u' for measure: "
+                "rate; use chart: xmr (the default) for counts, sums, averages and waits",
+            )
+
+
+@rule
 def analyses_name_known_interventions(ctx: _RuleContext) -> None:
     cat = ctx.catalogue
     for metric in cat.metrics.values():

@@ -6,6 +6,10 @@ limits would carry no information) for board metrics.
                          options=SPCOptions(improvement="decrease"), target=120)
     result.facet().variation_icon     # e.g. "improvement_low"
 
+Laney p'/u' charts for ratios and rates with large denominators:
+    compute_spc(frame, date_col="month", numerator_col="numerator",
+                denominator_col="denominator", per=100, options=SPCOptions(chart="laney"))
+
 Semantics: NHSRplotthedots v0.2.2 by default; see `metrics.spc.engine` and docs/spc.md.
 Nothing here imports Streamlit.
 """
@@ -21,6 +25,7 @@ from metrics.spc.engine import (
     compute_spc,
 )
 from metrics.spc.icons import ASSURANCE_ICONS, icon_data_uri, icon_meaning, icon_path, icon_svg
+from metrics.spc.laney import LaneyLimits, laney_limits
 from metrics.spc.rules import POINT_TYPES, VARIATION_ICONS, assurance_type, variation_icon
 from metrics.spc.xmr import ProcessLimits, process_limits
 
@@ -30,6 +35,7 @@ __all__ = [
     "VARIATION_ICONS",
     "FacetSPC",
     "GroupSummary",
+    "LaneyLimits",
     "ProcessLimits",
     "SPCInputError",
     "SPCOptions",
@@ -42,6 +48,7 @@ __all__ = [
     "icon_meaning",
     "icon_path",
     "icon_svg",
+    "laney_limits",
     "process_limits",
     "variation_icon",
 ]

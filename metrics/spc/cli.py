@@ -2,6 +2,8 @@
 
     python -m metrics spc referrals.csv --date-col month --value-col referrals \\
         --improvement decrease --target 120 --rebase 2019-04-01
+    python -m metrics spc accepted.csv --date-col month --chart laney \\
+        --numerator-col accepted --denominator-col referred          # Laney p' chart, in %
 
 Prints a readable report, or with `--json` a JSON list with one object per facet. Bad
 input (missing file, unknown column, unreadable date, duplicate date within a facet,
@@ -24,6 +26,7 @@ import pandas as pd
 
 from metrics.spc.engine import (
     CHART_CHOICES,
+    LANEY_CHART_KINDS,
     MIN_FIX_AFTER_N_POINTS,
     FacetSPC,
     SPCInputError,
@@ -32,6 +35,7 @@ from metrics.spc.engine import (
     compute_spc,
     parse_date_strings,
 )
+from metrics.spc.laney import LANEY_KINDS, LANEY_NAMES
 from metrics.spc.rules import IMPROVEMENT_DIRECTIONS
 from metrics.spc.wording import POINT_TYPE_WORDS, plain_number
 
@@ -58,7 +62,9 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("file", metavar="FILE.csv", help="CSV file with a header row")
     parser.add_argument("--date-col", required=True, metavar="COL", help="column of dates")
-    parser.add_argument("--value-col", required=True, metavar="COL", help="column of values")
+    parser.add_argument(
+        "--value-col", metavar="COL", help="column of values (not with --chart laney)"
+    )
     parser.add_argument("--facet-col", metavar="COL", help="column splitting the series")
     parser.add_argument(
         "--improvement",
@@ -87,8 +93,27 @@ def register(subparsers: Any) -> None:
         default="auto",
         help=(
             "auto (default): XmR, but a run chart against the median for a rebase group where "
-            "more than half of the moving ranges are 0; xmr: always XmR; run: always run charts"
+            "more than half of the moving ranges are 0; xmr: always XmR; run: always run "
+            "charts; laney: Laney p' (or u') chart from --numerator-col over --denominator-col"
         ),
+    )
+    parser.add_argument(
+        "--numerator-col", metavar="COL", help="with --chart laney: column of counts on top"
+    )
+    parser.add_argument(
+        "--denominator-col", metavar="COL", help="with --chart laney: column of denominators"
+    )
+    parser.add_argument(
+        "--laney-chart",
+        choices=LANEY_KINDS,
+        default="p",
+        help="with --chart laney: p (a proportion; default) or u (a rate)",
+    )
+    parser.add_argument(
+        "--per",
+        metavar="X",
+        help="with --chart laney: values are numerator / denominator x X "
+        "(default 100, percent, for p; 1 for u)",
     )
     parser.add_argument("--json", action="store_true", help="print JSON, one object per facet")
     parser.set_defaults(func=run)
@@ -100,26 +125,79 @@ def run(args: argparse.Namespace) -> int:
         options = _options(args)
         target = _number(args.target, "--target") if args.target is not None else None
         rebase = [_option_date(text) for text in args.rebase]
-        frame = load_series_csv(args.file, args.date_col, args.value_col, args.facet_col)
+        laney = args.chart == "laney"
+        _check_columns(args, laney)
+        per = None
+        if args.per is not None:
+            per = _number(args.per, "--per")
+            if per <= 0:
+                raise BadInput(f"--per must be more than 0; got {args.per!r}")
+        frame = load_series_csv(
+            args.file,
+            args.date_col,
+            None if laney else args.value_col,
+            args.facet_col,
+            numerator_col=args.numerator_col if laney else None,
+            denominator_col=args.denominator_col if laney else None,
+        )
         result = compute_spc(
             frame,
             date_col=args.date_col,
-            value_col=args.value_col,
+            value_col=args.value_col or "value",
             facet_col=args.facet_col,
             options=options,
             target=target,
             rebase=rebase,
+            numerator_col=args.numerator_col if laney else None,
+            denominator_col=args.denominator_col if laney else None,
+            per=per,
         )
     except (BadInput, SPCInputError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    measure = (
+        f"{args.numerator_col!r} / {args.denominator_col!r}" if laney else repr(args.value_col)
+    )
     if args.json:
         for warning in result.warnings:
             print(f"warning: {warning}", file=sys.stderr)
         print(json.dumps(result.to_json_records(), indent=2, allow_nan=False))
     else:
-        print(format_report(result, source=args.file, value_col=args.value_col))
+        print(format_report(result, source=args.file, value_col=args.value_col, measure=measure))
     return EXIT_OK
+
+
+def _check_columns(args: argparse.Namespace, laney: bool) -> None:
+    """--value-col for XmR and run charts; --numerator-col and --denominator-col (only)
+    for the Laney chart."""
+    if laney:
+        missing = [
+            flag
+            for flag, given in (
+                ("--numerator-col", args.numerator_col),
+                ("--denominator-col", args.denominator_col),
+            )
+            if given is None
+        ]
+        if missing:
+            raise BadInput(f"--chart laney needs {' and '.join(missing)}")
+        if args.value_col is not None:
+            raise BadInput(
+                "--chart laney charts --numerator-col over --denominator-col; leave out --value-col"
+            )
+        return
+    if args.value_col is None:
+        raise BadInput(
+            "--value-col is required (or use --chart laney with --numerator-col "
+            "and --denominator-col)"
+        )
+    for flag, given in (
+        ("--numerator-col", args.numerator_col),
+        ("--denominator-col", args.denominator_col),
+        ("--per", args.per),
+    ):
+        if given is not None:
+            raise BadInput(f"{flag} is only for --chart laney")
 
 
 # --- arguments ------------------------------------------------------------------------------
@@ -164,6 +242,7 @@ def _options(args: argparse.Namespace) -> SPCOptions:
         two_in_three=not args.no_two_in_three,
         fix_after_n_points=fix_after,
         chart=args.chart,
+        laney_chart=args.laney_chart,
     )
 
 
@@ -175,9 +254,16 @@ def _line(position: int) -> int:
 
 
 def load_series_csv(
-    path: str | Path, date_col: str, value_col: str, facet_col: str | None = None
+    path: str | Path,
+    date_col: str,
+    value_col: str | None,
+    facet_col: str | None = None,
+    *,
+    numerator_col: str | None = None,
+    denominator_col: str | None = None,
 ) -> pd.DataFrame:
-    """Read and check a series CSV; returns a frame with parsed dates and float values.
+    """Read and check a series CSV; returns a frame with parsed dates and float values
+    (the value column, or for a Laney chart the numerator and denominator columns).
 
     Raises BadInput with a one-line message naming the file, column and line.
     """
@@ -198,7 +284,16 @@ def load_series_csv(
     except OSError as exc:
         raise BadInput(f"{name}: cannot read the file ({exc.strerror or exc})") from None
 
-    columns = [("--date-col", date_col), ("--value-col", value_col), ("--facet-col", facet_col)]
+    numeric = [
+        (flag, column)
+        for flag, column in (
+            ("--value-col", value_col),
+            ("--numerator-col", numerator_col),
+            ("--denominator-col", denominator_col),
+        )
+        if column is not None
+    ]
+    columns = [("--date-col", date_col), *numeric, ("--facet-col", facet_col)]
     for flag, column in columns:
         if column is not None and column not in frame.columns:
             known = ", ".join(repr(c) for c in frame.columns)
@@ -220,22 +315,10 @@ def load_series_csv(
             "(use YYYY-MM-DD)"
         )
 
-    value_text = frame[value_col].str.strip()
-    missing = value_text.str.lower().isin(MISSING_TOKENS).to_numpy()
-    cleaned = value_text.where(~value_text.str.match(THOUSANDS), value_text.str.replace(",", ""))
-    values = pd.to_numeric(cleaned.mask(missing), errors="coerce").to_numpy(
-        dtype=float, na_value=np.nan
-    )
-    bad = (np.isnan(values) & ~missing) | np.isinf(values)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise BadInput(
-            f"{name} line {_line(i)}: {value_text.iloc[i]!r} in column {value_col!r} "
-            "is not a number"
-        )
-
-    series = pd.DataFrame({date_col: dates, value_col: values})
-    if facet_col is not None and facet_col not in (date_col, value_col):
+    series = pd.DataFrame({date_col: dates})
+    for _, column in numeric:
+        series[column] = _numbers(frame, column, name)
+    if facet_col is not None and facet_col not in (date_col, *(c for _, c in numeric)):
         facets = frame[facet_col].str.strip()
         blank_facet = (facets == "").to_numpy()
         if blank_facet.any():
@@ -254,6 +337,23 @@ def load_series_csv(
             f"{in_facet} (first on line {_line(same[0])}); give one value per date"
         )
     return series
+
+
+def _numbers(frame: pd.DataFrame, column: str, name: str) -> np.ndarray:
+    """A column of numbers: blank/NA tokens missing, '1,234' read as 1234."""
+    text = frame[column].str.strip()
+    missing = text.str.lower().isin(MISSING_TOKENS).to_numpy()
+    cleaned = text.where(~text.str.match(THOUSANDS), text.str.replace(",", ""))
+    values = pd.to_numeric(cleaned.mask(missing), errors="coerce").to_numpy(
+        dtype=float, na_value=np.nan
+    )
+    bad = (np.isnan(values) & ~missing) | np.isinf(values)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise BadInput(
+            f"{name} line {_line(i)}: {text.iloc[i]!r} in column {column!r} is not a number"
+        )
+    return values
 
 
 def _first_line(exc: Exception) -> str:
@@ -279,7 +379,13 @@ def _facet_report(result: SPCResult, facet: FacetSPC, faceted: bool) -> list[str
             f"Latest value: {plain_number(facet.latest_value)} on {_date(facet.latest_date)} "
             f"({kind}{rule})"
         )
-    if facet.chart_note:
+    laney = _laney_kind(facet.chart_kind)
+    if laney:
+        lines.append(
+            f"Chart: {LANEY_NAMES[laney]} (limits adjusted for the size of each point's "
+            "denominator and for variation between points). " + facet.chart_note
+        )
+    elif facet.chart_note:
         kind = "run chart" if facet.chart_kind == "run" else "XmR (latest group)"
         lines.append(f"Chart: {kind}. {facet.chart_note}")
     lines.append(f"Variation: {facet.variation_meaning} [{facet.variation_icon}]")
@@ -293,7 +399,13 @@ def _facet_report(result: SPCResult, facet: FacetSPC, faceted: bool) -> list[str
     else:
         lines.append("Assurance: none (no target, or no better direction)")
 
-    lines.append("Centre line and limits by rebase group (run chart: median, no limits):")
+    if laney:
+        lines.append(
+            "Centre line and limits by rebase group (Laney: the limits vary by point; shown "
+            "are those of each group's latest value):"
+        )
+    else:
+        lines.append("Centre line and limits by rebase group (run chart: median, no limits):")
     header = (
         f"  {'group':<6}{'from':<12}{'to':<12}{'chart':<7}{'points':>7}{'centre':>12}"
         f"{'lower':>12}{'upper':>12}{'special cause':>15}"
@@ -308,6 +420,11 @@ def _facet_report(result: SPCResult, facet: FacetSPC, faceted: bool) -> list[str
         if run_chart:
             centre_text, lower, upper = f"{centre_text} (median)", "none", "none"
         kind = "run" if run_chart else "XmR"
+        group_laney = _laney_kind(group.chart_kind)
+        if group_laney:
+            kind = f"{group_laney}'"
+            if not math.isnan(group.sigma_z):
+                trial += f"  (sigma z {plain_number(round(group.sigma_z, 2))})"
         lines.append(
             f"  {group.rebase_group:<6}{_date(group.start):<12}{_date(group.end):<12}{kind:<7}"
             f"{group.n:>7}{centre_text:>12}{lower:>12}{upper:>12}{flagged:>15}{trial}"
@@ -339,13 +456,31 @@ def _facet_report(result: SPCResult, facet: FacetSPC, faceted: bool) -> list[str
     return lines
 
 
-def format_report(result: SPCResult, *, source: str = "", value_col: str = "value") -> str:
+def _laney_kind(chart_kind: str) -> str | None:
+    """ "p" or "u" for a Laney chart kind, None otherwise."""
+    return next((k for k, v in LANEY_CHART_KINDS.items() if v == chart_kind), None)
+
+
+def format_report(
+    result: SPCResult,
+    *,
+    source: str = "",
+    value_col: str | None = "value",
+    measure: str | None = None,
+) -> str:
     """Readable plain-text report of an SPC result: per facet, the latest point and its
-    icons, whether it is read as a run chart and why, centre line and limits per rebase
-    group, special-cause points and warnings."""
+    icons, whether it is read as a run chart and why (or, for a Laney chart, what sigma z
+    says), centre line and limits per rebase group, special-cause points and warnings.
+    `measure` names what is charted (default: the value column)."""
     faceted = len(result.facets) > 1 or (result.facets and result.facets[0].facet is not None)
+    what = measure if measure is not None else repr(value_col)
+    chart = (
+        LANEY_NAMES[result.options.laney_chart]
+        if result.options.chart == "laney"
+        else "Making Data Count XmR"
+    )
     lines = [
-        f"SPC (Making Data Count XmR) of {value_col!r}" + (f" in {source}" if source else ""),
+        f"SPC ({chart}) of {what}" + (f" in {source}" if source else ""),
         f"Options: {result.options.describe()}",
     ]
     if result.input_warnings:

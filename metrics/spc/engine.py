@@ -39,6 +39,17 @@ points going one way), no assurance (a run chart cannot say whether a target wil
 reference case that is not constant stays XmR; the constant edge case now gets NaN limits
 and common cause throughout, exactly as the reference does.
 
+Laney p' and u' charts (beyond the reference, `SPCOptions.chart="laney"`, for a ratio or a
+rate with large denominators): `compute_spc(..., numerator_col=..., denominator_col=...)`
+charts per x numerator / denominator against p-bar = sum(numerators) / sum(denominators),
+with limits p-bar -/+ 3 sigma_i sigma_z that vary with each point's denominator (sigma_i,
+binomial for p', Poisson for u') and are scaled by sigma_z, the mean moving range of the
+points' z-scores / 1.128 (Laney 2002; `metrics.spc.laney`). The XmR rules apply against
+those varying limits (outside the limits, two-in-three beyond the varying 2-sigma lines;
+runs and trends as for XmR), icons and assurance as for XmR (assurance against the limits
+at the latest point). `chart_kind` is "laney_p" or "laney_u"; there is no run-chart
+fallback. See docs/spc.md, "Laney p' and u' charts".
+
 Also beyond the reference: a rebase date matching no row is ignored as in the reference,
 but with a warning naming it; targets may step (change from a date); rule lengths and the
 two-in-three rule are options.
@@ -62,6 +73,7 @@ import pandas as pd
 
 from metrics.spc import rules
 from metrics.spc.icons import icon_meaning
+from metrics.spc.laney import LANEY_KINDS, LANEY_NAMES, LaneyLimits, laney_limits
 from metrics.spc.wording import plain_number
 from metrics.spc.xmr import (
     ProcessLimits,
@@ -92,7 +104,9 @@ POINT_COLUMNS: Final = (
     "centre",
     "chart_kind",
 )
-CHART_CHOICES: Final = ("auto", "xmr", "run")
+CHART_CHOICES: Final = ("auto", "xmr", "run", "laney")
+# chart_kind of a Laney group, by SPCOptions.laney_chart
+LANEY_CHART_KINDS: Final = {"p": "laney_p", "u": "laney_u"}
 
 DateLike = str | dt.date | np.datetime64 | pd.Timestamp
 TargetSteps = Sequence[tuple[DateLike, float | None]]
@@ -121,7 +135,12 @@ class SPCOptions:
     chart: "auto" (the default): XmR, except that a rebase group where more than half of
         the moving ranges are exactly 0 is read as a run chart (its limits would carry no
         information); "xmr": always XmR (the reference's behaviour); "run": always a run
-        chart (median, shift and trend rules, no limits).
+        chart (median, shift and trend rules, no limits); "laney": Laney's p' or u' chart
+        from each point's numerator and denominator (compute_spc's numerator_col and
+        denominator_col): limits vary with the denominator and are scaled by sigma_z, the
+        variation between points (see `metrics.spc.laney`). Never a run chart.
+    laney_chart: with chart="laney": "p" for a proportion (binomial: p' chart) or "u" for
+        a rate (Poisson: u' chart).
     """
 
     improvement: str = "increase"
@@ -132,10 +151,15 @@ class SPCOptions:
     fix_after_n_points: int | None = None
     trial_limit_points: int = DEFAULT_TRIAL_LIMIT_POINTS
     chart: str = "auto"
+    laney_chart: str = "p"
 
     def __post_init__(self) -> None:
         if self.chart not in CHART_CHOICES:
             raise ValueError(f"chart must be one of {', '.join(CHART_CHOICES)}; got {self.chart!r}")
+        if self.laney_chart not in LANEY_KINDS:
+            raise ValueError(
+                f"laney_chart must be 'p' (proportions) or 'u' (rates); got {self.laney_chart!r}"
+            )
         if self.improvement not in rules.IMPROVEMENT_DIRECTIONS:
             raise ValueError(
                 "improvement must be one of "
@@ -186,6 +210,10 @@ class SPCOptions:
                 f"{rules.RUN_CHART_SHIFT_LENGTH}, trend of {rules.RUN_CHART_TREND_LENGTH})"
             ),
             "xmr": "; always XmR",
+            "laney": (
+                f"; {LANEY_NAMES[self.laney_chart]} (limits vary with each point's "
+                "denominator, scaled by sigma z, the variation between points)"
+            ),
         }[self.chart]
         return f"{better}; {screen}; {fixed}; special cause: {', '.join(rules_used)}{chart}"
 
@@ -213,8 +241,11 @@ class GroupSummary:
     variation_type: str | None  # point type of the group's latest non-missing point
     assurance_type: str | None  # only on the latest group, only with a target
     trial_limits: bool
-    chart_kind: str = "xmr"  # "xmr", or "run": no limits, centre line is the median
+    # "xmr"; "run": no limits, centre line is the median; "laney_p"/"laney_u": Laney's
+    # p'/u' chart, whose lpl/upl vary by point (here: those of the group's latest point)
+    chart_kind: str = "xmr"
     centre: float = math.nan  # the centre line: the mean (XmR) or the median (run chart)
+    sigma_z: float = math.nan  # Laney charts only: the overdispersion factor
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict: ISO dates, NaN as None."""
@@ -236,6 +267,7 @@ class GroupSummary:
             "trial_limits": self.trial_limits,
             "chart_kind": self.chart_kind,
             "centre": _json_float(self.centre),
+            "sigma_z": _json_float(self.sigma_z),
         }
 
 
@@ -256,9 +288,12 @@ class FacetSPC:
     target: float | None  # the target at the latest point
     summary: tuple[GroupSummary, ...]
     warnings: tuple[str, ...]
-    # "run" when the group the icons read (the latest with a value) is read as a run chart
+    # "run" when the group the icons read (the latest with a value) is read as a run chart;
+    # "laney_p" / "laney_u" for a Laney chart (every group)
     chart_kind: str = "xmr"
-    chart_note: str = ""  # plain English, whenever any group is read as a run chart
+    # plain English, whenever any group is read as a run chart; for a Laney chart what
+    # sigma_z says about the variation between points
+    chart_note: str = ""
     assurance_note: str = ""  # why there is no assurance although there is a target
 
     @property
@@ -304,7 +339,9 @@ class SPCResult:
     special_cause_type (reference label), special_cause_flag, point_type (reference name),
     rule (plain English; "" for common cause), short_group_warning (trial limits),
     centre (the centre line: the mean, or the median in a run-chart group), chart_kind
-    ("xmr" or "run"; a run-chart group has NaN lpl/upl/nlpl/nupl).
+    ("xmr" or "run"; a run-chart group has NaN lpl/upl/nlpl/nupl; "laney_p"/"laney_u" for
+    a Laney chart, whose lpl/upl/nlpl/nupl vary by point and whose mean and centre are the
+    weighted centre line per x sum(numerators) / sum(denominators)).
     """
 
     points: pd.DataFrame
@@ -500,6 +537,50 @@ def _parse_values(frame: pd.DataFrame, column: str) -> np.ndarray:
     return values
 
 
+def _laney_per(per: Any, kind: str) -> float:
+    """The Laney chart's scale: 100 (percent) for p', 1 for u' unless given."""
+    if per is None:
+        return 100.0 if kind == "p" else 1.0
+    if isinstance(per, bool | np.bool_) or not isinstance(per, numbers.Real):
+        raise ValueError(f"per must be a positive number; got {per!r}")
+    if not math.isfinite(float(per)) or float(per) <= 0:
+        raise ValueError(f"per must be a positive number; got {per!r}")
+    return float(per)
+
+
+def _parse_counts(
+    frame: pd.DataFrame, numerator_col: str, denominator_col: str, kind: str, per: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Numerators, denominators and the values charted (per x numerator / denominator).
+
+    Negative parts, and for a p' chart a numerator above its denominator (a proportion
+    above 1), cannot be charted and raise SPCInputError naming the row. A missing part or
+    a denominator of 0 gives a missing value."""
+    numerators = _parse_values(frame, numerator_col)
+    denominators = _parse_values(frame, denominator_col)
+    for column, array in ((numerator_col, numerators), (denominator_col, denominators)):
+        negative = array < 0
+        if negative.any():
+            i = int(np.flatnonzero(negative)[0])
+            raise SPCInputError(
+                f"{_row_name(frame, i)}: {array[i]:g} in column {column!r} is negative; "
+                "a Laney chart needs counts and denominators of 0 or more"
+            )
+    if kind == "p":
+        # NaN compares False; a denominator of 0 is a gap whatever the numerator
+        above = (numerators > denominators) & (denominators > 0)
+        if above.any():
+            i = int(np.flatnonzero(above)[0])
+            raise SPCInputError(
+                f"{_row_name(frame, i)}: numerator {numerators[i]:g} ({numerator_col!r}) is "
+                f"more than its denominator {denominators[i]:g} ({denominator_col!r}); a "
+                "p' chart is for proportions (use laney_chart='u' for a rate)"
+            )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        values = np.where(denominators > 0, per * numerators / denominators, np.nan)
+    return numerators, denominators, values
+
+
 def _parse_facets(frame: pd.DataFrame, column: str | None) -> tuple[np.ndarray, list[Any]]:
     if column is None:
         return np.zeros(len(frame), dtype=np.int64), [None]
@@ -668,9 +749,13 @@ def _assign_rebase_groups(
 
 
 def classify_points(
-    values: np.ndarray, limits: ProcessLimits, options: SPCOptions
+    values: np.ndarray, limits: ProcessLimits | LaneyLimits, options: SPCOptions
 ) -> tuple[np.ndarray, np.ndarray]:
     """Apply every special-cause rule to one rebase group.
+
+    `limits` may be XmR limits (one number each) or Laney limits (lpl, upl, nlpl, nupl
+    one per point): a point is outside ITS limits, two-in-three uses ITS 2-sigma lines, and
+    runs and trends are read against the centre line, as for XmR.
 
     Returns (rule code per point, direction per point): the rule codes are those of
     `metrics.spc.rules` (0 = common cause, 1 = outside limits, 2 = trend, 3 = two-in-three,
@@ -763,6 +848,82 @@ def _run_chart_note(
 _IMPROVEMENT_SIGN: Final = {"increase": 1, "decrease": -1, "neutral": 0}
 
 
+@dataclass(frozen=True)
+class _Counts:
+    """A facet's numerators and denominators (date order), for the Laney charts."""
+
+    numerators: np.ndarray
+    denominators: np.ndarray
+    per: float
+
+
+def _laney_note(where: str, limits: LaneyLimits, unit: str) -> str:
+    """What sigma_z says about the variation between points, in plain words."""
+    if limits.n_baseline_values == 0 or np.isnan(limits.mean):
+        return ""
+    classic = "p chart" if limits.kind == "p" else "u chart"
+    if limits.degenerate:
+        return (
+            f"Every baseline {unit}{where} has the same value ({plain_number(limits.mean)}), "
+            "so there is no variation to set limits from: the limits sit on the centre line."
+        )
+    if np.isnan(limits.sigma_z):
+        return f"Too few {unit}s{where} to measure the variation between them: no limits."
+    sz = limits.sigma_z
+    if sz > 1:
+        compared = (
+            f"the {unit}s vary {plain_number(round(sz, 2))} times as much as their "
+            "denominators alone would explain, so the limits are that much wider than a "
+            f"classic {classic}'s"
+        )
+    elif sz < 1:
+        compared = (
+            f"the {unit}s vary less than their denominators alone would explain "
+            f"({plain_number(round(sz, 2))} times), so the limits are narrower than a "
+            f"classic {classic}'s"
+        )
+    else:
+        compared = f"the limits are those of a classic {classic}"
+    return f"Sigma z{where} is {plain_number(round(sz, 2))}: {compared}."
+
+
+def _laney_group_warnings(
+    group: int, start: np.datetime64, size: int, limits: LaneyLimits, options: SPCOptions
+) -> list[str]:
+    where = f"rebase group {group} (from {_fmt(start)})"
+    warnings = []
+    if limits.n_baseline_values == 0:
+        warnings.append(f"{where} has no values: no centre line or limits")
+    elif limits.degenerate:
+        warnings.append(
+            f"{where}: every baseline value is {plain_number(limits.mean)}, so there is no "
+            "variation to set limits from; the limits equal the centre line and any change "
+            "will show as special cause"
+        )
+    elif math.isnan(limits.sigma_z):
+        warnings.append(
+            f"{where} has too few values for limits: no two consecutive values, so no moving "
+            "range of the z-scores"
+        )
+    elif limits.sigma_z == 0:
+        warnings.append(
+            f"{where}: every moving range of the z-scores is 0, so the limits equal the "
+            "centre line and any change will show as special cause"
+        )
+    if size < options.trial_limit_points:
+        warnings.append(
+            f"trial limits: {where} has {size} points "
+            f"(fewer than {options.trial_limit_points}); the limits may move as more data arrive"
+        )
+    fix = options.fix_after_n_points
+    if fix is not None and size < fix:
+        warnings.append(
+            f"{where} has {size} points, fewer than fix_after_n_points={fix}; "
+            "its limits use every point and are not yet fixed"
+        )
+    return warnings
+
+
 def _analyse_facet(
     facet: Hashable | None,
     dates: np.ndarray,
@@ -771,6 +932,7 @@ def _analyse_facet(
     rebase_dates: list[pd.Timestamp],
     options: SPCOptions,
     tables: _Tables,
+    counts: _Counts | None = None,
 ) -> tuple[dict[str, np.ndarray], FacetSPC]:
     n = values.size
     missing = np.isnan(values)
@@ -784,14 +946,43 @@ def _analyse_facet(
     rule = np.zeros(n, dtype=np.int8)
     direction = np.zeros(n, dtype=np.int8)
     trial = np.zeros(n, dtype=bool)
-    group_limits: list[ProcessLimits] = []
+    group_limits: list[ProcessLimits | LaneyLimits] = []
     group_run: list[bool] = []
     group_centre: list[float] = []
     notes: list[str] = []
     unit = "month" if dates.size and bool((pd.DatetimeIndex(dates).day == 1).all()) else "point"
     several_groups = len(bounds) > 2
+    laney_kind = LANEY_CHART_KINDS[options.laney_chart] if counts is not None else None
     for g, (lo, hi) in enumerate(itertools.pairwise(bounds)):
         segment = values[lo:hi]
+        if counts is not None:
+            laney = laney_limits(
+                counts.numerators[lo:hi],
+                counts.denominators[lo:hi],
+                kind=options.laney_chart,
+                per=counts.per,
+                fix_after_n_points=options.fix_after_n_points,
+                screen_outliers=options.screen_outliers,
+            )
+            group_limits.append(laney)
+            group_run.append(False)
+            for name, array in limit_arrays.items():
+                array[lo:hi] = getattr(laney, name)
+            centre[lo:hi] = laney.mean
+            rule[lo:hi], direction[lo:hi] = classify_points(segment, laney, options)
+            group_centre.append(float(laney.mean))
+            where = (
+                f" for rebase group {g} ({_fmt(dates[lo])} to {_fmt(dates[hi - 1])})"
+                if several_groups
+                else ""
+            )
+            note = _laney_note(where, laney, unit)
+            if note:
+                notes.append(note)
+            size = hi - lo
+            trial[lo:hi] = size < options.trial_limit_points
+            warnings.extend(_laney_group_warnings(g, dates[lo], size, laney, options))
+            continue
         limits = process_limits(
             segment,
             fix_after_n_points=options.fix_after_n_points,
@@ -865,6 +1056,15 @@ def _analyse_facet(
     for g, (lo, hi) in enumerate(itertools.pairwise(bounds)):
         limits = group_limits[g]
         recorded = np.flatnonzero(~missing[lo:hi])
+        if isinstance(limits, LaneyLimits):
+            # the limits vary by point: the summary gives those of the group's latest value
+            at = lo + int(recorded[-1]) if recorded.size else hi - 1
+            group_lpl, group_upl = float(limit_arrays["lpl"][at]), float(limit_arrays["upl"][at])
+            group_kind, group_sigma_z = laney_kind or "xmr", limits.sigma_z
+        else:
+            group_lpl = math.nan if group_run[g] else limits.lpl
+            group_upl = math.nan if group_run[g] else limits.upl
+            group_kind, group_sigma_z = ("run" if group_run[g] else "xmr"), math.nan
         flagged = int(np.count_nonzero(flag[lo:hi]))
         n_improvement = int(np.count_nonzero(improvement[lo:hi]))
         n_concern = int(np.count_nonzero(concern[lo:hi]))
@@ -877,8 +1077,8 @@ def _analyse_facet(
                 n=int(hi - lo),
                 n_missing=int(hi - lo - recorded.size),
                 mean=limits.mean,
-                lpl=math.nan if group_run[g] else limits.lpl,
-                upl=math.nan if group_run[g] else limits.upl,
+                lpl=group_lpl,
+                upl=group_upl,
                 common_cause=int(hi - lo) - flagged,
                 special_cause_improvement=n_improvement,
                 special_cause_concern=n_concern,
@@ -886,8 +1086,9 @@ def _analyse_facet(
                 variation_type=str(point_types[lo + recorded[-1]]) if recorded.size else None,
                 assurance_type=assurance if is_latest_group else None,
                 trial_limits=bool(hi - lo < options.trial_limit_points),
-                chart_kind="run" if group_run[g] else "xmr",
+                chart_kind=group_kind,
                 centre=group_centre[g],
+                sigma_z=group_sigma_z,
             )
         )
 
@@ -909,7 +1110,7 @@ def _analyse_facet(
         ),
         "short_group_warning": trial,
         "centre": centre,
-        "chart_kind": np.where(is_run, "run", "xmr").astype(object),
+        "chart_kind": np.where(is_run, "run", laney_kind or "xmr").astype(object),
     }
     facet_result = FacetSPC(
         facet=facet,
@@ -925,7 +1126,9 @@ def _analyse_facet(
         target=latest_target,
         summary=tuple(summaries),
         warnings=tuple(warnings),
-        chart_kind="run" if is_run[latest if latest is not None else n - 1] else "xmr",
+        chart_kind=(
+            "run" if is_run[latest if latest is not None else n - 1] else laney_kind or "xmr"
+        ),
         chart_note=" ".join(notes),
         assurance_note=assurance_note,
     )
@@ -1033,6 +1236,9 @@ def compute_spc(
     options: SPCOptions | None = None,
     target: TargetSpec = None,
     rebase: RebaseSpec = None,
+    numerator_col: str | None = None,
+    denominator_col: str | None = None,
+    per: float | None = None,
 ) -> SPCResult:
     """Making Data Count XmR analysis of every facet of `frame`.
 
@@ -1044,6 +1250,11 @@ def compute_spc(
         withdraws it). A dict may also map a facet to a list of steps.
     rebase: dates at which the limits are recalculated: a list for every facet, or a dict
         facet -> list of dates. A date that matches no row is ignored, with a warning.
+    numerator_col, denominator_col, per: for `options.chart == "laney"` (and needed by
+        it): the columns of counts over denominators; the values charted are
+        per x numerator / denominator (`value_col` is not read), per defaulting to 100
+        (percent) for a p' chart and 1 for a u' chart. Missing parts, or a denominator of
+        0, make a missing value. Ignored, with a warning, by the other charts.
 
     Raises SPCInputError (a ValueError) for a frame that cannot be analysed (unknown column,
     unreadable or duplicate date, non-numeric value) and ValueError for a malformed option.
@@ -1055,9 +1266,27 @@ def compute_spc(
         raise ValueError(f"options must be an SPCOptions; got {type(options).__name__}")
     if not isinstance(frame, pd.DataFrame):
         raise ValueError(f"frame must be a pandas DataFrame; got {type(frame).__name__}")
-    _require_columns(frame, [("date", date_col), ("value", value_col), ("facet", facet_col)])
+    laney = options.chart == "laney"
+    if laney:
+        if numerator_col is None or denominator_col is None:
+            raise ValueError(
+                "the Laney chart (chart='laney') needs numerator_col and denominator_col"
+            )
+        per = _laney_per(per, options.laney_chart)
+        value_role: list[tuple[str, str | None]] = [
+            ("numerator", numerator_col),
+            ("denominator", denominator_col),
+        ]
+    else:
+        value_role = [("value", value_col)]
+    _require_columns(frame, [("date", date_col), *value_role, ("facet", facet_col)])
     has_facets = facet_col is not None
     warnings: list[str] = []
+    if not laney and (numerator_col is not None or denominator_col is not None):
+        warnings.append(
+            "numerator_col and denominator_col are read only by the Laney chart "
+            "(chart='laney'); ignored"
+        )
 
     common_target, facet_targets = None, None
     if isinstance(target, Mapping):
@@ -1093,11 +1322,20 @@ def compute_spc(
         return SPCResult(_empty_points(), (), options, tuple(warnings), tuple(warnings))
 
     dates = _parse_dates(frame, date_col)
-    values = _parse_values(frame, value_col)
+    numerators = denominators = None
+    if laney:
+        assert numerator_col is not None and denominator_col is not None and per is not None
+        numerators, denominators, values = _parse_counts(
+            frame, numerator_col, denominator_col, options.laney_chart, per
+        )
+    else:
+        values = _parse_values(frame, value_col)
     codes, labels = _parse_facets(frame, facet_col)
 
     order = np.lexsort((dates, codes))
     dates, values, codes = dates[order], values[order], codes[order]
+    if numerators is not None and denominators is not None:
+        numerators, denominators = numerators[order], denominators[order]
     repeated = (codes[1:] == codes[:-1]) & (dates[1:] == dates[:-1])
     if repeated.any():
         i = int(np.flatnonzero(repeated)[0])
@@ -1129,8 +1367,11 @@ def compute_spc(
             target_spec = _lookup(facet_targets, label)
         if facet_rebase is not None:
             rebase_dates = _lookup(facet_rebase, label) or []
+        counts = None
+        if numerators is not None and denominators is not None and per is not None:
+            counts = _Counts(numerators[lo:hi], denominators[lo:hi], per)
         columns, facet_result = _analyse_facet(
-            label, dates[lo:hi], values[lo:hi], target_spec, rebase_dates, options, tables
+            label, dates[lo:hi], values[lo:hi], target_spec, rebase_dates, options, tables, counts
         )
         for name, array in columns.items():
             column_parts.setdefault(name, []).append(array)
