@@ -514,6 +514,8 @@ def diagnostics_in_words(result: ITSResult) -> list[str]:
         )
     if result.placebo is not None:
         lines.append(f"Placebo check: {result.placebo.text()}")
+    elif result.placebo_note:
+        lines.append(result.placebo_note)
     lines += [f"Warning: {w.message}" for w in result.warnings]
     return lines
 

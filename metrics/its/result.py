@@ -12,11 +12,13 @@ Effect conventions:
   ratio per period for log-link models.
 - horizon effect: fitted minus counterfactual mean `horizon` months after the start of the
   intervention (both from the model, so noise in a single month does not drive it), with a
-  relative version (fitted / counterfactual - 1). Intervals by the delta method from the
-  coefficient covariance; for log-link models the relative interval is exact
-  (exp of the linear-predictor interval).
+  relative version (fitted / counterfactual - 1). Intervals by simulation: percentiles of
+  both effects over seeded draws of the coefficients (`ITSSpec.simulations`, default 2,000),
+  so the absolute and relative intervals agree on whether they include no change; with
+  simulations=0, the delta method (the relative interval exact for log-link models).
 - cumulative effect: sum of fitted minus counterfactual over every period from the start of
-  the intervention to the end of the data (negative = e.g. referrals averted), delta method.
+  the intervention to the end of the data (negative = e.g. referrals averted), by the same
+  simulation (a sum of exponentials is skewed, so a symmetric interval would mislead).
 - counterfactual band: a confidence band for the counterfactual mean, not a prediction
   interval for single months.
 """
@@ -193,12 +195,15 @@ class Trend:
         }
 
 
+MIN_PLACEBO_DATES = 5  # with fewer false dates a rank says nothing (1 in 5 is p = 0.2)
+
+
 @dataclass(frozen=True)
 class PlaceboCheck:
     """Refits of the pre-period with false intervention dates.
 
     Attributes:
-        term: the compared term ("level", or "slope" when no level change is estimated).
+        term: the compared term: the one the study reports (`ITSSpec.term`).
         dates: the false intervention dates.
         estimates, ci_low, ci_high: placebo effects on the result's scale.
         real_estimate: the real effect on the same scale.
@@ -223,18 +228,31 @@ class PlaceboCheck:
     def n_placebo(self) -> int:
         return len(self.dates)
 
+    @property
+    def too_few(self) -> bool:
+        """Fewer false dates than a placebo check needs to say anything (MIN_PLACEBO_DATES)."""
+        return self.n_placebo < MIN_PLACEBO_DATES
+
     def text(self) -> str:
         """One sentence for the diagnostics panel."""
         n = self.n_placebo
-        if self.rank == 1:
-            head = f"The real {self.term} change is larger than all {n} placebo changes"
-        else:
-            head = (
-                f"{self.rank - 1} of {n} placebo {self.term} changes were at least as large "
-                "as the real one"
+        what = f"{self.term} change"
+        dates = f"{n} false date{'s' if n != 1 else ''}"
+        if self.too_few:
+            return (
+                f"Only {dates} before the intervention could be tested for a {what}: too few "
+                f"for the placebo check to show whether the real {what} is unusual (it needs "
+                f"at least {MIN_PLACEBO_DATES})."
             )
-        tail = f"; {self.n_significant} of {n} placebo intervals excluded no change." if n else "."
-        return head + " at false dates before the intervention" + tail
+        if self.rank == 1:
+            head = f"The real {what} is larger than the {what} at each of {dates}"
+        else:
+            larger = self.rank - 1
+            head = f"At {larger} of {dates} the {what} was at least as large as the real one"
+        return (
+            f"{head} before the intervention; {self.n_significant} of the {n} false-date "
+            "intervals excluded no change."
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -249,6 +267,7 @@ class PlaceboCheck:
             "n_placebo": self.n_placebo,
             "n_significant": self.n_significant,
             "fixed_nuisance": self.fixed_nuisance or None,
+            "too_few": self.too_few,
             "text": self.text(),
         }
 
@@ -366,6 +385,7 @@ class ITSResult:
     cov: np.ndarray = field(repr=False)
     coefficient_table: pd.DataFrame = field(repr=False)
     counterfactual_table: pd.DataFrame = field(repr=False)
+    placebo_note: str = ""  # why there is no placebo check (when one was asked for)
 
     # -- tables --------------------------------------------------------------------------
 
@@ -536,6 +556,8 @@ class ITSResult:
         )
         if self.placebo is not None:
             lines.append(f"  placebo: {self.placebo.text()}")
+        elif self.placebo_note:
+            lines.append(f"  placebo: {self.placebo_note}")
         for warning in self.warnings:
             lines.append(f"  warning: {warning.message}")
         lines.append(f"  summary: {self.sentence()}")
@@ -574,6 +596,7 @@ class ITSResult:
                 "diagnostics": self.diagnostics.to_dict(),
                 "warnings": [{"code": w.code, "message": w.message} for w in self.warnings],
                 "placebo": None if self.placebo is None else self.placebo.to_dict(),
+                "placebo_note": self.placebo_note or None,
                 "coefficients": coefficients,
                 "model_details": dict(self.model_details),
                 "summary": self.sentence(),

@@ -35,6 +35,16 @@ FREQUENCIES: tuple[str, ...] = ("monthly", "annual")
 # remain one keyword away (model="quasipoisson") and are right for small counts.
 DEFAULT_MODEL = "arima"
 
+TERMS: tuple[str, ...] = ("auto", "level", "slope")
+# Horizon and cumulative effects are non-linear in the coefficients (a sum of exponentials
+# for count models); their intervals come from draws of the coefficients (multivariate
+# normal, or t with the fit's degrees of freedom), seeded so that every run agrees.
+# 2,000 draws put the Monte Carlo error of a 2.5% quantile at about 0.35 percentage points
+# of coverage and cost about 1 ms per study.
+DEFAULT_SIMULATIONS = 2000
+MIN_SIMULATIONS = 200
+DEFAULT_SEED = 20150401
+
 
 @dataclass(frozen=True)
 class InterventionSpec:
@@ -149,6 +159,12 @@ class ITSSpec:
         placebo: run the placebo check (false intervention dates in the pre-period).
         placebo_count: at most this many placebo dates, evenly spaced.
         arma_order: (p, q) of the ARMA error for model "arima".
+        term: the effect the study is about, for the first intervention: "level" (the jump),
+            "slope" (the change in trend) or "auto" (the level when one is estimated, else
+            the slope). The placebo check tests this term.
+        simulations: draws from the coefficients' sampling distribution behind the intervals
+            of the horizon and cumulative effects (0: delta method instead).
+        seed: seed of those draws, so every run gives the same intervals.
     """
 
     interventions: tuple[InterventionSpec, ...] = ()
@@ -166,6 +182,9 @@ class ITSSpec:
     placebo: bool = True
     placebo_count: int = 12
     arma_order: tuple[int, int] = field(default=(1, 0))
+    term: str = "auto"
+    simulations: int = DEFAULT_SIMULATIONS
+    seed: int = DEFAULT_SEED
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "interventions", tuple(self.interventions))
@@ -195,6 +214,12 @@ class ITSSpec:
             raise ITSInputError("alpha must lie between 0 and 1")
         if len(self.arma_order) != 2 or min(self.arma_order) < 0 or sum(self.arma_order) == 0:
             raise ITSInputError("arma_order is (p, q) with p, q >= 0 and p + q >= 1")
+        if self.term not in TERMS:
+            raise ITSInputError(f"unknown term '{self.term}': use auto, level or slope")
+        if self.simulations < 0 or 0 < self.simulations < MIN_SIMULATIONS:
+            raise ITSInputError(
+                f"simulations must be 0 (delta method) or at least {MIN_SIMULATIONS}"
+            )
         if self.control_offset_col and not self.control_col:
             raise ITSInputError("control_offset_col needs control_col")
         if (
@@ -216,6 +241,12 @@ class ITSSpec:
     def periods_per_year(self) -> int:
         """12 for monthly data, 1 for annual data."""
         return 12 if self.frequency == "monthly" else 1
+
+    def main_term(self, estimates_level: bool) -> str:
+        """The term the study reports for its first intervention ("level" or "slope")."""
+        if self.term == "auto":
+            return "level" if estimates_level else "slope"
+        return self.term
 
     @property
     def horizon_periods(self) -> int:

@@ -441,6 +441,7 @@ def _horizon_effect(
     timing: InterventionTiming,
     offsets: np.ndarray,
     notes: list[ITSWarning],
+    draws: np.ndarray | None,
 ) -> HorizonEffect:
     last = series.n_periods - 1
     target = timing.start + spec.horizon_periods
@@ -459,11 +460,13 @@ def _horizon_effect(
     diff_row = x1 - x0
     beta, cov = fit.params, fit.cov
     offset = offsets[target]
+    method = "delta"
     if fit.link == "log":
         mu1, mu0 = math.exp(x1 @ beta + offset), math.exp(x0 @ beta + offset)
         gradient = mu1 * x1 - mu0 * x0
         absolute = mu1 - mu0
         abs_se = math.sqrt(max(gradient @ cov @ gradient, 0.0))
+        abs_low, abs_high = absolute - q * abs_se, absolute + q * abs_se
         log_ratio = float(diff_row @ beta)
         log_se = math.sqrt(max(diff_row @ cov @ diff_row, 0.0))
         relative = math.expm1(log_ratio)
@@ -472,6 +475,7 @@ def _horizon_effect(
         mu1, mu0 = float(x1 @ beta), float(x0 @ beta)
         absolute = mu1 - mu0
         abs_se = math.sqrt(max(diff_row @ cov @ diff_row, 0.0))
+        abs_low, abs_high = absolute - q * abs_se, absolute + q * abs_se
         if mu0 != 0:
             relative = absolute / mu0
             gradient = (diff_row * mu0 - absolute * x0) / mu0**2
@@ -479,6 +483,16 @@ def _horizon_effect(
             rel_low, rel_high = relative - q * rel_se, relative + q * rel_se
         else:
             relative = rel_low = rel_high = math.nan
+    if draws is not None:
+        # Absolute and relative effects from the same draws: each draw's two effects share
+        # their sign, so the two intervals always agree on whether they include no change.
+        method = "simulation"
+        sim1 = _mean(draws @ x1 + offset, fit.link)
+        sim0 = _mean(draws @ x0 + offset, fit.link)
+        abs_low, abs_high = _percentiles(sim1 - sim0, spec.alpha)
+        if mu0 != 0 and not math.isnan(relative):
+            with np.errstate(divide="ignore", invalid="ignore"):
+                rel_low, rel_high = _percentiles(sim1 / sim0 - 1.0, spec.alpha)
     periods_after = target - timing.start
     return HorizonEffect(
         intervention=timing.id,
@@ -488,11 +502,12 @@ def _horizon_effect(
         fitted=mu1,
         counterfactual=mu0,
         absolute=absolute,
-        absolute_low=absolute - q * abs_se,
-        absolute_high=absolute + q * abs_se,
+        absolute_low=abs_low,
+        absolute_high=abs_high,
         relative=relative,
         relative_low=rel_low,
         relative_high=rel_high,
+        method=method,
     )
 
 
@@ -500,9 +515,11 @@ def _cumulative_effect(
     fit: ModelFit,
     layout: DesignLayout,
     series: _Series,
+    spec: ITSSpec,
     q: float,
     timing: InterventionTiming,
     offsets: np.ndarray,
+    draws: np.ndarray | None,
 ) -> CumulativeEffect:
     t = np.arange(timing.start, series.n_periods)
     x1 = layout.matrix(t)
@@ -517,7 +534,14 @@ def _cumulative_effect(
         mu1, mu0 = x1 @ beta, x0 @ beta
         gradient = (x1 - x0).sum(axis=0)
     difference = float(mu1.sum() - mu0.sum())
-    se = math.sqrt(max(gradient @ cov @ gradient, 0.0))
+    if draws is None:
+        se = math.sqrt(max(gradient @ cov @ gradient, 0.0))
+        low, high, method = difference - q * se, difference + q * se, "delta"
+    else:
+        # A sum of exponentials is skewed: percentiles of simulated totals, not +/- q se.
+        sim1 = _mean(_predictors(draws, x1) + offsets[t], fit.link).sum(axis=1)
+        sim0 = _mean(_predictors(draws, x0) + offsets[t], fit.link).sum(axis=1)
+        (low, high), method = _percentiles(sim1 - sim0, spec.alpha), "simulation"
     return CumulativeEffect(
         intervention=timing.id,
         label=timing.label,
@@ -527,9 +551,49 @@ def _cumulative_effect(
         fitted_total=float(mu1.sum()),
         counterfactual_total=float(mu0.sum()),
         difference=difference,
-        ci_low=difference - q * se,
-        ci_high=difference + q * se,
+        ci_low=low,
+        ci_high=high,
+        method=method,
     )
+
+
+def coefficient_draws(fit: ModelFit, spec: ITSSpec) -> np.ndarray | None:
+    """`spec.simulations` seeded draws of the coefficients (rows), or None (delta method).
+
+    Multivariate normal around the estimates with their covariance; for fits whose
+    intervals use Student's t (ols, arima) each draw is scaled by sqrt(df / chi-square(df)),
+    a multivariate t, so a single coefficient's simulated interval matches its t interval.
+    """
+    if spec.simulations == 0:
+        return None
+    rng = np.random.default_rng(spec.seed)
+    values, vectors = np.linalg.eigh((fit.cov + fit.cov.T) / 2.0)
+    root = vectors * np.sqrt(np.clip(values, 0.0, None))
+    z = rng.standard_normal((spec.simulations, fit.n_params))
+    if math.isfinite(fit.df_resid):
+        z *= np.sqrt(fit.df_resid / rng.chisquare(fit.df_resid, spec.simulations))[:, None]
+    return fit.params + _predictors(z, root)
+
+
+def _predictors(draws: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """draws @ rows.T (one row per draw), in blocks small enough that BLAS runs them on one
+    thread: a single large product is handed to every core and, on a busy server, waits for
+    them (measured 6 ms against 0.6 ms for 2,000 draws by 112 periods)."""
+    out = np.empty((draws.shape[0], rows.shape[0]))
+    block = max(16, 500_000 // max(rows.size, 1))
+    columns = np.ascontiguousarray(rows.T)
+    for first in range(0, draws.shape[0], block):
+        np.dot(draws[first : first + block], columns, out=out[first : first + block])
+    return out
+
+
+def _percentiles(values: np.ndarray, alpha: float) -> tuple[float, float]:
+    """Equal-tailed (1 - alpha) interval of simulated values (NaN draws ignored)."""
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return math.nan, math.nan
+    low, high = np.quantile(finite, [alpha / 2.0, 1.0 - alpha / 2.0])
+    return float(low), float(high)
 
 
 def _counterfactual_frame(
@@ -563,6 +627,16 @@ def _counterfactual_frame(
     if series.control is not None:
         frame["control"] = series.control
     return pd.DataFrame(frame)
+
+
+def treated_fit_mask(data: FitInput, series: _Series) -> np.ndarray:
+    """Which periods of the treated series enter the fit."""
+    return data.mask[: series.n_periods]
+
+
+def _the_label(label: str) -> str:
+    first = label.split(" ", 1)[0].lower()
+    return label if first in ("the", "a", "an") else f"the {label}"
 
 
 def _windows(
@@ -626,7 +700,7 @@ def _placebo(
         fixed["phi"] = fit.details["phi"]
     if "alpha" in fit.details:
         fixed["alpha"] = fit.details["alpha"]
-    term = "level" if timing.level else "slope"
+    term = real.term
     pre_excluded = excluded[:pre_end]
     pre_shocks = tuple(s for s in shocks if s.start < pre_end)
     dates, estimates, lows, highs, link_estimates = [], [], [], [], []
@@ -748,6 +822,14 @@ def fit_its(
     excluded = probe.excluded(t)
     in_fit = np.isfinite(series.y) & np.isfinite(series.log_offset) & ~excluded
     _check_timings(series, timings, in_fit, notes)
+    main_timing = timings[0]
+    wanted_term = spec.main_term(main_timing.level)
+    if not getattr(main_timing, wanted_term):
+        raise _fail(
+            name,
+            f"the study reports the {wanted_term} change of '{main_timing.id}', which is not "
+            "estimated (level or slope is switched off)",
+        )
     shocks = _usable_shocks(shocks_all, in_fit, notes, name)
     layout = DesignLayout(
         timings,
@@ -829,11 +911,14 @@ def fit_its(
 
     offsets = _filled(series.log_offset)
     effects = _effects(fit, layout, spec, q, timings)
+    draws = coefficient_draws(fit, spec)
     horizon = tuple(
-        _horizon_effect(fit, layout, series, spec, q, timing, offsets, notes) for timing in timings
+        _horizon_effect(fit, layout, series, spec, q, timing, offsets, notes, draws)
+        for timing in timings
     )
     cumulative = tuple(
-        _cumulative_effect(fit, layout, series, q, timing, offsets) for timing in timings
+        _cumulative_effect(fit, layout, series, spec, q, timing, offsets, draws)
+        for timing in timings
     )
     counterfactual = _counterfactual_frame(fit, layout, series, q, data, excluded, offsets)
     se = fit.se
@@ -850,8 +935,19 @@ def fit_its(
         }
     )
     main = timings[0]
-    real = next(e for e in effects if e.intervention == main.id)
-    placebo = _placebo(series, spec, fit, main, shocks, excluded, real) if spec.placebo else None
+    term = spec.main_term(main.level)
+    real = next(e for e in effects if e.intervention == main.id and e.term == term)
+    placebo = None
+    placebo_note = ""
+    if spec.placebo:
+        placebo = _placebo(series, spec, fit, main, shocks, excluded, real)
+        if placebo is None:
+            before = int(treated_fit_mask(data, series)[: main.start].sum())
+            placebo_note = (
+                f"No placebo check: it needs at least {2 * PLACEBO_MIN_SIDE} points before "
+                f"{_the_label(main.label)} ({PLACEBO_MIN_SIDE} either side of each false "
+                f"date), and there {'is' if before == 1 else 'are'} {before}."
+            )
     first_start = main.start
     treated_fit = data.mask[: series.n_periods]
     params = fit.params.copy()
@@ -874,6 +970,7 @@ def fit_its(
         diagnostics=diagnostics,
         warnings=tuple(notes),
         placebo=placebo,
+        placebo_note=placebo_note,
         windows=_windows(series, timings),
         model_details=dict(fit.details),
         params=params,
