@@ -524,6 +524,7 @@ def control_spc_points(
     as computed.
     """
     # Imported here: the SPC package is not needed by anything else in this module.
+    from metrics.spc.laney import laney_limits
     from metrics.spc.xmr import baseline_median, process_limits
 
     out = points.copy()
@@ -535,6 +536,7 @@ def control_spc_points(
     if by_group and not faceted and frame["group"].nunique(dropna=False) > 1:
         raise ValueError("the points have no facet but the series has several groups")
     shown: dict[tuple[object, pd.Timestamp], tuple[float, bool]] = {}
+    parts: dict[tuple[object, pd.Timestamp], tuple[float, float]] = {}
     for row in frame.itertuples(index=False):
         cell = control_value(
             metric,
@@ -548,6 +550,13 @@ def control_spc_points(
         hidden = cell.suppressed and _float(row.value) is not None
         key = (row.group if by_group and faceted else None, pd.Timestamp(row.month))
         shown[key] = (_nan(cell.value), hidden)
+        # A Laney chart's limits come from the parts: the counts as shown (and, for a rate,
+        # the published population, which is not controlled).
+        numerator = count_as_shown(_float(row.numerator), policy, top_level=top_level)
+        denominator = _float(row.denominator)
+        if metric.measure == "ratio":
+            denominator = count_as_shown(denominator, policy, top_level=top_level)
+        parts[key] = (_nan(numerator), _nan(denominator))
     found = [
         shown.get((facet if faceted else None, pd.Timestamp(date)), (math.nan, True))
         for facet, date in zip(facets, out["date"], strict=True)
@@ -569,6 +578,26 @@ def control_spc_points(
             out.loc[index, lines] = math.nan
             continue
         values = out.loc[index, "value"].to_numpy(dtype=float)
+        kind = str(members["chart_kind"].iloc[0]) if "chart_kind" in out else "xmr"
+        if kind.startswith("laney"):
+            found_parts = [
+                parts.get((f if faceted else None, pd.Timestamp(d)), (math.nan, math.nan))
+                for f, d in zip(facets.loc[index], out.loc[index, "date"], strict=True)
+            ]
+            laney = laney_limits(
+                [p[0] for p in found_parts],
+                [p[1] for p in found_parts],
+                kind="u" if kind.endswith("_u") else "p",
+                per=metric.rate.per if metric.rate else metric.per,
+                fix_after_n_points=spc.fix_after_n_points,
+                screen_outliers=spc.screen_outliers,
+            )
+            for column in lines:
+                if column in (SPC_CENTRE, "mean"):
+                    out.loc[index, column] = laney.mean
+                else:
+                    out.loc[index, column] = getattr(laney, column)
+            continue
         limits = process_limits(
             values, fix_after_n_points=spc.fix_after_n_points, screen_outliers=spc.screen_outliers
         )
