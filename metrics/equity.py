@@ -42,15 +42,24 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from statistics import NormalDist
 
 import altair as alt
+import numpy as np
 import pandas as pd
 from dateutil.relativedelta import relativedelta
 from scipy.stats import chi2
+from sqlglot import exp
 
 from metrics.board import Board
+from metrics.charts.standardised_chart import (
+    CRUDE,
+    STANDARDISED,
+    crude_and_standardised_alt_text,
+    crude_and_standardised_chart,
+)
 from metrics.charts.theme import CATEGORICAL, NHS_BLUE, SECONDARY_TEXT, TEXT, apply_theme
 from metrics.definitions.catalogue import Catalogue
 from metrics.definitions.models import MetricDef
@@ -63,8 +72,28 @@ from metrics.disclosure import (
     count_as_shown,
 )
 from metrics.series import SeriesError, SeriesQuery
-from metrics.sql.compiler import NOT_RECORDED, population_plan
+from metrics.sql.compiler import (
+    GROUP,
+    MONTH,
+    NOT_RECORDED,
+    group_label,
+    population_plan,
+    series_plan,
+)
 from metrics.sql.fragments import FragmentError
+from metrics.standardisation import (
+    DSR,
+    NOT_JUDGED,
+    ROUNDING_VARIANCE_TO_5,
+    STANDARD_NAME,
+    Dispersion,
+    StandardisationError,
+    band_weights,
+    directly_standardised_rate,
+    dsr_ratio,
+    monthly_dispersion,
+    widen,
+)
 from metrics.warehouse import QueryError
 
 DIMENSIONS = ("ethnicity", "age_band", "gender", "lcn")
@@ -107,6 +136,12 @@ class GroupRate:
     reason: str = ""  # why there is no rate (or no interval)
     suppressed: bool = False  # as shown: the event count is suppressed (so is all else)
     ratio_suppressed: bool = False  # as shown: the reference count is, so the ratio is
+    dispersion: float = 1.0  # variance factor the intervals are widened by (1: Poisson)
+
+    @property
+    def widened(self) -> bool:
+        """Whether the intervals are widened for month-to-month variation."""
+        return self.dispersion > 1
 
     @property
     def ratio_excludes_one(self) -> bool | None:
@@ -147,6 +182,52 @@ class RateTable:
 
 
 @dataclass(frozen=True)
+class StandardisedRate:
+    """One group's directly age-standardised rate (ESP2013) and its ratio to the
+    reference group's, with intervals (Dobson; log scale for the ratio), widened by the
+    group's dispersion factor where its monthly counts vary more than Poisson."""
+
+    group: str
+    events: float  # events in all age bands (Dobson's O); as shown under a policy
+    rate: float | None = None
+    lower: float | None = None
+    upper: float | None = None
+    ratio: float | None = None
+    ratio_lower: float | None = None
+    ratio_upper: float | None = None
+    is_reference: bool = False
+    variance: float = math.nan  # var(DSR) per person-year, before any widening
+    dispersion: float = 1.0
+    reason: str = ""
+    suppressed: bool = False  # as shown: an age band's count is suppressed
+    ratio_suppressed: bool = False  # as shown: the reference group's is
+
+    @property
+    def ratio_excludes_one(self) -> bool | None:
+        if self.ratio_lower is None or self.ratio_upper is None:
+            return None
+        return self.ratio_lower > 1 or self.ratio_upper < 1
+
+
+@dataclass(frozen=True)
+class StandardisedTable:
+    """Age-standardised rates per group against `reference`, and the standard used
+    (`weights`: ESP2013 population for each of the project's age bands)."""
+
+    groups: tuple[StandardisedRate, ...]
+    reference: str | None
+    weights: Mapping[str, float]
+    per: float = 100_000
+    confidence: float = CONFIDENCE
+
+    def group(self, name: str) -> StandardisedRate:
+        for row in self.groups:
+            if row.group == name:
+                return row
+        raise KeyError(name)
+
+
+@dataclass(frozen=True)
 class EquityResult:
     """Rates and ratios for one rate metric by one dimension over the pooled months."""
 
@@ -156,6 +237,15 @@ class EquityResult:
     yearly: pd.DataFrame  # yearly_rate_ratios(): one row per financial year x group
     lcn: str | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    # The monthly series pooled (month, group, numerator, denominator): the dispersion
+    # factors as shown are measured on its counts as shown. None: no widening.
+    frame: pd.DataFrame | None = None
+    dispersion: Mapping[str, Dispersion] = field(default_factory=dict)  # exact counts
+    # Events and person-years by group and age band, pooled over the months (exact), and
+    # the age-standardised rates from them; `standardise_note` says why there are none.
+    age_cells: pd.DataFrame | None = None
+    standardised: StandardisedTable | None = None
+    standardise_note: str = ""
 
     @property
     def per(self) -> float:
@@ -196,12 +286,16 @@ def rate_ratio_ci(
     reference_person_years: float,
     *,
     confidence: float = CONFIDENCE,
+    dispersion: float = 1.0,
+    reference_dispersion: float = 1.0,
 ) -> tuple[float | None, float | None, float | None]:
     """(rate ratio, lower, upper): delta-method interval on the log scale.
 
-    SE(log RR) = sqrt(1/events + 1/reference_events). The ratio is None when the
-    reference group has no events or either group no person-years; the interval is None
-    when either group has no events (the log scale has no room for a zero).
+    SE(log RR) = sqrt(phi/events + phi_ref/reference_events), where phi and phi_ref are
+    the groups' dispersion factors where their intervals are widened for overdispersion
+    (1 otherwise: Poisson). The ratio is None when the reference group has no events or
+    either group no person-years; the interval is None when either group has no events
+    (the log scale has no room for a zero).
     """
     if person_years <= 0 or reference_person_years <= 0 or reference_events <= 0:
         return None, None, None
@@ -209,7 +303,7 @@ def rate_ratio_ci(
     if events <= 0:
         return ratio, None, None
     z = NormalDist().inv_cdf(1 - (1 - confidence) / 2)
-    spread = z * math.sqrt(1 / events + 1 / reference_events)
+    spread = z * math.sqrt(dispersion / events + reference_dispersion / reference_events)
     return ratio, ratio * math.exp(-spread), ratio * math.exp(spread)
 
 
@@ -231,14 +325,17 @@ def pool_rates(
     reference: str | None = None,
     dimension: str | None = None,
     confidence: float = CONFIDENCE,
+    dispersion: Mapping[str, float] | None = None,
 ) -> RateTable:
     """Pool a broken-down rate series (month, group, numerator, denominator) per group.
 
     `numerator` is the month's event count and `denominator` the group's mid-year
     population. A month counts for a group where both are known; person-years are the
     sum of population / 12 over those months. `reference` falls back to
-    `default_reference` when it is missing or has no population.
+    `default_reference` when it is missing or has no population. `dispersion` maps a
+    group to the variance factor its intervals are widened by (phi; missing: 1).
     """
+    factors = dispersion or {}
     known = frame[frame["numerator"].notna()]
     months = tuple(pd.Timestamp(m).date() for m in sorted(known["month"].unique()))
     pooled: dict[str, tuple[float, float]] = {}
@@ -266,6 +363,8 @@ def pool_rates(
             reference_person_years=ref_py,
             per=per,
             confidence=confidence,
+            dispersion=factors.get(group, 1.0),
+            reference_dispersion=factors.get(reference, 1.0) if reference else 1.0,
         )
         for group, (events, py) in pooled.items()
     ]
@@ -284,20 +383,42 @@ def _group_rate(
     reference_person_years: float,
     per: float,
     confidence: float,
+    dispersion: float = 1.0,
+    reference_dispersion: float = 1.0,
 ) -> GroupRate:
     """One group's rate, Garwood interval and rate ratio against `reference`.
 
     The same arithmetic serves the exact analysis and the figures as shown (where
-    `events` and `reference_events` are the controlled counts).
+    `events` and `reference_events` are the controlled counts, and the dispersion
+    factors come from the monthly counts as shown). A dispersion factor phi > 1 widens
+    the rate's interval by sqrt(phi) about the rate and adds phi to the ratio's variance.
     """
     if person_years <= 0:
         return GroupRate(group, events, 0.0, reason=NO_POPULATION)
     lower, upper = poisson_rate_ci(events, person_years, per=per, confidence=confidence)
     rate = events / person_years * per
+    if dispersion > 1:
+        lower, upper = widen(rate, lower, upper, math.sqrt(dispersion))
     if group == reference:
-        return GroupRate(group, events, person_years, rate, lower, upper, 1.0, is_reference=True)
+        return GroupRate(
+            group,
+            events,
+            person_years,
+            rate,
+            lower,
+            upper,
+            1.0,
+            is_reference=True,
+            dispersion=dispersion,
+        )
     ratio, r_lower, r_upper = rate_ratio_ci(
-        events, person_years, reference_events, reference_person_years, confidence=confidence
+        events,
+        person_years,
+        reference_events,
+        reference_person_years,
+        confidence=confidence,
+        dispersion=dispersion,
+        reference_dispersion=reference_dispersion,
     )
     reason = ""
     if ratio is None and reference is not None:
@@ -305,7 +426,17 @@ def _group_rate(
     elif ratio is not None and r_lower is None:
         reason = "no events, so no interval for the rate ratio"
     return GroupRate(
-        group, events, person_years, rate, lower, upper, ratio, r_lower, r_upper, reason=reason
+        group,
+        events,
+        person_years,
+        rate,
+        lower,
+        upper,
+        ratio,
+        r_lower,
+        r_upper,
+        reason=reason,
+        dispersion=dispersion,
     )
 
 
@@ -322,8 +453,12 @@ def yearly_rate_ratios(
     reference: str | None = None,
     dimension: str | None = None,
     confidence: float = CONFIDENCE,
+    dispersion: Mapping[str, float] | None = None,
 ) -> pd.DataFrame:
     """Pooled rates and rate ratios per financial year (April to March) and group.
+
+    `dispersion` widens each group's intervals as in `pool_rates` (the factor measured
+    over the whole period).
 
     Columns: fin_year, group, events, person_years, rate, rate_lower, rate_upper,
     rate_ratio, ratio_lower, ratio_upper, is_reference, reference, reference_events,
@@ -354,7 +489,12 @@ def yearly_rate_ratios(
     records = []
     for year, rows in labelled.groupby("fin_year", sort=True):
         table = pool_rates(
-            rows, per=per, reference=reference, dimension=dimension, confidence=confidence
+            rows,
+            per=per,
+            reference=reference,
+            dimension=dimension,
+            confidence=confidence,
+            dispersion=dispersion,
         )
         if not table.months:
             continue
@@ -385,6 +525,275 @@ def yearly_rate_ratios(
     for column in ("rate", "rate_lower", "rate_upper", "rate_ratio", "ratio_lower", "ratio_upper"):
         out[column] = pd.to_numeric(out[column], errors="coerce").astype("float64")
     return out
+
+
+# --------------------------------------------------------------------------- overdispersion
+
+SMALL_MONTHS = "some months have small numbers, so their variation cannot be checked"
+
+
+def _month_numbers(months: pd.Series) -> np.ndarray:
+    stamps = pd.to_datetime(months)
+    return (stamps.dt.year * 12 + stamps.dt.month).to_numpy(dtype=float)
+
+
+def group_dispersion(frame: pd.DataFrame, policy: Policy | None = None) -> dict[str, Dispersion]:
+    """Each group's dispersion factor from its monthly counts (`metrics.standardisation.
+    monthly_dispersion`), with person-years (population / 12) as exposure.
+
+    Under a `policy` that applies, the counts are those shown (`count_as_shown`): a group
+    with any suppressed month is not judged, and the variance that rounding to 5 adds is
+    taken off. Exact counts otherwise.
+    """
+    if frame is None or frame.empty:
+        return {}
+    known = frame[
+        frame["numerator"].notna() & frame["denominator"].notna() & (frame["denominator"] > 0)
+    ]
+    controlled = policy is not None and policy.applies()
+    out: dict[str, Dispersion] = {}
+    for group, rows in known.groupby("group", sort=True):
+        counts = rows["numerator"].to_numpy(dtype=float)
+        rounding: np.ndarray | float = 0.0
+        if controlled:
+            assert policy is not None
+            shown = [count_as_shown(float(c), policy) for c in counts]
+            if any(v is None for v in shown):
+                out[str(group)] = dataclasses.replace(
+                    NOT_JUDGED, months=len(rows), reason=SMALL_MONTHS
+                )
+                continue
+            exact_zero = np.array([v == 0 for v in shown])
+            counts = np.array(shown, dtype=float)
+            # A 0 shown under nhs_secondary_care is exact; other shown counts are rounded.
+            rounding = np.where(exact_zero, 0.0, ROUNDING_VARIANCE_TO_5)
+        out[str(group)] = monthly_dispersion(
+            counts,
+            rows["denominator"].to_numpy(dtype=float) / 12,
+            _month_numbers(rows["month"]),
+            rounding_variance=rounding,
+        )
+    return out
+
+
+def dispersion_factors(dispersion: Mapping[str, Dispersion]) -> dict[str, float]:
+    """Variance factors to widen by: phi where a group's intervals are widened, else 1."""
+    return {group: d.variance_factor for group, d in dispersion.items()}
+
+
+# --------------------------------------------------------------------------- age standardisation
+
+AGE_COLUMN = "age_band"
+SMALL_AGE_BAND = "an age band has too few events to show: no standardised rate"
+
+
+def standardise(
+    cells: pd.DataFrame,
+    *,
+    weights: Mapping[str, float],
+    groups: Sequence[str],
+    reference: str | None,
+    per: float = 100_000,
+    confidence: float = CONFIDENCE,
+    dispersion: Mapping[str, float] | None = None,
+    suppressed: Sequence[str] = (),
+) -> StandardisedTable:
+    """Directly age-standardised rates of `groups` from `cells` (group, age_band, events,
+    person_years), with Dobson intervals and ratios against `reference`.
+
+    `dispersion` maps a group to the variance factor its intervals are widened by;
+    `suppressed` lists groups whose age-band counts cannot be shown (figures as shown:
+    no rate, and no ratio against them).
+    """
+    factors = dispersion or {}
+    bands = list(weights)
+    standard = [weights[b] for b in bands]
+    hidden = set(suppressed)
+    dsrs: dict[str, DSR] = {}
+    for group in groups:
+        if group in hidden:
+            continue
+        mine = cells[cells["group"] == group].groupby("age_band")[["events", "person_years"]].sum()
+        events = [float(mine["events"].get(b, 0.0)) for b in bands]
+        years = [float(mine["person_years"].get(b, 0.0)) for b in bands]
+        dsrs[group] = directly_standardised_rate(
+            events, years, standard, per=per, confidence=confidence
+        )
+    reference_dsr = dsrs.get(reference) if reference is not None else None
+    rows: list[StandardisedRate] = []
+    for group in groups:
+        if group in hidden:
+            rows.append(
+                StandardisedRate(
+                    group,
+                    math.nan,
+                    is_reference=group == reference,
+                    reason=SMALL_AGE_BAND,
+                    suppressed=True,
+                )
+            )
+            continue
+        dsr = dsrs[group]
+        phi = factors.get(group, 1.0)
+        lower, upper = dsr.lower, dsr.upper
+        if dsr.rate is not None and lower is not None and upper is not None and phi > 1:
+            lower, upper = widen(dsr.rate, lower, upper, math.sqrt(phi))
+        row = StandardisedRate(
+            group,
+            dsr.events,
+            dsr.rate,
+            lower,
+            upper,
+            is_reference=group == reference,
+            variance=dsr.variance,
+            dispersion=phi,
+            reason=dsr.reason,
+        )
+        if group == reference:
+            row = dataclasses.replace(row, ratio=1.0 if dsr.rate else None)
+        elif reference is not None and reference in hidden:
+            row = dataclasses.replace(
+                row,
+                reason=row.reason or f"{reference} numbers too small: ratio not shown",
+                ratio_suppressed=True,
+            )
+        elif reference_dsr is not None and dsr.rate is not None:
+            ratio, low, high = dsr_ratio(
+                dsr,
+                reference_dsr,
+                group_dispersion=phi,
+                reference_dispersion=factors.get(reference, 1.0),
+                confidence=confidence,
+            )
+            reason = row.reason
+            if ratio is None:
+                reason = reason or f"no standardised rate for {reference} to compare against"
+            row = dataclasses.replace(
+                row, ratio=ratio, ratio_lower=low, ratio_upper=high, reason=reason
+            )
+        rows.append(row)
+    return StandardisedTable(tuple(rows), reference, dict(weights), per, confidence)
+
+
+def _next_month(month: dt.date) -> dt.date:
+    return month.replace(day=1) + relativedelta(months=1)
+
+
+def age_specific_cells(
+    board: Board,
+    metric: MetricDef,
+    dimension: str,
+    frame: pd.DataFrame,
+    *,
+    lcn: str | None = None,
+) -> tuple[pd.DataFrame, int]:
+    """Events and person-years by group and age band over the months `frame` pools.
+
+    The metric's own series query, grouped by age band as well (the same checked
+    fragments, period and neighbourhood rule), and its population query likewise. A
+    (month, group) counts where the series has a count and a population for it, as in
+    `pool_rates`; person-years add a twelfth of the age band's mid-year population for
+    each such month. Returns the cells (group, age_band, events, person_years; every
+    age band of the population for every group) and the number of events whose age is
+    not recorded (left out). Raises EquityError when the data have no age bands.
+    """
+    sources = board.catalogue.sources
+    assert metric.rate is not None
+    source, population = sources[metric.source], sources[metric.rate.population]
+    if AGE_COLUMN not in source.columns or AGE_COLUMN not in population.columns:
+        raise EquityError(
+            f"{source.title} or its population is not recorded by age band, so rates "
+            "cannot be age-standardised"
+        )
+    known = frame[
+        frame["numerator"].notna() & frame["denominator"].notna() & (frame["denominator"] > 0)
+    ]
+    if known.empty:
+        raise EquityError("no data in the selected period")
+    lcn_column = board.catalogue.board.lcn_column
+    recorded = not lcn or board.lcn_recorded(metric.id)
+    first = pd.Timestamp(known["month"].min()).date()
+    last = pd.Timestamp(known["month"].max()).date()
+    age = group_label(AGE_COLUMN)
+    try:
+        plan = series_plan(
+            metric,
+            sources,
+            breakdown=dimension,
+            start=first,
+            end_exclusive=_next_month(last),
+            lcn=lcn,
+            lcn_column=lcn_column,
+            lcn_recorded=recorded,
+        )
+        events_query = plan.aggregate.copy()
+        events_query = events_query.select(
+            exp.alias_(age.copy(), "__age", quoted=True), copy=False
+        ).group_by(age.copy(), copy=False)
+        counted = board.warehouse.select(events_query, label=f"equity: ages for '{metric.id}'")
+        lcn_applies = (
+            lcn is not None
+            and recorded
+            and lcn_column in source.columns
+            and lcn_column in population.columns
+        )
+        population_query = population_plan(
+            metric,
+            sources,
+            breakdown=dimension,
+            lcn=lcn if lcn_applies else None,
+            lcn_column=lcn_column,
+        )
+        population_query = population_query.select(
+            exp.alias_(age.copy(), "__age", quoted=True), copy=False
+        ).group_by(age.copy(), copy=False)
+        people = board.warehouse.select(
+            population_query, label=f"equity: population by age for '{metric.id}'"
+        )
+    except (QueryError, FragmentError) as exc:
+        raise EquityError(f"age bands could not be read: {exc}") from exc
+
+    pairs = zip(known["month"], known["group"], strict=True)
+    pooled = {(pd.Timestamp(m), str(g)) for m, g in pairs}
+    counted = counted.assign(__m=pd.to_datetime(counted[MONTH]), __g=counted[GROUP].astype(str))
+    inside = [(m, g) in pooled for m, g in zip(counted["__m"], counted["__g"], strict=True)]
+    counted = counted[inside]
+    people = people.assign(__g=people[GROUP].astype(str))
+    ages = sorted(set(people["__age"]) - {NOT_RECORDED})
+    unknown = counted[~counted["__age"].isin(ages)]
+    left_out = int(pd.to_numeric(unknown["__num"], errors="coerce").fillna(0).sum())
+    events = (
+        counted[counted["__age"].isin(ages)]
+        .assign(__num=lambda f: pd.to_numeric(f["__num"], errors="coerce").fillna(0.0))
+        .groupby(["__g", "__age"])["__num"]
+        .sum()
+    )
+    # Months pooled per group, by calendar year: person-years = population x months / 12.
+    months_by_year = (
+        known.assign(__year=pd.to_datetime(known["month"]).dt.year, __g=known["group"].astype(str))
+        .groupby(["__g", "__year"])
+        .size()
+    )
+    lookup = people.set_index(["__g", "__age", "__year"])["__population"]
+    rows = []
+    for group in sorted({g for _, g in pooled}):
+        for band in ages:
+            years = 0.0
+            if group in months_by_year.index.get_level_values(0):
+                for year, months in months_by_year.loc[group].items():
+                    value = lookup.get((group, band, int(year)), math.nan)
+                    if pd.notna(value):
+                        years += float(value) * months / 12
+            rows.append(
+                {
+                    "group": group,
+                    "age_band": band,
+                    "events": float(events.get((group, band), 0.0)),
+                    "person_years": years,
+                }
+            )
+    cells = pd.DataFrame(rows, columns=["group", "age_band", "events", "person_years"])
+    return cells, left_out
 
 
 # --------------------------------------------------------------------------- the board
@@ -456,8 +865,15 @@ def equity_rates(
                 f"Months from {cut:%B %Y} are provisional (still filling up) and are left out."
             )
     per = metric.rate.per
+    dispersion = group_dispersion(frame)
+    factors = dispersion_factors(dispersion)
     rates = pool_rates(
-        frame, per=per, reference=reference, dimension=dimension, confidence=confidence
+        frame,
+        per=per,
+        reference=reference,
+        dimension=dimension,
+        confidence=confidence,
+        dispersion=factors,
     )
     if not rates.months:
         raise EquityError("no data in the selected period")
@@ -474,9 +890,50 @@ def equity_rates(
             + ": the population estimates have no such group. Their events are still counted."
         )
     yearly = yearly_rate_ratios(
-        frame, per=per, reference=rates.reference, dimension=dimension, confidence=confidence
+        frame,
+        per=per,
+        reference=rates.reference,
+        dimension=dimension,
+        confidence=confidence,
+        dispersion=factors,
     )
-    return EquityResult(metric, dimension, rates, yearly, lcn=lcn, notes=tuple(notes))
+    cells, standardised, why_not = None, None, ""
+    if dimension == AGE_COLUMN:
+        why_not = "the groups are age bands, so there is nothing to standardise for"
+    else:
+        try:
+            cells, left_out = age_specific_cells(board, metric, dimension, frame, lcn=lcn)
+            weights = band_weights(sorted(set(cells["age_band"])))
+        except (EquityError, StandardisationError) as exc:
+            why_not = str(exc)
+        else:
+            if left_out:
+                notes.append(
+                    "Some events have no age band recorded and are left out of the "
+                    "age-standardised rates."
+                )
+            standardised = standardise(
+                cells,
+                weights=weights,
+                groups=[g.group for g in rates.with_rates],
+                reference=rates.reference,
+                per=per,
+                confidence=confidence,
+                dispersion=factors,
+            )
+    return EquityResult(
+        metric,
+        dimension,
+        rates,
+        yearly,
+        lcn=lcn,
+        notes=tuple(notes),
+        frame=frame[["month", "group", "numerator", "denominator"]].reset_index(drop=True),
+        dispersion=dispersion,
+        age_cells=cells,
+        standardised=standardised,
+        standardise_note=why_not,
+    )
 
 
 def population_by_year(
@@ -620,6 +1077,8 @@ def shown_rates(result: EquityResult, policy: Policy) -> RateTable:
         return result.rates
     exact = result.rates
     reference = exact.reference
+    factors = dispersion_factors(shown_dispersion(result, policy))
+    ref_phi = factors.get(reference, 1.0) if reference is not None else 1.0
     shown = {g.group: count_as_shown(g.events, policy) for g in exact.groups}
     ref_events = shown.get(reference) if reference is not None else None
     ref_py = exact.group(reference).person_years if reference is not None else 0.0
@@ -649,6 +1108,7 @@ def shown_rates(result: EquityResult, policy: Policy) -> RateTable:
                 reference_person_years=0.0,
                 per=exact.per,
                 confidence=exact.confidence,
+                dispersion=factors.get(g.group, 1.0),
             )
             if row.rate is not None:
                 row = dataclasses.replace(
@@ -671,9 +1131,22 @@ def shown_rates(result: EquityResult, policy: Policy) -> RateTable:
                 reference_person_years=ref_py,
                 per=exact.per,
                 confidence=exact.confidence,
+                dispersion=factors.get(g.group, 1.0),
+                reference_dispersion=ref_phi,
             )
         )
     return RateTable(tuple(rows), reference, exact.per, exact.months, exact.confidence)
+
+
+def shown_dispersion(result: EquityResult, policy: Policy) -> dict[str, Dispersion]:
+    """Each group's dispersion factor as used for the figures shown under `policy`:
+    measured on the monthly counts as shown (`group_dispersion`); the exact analysis's
+    where the policy does not apply. Empty when the result keeps no monthly series."""
+    if not policy.applies():
+        return dict(result.dispersion)
+    if result.frame is None:
+        return {}
+    return group_dispersion(result.frame, policy)
 
 
 def shown_yearly(result: EquityResult, policy: Policy) -> pd.DataFrame:
@@ -685,6 +1158,7 @@ def shown_yearly(result: EquityResult, policy: Policy) -> pd.DataFrame:
     if not policy.applies() or yearly.empty:
         return yearly.copy()
     per, confidence = result.per, result.rates.confidence
+    factors = dispersion_factors(shown_dispersion(result, policy))
     records = []
     for row in yearly.to_dict("records"):
         events = count_as_shown(row["events"], policy)
@@ -700,6 +1174,8 @@ def shown_yearly(result: EquityResult, policy: Policy) -> pd.DataFrame:
             reference_person_years=row["reference_person_years"],
             per=per,
             confidence=confidence,
+            dispersion=factors.get(row["group"], 1.0),
+            reference_dispersion=factors.get(row["reference"], 1.0),
         )
         records.append(
             {
@@ -718,6 +1194,112 @@ def shown_yearly(result: EquityResult, policy: Policy) -> pd.DataFrame:
     for column in ("rate", "rate_lower", "rate_upper", "rate_ratio", "ratio_lower", "ratio_upper"):
         out[column] = pd.to_numeric(out[column], errors="coerce").astype("float64")
     return out
+
+
+def shown_standardised(result: EquityResult, policy: Policy) -> StandardisedTable | None:
+    """The age-standardised rates as readers see them under `policy`.
+
+    Worked out again from the age-band counts as shown (each group x age band pooled
+    count controlled) and the dispersion factors as shown, so they can be computed from
+    controlled counts alone. A group with any age band's count suppressed has no
+    standardised rate (and no ratio), and nor has a ratio against such a reference.
+    Under a policy that does not apply, the exact table. None without standardisation.
+    """
+    exact = result.standardised
+    if exact is None or not policy.applies() or result.age_cells is None:
+        return exact
+    cells = result.age_cells.copy()
+    shown = [count_as_shown(float(e), policy) for e in cells["events"]]
+    cells["events"] = [math.nan if v is None else v for v in shown]
+    hidden = sorted({str(g) for g, v in zip(cells["group"], shown, strict=True) if v is None})
+    return standardise(
+        cells,
+        weights=exact.weights,
+        groups=[g.group for g in exact.groups],
+        reference=exact.reference,
+        per=exact.per,
+        confidence=exact.confidence,
+        dispersion=dispersion_factors(shown_dispersion(result, policy)),
+        suppressed=hidden,
+    )
+
+
+def standard_description(weights: Mapping[str, float]) -> str:
+    """'18-24: 8,200; 25-34: 12,500; ...' (ESP2013 population per age band)."""
+    return "; ".join(f"{band}: {value:,.0f}" for band, value in weights.items())
+
+
+def standardised_sentence(result: EquityResult, group: str, policy: Policy) -> str:
+    """The headline comparison again, allowing for age ('' when there is none)."""
+    table = shown_standardised(result, policy)
+    reference = result.reference
+    if table is None or reference is None or group == reference:
+        return ""
+    try:
+        row = table.group(group)
+    except KeyError:
+        return ""
+    other = group_phrase(result.dimension, reference)
+    subject = group_phrase(result.dimension, group)
+    if row.suppressed or row.ratio_suppressed:
+        return (
+            f"Numbers in some age bands are too small to compare {subject} with {other} "
+            "after allowing for age."
+        )
+    if row.ratio is None:
+        return f"No age-standardised comparison of {subject} with {other}: {row.reason}."
+    text = (
+        f"Allowing for differences in age (rates standardised to the {STANDARD_NAME}), "
+        f"{subject} had a rate of {event_noun(result.metric)} {_ratio_text(row.ratio)} times "
+        f"that of {other}"
+    )
+    if row.ratio_lower is None or row.ratio_upper is None:
+        return text + "."
+    text += f" (95% CI {_ratio_text(row.ratio_lower)} to {_ratio_text(row.ratio_upper)})."
+    if not row.ratio_excludes_one:
+        text += " The interval includes 1, so the difference could be down to chance."
+    return text
+
+
+def _names(items: Sequence[str]) -> str:
+    items = list(items)
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def dispersion_sentence(result: EquityResult, policy: Policy) -> str:
+    """In board words: whose intervals are widened because their numbers vary more from
+    month to month than chance alone would give, by how much, and whose could not be
+    checked ('' when nothing was checked)."""
+    dispersion = shown_dispersion(result, policy)
+    if not dispersion:
+        return ""
+    noun = event_noun(result.metric)
+    widened = [(g, d) for g, d in dispersion.items() if d.widened]
+    judged = [g for g, d in dispersion.items() if d.phi is not None]
+    unjudged = [g for g, d in dispersion.items() if d.phi is None]
+    parts = []
+    if widened:
+        who = _names([group_phrase(result.dimension, g) for g, _ in widened])
+        by = _names([f"{100 * (d.factor - 1):.0f}%" for _, d in widened])
+        parts.append(
+            f"The monthly numbers of {noun} among {who} go up and down more than chance "
+            f"alone would explain, so their confidence intervals have been widened to "
+            f"allow for it (by {by}{' respectively' if len(widened) > 1 else ''})."
+        )
+    elif judged:
+        parts.append(
+            f"The monthly numbers of {noun} vary no more than chance would explain, so "
+            "the confidence intervals are not widened."
+        )
+    if unjudged:
+        who = _names([group_phrase(result.dimension, g) for g in unjudged])
+        parts.append(
+            f"For {who} the monthly numbers are too small (or too few months) to check "
+            "this, so their intervals assume chance variation only."
+        )
+    return " ".join(parts)
 
 
 def ratio_sentence(result: EquityResult, group: str, policy: Policy) -> str:
@@ -808,6 +1390,13 @@ def equity_table(result: EquityResult, policy: Policy) -> pd.DataFrame:
                 )
                 excludes = g.ratio_excludes_one
                 clear = MISSING if excludes is None else ("yes" if excludes else "no")
+        note = g.reason
+        if g.widened and not g.suppressed:
+            widened = (
+                f"intervals widened by {100 * (math.sqrt(g.dispersion) - 1):.0f}% for "
+                "month-to-month variation"
+            )
+            note = f"{note}; {widened}" if note else widened
         rows.append(
             {
                 DIMENSION_TITLES.get(result.dimension, result.dimension): g.group,
@@ -818,7 +1407,70 @@ def equity_table(result: EquityResult, policy: Policy) -> pd.DataFrame:
                 f"Rate ratio vs {reference}": ratio,
                 "95% CI (ratio)": ratio_interval,
                 "Interval excludes 1": clear,
-                "Note": g.reason,
+                "Note": note,
+            }
+        )
+    return pd.DataFrame(rows).astype("str")
+
+
+def standardised_table(result: EquityResult, policy: Policy) -> pd.DataFrame:
+    """Crude and age-standardised rates side by side, and standardised rate ratios, as
+    readers see them under `policy` (empty when there is no standardisation).
+
+    Crude rates come from `shown_rates`, standardised figures from `shown_standardised`
+    (both from counts as shown); '*' where an age band's count is suppressed.
+    """
+    table = shown_standardised(result, policy)
+    if table is None:
+        return pd.DataFrame()
+    crude = {g.group: g for g in shown_rates(result, policy).groups}
+    per_text = f"{result.per:,.0f}"
+    reference = result.reference or ""
+    decimals = result.metric.decimals
+    rows = []
+    for g in table.groups:
+        c = crude.get(g.group)
+        crude_text = SUPPRESSED if c is not None and c.suppressed else _fmt(c.rate if c else None)
+        if g.suppressed:
+            rate = interval = ratio = ratio_interval = clear = SUPPRESSED
+        else:
+            rate = _fmt(g.rate, decimals)
+            interval = (
+                MISSING
+                if g.lower is None or g.upper is None
+                else f"{_fmt(g.lower, decimals)} to {_fmt(g.upper, decimals)}"
+            )
+            if g.is_reference:
+                ratio = "1 (reference)" if g.rate else MISSING
+                ratio_interval = clear = MISSING
+            elif g.ratio_suppressed:
+                ratio = ratio_interval = clear = SUPPRESSED
+            else:
+                ratio = MISSING if g.ratio is None else f"{g.ratio:.2f}"
+                ratio_interval = (
+                    MISSING
+                    if g.ratio_lower is None or g.ratio_upper is None
+                    else f"{g.ratio_lower:.2f} to {g.ratio_upper:.2f}"
+                )
+                excludes = g.ratio_excludes_one
+                clear = MISSING if excludes is None else ("yes" if excludes else "no")
+        note = g.reason
+        if g.dispersion > 1 and not g.suppressed and g.rate is not None:
+            widened = (
+                f"intervals widened by {100 * (math.sqrt(g.dispersion) - 1):.0f}% for "
+                "month-to-month variation"
+            )
+            note = f"{note}; {widened}" if note else widened
+        rows.append(
+            {
+                DIMENSION_TITLES.get(result.dimension, result.dimension): g.group,
+                f"Crude rate per {per_text} a year": crude_text,
+                f"Age-standardised rate per {per_text} a year": rate,
+                "95% CI (standardised rate)": interval,
+                f"Standardised rate ratio vs {reference}": ratio,
+                "95% CI (standardised ratio)": ratio_interval,
+                "Interval excludes 1": clear,
+                "Note": note,
             }
         )
     return pd.DataFrame(rows).astype("str")
@@ -837,6 +1489,15 @@ DOWNLOAD_COLUMNS = (
     "is_reference",
     "suppressed",
     "note",
+    "dispersion_factor",
+    "intervals_widened",
+    "standardised_rate",
+    "standardised_lower",
+    "standardised_upper",
+    "standardised_ratio",
+    "standardised_ratio_lower",
+    "standardised_ratio_upper",
+    "standardised_note",
 )
 
 
@@ -849,6 +1510,17 @@ def equity_download(result: EquityResult, policy: Policy) -> pd.DataFrame:
     under a policy that applies.
     """
     shown = shown_rates(result, policy)
+    dispersion = shown_dispersion(result, policy)
+    table = shown_standardised(result, policy)
+    standardised = {s.group: s for s in table.groups} if table is not None else {}
+    missing = StandardisedRate("", math.nan, reason=result.standardise_note)
+
+    def standard(group: str) -> StandardisedRate:
+        row = standardised.get(group)
+        if row is None:
+            return missing if table is None else StandardisedRate(group, math.nan)
+        return row
+
     rows = [
         {
             "group": g.group,
@@ -863,11 +1535,28 @@ def equity_download(result: EquityResult, policy: Policy) -> pd.DataFrame:
             "is_reference": g.is_reference,
             "suppressed": g.suppressed,
             "note": g.reason,
+            "dispersion_factor": (
+                dispersion[g.group].phi if g.group in dispersion and not g.suppressed else math.nan
+            ),
+            "intervals_widened": g.widened and not g.suppressed,
+            "standardised_rate": standard(g.group).rate,
+            "standardised_lower": standard(g.group).lower,
+            "standardised_upper": standard(g.group).upper,
+            "standardised_ratio": standard(g.group).ratio,
+            "standardised_ratio_lower": standard(g.group).ratio_lower,
+            "standardised_ratio_upper": standard(g.group).ratio_upper,
+            "standardised_note": standard(g.group).reason,
         }
         for g in shown.groups
     ]
     frame = pd.DataFrame(rows, columns=list(DOWNLOAD_COLUMNS))
-    for column in DOWNLOAD_COLUMNS[1:9]:
+    numeric = [
+        c
+        for c in DOWNLOAD_COLUMNS
+        if c not in ("group", "is_reference", "suppressed", "note", "intervals_widened")
+        and not c.endswith("_note")
+    ]
+    for column in numeric:
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
     return frame
 
@@ -892,6 +1581,59 @@ def rate_chart_data(result: EquityResult, policy: Policy) -> pd.DataFrame:
     return pd.DataFrame(
         rows, columns=["group", "rate", "rate_lower", "rate_upper", "role", "label"]
     )
+
+
+def standardised_chart_data(result: EquityResult, policy: Policy) -> pd.DataFrame:
+    """Crude and age-standardised rates of the groups that have both as shown: group,
+    measure, rate, lower, upper, label, interval (no counts: the data go to the
+    browser whole)."""
+    columns = ["group", "measure", "rate", "lower", "upper", "label", "interval"]
+    table = shown_standardised(result, policy)
+    if table is None:
+        return pd.DataFrame(columns=columns)
+    crude = {g.group: g for g in shown_rates(result, policy).with_rates}
+    decimals = result.metric.decimals
+    rows = []
+    for s in table.groups:
+        c = crude.get(s.group)
+        if s.suppressed or s.rate is None or s.lower is None or s.upper is None or c is None:
+            continue
+        assert c.rate is not None and c.rate_lower is not None and c.rate_upper is not None
+        for measure, rate, lower, upper in (
+            (CRUDE, c.rate, c.rate_lower, c.rate_upper),
+            (STANDARDISED, s.rate, s.lower, s.upper),
+        ):
+            rows.append(
+                {
+                    "group": s.group,
+                    "measure": measure,
+                    "rate": rate,
+                    "lower": lower,
+                    "upper": upper,
+                    "label": _fmt(rate, decimals),
+                    "interval": f"{_fmt(lower, decimals)} to {_fmt(upper, decimals)}",
+                }
+            )
+    return pd.DataFrame(rows, columns=columns)
+
+
+def standardised_chart(result: EquityResult, policy: Policy) -> alt.LayerChart:
+    """Crude beside age-standardised rates per group (metrics.charts.standardised_chart)."""
+    return crude_and_standardised_chart(
+        standardised_chart_data(result, policy),
+        x_title=f"Rate per {result.per:,.0f} a year (95% CI)",
+    )
+
+
+def standardised_alt_text(result: EquityResult, policy: Policy) -> str:
+    data = standardised_chart_data(result, policy)
+    table = shown_standardised(result, policy)
+    hidden = [] if table is None else [g.group for g in table.groups if g.suppressed]
+    what = (
+        f"{result.metric.title.lower()} by {result.dimension.replace('_', ' ')}, "
+        f"{result.period_text.replace(' and ', ' to ')}"
+    )
+    return crude_and_standardised_alt_text(data, what=what, hidden=hidden)
 
 
 def rate_chart(result: EquityResult, policy: Policy, *, height: int | None = None) -> alt.Chart:
