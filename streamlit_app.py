@@ -21,7 +21,9 @@ from metrics.ui.components import problems_banner, synthetic_banner
 from metrics.ui.state import (
     board_state,
     current_identity,
+    data_url,
     identity_banner,
+    missing_files,
     record_page_error,
     shared_filters,
 )
@@ -32,7 +34,7 @@ FAVICON = Path(__file__).parent / "metrics" / "ui" / "assets" / "favicon.png"
 
 st.set_page_config(
     page_title="Alliance Board",
-    page_icon=str(FAVICON),
+    page_icon=data_url(FAVICON),
     layout="wide",
     initial_sidebar_state="expanded",
 )
@@ -58,11 +60,9 @@ PAGE_REGISTRY: dict[str, tuple[str, str, str]] = {
 def navigation_for(allowed: list[str]) -> dict[str, list[st.Page]]:
     """The role's pages only. The home page is served at / and, through a hidden second
     registration, at its own stem too, so every page is reachable by its stem."""
-    here = Path(__file__).parent
     # A page file that is missing is left out (and logged) rather than taking the site down.
-    missing = [s for s in PAGE_REGISTRY if s in allowed and not (here / f"pages/{s}.py").exists()]
-    for stem in missing:
-        LOG.error("page file pages/%s.py is missing", stem)
+    here = Path(__file__).parent
+    missing = [stem for stem in missing_files(here / "pages", tuple(allowed)) if stem in allowed]
     stems = [stem for stem in PAGE_REGISTRY if stem in allowed and stem not in missing]
     if not stems:
         return {

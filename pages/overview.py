@@ -12,7 +12,7 @@ from metrics.disclosure import legend
 from metrics.formatting import direction_word
 from metrics.reading import exceptions_first, provisional_statement, readings
 from metrics.spc import icon_data_uri
-from metrics.ui.components import metric_tile, plain, rich
+from metrics.ui.components import cached_table, metric_tile, plain, rich
 from metrics.ui.state import current_audience, current_policy, page_context
 
 state, filters = page_context()
@@ -64,40 +64,47 @@ for domain_id in catalogue.domain_order():
         if outcome
         else rich(domain.description, catalogue.board.link_hosts)
     )
-    rows = []
-    for reading in domain_readings:
-        metric = reading.metric
-        any_suppressed = any_suppressed or reading.suppressed
-        status = ""
-        if reading.available:
-            status = reading.status_label if reading.provisional else "final"
-            if reading.scope == "borough":
-                status += "; borough-wide (not recorded by neighbourhood)"
-        rows.append(
-            {
-                "Metric": metric.title,
-                "Latest": reading.display if reading.available else "unavailable",
-                "Month": reading.period,
-                "Status": status if reading.available else reading.reason,
-                "Change on a year earlier": (
-                    f"{reading.change_display} {reading.change_period}".strip()
-                    if reading.change_display
-                    else ""
-                ),
-                "Reading": direction_word(reading.change, metric) if reading.available else "",
-                "Variation": icon_data_uri(reading.variation_icon)
-                if reading.variation_icon
-                else None,
-                "Assurance": icon_data_uri(reading.assurance_icon)
-                if reading.assurance_icon
-                else None,
-                "What the icons say": reading.icon_words,
-                "Last 24 months": list(reading.sparkline),
-                "Details": f"metric?metric={metric.id}&{link_query}",
-            }
-        )
+    any_suppressed = any_suppressed or any(r.suppressed for r in domain_readings)
+
+    def domain_table(domain_readings: list = domain_readings) -> pd.DataFrame:
+        rows = []
+        for reading in domain_readings:
+            metric = reading.metric
+            status = ""
+            if reading.available:
+                status = reading.status_label if reading.provisional else "final"
+                if reading.scope == "borough":
+                    status += "; borough-wide (not recorded by neighbourhood)"
+            rows.append(
+                {
+                    "Metric": metric.title,
+                    "Latest": reading.display if reading.available else "unavailable",
+                    "Month": reading.period,
+                    "Status": status if reading.available else reading.reason,
+                    "Change on a year earlier": (
+                        f"{reading.change_display} {reading.change_period}".strip()
+                        if reading.change_display
+                        else ""
+                    ),
+                    "Reading": direction_word(reading.change, metric) if reading.available else "",
+                    "Variation": icon_data_uri(reading.variation_icon)
+                    if reading.variation_icon
+                    else None,
+                    "Assurance": icon_data_uri(reading.assurance_icon)
+                    if reading.assurance_icon
+                    else None,
+                    "What the icons say": reading.icon_words,
+                    "Last 24 months": list(reading.sparkline),
+                    "Details": f"metric?metric={metric.id}&{link_query}",
+                }
+            )
+        return pd.DataFrame(rows)
+
     st.dataframe(
-        pd.DataFrame(rows),
+        cached_table(
+            ("overview", domain_id, filters.query(), current_audience(), link_query),
+            domain_table,
+        ),
         hide_index=True,
         width="stretch",
         column_config={

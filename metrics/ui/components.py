@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable
+from collections.abc import Callable, Hashable, Iterable
+from typing import Any
 
 import altair as alt
 import pandas as pd
+import pyarrow as pa
 import streamlit as st
 
 from metrics import audit
 from metrics.board import Board
+from metrics.charts.sparkline import sparkline_svg
 from metrics.charts.spc_chart import spc_alt_text, spc_chart
 from metrics.definitions.issues import Issue
 from metrics.definitions.models import MetricDef
@@ -54,16 +57,55 @@ def problems_banner(state: BoardState) -> None:
             st.text(issue.format_text())
 
 
-def chart(chart_object: alt.TopLevelMixin, alt_text: str, what_this_shows: str = "") -> None:
-    """An Altair chart with its plain-words caption and a text alternative.
+def chart_spec(
+    build: Callable[[], alt.TopLevelMixin], alt_text: str, key: Hashable | None = None
+) -> dict[str, Any]:
+    """The Vega-Lite specification of a chart, made once per board when `key` names it.
 
-    `what_this_shows` is plain text (it often names a metric or group from configuration):
-    it is escaped here, so callers pass it as it is."""
+    Charts are built by the engine's chart builders (tested there against the Vega-Lite
+    schema); a page only lays out the specification, so it is not validated again on
+    every run of every session (validation was most of a page's time)."""
+
+    def make() -> dict[str, Any]:
+        return build().properties(description=alt_text).to_dict(validate=False)
+
+    if key is None:
+        return make()
+    board = st.session_state["board_state"].board
+    return board.memo(("chart_spec", key, alt_text), make)
+
+
+def cached_table(key: Hashable, build: Callable[[], pd.DataFrame]) -> pa.Table:
+    """A table for st.dataframe, built and converted to Arrow once per board for `key` and
+    shared by every session (the conversion was a large part of a page run)."""
+    board = st.session_state["board_state"].board
+    return board.memo(("table", key), lambda: pa.Table.from_pandas(build(), preserve_index=False))
+
+
+def chart(
+    chart_object: alt.TopLevelMixin | Callable[[], alt.TopLevelMixin],
+    alt_text: str,
+    what_this_shows: str = "",
+    *,
+    key: Hashable | None = None,
+) -> None:
+    """A chart with its plain-words caption and a text alternative.
+
+    `chart_object` is an Altair chart or a function that builds one (so that, with a
+    `key`, it is built once per board and shared by every session). `what_this_shows` is
+    plain text (it often names a metric or group from configuration): it is escaped here,
+    so callers pass it as it is."""
     if what_this_shows:
         st.caption(f"**What this shows:** {plain(what_this_shows)}")
+    build = (
+        chart_object
+        if callable(chart_object) and not isinstance(chart_object, alt.TopLevelMixin)
+        else (lambda: chart_object)
+    )
+    spec = chart_spec(build, alt_text, key)  # type: ignore[arg-type]
     # `alt` gives screen-reader users the same message as the picture (WCAG 1.1.1); the
     # project theme is applied in the chart itself, so Streamlit's theme is switched off.
-    st.altair_chart(chart_object.properties(description=alt_text), width="stretch", theme=None)
+    st.vega_lite_chart(spec=spec, width="stretch", theme=None)
     with st.expander("Chart described in words"):
         st.text(alt_text)
 
@@ -121,6 +163,11 @@ def icon_img(icon: str | None, size: int = 44) -> str:
     )
 
 
+def reading_key(reading: Reading) -> tuple[Any, ...]:
+    """What identifies a reading (and so anything drawn from it) on a board."""
+    return (reading.metric.id, reading.start, reading.end, reading.lcn, reading.audience)
+
+
 def metric_tile(reading: Reading, link_params: dict[str, str]) -> None:
     """One metric: its reading (value with its month and status), change on a year
     earlier, sparkline, both SPC icons."""
@@ -153,7 +200,7 @@ def metric_tile(reading: Reading, link_params: dict[str, str]) -> None:
             st.caption(f"Borough-wide: {plain(metric.title)} is not recorded by neighbourhood.")
         trend = list(reading.sparkline)
         if len(trend) > 1:
-            sparkline(trend, metric)
+            sparkline(trend, metric, key=("sparkline", *reading_key(reading)))
         icons = icon_img(reading.variation_icon) + icon_img(reading.assurance_icon)
         if icons:
             st.markdown(icons, unsafe_allow_html=True)
@@ -163,30 +210,25 @@ def metric_tile(reading: Reading, link_params: dict[str, str]) -> None:
             st.caption(f"**Why it is here:** {plain(reading.attention_reason)}")
 
 
-def sparkline(values: list[float], metric: MetricDef) -> None:
-    """The tile's recent trend as a small line with a text alternative. (st.metric's own
-    chart_data sparkline has no text alternative and an empty hover layer that screen
-    readers meet as an unnamed graphic, WCAG 1.1.1.)"""
-    frame = pd.DataFrame({"month": range(len(values)), "value": values})
-    low, high = min(values), max(values)
-    words = (
-        f"{metric.title}, its last {len(values)} monthly values: from "
-        f"{format_value(values[0], metric)} to {format_value(values[-1], metric)} "
-        f"(lowest {format_value(low, metric)}, "
-        f"highest {format_value(high, metric)})."
-    )
-    line = (
-        alt.Chart(frame)
-        # aria=False: the description says it all; no per-point "x: 3; y: 52" noise.
-        .mark_line(color="#005EB8", strokeWidth=2, aria=False)
-        .encode(
-            x=alt.X("month:Q", axis=None),
-            y=alt.Y("value:Q", axis=None, scale=alt.Scale(zero=False)),
+def sparkline(values: list[float], metric: MetricDef, key: Hashable | None = None) -> None:
+    """The tile's recent trend as a small inline line with a text alternative (made once
+    per board when `key` names it)."""
+
+    def make() -> str:
+        low, high = min(values), max(values)
+        words = (
+            f"{metric.title}, its last {len(values)} monthly values: from "
+            f"{format_value(values[0], metric)} to {format_value(values[-1], metric)} "
+            f"(lowest {format_value(low, metric)}, highest {format_value(high, metric)})."
         )
-        .properties(height=48, description=words)
-        .configure_view(stroke=None)
-    )
-    st.altair_chart(line, width="stretch", theme=None)
+        return sparkline_svg(values, words)
+
+    if key is None:
+        svg = make()
+    else:
+        svg = st.session_state["board_state"].board.memo(("sparkline_svg", key), make)
+    if svg:
+        st.markdown(svg, unsafe_allow_html=True)
 
 
 def spc_panel(reading: Reading, link_params: dict[str, str], *, height: int = 260) -> None:
@@ -247,7 +289,7 @@ def spc_panel(reading: Reading, link_params: dict[str, str], *, height: int = 26
                 + "), so each period is read against its own average."
             )
         chart(
-            spc_chart(
+            lambda: spc_chart(
                 shown,
                 y_title=metric.unit if metric.unit != "%" else "percent",
                 height=height,
@@ -257,6 +299,7 @@ def spc_panel(reading: Reading, link_params: dict[str, str], *, height: int = 26
                 shown, measure=metric.title, format_value=lambda v: format_value(v, metric)
             ),
             what_this_shows=what,
+            key=("spc_panel", height, *reading_key(reading)),
         )
 
 

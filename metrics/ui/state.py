@@ -7,6 +7,7 @@ back to it on every run, so any view can be shared as a link.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import functools
 import logging
@@ -77,6 +78,26 @@ def board_state() -> BoardState:
     """The board being served (hot-reloaded when a config or data file changes)."""
     config_dir = os.environ.get("ALLIANCE_CONFIG_DIR") or str(CONFIG_DIR)
     return _holder(config_dir).current()
+
+
+# The entry point is run afresh on every run of every session, so what it needs only once
+# per server process is kept here (an imported module lives as long as the process).
+
+
+@functools.cache
+def data_url(path: Path) -> str:
+    """A small image as a data URL, made once (Streamlit would otherwise read and register
+    the file again on every run)."""
+    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+
+
+@functools.cache
+def missing_files(folder: Path, stems: tuple[str, ...]) -> tuple[str, ...]:
+    """Which of `stems` have no `<stem>.py` in `folder` (looked for, and logged, once)."""
+    missing = tuple(s for s in stems if not (folder / f"{s}.py").exists())
+    for stem in missing:
+        LOG.error("page file %s/%s.py is missing", folder.name, stem)
+    return missing
 
 
 def _parse_month(text: str | None) -> dt.date | None:
