@@ -1,6 +1,9 @@
 """Equity: who is being left behind? Rates per 100,000 a year by group, rate ratios against
-a reference group, the yearly trend of the ratio, and the share of acute bed days used by
-Black patients against their share of the population.
+a reference group, the same allowing for age (directly age-standardised to the 2013
+European Standard Population), the yearly trend of the ratio, a funnel plot of the
+neighbourhoods, and the share of acute bed days used by Black patients against their
+share of the population. Intervals are widened where a group's monthly numbers vary more
+than chance alone would give, and the page says so.
 
 Deep link: ?metric=ID&by=DIMENSION&reference=GROUP (optionally &group=GROUP, the group
 the headline compares with the reference).
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from metrics.charts.funnel_chart import funnel_chart
 from metrics.disclosure import legend, shows_suppression
 from metrics.equity import (
     BED_SHARE_GROUP,
@@ -29,6 +33,7 @@ from metrics.equity import (
     bed_share_sentence,
     bed_share_table,
     default_comparison,
+    dispersion_sentence,
     equity_download,
     equity_metrics,
     equity_rates,
@@ -40,7 +45,23 @@ from metrics.equity import (
     ratio_suppressed,
     ratio_trend_alt_text,
     ratio_trend_chart,
+    standard_description,
+    standardised_alt_text,
+    standardised_chart,
+    standardised_chart_data,
+    standardised_sentence,
+    standardised_table,
 )
+from metrics.funnel import (
+    FunnelError,
+    breakdown_funnel,
+    funnel_alt_text,
+    funnel_caption,
+    funnel_summary,
+    not_shown_text,
+)
+from metrics.series import SeriesQuery
+from metrics.standardisation import STANDARD_NAME
 from metrics.ui.components import chart, plain, unknown_in_link
 from metrics.ui.state import current_policy, page_context, url_param
 
@@ -171,6 +192,13 @@ else:
 st.header(plain(metric.title))
 if group:
     st.markdown(f"**{plain(ratio_sentence(result, group, policy))}**")
+    age_words = standardised_sentence(result, group, policy)
+    if age_words:
+        st.markdown(plain(age_words))
+# Said where the intervals are read, in board words: whose intervals are widened, and why.
+variation = dispersion_sentence(result, policy)
+if variation:
+    st.markdown(plain(variation))
 for note in result.notes:
     st.caption(plain(note))
 
@@ -203,6 +231,32 @@ chart(
     ),
 )
 
+st.subheader("Allowing for age")
+if result.standardised is None:
+    st.caption(f"No age-standardised rates: {plain(result.standardise_note)}.")
+else:
+    st.caption(
+        "**What this shows:** groups differ in age, and detentions and referrals differ by "
+        "age, so part of a gap in crude rates can be age alone. The age-standardised rate "
+        f"is the rate each group would have with the age mix of the {STANDARD_NAME} "
+        "(direct standardisation), with its 95% confidence interval; the standardised "
+        f"rate ratio compares it with {plain(reference)}'s."
+    )
+    standardised = standardised_table(result, policy)
+    st.dataframe(standardised, hide_index=True, width="stretch")
+    if shows_suppression(standardised):
+        st.caption(plain(legend(policy)))
+    if not standardised_chart_data(result, policy).empty:
+        chart(
+            standardised_chart(result, policy),
+            standardised_alt_text(result, policy),
+            what_this_shows=(
+                "Each group's crude rate (grey circle) and age-standardised rate (blue "
+                "square) per 100,000 adults a year, with 95% confidence intervals. Where "
+                "the two differ, age explains part of the crude figure."
+            ),
+        )
+
 if group:
     st.subheader(f"Is the gap closing? {plain(group)} compared with {plain(reference)}")
     if ratio_suppressed(result, group, policy):
@@ -217,6 +271,33 @@ if group:
                 "dashed line at 1 is equal rates; hollow points are part years. Years with "
                 "small numbers are left out."
             ),
+        )
+
+if "lcn" in metric.breakdowns:
+    st.subheader("Benchmarking neighbourhoods")
+    try:
+        funnel = board.memo(
+            ("funnel", metric_id, "lcn", filters.start, filters.end, policy),
+            lambda: breakdown_funnel(
+                board,
+                metric_id,
+                SeriesQuery(breakdown="lcn", start=filters.start, end=filters.end),
+                policy,
+            ),
+        )
+    except FunnelError as exc:
+        st.caption(f"No funnel plot: {plain(exc)}")
+    else:
+        st.markdown(plain(funnel_summary(funnel)))
+        chart(funnel_chart(funnel), funnel_alt_text(funnel), what_this_shows=funnel_caption(funnel))
+        for note in (not_shown_text(funnel), *funnel.notes):
+            if note:
+                st.caption(plain(note))
+        if filters.lcn:
+            st.caption("Every neighbourhood is shown, so the one chosen can be compared.")
+        st.caption(
+            "Crude rates: neighbourhoods with more residents from groups with higher rates "
+            "(see above) will sit higher for that reason alone."
         )
 
 st.subheader(f"Acute bed days used by {BED_SHARE_GROUP} patients")
@@ -265,12 +346,33 @@ with st.expander("How these figures are worked out"):
         "- **Rate ratio** = the group's rate / the reference group's rate; its 95% interval "
         "is worked out on the log scale (delta method: standard error "
         "sqrt(1/events + 1/reference events)).\n"
-        "- The intervals assume events happen independently; real counts vary a little more, "
-        "so the true uncertainty is somewhat wider.\n"
+        "- **Age-standardised rate** (direct standardisation): each group's rate in every "
+        f"age band, weighted by the {STANDARD_NAME} (Eurostat 2013), the standard ONS and "
+        "OHID use. Its five-year bands are added up to ours, taking 2 of the 5 years of "
+        "15-19 for 18-24 (ages spread evenly within a band): "
+        + plain(standard_description(result.standardised.weights) if result.standardised else "")
+        + ". Its 95% interval is Dobson et al. (1991)'s method, as in the OHID technical "
+        "guide; no standardised rate is given for fewer than 10 events. The **standardised "
+        "rate ratio**'s interval is worked out on the log scale from the two rates' "
+        "variances (delta method).\n"
+        "- **Month-to-month variation**: the intervals above assume events happen "
+        "independently (Poisson). For each group the monthly numbers are compared with a "
+        "smooth trend (a Poisson model with a knot every 12 months); the dispersion factor "
+        "is the Pearson chi-square over its degrees of freedom. Where it is above 1 beyond "
+        "what chance gives (a one-sided test at 5%), that group's intervals are widened by "
+        "its square root, and the page says so. Groups with too few events a month (or any "
+        "month too small to show) cannot be checked.\n"
+        "- **Funnel plot** (Spiegelhalter 2005): each neighbourhood's rate against its "
+        "population, with 95% and 99.8% limits around the rate for all together (square-"
+        "root scale). With 5 or more services or places the limits are widened for the "
+        "extra spread between them, by the additive random-effects method with 10% "
+        "winsorised z-scores that NHS indicators use.\n"
         "- Groups without population figures (such as ethnicity not stated) have no rate; "
         "their events are still counted.\n"
         "- Counts are shown under the small-number rules (rounded to the nearest 5, small "
-        "numbers suppressed). Rates, intervals and ratios are worked out from the counts "
-        "as shown, not the exact ones, so they cannot be used to work back to an exact "
-        "small number; a group's rate and ratio are hidden when its count is suppressed."
+        "numbers suppressed). Rates, intervals, ratios, standardised rates, dispersion "
+        "factors and funnel points are worked out from the counts as shown (each group's, "
+        "each age band's, each month's), not the exact ones, so they cannot be used to "
+        "work back to an exact small number; a figure is hidden when a count it needs is "
+        "suppressed."
     )

@@ -7,9 +7,19 @@ from __future__ import annotations
 
 import streamlit as st
 
+from metrics.charts.funnel_chart import funnel_chart
 from metrics.charts.series_chart import series_alt_text, series_chart
 from metrics.describe import describe_metric, metric_yaml
 from metrics.disclosure import control_series, legend, shows_suppression
+from metrics.funnel import (
+    FunnelError,
+    breakdown_funnel,
+    funnel_alt_text,
+    funnel_caption,
+    funnel_kind,
+    funnel_summary,
+    not_shown_text,
+)
 from metrics.reading import group_icon_table, provisional_statement, read_metric, spc_reading
 from metrics.series import SeriesError
 from metrics.ui.components import chart, plain, rich, spc_panel, unknown_in_link
@@ -100,6 +110,19 @@ else:
         )
     if shows_suppression(shown):
         st.caption(plain(legend(policy)))
+    # Benchmarking (metrics.funnel): a funnel of the groups for a rate or a percentage.
+    if funnel_kind(metric) is not None:
+        st.subheader("Benchmarking: how each group compares")
+        try:
+            funnel = breakdown_funnel(board, metric_id, filters.query(breakdown), policy)
+        except FunnelError as exc:
+            st.caption(f"No funnel plot: {plain(exc)}")
+        else:
+            st.markdown(plain(funnel_summary(funnel)))
+            chart(funnel_chart(funnel), funnel_alt_text(funnel), funnel_caption(funnel))
+            for note in (not_shown_text(funnel), *funnel.notes):
+                if note:
+                    st.caption(plain(note))
 
 st.subheader("Definition")
 st.markdown(plain(describe_metric(metric, catalogue, caveats=False)))

@@ -49,3 +49,31 @@ def test_small_numbers_show_stars_and_the_legend():
     table = app.dataframe[0].value
     assert (table["Events"] == "*").any()
     assert "suppressed to protect privacy" in texts(app)
+
+
+def test_page_shows_age_standardised_rates_beside_crude_and_the_funnel():
+    app = run_equity()
+    headers = [h.value for h in app.subheader]
+    assert "Allowing for age" in headers and "Benchmarking neighbourhoods" in headers
+    standardised = app.dataframe[1].value
+    assert {"Crude rate per 100,000 a year", "Age-standardised rate per 100,000 a year"} <= set(
+        standardised.columns
+    )
+    assert "Standardised rate ratio vs White" in standardised.columns
+    words = texts(app).replace("\\", "")
+    assert "Allowing for differences in age (rates standardised to the 2013 European" in words
+    assert "Black adults had a rate of detentions" in words
+    # Detentions on the sample vary no more than Poisson counts would: nothing widened.
+    assert "vary no more than chance would explain" in words
+    assert "Each point is one neighbourhood's rate" in words
+    assert "South East" in words  # named as outside the 95% limits
+
+
+def test_page_says_when_intervals_are_widened_for_month_to_month_variation():
+    # Secondary care referrals vary much more than Poisson counts from month to month.
+    app = run_equity(metric="secondary_referral_rate", by="ethnicity")
+    words = texts(app).replace("\\", "")
+    assert "go up and down more than chance alone would explain" in words
+    assert "confidence intervals have been widened to allow for it" in words
+    table = app.dataframe[0].value.set_index("Ethnicity")
+    assert "widened" in table.loc["White", "Note"]
