@@ -1061,6 +1061,12 @@ class _Builder:
         group = equity.default_comparison(result, self.policy)
         if group:
             paragraphs.append(equity.ratio_sentence(result, group, self.policy))
+            age_words = equity.standardised_sentence(result, group, self.policy)
+            if age_words:
+                paragraphs.append(age_words)
+        variation = equity.dispersion_sentence(result, self.policy)
+        if variation:
+            paragraphs.append(variation)
         paragraphs.extend(result.notes)
         frame = equity.equity_table(result, self.policy)
         keep = [c for c in frame.columns if c not in ("Interval excludes 1",)]
@@ -1074,15 +1080,41 @@ class _Builder:
             columns=tuple(keep),
             rows=tuple(tuple(str(v) for v in row) for row in frame.itertuples(index=False)),
             count_cells=tuple((i, events_col) for i in range(len(frame))),
-            note="Rates and ratios come from exact figures; a group's rate and ratio are hidden "
-            "when its count is suppressed.",
+            note="Rates, intervals and ratios are worked out from the counts as shown; a "
+            "group's rate and ratio are hidden when its count is suppressed. Intervals are "
+            "widened where a group's monthly numbers vary more than chance alone would give.",
         )
+        tables = [table]
+        if result.standardised is not None:
+            ages = equity.standardised_table(result, self.policy)
+            ages = ages[[c for c in ages.columns if c != "Interval excludes 1"]]
+            tables.append(
+                Table(
+                    title="Allowing for age: crude and age-standardised rates",
+                    columns=tuple(ages.columns),
+                    rows=tuple(tuple(str(v) for v in row) for row in ages.itertuples(index=False)),
+                    note="Directly age-standardised to the 2013 European Standard Population "
+                    "(Eurostat), its five-year bands added up to ours ("
+                    + equity.standard_description(result.standardised.weights)
+                    + "; 18-24 takes 2 of the 5 years of 15-19), with Dobson et al. (1991) "
+                    "95% intervals; ratio intervals on the log scale. Worked out from each age "
+                    "band's count as shown; '*' where one is suppressed.",
+                )
+            )
         charts = []
         if not equity.rate_chart_data(result, self.policy).empty:
             charts.append(
                 ChartContent(
                     equity.rate_chart(result, self.policy),
                     equity.rate_alt_text(result, self.policy),
+                    "equity",
+                )
+            )
+        if not equity.standardised_chart_data(result, self.policy).empty:
+            charts.append(
+                ChartContent(
+                    equity.standardised_chart(result, self.policy),
+                    equity.standardised_alt_text(result, self.policy),
                     "equity",
                 )
             )
@@ -1101,7 +1133,7 @@ class _Builder:
             "equity",
             "Equity: who is being left behind?",
             paragraphs=tuple(paragraphs),
-            tables=(table,),
+            tables=tuple(tables),
             charts=tuple(charts),
             summary=paragraphs[0] if group else "",
         )
