@@ -32,13 +32,6 @@ LOG = logging.getLogger("alliance_board")
 # A local file: a :material/...: favicon would be fetched from Google's font CDN.
 FAVICON = Path(__file__).parent / "metrics" / "ui" / "assets" / "favicon.png"
 
-st.set_page_config(
-    page_title="Alliance Board",
-    page_icon=data_url(FAVICON),
-    layout="wide",
-    initial_sidebar_state="expanded",
-)
-
 # stem -> (navigation section, title, icon), in menu order.
 PAGE_REGISTRY: dict[str, tuple[str, str, str]] = {
     "overview": ("Board", "Overview", ":material/dashboard:"),
@@ -99,6 +92,12 @@ def refuse_forbidden_deep_link(allowed: list[str], who: str) -> None:
 
 
 def main() -> None:
+    st.set_page_config(
+        page_title="Alliance Board",
+        page_icon=data_url(FAVICON),
+        layout="wide",
+        initial_sidebar_state="expanded",
+    )
     state = board_state()
     identity = current_identity(state)
     navigation = st.navigation(navigation_for(identity.pages), position="top")
@@ -128,4 +127,14 @@ def main() -> None:
         )
 
 
-main()
+if __name__ == "__main__":
+    # A run of the page script for one session (Streamlit runs this file as __main__).
+    main()
+else:
+    # `streamlit run streamlit_app.py` (and `make run`) imports this file to serve it: the
+    # server opens, validates and loads the board and computes the default views before
+    # it accepts its first visitor, and /healthz says whether it is warm and what is
+    # missing (a probe for load balancers and Kubernetes).
+    from metrics.ui.server import health_route, lifespan
+
+    app = st.App(__file__, lifespan=lifespan, routes=[health_route()])

@@ -743,7 +743,16 @@ class DataQualityReport:
 def data_quality_report(
     board: Board, start: dt.date | None = None, end: dt.date | None = None
 ) -> DataQualityReport:
-    """Every data-quality view for a period (months, inclusive; None = the whole span)."""
+    """Every data-quality view for a period (months, inclusive; None = the whole span),
+    computed once per board and period and shared by every session."""
+    return board.memo(
+        ("data_quality_report", start, end), lambda: _data_quality_report(board, start, end)
+    )
+
+
+def _data_quality_report(
+    board: Board, start: dt.date | None, end: dt.date | None
+) -> DataQualityReport:
     detail = completeness(board, start, end)
     vintages = by_lag = summary = None
     problem = ""

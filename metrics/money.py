@@ -1131,6 +1131,16 @@ def money_report(
     baseline = _check_year(
         board, baseline_year or default_baseline_year(board, source_id=source_id), source_id
     )
+    # Once per board and resolved choice, shared by every session (and warmed at start).
+    return board.memo(
+        ("money_report", fin_year, through, baseline, source_id),
+        lambda: _money_report(board, fin_year, through, baseline, source_id),
+    )
+
+
+def _money_report(
+    board: Board, fin_year: str, through: dt.date, baseline: str, source_id: str
+) -> MoneyReport:
     position = year_position(board, fin_year, through, source_id=source_id)
     by_line = budget_vs_actual(board, fin_year, "service_line", through, source_id=source_id)
     savings = savings_against_baseline(board, fin_year, baseline, through, source_id=source_id)

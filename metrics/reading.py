@@ -71,6 +71,24 @@ def span_label(start: dt.date | None, end: dt.date | None) -> str:
     return f"{month_label(start)} to {month_label(end)}"
 
 
+def default_period(board: Board) -> tuple[dt.date, dt.date] | None:
+    """The period every page opens on and the packs are built for: board.yaml's
+    default_from and default_to, within the data's span (the span itself where they fall
+    outside it, or where none is set). None when no source has dates."""
+    span = board.data_span()
+    if span is None:
+        return None
+    first, last = span
+    layout = board.catalogue.board
+    start = layout.default_from
+    end = layout.default_to
+    start = start if start is not None and first <= start <= last else first
+    end = end if end is not None and first <= end <= last else last
+    if start > end:
+        start, end = first, last
+    return start, end
+
+
 # --------------------------------------------------------------------------- provisional
 
 

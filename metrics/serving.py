@@ -20,6 +20,7 @@ operator's, set in the environment, not in the configuration an analyst edits):
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import pickle
@@ -29,6 +30,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -173,6 +175,10 @@ class BoardHolder:
         self._worker: threading.Thread | None = None
 
     # -- serving ---------------------------------------------------------------------
+    def peek(self) -> BoardState | None:
+        """The state being served, or None before the first board is open (never loads)."""
+        return self._state
+
     def current(self) -> BoardState:
         """The board to serve now (never waits for a background reload)."""
         if self._state is None:
@@ -245,6 +251,13 @@ class BoardHolder:
             )
         with self._lock:
             self._install(attempt, before)
+            installed = self._state is not None and self._state.board is attempt
+        if installed:
+            # Warm the new board while it serves: visitors arriving meanwhile share the
+            # computations (the board's memo is single-flight) rather than repeat them.
+            problems = warm(attempt)
+            if problems:
+                LOG.warning("warming the reloaded board: %s", "; ".join(problems))
 
     def _install(self, attempt: Board, before: str) -> None:
         """Serve `attempt`, unless it brings errors the board being served does not have
@@ -262,6 +275,124 @@ class BoardHolder:
             self._state = BoardState(attempt)
         unchanged = self._stamp(None) == before
         self._fingerprint = self._stamp(self._state.board.catalogue) if unchanged else ""
+
+
+# --------------------------------------------------------------------------- one per process
+
+_HOLDERS: dict[Path, BoardHolder] = {}
+_HOLDERS_LOCK = threading.Lock()
+
+
+def holder_for(config_dir: Path | str) -> BoardHolder:
+    """The process's one board holder for `config_dir` (shared by every session, the
+    start-up warm-up and the health endpoint)."""
+    key = Path(config_dir).resolve()
+    with _HOLDERS_LOCK:
+        holder = _HOLDERS.get(key)
+        if holder is None:
+            # ALLIANCE_RELOAD=sync reloads in the request that notices a change (the test
+            # suite's page tests edit files and look straight away); the default loads a
+            # change in the background while the current board serves.
+            sync = os.environ.get("ALLIANCE_RELOAD") == "sync"
+            holder = _HOLDERS[key] = BoardHolder(
+                key, background=not sync, check_interval=0 if sync else CHECK_INTERVAL
+            )
+        return holder
+
+
+# --------------------------------------------------------------------------- warm-up
+
+
+@dataclass
+class Warmth:
+    """How far the process is from serving a visitor at full speed."""
+
+    status: str = "starting"  # starting, warming, ready, failed
+    seconds: float = 0.0
+    steps: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+WARMTH = Warmth()
+
+
+def warm(board: Board, *, on_step: Callable[[str], None] | None = None) -> list[str]:
+    """Compute what the pages show for the default view, for both audiences, so the first
+    visitor finds it ready: every reading (value, icons, SPC), the money report, the data
+    quality report, the impact studies and the showcase and board-pack content. Returns
+    the problems met (a step that fails is skipped, never fatal)."""
+    from metrics import money
+    from metrics.data_quality import data_quality_report
+    from metrics.exports.content import board_pack_content, deck_content
+    from metrics.reading import default_period, readings
+    from metrics.series import SeriesQuery
+
+    problems: list[str] = []
+    period = default_period(board)
+    query = SeriesQuery(start=period[0], end=period[1]) if period else SeriesQuery()
+    steps: list[tuple[str, Callable[[], object]]] = [
+        ("readings (board)", lambda: readings(board, query, "board")),
+        ("readings (public)", lambda: readings(board, query, "public")),
+        ("money", lambda: money.money_report(board)),
+        ("data quality", lambda: data_quality_report(board, query.start, query.end)),
+        ("board pack (board)", lambda: board_pack_content(board, "board")),
+        ("board pack (public)", lambda: board_pack_content(board, "public")),
+        ("showcase deck", lambda: deck_content(board, "public")),
+    ]
+    for name, step in steps:
+        try:
+            step()
+        except Exception as exc:  # a part that cannot be built is shown as such on its page
+            problems.append(f"{name}: {exc}")
+        if on_step is not None:
+            on_step(name)
+    return problems
+
+
+def warm_process(config_dir: Path | str) -> Warmth:
+    """Open the board for `config_dir` and warm it (the server does this before its first
+    visitor); then move the long-lived heap out of the garbage collector's way."""
+    started = time.monotonic()
+    WARMTH.status = "warming"
+    try:
+        board = holder_for(config_dir).current().board
+        WARMTH.problems = warm(board, on_step=WARMTH.steps.append)
+        WARMTH.problems += [i.format_text() for i in board.errors][:20]
+        WARMTH.status = "ready"
+    except Exception as exc:
+        LOG.exception("warming the board failed")
+        WARMTH.status = "failed"
+        WARMTH.problems.append(str(exc) or type(exc).__name__)
+    # The board and its figures live as long as the process: frozen out of collections,
+    # they cost a full collection nothing.
+    gc.collect()
+    gc.freeze()
+    WARMTH.seconds = time.monotonic() - started
+    LOG.info("board warmed in %.1f s (%s)", WARMTH.seconds, WARMTH.status)
+    return WARMTH
+
+
+def health(config_dir: Path | str) -> tuple[int, dict[str, object]]:
+    """The readiness report: 200 once warm, 503 before; what is missing either way."""
+    holder = holder_for(config_dir)
+    body: dict[str, object] = {"status": WARMTH.status, "warm_seconds": round(WARMTH.seconds, 2)}
+    state = holder.peek()
+    if state is not None:
+        board = state.board
+        body.update(
+            {
+                "board": board.catalogue.fingerprint,
+                "metrics": len(board.catalogue.metrics),
+                "sources_loaded": sorted(board.warehouse.loaded),
+                "sources_failed": sorted(board.warehouse.failed),
+                "errors": len(board.errors),
+                "serving_last_good": state.serving_last_good,
+                "reloading": holder.reloading,
+            }
+        )
+    if WARMTH.problems:
+        body["problems"] = WARMTH.problems[:20]
+    return (200 if WARMTH.status == "ready" else 503), body
 
 
 def _problem(issue: Issue) -> tuple[str, str, str]:

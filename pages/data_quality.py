@@ -32,10 +32,7 @@ st.caption(
     "never as zero."
 )
 
-report = board.memo(
-    ("data_quality_report", filters.start, filters.end),
-    lambda: data_quality_report(board, filters.start, filters.end),
-)
+report = data_quality_report(board, filters.start, filters.end)
 
 # ---------------------------------------------------------------- completeness
 st.header("Completeness")

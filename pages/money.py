@@ -119,10 +119,7 @@ if baseline_year == default_baseline:
 else:
     st.query_params["baseline"] = baseline_year
 
-report = board.memo(
-    ("money_report", fin_year, through, baseline_year),
-    lambda: money_report(board, fin_year, through, baseline_year),
-)
+report = money_report(board, fin_year, through, baseline_year)
 position = report.position
 
 st.markdown(plain(report.summary))

@@ -50,6 +50,21 @@ def _development_access() -> Iterator[None]:
         os.environ[DEVELOPMENT_ACCESS_ENV] = previous
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _sync_reload_in_process() -> Iterator[None]:
+    """Page tests (AppTest, in this process) edit configuration files and look straight
+    away, so this process's boards reload in the request that notices a change. The
+    background reload is tested on its own (tests/test_hot_reload.py); servers that
+    browser tests start run as deployed (they drop this setting)."""
+    previous = os.environ.get("ALLIANCE_RELOAD")
+    os.environ["ALLIANCE_RELOAD"] = "sync"
+    yield
+    if previous is None:
+        os.environ.pop("ALLIANCE_RELOAD", None)
+    else:
+        os.environ["ALLIANCE_RELOAD"] = previous
+
+
 @pytest.fixture(autouse=True)
 def _audit_log_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """No test writes to the project's own audit log."""

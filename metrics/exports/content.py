@@ -40,10 +40,14 @@ import altair as alt
 import pandas as pd
 
 from metrics.board import Board
+from metrics.charts.comparison_chart import group_rates_alt_text, group_rates_chart
 from metrics.charts.its_chart import its_chart
+from metrics.charts.part_of_whole_chart import part_of_whole_chart
 from metrics.charts.series_chart import series_chart
 from metrics.charts.spc_chart import spc_chart
-from metrics.definitions.models import MetricDef, SlideDef
+from metrics.charts.zero_axis import from_zero
+from metrics.definitions.models import Comparison, MetricDef, SlideDef
+from metrics.definitions.validate import slide_claim_problem
 from metrics.disclosure import (
     SUPPRESSED,
     Cell,
@@ -63,13 +67,17 @@ from metrics.impact import (
     cumulative_sentence,
     diagnostics_in_words,
     headline,
+    headline_study_id,
     impact_sentence,
-    metrics_with_its,
+    model_words,
     run_impact,
+    studies_headline_first,
+    verdict_badge,
 )
 from metrics.reading import (
     Reading,
     SPCReading,
+    default_period,
     exceptions_first,
     read_metric,
     readings,
@@ -256,10 +264,19 @@ class ImpactPage:
     notes: tuple[str, ...] = ()
     chart: ChartContent | None = None
     unavailable: str = ""
+    verdict: str = ""  # the badge: "Model fits", "Model fits, with caveats", "Does not fit: ..."
+    verdict_colour: str = ""  # green, orange or red
+    verdict_words: str = ""  # the verdict in one board sentence
+    headline: bool = False  # the board's headline study (board.yaml headline_study)
 
     @property
     def available(self) -> bool:
         return not self.unavailable
+
+    @property
+    def concludes(self) -> bool:
+        """Whether the model fits well enough to conclude (a red badge does not)."""
+        return self.available and self.verdict_colour != "red"
 
 
 @dataclass(frozen=True)
@@ -293,10 +310,12 @@ class BoardPack:
     synthetic_label: str
     problems: tuple[Problem, ...] = ()
     disclosed: tuple[Disclosed, ...] = ()
+    showcase: Section | None = None  # the showcase slides' messages and their figures
 
     @property
     def sections(self) -> tuple[Section, ...]:
-        return (self.money, self.equity, self.data_quality, self.method)
+        middle = (self.showcase,) if self.showcase is not None else ()
+        return (self.money, self.equity, self.data_quality, *middle, self.method)
 
     @property
     def has_figures(self) -> bool:
@@ -386,6 +405,16 @@ def _y_title(metric: MetricDef) -> str:
     return "percent" if metric.unit == "%" else metric.unit
 
 
+def _is_count(metric: MetricDef) -> bool:
+    """Counts and sums of people or events: their chart axes start at zero on slides."""
+    return metric.measure in ("count", "sum")
+
+
+def ratio_words(value: float) -> str:
+    """A rate ratio as read aloud: one decimal from 1 up ('4.2'), two below ('0.85')."""
+    return f"{value:.2f}" if value < 1 else f"{value:.1f}"
+
+
 def _first_sentence(text: str) -> str:
     head, _, _ = text.partition(". ")
     return head.rstrip(".") + "."
@@ -420,18 +449,10 @@ class _Builder:
 
     def _period_query(self) -> SeriesQuery:
         """The board layout's default period (as the Overview opens), within the data."""
-        span = self.board.data_span()
-        layout = self.catalogue.board
-        if span is None:
+        period = default_period(self.board)
+        if period is None:
             return SeriesQuery()
-        first, last = span
-        start = (
-            layout.default_from if layout.default_from and first <= layout.default_from else first
-        )
-        end = layout.default_to if layout.default_to and layout.default_to <= last else last
-        if start > end:
-            start, end = first, last
-        return SeriesQuery(start=start, end=end)
+        return SeriesQuery(start=period[0], end=period[1])
 
     @property
     def period_words(self) -> str:
@@ -586,7 +607,10 @@ class _Builder:
                 ]
             frame = frame.drop(columns=[c for c in ("control",) if c in frame])
         display = dataclasses.replace(result, counterfactual_table=frame)
-        chart = its_chart(display, title="", y_title=_y_title(metric), height=SVG_HEIGHT)
+        badge, _ = verdict_badge(impact)
+        # The verdict's badge rides on the chart, so every slide and page that shows the
+        # study shows whether its model fits.
+        chart = its_chart(display, title=badge, y_title=_y_title(metric), height=SVG_HEIGHT)
         observed = frame.dropna(subset=["observed"])
         span = ""
         if not observed.empty:
@@ -596,21 +620,47 @@ class _Builder:
         alt_text = (
             f"Impact chart of {metric.title}: the monthly values {span}, the fitted model and, "
             f"from {effect.label}, the level expected without it (dashed, with a shaded "
-            f"{CONFIDENCE_WORDS} band). {impact_sentence(impact, intervention)}"
+            f"{CONFIDENCE_WORDS} band). {badge}. {impact_sentence(impact, intervention)}"
         )
         return ChartContent(chart, alt_text, "its")
 
-    def series_chart_content(self, metric: MetricDef, shown: pd.DataFrame) -> ChartContent:
-        """The metric's line over the period, from the figures as shown."""
-        chart = series_chart(shown, metric, height=SVG_HEIGHT)
+    def series_chart_content(
+        self,
+        metric: MetricDef,
+        shown: pd.DataFrame,
+        whole: tuple[MetricDef, pd.DataFrame] | None = None,
+    ) -> ChartContent:
+        """The metric's line over the period, from the figures as shown; with `whole`
+        (a slide's out_of metric and its figures as shown), the whole as a second line,
+        so the chart says 'of how many' too. Counts start at zero."""
         known = shown.dropna(subset=["value"])
         if known.empty:
             raise ValueError("no figures can be shown for the period")
         first, last = known.iloc[0], known.iloc[-1]
         alt_text = (
             f"Line chart of {metric.title} from {month_words(first['month'])} "
-            f"({first['display']}) to {month_words(last['month'])} ({last['display']})."
+            f"({first['display']}) to {month_words(last['month'])} ({last['display']})"
         )
+        if whole is None:
+            chart = series_chart(shown, metric, height=SVG_HEIGHT)
+        else:
+            whole_metric, whole_shown = whole
+            chart = part_of_whole_chart(
+                shown,
+                whole_shown,
+                part_name=metric.title,
+                whole_name=whole_metric.title,
+                y_title=_y_title(metric),
+                height=SVG_HEIGHT,
+            )
+            whole_known = whole_shown.dropna(subset=["value"])
+            if not whole_known.empty:
+                latest = whole_known.iloc[-1]
+                alt_text += (
+                    f", against {whole_metric.title} ({latest['display']} in "
+                    f"{month_words(latest['month'])})"
+                )
+        alt_text += "; the axis starts at zero." if metric.unit != "%" else "."
         gaps = int(shown["value"].isna().sum())
         if gaps:
             alt_text += f" {gaps} month(s) are missing or too small to show and appear as gaps."
@@ -634,17 +684,23 @@ class _Builder:
         return self.board.memo(("impact", request), lambda: run_impact(self.board, request))
 
     def method_words(self, impact: Impact) -> str:
+        """How the study was done, in board words (no model codes or test names)."""
         spec = impact.spec
         if spec is None or impact.result is None:
             return ""
+        spec = impact.result.spec  # with the seasonality the data chose
         names = ", ".join(i.label for i in spec.interventions)
         shocks = ", ".join(s.label for s in spec.shocks)
+        term = impact.result.reported_term()
+        read = (
+            "the effect is the change in trend after the change"
+            if term == "slope"
+            else f"the effect is read {spec.horizon} months after the change"
+        )
         words = (
-            f"Interrupted time series ({spec.model} model, seasonality {spec.seasonality}) of "
-            f"the whole history, with {names}"
-            + (f" and {shocks} as a temporary shock" if shocks else "")
-            + f"; the effect is read {spec.horizon} months after the change, with its "
-            f"{CONFIDENCE_WORDS}."
+            f"Interrupted time series of the whole history ({model_words(spec)}), with {names}"
+            + (f" and {shocks} allowed for" if shocks else "")
+            + f"; {read}, with its {CONFIDENCE_WORDS}. {verdict_badge(impact)[0]}."
         )
         return words
 
@@ -705,6 +761,20 @@ class _Builder:
                 return outcomes[domain.outcome].title
         return slide.outcome or ""
 
+    def slide_query(self, slide: SlideDef) -> SeriesQuery:
+        """The slide's period: the board's default, or the metric's whole history."""
+        return SeriesQuery() if slide.period == "whole" else self.query
+
+    def slide_period_words(self, slide: SlideDef, frame: pd.DataFrame) -> str:
+        """'April 2019 to March 2025' (the board's period), or the months of the metric's
+        whole history (`frame`: its final months)."""
+        if slide.period != "whole":
+            return self.period_words
+        known = frame.dropna(subset=["value"])
+        if known.empty:
+            return "the whole history of the data"
+        return f"{month_words(known['month'].min())} to {month_words(known['month'].max())}"
+
     def _slide_figures(self, base: Slide, slide: SlideDef) -> Slide:
         wants_metric = slide.number != "none" or slide.chart != "none"
         if not wants_metric:
@@ -717,17 +787,30 @@ class _Builder:
             raise ValueError(f"unknown metric '{slide.metric}'")
         if slide.intervention and slide.intervention not in self.catalogue.interventions:
             raise ValueError(f"unknown intervention '{slide.intervention}'")
+        # A headline that speaks of a group while the slide shows the overall figure is a
+        # claim the slide does not back: the slide is not shown (validation says the same).
+        claim = slide_claim_problem(slide, self.catalogue)
+        if claim:
+            raise ValueError(claim)
+        if (slide.number == "ratio" or slide.chart == "compare") and slide.compare is None:
+            raise ValueError(f"number: {slide.number}, chart: {slide.chart} need compare")
         first_entry = len(self.ledger.entries)
-        _, shown = self.shown_frame(metric.id, self.query)
-        spc = spc_reading(self.board, metric.id, self.query)
+        query = self.slide_query(slide)
+        exact, shown = self.shown_frame(metric.id, query)
+        spc = spc_reading(self.board, metric.id, query)
+        final = exact[~exact["month"].isin(pd.to_datetime(list(spc.provisional_months)))]
+        period_words = self.slide_period_words(slide, final)
         method: list[str] = []
         caveats: list[str] = []
         big = interval = label = ""
         impact: Impact | None = None
+        compared: Any = None  # the EquityResult behind a comparison
         if slide.number == "effect" or slide.chart == "its":
             impact = self.impact(metric, slide.intervention)
             if impact.result is None:
                 raise ValueError(f"the impact model could not be fitted: {impact.error}")
+        if slide.compare is not None:
+            compared = self.comparison(metric, slide.compare, query)
         if slide.number == "effect":
             assert impact is not None and impact.result is not None
             big, interval = headline(impact, slide.intervention)
@@ -736,17 +819,36 @@ class _Builder:
                 f"{effect.months_after} months after {effect.label}, against what the earlier "
                 "trend predicted"
             )
+        elif slide.number == "ratio":
+            assert slide.compare is not None
+            big, interval, label = self.ratio_figure(compared, slide.compare)
+            method.extend(self.ratio_method(compared, slide.compare))
         elif slide.number in ("latest", "change"):
-            reading = read_metric(self.board, metric.id, self.query, self.audience)
+            reading = read_metric(self.board, metric.id, query, self.audience)
             if not reading.available:
                 raise ValueError(reading.reason)
             self.record_reading(reading, "big number")
             if slide.number == "latest":
                 big = reading.value_text
-                label = " ".join(p for p in (_unit_words(metric), f"in {reading.period}") if p)
+                words = slide.label or _unit_words(metric)
+                when = f"in {reading.period}"
                 if reading.provisional:
-                    label += f" ({reading.status_label})"
-                method.append(
+                    when += f" ({reading.status_label})"
+                if slide.out_of:
+                    whole = self.whole_reading(slide.out_of, reading, query)
+                    of = whole.value_text
+                    if whole.month != reading.month:
+                        of += f" (in {whole.period})"
+                    label = " ".join(p for p in (f"of {of}", words, when) if p)
+                    method.append(
+                        f"The whole: {whole.metric.title}, {whole.period}"
+                        + (f" ({whole.status_label})" if whole.provisional else "")
+                        + "."
+                    )
+                else:
+                    label = " ".join(p for p in (words, when) if p)
+                method.insert(
+                    0,
                     f"Big number: {metric.title}, {reading.period}, "
                     + (
                         f"{reading.status_label}."
@@ -757,7 +859,7 @@ class _Builder:
                             if reading.provisional_points
                             else "."
                         )
-                    )
+                    ),
                 )
             else:
                 if not reading.change_display:
@@ -770,16 +872,36 @@ class _Builder:
             assert impact is not None
             chart = self.its_chart_content(impact, slide.intervention)
         elif slide.chart == "spc":
-            reading = read_metric(self.board, metric.id, self.query, self.audience)
+            reading = read_metric(self.board, metric.id, query, self.audience)
             chart = self.spc_chart_content(metric, spc, shown, reading.provisional_shown)
         elif slide.chart == "series":
             # Provisional months (still filling up) would read as a fall: left out, as in SPC.
-            complete = shown[~shown["month"].isin(pd.to_datetime(list(spc.provisional_months)))]
-            chart = self.series_chart_content(metric, complete)
+            pending = pd.to_datetime(list(spc.provisional_months))
+            complete = shown[~shown["month"].isin(pending)]
+            whole_line = None
+            if slide.out_of and slide.out_of in self.catalogue.metrics:
+                whole_metric = self.catalogue.metrics[slide.out_of]
+                whole_exact, whole_shown = self.shown_frame(whole_metric.id, query)
+                whole_exact = whole_exact[~whole_exact["month"].isin(pending)]
+                self.record_points(
+                    whole_metric, whole_exact["month"], whole_exact["value"], whole_shown
+                )
+                whole_line = (whole_metric, whole_shown[~whole_shown["month"].isin(pending)])
+            plotted = exact[~exact["month"].isin(pending)]
+            self.record_points(metric, plotted["month"], plotted["value"], shown)
+            chart = self.series_chart_content(metric, complete, whole_line)
             if spc.provisional_months:
                 method.append(
                     "Chart: the latest months are provisional (still filling up) and not shown."
                 )
+        elif slide.chart == "compare":
+            assert slide.compare is not None
+            chart = self.comparison_chart_content(compared, slide.compare)
+        if chart is not None and _is_count(metric) and chart.kind in ("spc", "its"):
+            # A count read from an axis that starts far above zero looks like a big change.
+            chart = dataclasses.replace(chart, chart=from_zero(chart.chart))
+        if slide.period == "whole":
+            method.append(f"Period: the whole history of the measure, {period_words}.")
         if impact is not None and impact.result is not None:
             method.append(self.method_words(impact))
             method.append(impact_sentence(impact, slide.intervention))
@@ -792,9 +914,11 @@ class _Builder:
             facet = spc.result.facet()
             method.append(
                 "Chart: Making Data Count statistical process control (XmR), "
-                f"{self.period_words}. {facet.variation_meaning}."
+                f"{period_words}. {facet.variation_meaning}."
                 + (f" {facet.assurance_meaning}." if facet.assurance_icon else "")
             )
+        if compared is not None:
+            caveats.extend(compared.notes)
         if metric.caveats:
             caveats.append(metric.caveats)
         suppressed = big == SUPPRESSED or any(
@@ -823,15 +947,139 @@ class _Builder:
             shows_suppressed=suppressed,
         )
 
+    # ---- comparisons and wholes ---------------------------------------------------------
+
+    def whole_reading(self, metric_id: str, part: Reading, query: SeriesQuery) -> Reading:
+        """The reading of the whole a big number is part of ('of 205'), as shown."""
+        if metric_id not in self.catalogue.metrics:
+            raise ValueError(f"unknown metric '{metric_id}' (out_of)")
+        whole = read_metric(self.board, metric_id, query, self.audience)
+        if not whole.available:
+            raise ValueError(f"the whole ({whole.metric.title}) is unavailable: {whole.reason}")
+        self.record_reading(whole, "big number")
+        return whole
+
+    def comparison(self, metric: MetricDef, compare: Comparison, query: SeriesQuery) -> Any:
+        """The equity analysis behind a slide's comparison (metrics.equity: rates per
+        population over the slide's period, the reference as asked), shared with the Equity
+        page's memo."""
+        equity = importlib.import_module("metrics.equity")
+        result = self.board.memo(
+            (
+                "equity",
+                metric.id,
+                compare.dimension,
+                query.start,
+                query.end,
+                None,
+                compare.reference,
+            ),
+            lambda: equity.equity_rates(
+                self.board,
+                metric.id,
+                compare.dimension,
+                start=query.start,
+                end=query.end,
+                reference=compare.reference,
+            ),
+        )
+        if result.reference != compare.reference:
+            raise ValueError(f"'{compare.reference}' has no rate to compare against")
+        if compare.group not in {g.group for g in result.rates.groups}:
+            raise ValueError(f"no figures for '{compare.group}' in the period")
+        return result
+
+    def ratio_figure(self, result: Any, compare: Comparison) -> tuple[str, str, str]:
+        """(big number, interval, label) of the group's rate against the reference's, from
+        metrics.equity's figures as shown under this audience's policy: '*' when either
+        group's count is suppressed."""
+        equity = importlib.import_module("metrics.equity")
+        row = equity.shown_rates(result, self.policy).group(compare.group)
+        reference = equity.group_phrase(compare.dimension, compare.reference)
+        group = equity.group_phrase(compare.dimension, compare.group)
+        months = result.rates.months
+        span = f"{month_short(months[0])} to {month_short(months[-1])}" if months else ""
+        if row.suppressed or row.ratio_suppressed:
+            return (
+                SUPPRESSED,
+                "",
+                f"too few {equity.event_noun(result.metric)} among {group} or {reference} "
+                f"to compare ({span})",
+            )
+        if row.rate_ratio is None:
+            raise ValueError(f"no comparison with {reference} is possible: {row.reason}")
+        interval = ""
+        if row.ratio_lower is not None and row.ratio_upper is not None:
+            interval = f"95% CI {ratio_words(row.ratio_lower)} to {ratio_words(row.ratio_upper)}"
+        label = (
+            f"the rate among {reference} ({equity.event_noun(result.metric)} of {group} per "
+            f"{result.per:,.0f} a year, {span})"
+        )
+        return f"{ratio_words(row.rate_ratio)} times", interval, label
+
+    def ratio_method(self, result: Any, compare: Comparison) -> list[str]:
+        """What the big number compares, in the speaker notes."""
+        equity = importlib.import_module("metrics.equity")
+        group = equity.group_phrase(compare.dimension, compare.group)
+        reference = equity.group_phrase(compare.dimension, compare.reference)
+        return [
+            f"Big number: the rate of {equity.event_noun(result.metric)} among {group} "
+            f"divided by the rate among {reference}, each per {result.per:,.0f} adults a year "
+            f"pooled over {result.period_text.replace(' and ', ' to ')} (mid-year population "
+            "estimates), with its 95% confidence interval; rates come from the counts as "
+            f"shown under the {self.audience} disclosure policy.",
+            equity.ratio_sentence(result, compare.group, self.policy),
+        ]
+
+    def comparison_chart_content(self, result: Any, compare: Comparison) -> ChartContent:
+        """The two groups' rates per financial year with their intervals, as shown."""
+        equity = importlib.import_module("metrics.equity")
+        yearly = equity.shown_yearly(result, self.policy)
+        rows = yearly[
+            yearly["group"].isin([compare.group, compare.reference]) & yearly["rate"].notna()
+        ]
+        if rows.empty:
+            raise ValueError("no year has figures that can be shown for the comparison")
+        data = pd.DataFrame(
+            {
+                "period": rows["fin_year"].astype(str),
+                "group": rows["group"].astype(str),
+                "rate": rows["rate"].astype(float),
+                "rate_lower": rows["rate_lower"].astype(float),
+                "rate_upper": rows["rate_upper"].astype(float),
+                "year_kind": ["Full year" if c else "Part year" for c in rows["complete"]],
+            }
+        ).reset_index(drop=True)
+        metric = result.metric
+        y_title = f"{metric.title} a year"
+        chart = group_rates_chart(
+            data,
+            group=compare.group,
+            reference=compare.reference,
+            y_title=y_title,
+            decimals=metric.decimals,
+            height=SVG_HEIGHT,
+        )
+        alt_text = group_rates_alt_text(
+            data,
+            group=compare.group,
+            reference=compare.reference,
+            what=f"{metric.title.lower()} a year",
+            decimals=metric.decimals,
+            describe_group=lambda g: equity.group_phrase(compare.dimension, g),
+        )
+        return ChartContent(chart, alt_text, "compare")
+
     # ---- the board pack ---------------------------------------------------------------
 
     def board_pack(self, when: dt.date) -> BoardPack:
         lines = self.spc_lines()
         exceptions = tuple(line for line in lines if line.attention)
-        impact_pages = tuple(self.impact_page(m) for m in metrics_with_its(self.board))
+        impact_pages = tuple(self.impact_page(m) for m in studies_headline_first(self.board))
         money = self.guarded("money", "Money", self.money_section)
         equity = self.guarded("equity", "Equity", self.equity_section)
         quality = self.guarded("data_quality", "Data quality", self.data_quality_section)
+        showcase = self.guarded("showcase", "Showcase", self.showcase_section)
         method = self.method_section()
         cover = self.cover(when, lines, exceptions, impact_pages, money, equity, quality)
         return BoardPack(
@@ -849,6 +1097,7 @@ class _Builder:
             synthetic_label=SYNTHETIC_NOTE,
             problems=tuple(self.problems),
             disclosed=tuple(self.ledger.entries),
+            showcase=showcase,
         )
 
     def guarded(self, key: str, title: str, build: Callable[[], Section]) -> Section:
@@ -924,6 +1173,7 @@ class _Builder:
             metric_title=metric.title,
             intervention=", ".join(names) or ", ".join(metric.its.interventions),
             model=metric.its.model,
+            headline=metric.id == headline_study_id(self.board),
         )
         try:
             impact = self.impact(metric, None)
@@ -935,8 +1185,11 @@ class _Builder:
             if metric.caveats:
                 notes.append(metric.caveats)
             method = self.method_words(impact)
+            badge, colour = verdict_badge(impact)
+            verdict = impact.result.verdict
             return dataclasses.replace(
                 base,
+                model=model_words(impact.result.spec),
                 big_number=big,
                 interval=interval,
                 sentence=impact_sentence(impact),
@@ -944,6 +1197,9 @@ class _Builder:
                 diagnostics=tuple(diagnostics_in_words(impact.result)),
                 notes=(method, *notes),
                 chart=chart,
+                verdict=badge,
+                verdict_colour=colour,
+                verdict_words=verdict.words() if verdict is not None else "",
             )
         except Exception as exc:  # one failing model must never stop the pack
             reason = str(exc) or exc.__class__.__name__
@@ -1138,6 +1394,39 @@ class _Builder:
             summary=paragraphs[0] if group else "",
         )
 
+    # ---- showcase ----------------------------------------------------------------------
+
+    def showcase_section(self) -> Section:
+        """What the showcase slides say in public, each with the figure its slide shows
+        (the same deck content as the HTML deck and the PowerPoint, for this audience)."""
+        deck = deck_content(self.board, self.audience)
+        if not deck.slides:
+            raise ValueError("the showcase has no slides (config/showcase.yaml)")
+        paragraphs = [
+            "What the showcase slides say, each with the figure its slide shows (the same "
+            "figures as the HTML deck and the PowerPoint, "
+            f"{'public' if self.audience == 'public' else 'board'} version)."
+        ]
+        for slide in deck.slides:
+            if not slide.available:
+                figure = unavailable_text(slide.unavailable)
+            else:
+                figure = " ".join(
+                    part
+                    for part in (
+                        slide.big_number,
+                        f"({slide.interval})" if slide.interval else "",
+                        slide.number_label,
+                    )
+                    if part
+                )
+            paragraphs.append(f'Slide {slide.number}: "{slide.headline}" shows {figure}.')
+        return Section(
+            "showcase",
+            "Showcase: what we say in public",
+            paragraphs=tuple(paragraphs),
+        )
+
     # ---- data quality ------------------------------------------------------------------
 
     def data_quality_section(self) -> Section:
@@ -1291,11 +1580,24 @@ class _Builder:
                 )
         studies = [p for p in impact_pages if p.available]
         if studies:
-            lead = studies[0]
-            bullets.append(
-                f"{len(studies)} planned impact studies: for example, {lead.metric_title} "
-                f"changed by {lead.big_number} ({lead.interval}) after {lead.intervention}."
+            # The board's headline study leads (board.yaml headline_study), with its verdict.
+            lead = next((p for p in studies if p.headline), studies[0])
+            concluding = sum(p.concludes for p in studies)
+            count = (
+                f"{len(studies)} planned impact studies ({concluding} with a model that fits "
+                "well enough to conclude)"
             )
+            if lead.concludes:
+                bullets.append(
+                    f"{count}: {lead.metric_title} changed by {lead.big_number} "
+                    f"({lead.interval}) after {lead.intervention} [{lead.verdict}]."
+                )
+            else:
+                bullets.append(
+                    f"{count}: no conclusion yet on {lead.metric_title} after "
+                    f"{lead.intervention}, because its model does not fit the data well "
+                    f"enough [{lead.verdict}]."
+                )
         bullets.extend(s.summary for s in (money, equity, quality) if s.available and s.summary)
         fillers = [
             "Every figure in this pack is synthetic (a generated alliance for demonstration).",

@@ -35,8 +35,9 @@ from metrics.access import (
     sign_in_config,
 )
 from metrics.disclosure import Policy, policy_for
+from metrics.reading import default_period
 from metrics.series import SeriesQuery
-from metrics.serving import BoardHolder, BoardState
+from metrics.serving import BoardState, holder_for
 from metrics.text import looks_like_a_name, plain_markdown
 
 # ALLIANCE_CONFIG_DIR points the site at another config folder (tests, other alliances).
@@ -69,15 +70,10 @@ class Filters:
         return params
 
 
-@st.cache_resource(show_spinner=False)
-def _holder(config_dir: str) -> BoardHolder:
-    return BoardHolder(config_dir)
-
-
 def board_state() -> BoardState:
     """The board being served (hot-reloaded when a config or data file changes)."""
     config_dir = os.environ.get("ALLIANCE_CONFIG_DIR") or str(CONFIG_DIR)
-    return _holder(config_dir).current()
+    return holder_for(config_dir).current()
 
 
 # The entry point is run afresh on every run of every session, so what it needs only once
@@ -121,8 +117,7 @@ def shared_filters(state: BoardState) -> Filters:
     span = board.data_span() or (dt.date(2013, 4, 1), dt.date(2025, 3, 1))
     months = _months(*span)
     layout = board.catalogue.board
-    default_start = layout.default_from if layout.default_from in months else months[0]
-    default_end = layout.default_to if layout.default_to in months else months[-1]
+    default_start, default_end = default_period(board) or (months[0], months[-1])
 
     # The first run of a session takes its filters from the URL. They are kept as the
     # widgets' defaults for the whole session (a default that changed between runs would

@@ -89,6 +89,7 @@ def server() -> Iterator[Server]:
     ]
     # The browser tests read every page: the development default, opted into explicitly.
     env = dict(os.environ, ALLIANCE_DEVELOPMENT_ACCESS="1")
+    env.pop("ALLIANCE_RELOAD", None)  # the server reloads as deployed (in the background)
     process = subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )

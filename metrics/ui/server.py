@@ -1,0 +1,69 @@
+"""The server around the pages: warm before the first visitor, and say when it is ready.
+
+`streamlit run streamlit_app.py` serves the app through `st.App` (streamlit_app.py makes
+one when it is imported rather than run as a page), whose lifespan calls `lifespan` here:
+the board is opened, validated and loaded and the default views are computed (metrics.
+serving.warm) before the server accepts connections. A source that is slow to load does not
+hold the server forever: after ALLIANCE_WARM_SECONDS (default 300 s) it starts anyway and
+/healthz says it is still warming.
+
+/healthz: 200 {"status": "ready", ...} once warm; 503 with "starting" or "warming"
+before; either way the board version, the sources loaded and failed, validation errors and
+whether a reload is under way. Nothing secret is in it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from metrics.serving import health, warm_process
+
+LOG = logging.getLogger("alliance_board")
+DEFAULT_WARM_SECONDS = 300.0
+
+
+def config_dir() -> Path:
+    """The configuration this server serves (ALLIANCE_CONFIG_DIR, or the project's)."""
+    from metrics.ui.state import CONFIG_DIR
+
+    return Path(os.environ.get("ALLIANCE_CONFIG_DIR") or CONFIG_DIR)
+
+
+def _warm_seconds() -> float:
+    try:
+        return float(os.environ.get("ALLIANCE_WARM_SECONDS") or DEFAULT_WARM_SECONDS)
+    except ValueError:
+        return DEFAULT_WARM_SECONDS
+
+
+@contextlib.asynccontextmanager
+async def lifespan(_app: Any) -> AsyncIterator[None]:
+    """Warm the board before serving (off the event loop, bounded in time)."""
+    work = asyncio.get_running_loop().run_in_executor(None, warm_process, config_dir())
+    try:
+        await asyncio.wait_for(asyncio.shield(work), timeout=_warm_seconds())
+    except TimeoutError:
+        LOG.warning(
+            "the board is still warming after %.0f s; serving meanwhile (/healthz says so)",
+            _warm_seconds(),
+        )
+    yield
+
+
+async def _health(_request: Request) -> JSONResponse:
+    status, body = health(config_dir())
+    return JSONResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
+
+
+def health_route() -> Route:
+    return Route("/healthz", _health, methods=["GET"])

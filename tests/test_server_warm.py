@@ -1,0 +1,119 @@
+"""Warm before the first visitor: the server computes the default views at start, and
+/healthz says when it is ready and what is missing."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from metrics import serving
+from metrics.board import open_board
+from metrics.reading import default_period
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_warm_computes_the_default_views_for_both_audiences():
+    board = open_board(ROOT / "config")
+    assert serving.warm(board) == []
+    start, end = default_period(board)
+    keys = set(board._memo)
+    for audience in ("board", "public"):
+        assert ("readings", start, end, None, audience) in keys
+    assert any(isinstance(k, tuple) and k[0] == "money_report" for k in keys)
+    assert ("data_quality_report", start, end) in keys
+    assert any(isinstance(k, tuple) and k[:2] == ("exports", "deck") for k in keys)
+
+
+def test_a_failing_step_is_reported_not_fatal(monkeypatch):
+    board = open_board(ROOT / "config")
+    from metrics import money
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("cost data unavailable")
+
+    monkeypatch.setattr(money, "money_report", broken)
+    problems = serving.warm(board)
+    assert problems == ["money: cost data unavailable"]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def broken_source_config(tmp_path: Path) -> Path:
+    """The sample configuration with one data file that cannot be loaded."""
+    config = tmp_path / "config"
+    shutil.copytree(ROOT / "config", config, ignore=shutil.ignore_patterns(".history"))
+    data = tmp_path / "data"
+    shutil.copytree(ROOT / "sample_data", data, ignore=shutil.ignore_patterns("*.py", "*.md"))
+    (data / "detentions.csv").write_text("not,a,header\n1,2,3\n", encoding="utf-8")
+    sources = config / "sources.yaml"
+    sources.write_text(
+        sources.read_text(encoding="utf-8").replace(
+            "data_dir: ../sample_data", f"data_dir: {data}"
+        ),
+        encoding="utf-8",
+    )
+    return config
+
+
+def test_the_server_is_ready_only_when_warm_and_names_what_is_missing(broken_source_config):
+    port = _free_port()
+    env = dict(os.environ, ALLIANCE_CONFIG_DIR=str(broken_source_config))
+    env.pop("ALLIANCE_RELOAD", None)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "streamlit_app.py",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    output: list[str] = []
+    try:
+        assert process.stdout is not None
+        # The URL is printed once the server listens, which is after the warm-up.
+        for line in process.stdout:
+            output.append(line)
+            if "URL:" in line or "You can now view" in line:
+                break
+        else:
+            pytest.fail("streamlit did not start:\n" + "".join(output))
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=30) as reply:
+            assert reply.status == 200
+            body = json.loads(reply.read())
+        assert body["status"] == "ready"
+        assert "detentions" in body["sources_failed"]
+        assert "referrals" in body["sources_loaded"]
+        assert body["errors"] >= 1
+        assert "secret" not in json.dumps(body).lower()
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
