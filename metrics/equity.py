@@ -17,9 +17,18 @@ chosen period is pooled per group:
   method (Katz-type: standard error of log RR = sqrt(1/events + 1/reference events),
   populations treated as known). No interval is given when either group has no events.
 
-The intervals assume events are independent (Poisson). Monthly counts of detentions vary
-a little more than that (seasonality and clustering), so the true uncertainty is
-somewhat wider than shown; the intervals are a floor, not a ceiling.
+The intervals above assume events are independent (Poisson). Where a group's monthly
+counts vary more than that beyond chance (`metrics.standardisation.monthly_dispersion`:
+Pearson X^2 / df against a smooth trend, tested at 5%), every interval built on the
+group's counts is widened by sqrt(phi) (the rate's about the rate; phi added to the
+group's term of the log ratio's variance), and the page says so (`dispersion_sentence`).
+
+Allowing for age: for every dimension but age itself, the groups' directly
+age-standardised rates (2013 European Standard Population, Dobson intervals) and the
+ratios of standardised rates, from the events and person-years by group and age band
+(`age_specific_cells`: the metric's own queries grouped by age band too). Methods,
+sources and the aggregation of the standard's five-year bands are in
+`metrics.standardisation`.
 
 A group without population figures (ethnicity "Not stated", a blank "Not recorded") has
 events but no rate; it is listed with the reason. The latest provisional months of the
@@ -34,7 +43,11 @@ shown (rounded), never from the exact ones. Otherwise rate x person-years / 100,
 a rounded count would give the exact count back (a count shown as 15 with a rate from 17
 events). A group's rate, interval and ratio are hidden when its count is suppressed, and
 ratios too when the reference group's count is. Person-years come from published
-population estimates and are not controlled.
+population estimates and are not controlled. Likewise `shown_standardised` works from
+each group x age band count as shown (no standardised rate where one is suppressed) and
+`shown_dispersion` from each month's count as shown (not judged where a month is
+suppressed; the variance rounding to 5 adds is taken off), so every figure shown can be
+computed from controlled counts alone.
 """
 
 from __future__ import annotations
@@ -54,13 +67,13 @@ from scipy.stats import chi2
 from sqlglot import exp
 
 from metrics.board import Board
+from metrics.charts.equity_chart import group_rates_points, ratio_trend, share_lines
 from metrics.charts.standardised_chart import (
     CRUDE,
     STANDARDISED,
     crude_and_standardised_alt_text,
     crude_and_standardised_chart,
 )
-from metrics.charts.theme import CATEGORICAL, NHS_BLUE, SECONDARY_TEXT, TEXT, apply_theme
 from metrics.definitions.catalogue import Catalogue
 from metrics.definitions.models import MetricDef
 from metrics.disclosure import (
@@ -246,6 +259,8 @@ class EquityResult:
     age_cells: pd.DataFrame | None = None
     standardised: StandardisedTable | None = None
     standardise_note: str = ""
+    # Figures as shown, worked out once per policy (the page asks for them many times).
+    _shown: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def per(self) -> float:
@@ -1146,7 +1161,10 @@ def shown_dispersion(result: EquityResult, policy: Policy) -> dict[str, Dispersi
         return dict(result.dispersion)
     if result.frame is None:
         return {}
-    return group_dispersion(result.frame, policy)
+    key = ("dispersion", policy)
+    if key not in result._shown:
+        result._shown[key] = group_dispersion(result.frame, policy)
+    return dict(result._shown[key])
 
 
 def shown_yearly(result: EquityResult, policy: Policy) -> pd.DataFrame:
@@ -1636,49 +1654,14 @@ def standardised_alt_text(result: EquityResult, policy: Policy) -> str:
     return crude_and_standardised_alt_text(data, what=what, hidden=hidden)
 
 
-def rate_chart(result: EquityResult, policy: Policy, *, height: int | None = None) -> alt.Chart:
-    """Rates per 100,000 a year as points with 95% CI bars, one row per group.
-
-    The reference group differs by shape (diamond) and colour, and is named in the legend;
-    each rate is also written beside its bar (colour is never the only cue).
-    """
-    data = rate_chart_data(result, policy)
-    per_text = f"{result.per:,.0f}"
-    order = list(data["group"])
-    y = alt.Y("group:N", title=None, sort=order)
-    roles = ["Compared group", "Reference group"]
-    base = alt.Chart(data).encode(
-        y=y,
-        tooltip=[
-            alt.Tooltip("group:N", title="Group"),
-            alt.Tooltip("rate:Q", title=f"Rate per {per_text} a year", format=",.1f"),
-            alt.Tooltip("rate_lower:Q", title="95% CI from", format=",.1f"),
-            alt.Tooltip("rate_upper:Q", title="95% CI to", format=",.1f"),
-        ],
+def rate_chart(
+    result: EquityResult, policy: Policy, *, height: int | None = None
+) -> alt.LayerChart:
+    """Rates per 100,000 a year as points with 95% CI bars, one row per group
+    (`metrics.charts.equity_chart.group_rates_points`), from the figures as shown."""
+    return group_rates_points(
+        rate_chart_data(result, policy), per_text=f"{result.per:,.0f}", height=height
     )
-    bars = base.mark_rule(strokeWidth=2, color=SECONDARY_TEXT).encode(
-        x=alt.X("rate_lower:Q", title=f"Rate per {per_text} a year (95% CI)"),
-        x2="rate_upper:Q",
-    )
-    points = base.mark_point(filled=True, size=110).encode(
-        x="rate:Q",
-        shape=alt.Shape(
-            "role:N", title=None, scale=alt.Scale(domain=roles, range=["circle", "diamond"])
-        ),
-        color=alt.Color(
-            "role:N",
-            title=None,
-            scale=alt.Scale(domain=roles, range=[NHS_BLUE, CATEGORICAL[5]]),
-            legend=alt.Legend(orient="top"),
-        ),
-    )
-    labels = base.mark_text(align="left", dx=6, color=TEXT, fontSize=12).encode(
-        x="rate_upper:Q", text="label:N"
-    )
-    chart = alt.layer(bars, points, labels).properties(
-        height=height or max(160, 48 * len(data)), width="container"
-    )
-    return apply_theme(chart)
 
 
 def rate_alt_text(result: EquityResult, policy: Policy) -> str:
@@ -1716,54 +1699,13 @@ def ratio_trend_data(result: EquityResult, group: str, policy: Policy) -> pd.Dat
 
 
 def ratio_trend_chart(result: EquityResult, group: str, policy: Policy) -> alt.LayerChart:
-    """Rate ratio of `group` vs the reference by financial year, with 95% CI bars.
-
-    A dashed rule marks a ratio of 1 (equal rates); the y axis is logarithmic, so a
-    doubling looks the same size either side of 1. Part years are hollow points.
-    """
-    data = ratio_trend_data(result, group, policy)
-    reference = result.reference or "reference"
-    kinds = ["Full year", "Part year"]
-    x = alt.X("fin_year:O", title="Financial year", axis=alt.Axis(labelAngle=0))
-    y_scale = alt.Scale(type="log", zero=False)
-    y_title = f"Rate ratio: {group} vs {reference} (log scale)"
-    base = alt.Chart(data).encode(
-        x=x,
-        tooltip=[
-            alt.Tooltip("fin_year:O", title="Financial year"),
-            alt.Tooltip("rate_ratio:Q", title=f"Rate ratio vs {reference}", format=".2f"),
-            alt.Tooltip("ratio_lower:Q", title="95% CI from", format=".2f"),
-            alt.Tooltip("ratio_upper:Q", title="95% CI to", format=".2f"),
-            alt.Tooltip("months:Q", title="Months pooled"),
-        ],
+    """Rate ratio of `group` vs the reference by financial year, with 95% CI bars
+    (`metrics.charts.equity_chart.ratio_trend`), from the figures as shown."""
+    return ratio_trend(
+        ratio_trend_data(result, group, policy),
+        group=group,
+        reference=result.reference or "reference",
     )
-    intervals = base.mark_rule(strokeWidth=2, color=SECONDARY_TEXT).encode(
-        y=alt.Y("ratio_lower:Q", scale=y_scale, title=y_title),
-        y2="ratio_upper:Q",
-    )
-    line = base.mark_line(color=NHS_BLUE, strokeWidth=2).encode(
-        y=alt.Y("rate_ratio:Q", scale=y_scale, title=y_title)
-    )
-    points = base.mark_point(size=80, color=NHS_BLUE, strokeWidth=2).encode(
-        y=alt.Y("rate_ratio:Q", scale=y_scale, title=y_title),
-        fill=alt.Fill(
-            "year_kind:N",
-            title=None,
-            scale=alt.Scale(domain=kinds, range=[NHS_BLUE, "#FFFFFF"]),
-            legend=alt.Legend(orient="top"),
-        ),
-    )
-    one = alt.Chart(pd.DataFrame({"y": [1.0], "label": ["Equal rates (ratio 1)"]}))
-    equal = one.mark_rule(strokeDash=[6, 4], color=TEXT).encode(
-        y=alt.Y("y:Q", scale=y_scale, title=y_title)
-    )
-    equal_label = one.mark_text(align="left", dy=-7, x=4, color=TEXT, fontSize=12).encode(
-        y=alt.Y("y:Q", scale=y_scale, title=y_title), text="label:N"
-    )
-    chart = alt.layer(equal, equal_label, intervals, line, points).properties(
-        height=320, width="container"
-    )
-    return apply_theme(chart)
 
 
 def ratio_trend_alt_text(result: EquityResult, group: str, policy: Policy) -> str:
@@ -1914,9 +1856,10 @@ def bed_share_table(share: BedShare, policy: Policy) -> pd.DataFrame:
     return pd.DataFrame(rows).astype("str")
 
 
-def bed_share_chart(share: BedShare, policy: Policy) -> alt.Chart:
-    """Yearly bed-day share and population share: two lines told apart by colour, dash,
-    point shape and legend."""
+def bed_share_chart(share: BedShare, policy: Policy) -> alt.LayerChart:
+    """Yearly bed-day share (controlled as a whole-area figure) and population share: two
+    lines told apart by colour, dash, point shape and legend
+    (`metrics.charts.equity_chart.share_lines`)."""
     rows = []
     for r in share.yearly.itertuples():
         cell = control_ratio(
@@ -1938,34 +1881,7 @@ def bed_share_chart(share: BedShare, policy: Policy) -> alt.Chart:
                 }
             )
     data = pd.DataFrame(rows, columns=["fin_year", "series", "share"])
-    domain = [BED_SHARE_SERIES, POPULATION_SHARE_SERIES]
-    encoding = {
-        "x": alt.X("fin_year:O", title="Financial year", axis=alt.Axis(labelAngle=0)),
-        "y": alt.Y("share:Q", title=f"Percent ({share.group})", scale=alt.Scale(domain=[0, 100])),
-        "color": alt.Color(
-            "series:N",
-            title=None,
-            scale=alt.Scale(domain=domain, range=[NHS_BLUE, CATEGORICAL[5]]),
-            legend=alt.Legend(orient="top"),
-        ),
-        "tooltip": [
-            alt.Tooltip("fin_year:O", title="Financial year"),
-            alt.Tooltip("series:N", title="Measure"),
-            alt.Tooltip("share:Q", title="Percent", format=".1f"),
-        ],
-    }
-    base = alt.Chart(data).encode(**encoding)
-    lines = base.mark_line(strokeWidth=2).encode(
-        strokeDash=alt.StrokeDash(
-            "series:N", title=None, scale=alt.Scale(domain=domain, range=[[1, 0], [6, 4]])
-        )
-    )
-    points = base.mark_point(filled=True, size=60).encode(
-        shape=alt.Shape(
-            "series:N", title=None, scale=alt.Scale(domain=domain, range=["circle", "square"])
-        )
-    )
-    return apply_theme(alt.layer(lines, points).properties(height=300, width="container"))
+    return share_lines(data, group=share.group, series=[BED_SHARE_SERIES, POPULATION_SHARE_SERIES])
 
 
 def bed_share_alt_text(share: BedShare, policy: Policy) -> str:
