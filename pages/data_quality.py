@@ -16,7 +16,7 @@ from metrics.data_quality import (
     revisions_alt_text,
     revisions_chart,
 )
-from metrics.ui.components import chart, plain, unknown_in_link
+from metrics.ui.components import cached_table, chart, plain, unknown_in_link
 from metrics.ui.state import page_context, url_param
 
 ALL_SOURCES = "all"
@@ -33,6 +33,7 @@ st.caption(
 )
 
 report = data_quality_report(board, filters.start, filters.end)
+report_key = ("data_quality", filters.start, filters.end)  # what is drawn, made once per board
 
 # ---------------------------------------------------------------- completeness
 st.header("Completeness")
@@ -60,8 +61,9 @@ if shown.empty:
     st.info("No months of the checked sources fall in the selected period.")
 else:
     chart(
-        completeness_heatmap(shown, by_source=by_source),
+        lambda: completeness_heatmap(shown, by_source=by_source),
         completeness_alt_text(shown, by_source=by_source),
+        key=(*report_key, "completeness", source_choice),
         what_this_shows=(
             "each row is a "
             + ("source" if by_source else "measure")
@@ -77,7 +79,11 @@ if gaps.empty:
     st.success("No missing or incomplete months in the selected period.")
 else:
     st.caption("**Missing and incomplete months** (newest first).")
-    st.dataframe(gaps, hide_index=True, width="stretch")
+    st.dataframe(
+        cached_table((*report_key, "gaps", source_choice), lambda: gaps),
+        hide_index=True,
+        width="stretch",
+    )
 if report.scope.skipped:
     st.caption("Not checked month by month:")
     st.text("\n".join(f"{sid}: {why}" for sid, why in report.scope.skipped.items()))
@@ -89,8 +95,9 @@ if report.revisions is None or report.revisions_by_lag is None:
 else:
     st.markdown(f"**{plain(revision_sentence(report.revisions))}**")
     chart(
-        revisions_chart(report.revisions_by_lag),
+        lambda: revisions_chart(report.revisions_by_lag),
         revisions_alt_text(report.revisions_by_lag),
+        key=(*report_key, "revisions"),
         what_this_shows=(
             "how close a reported figure is to its final value, by how many months after the "
             "month it describes it was extracted (the median over every month that is now "
@@ -99,7 +106,11 @@ else:
         ),
     )
     with st.expander("First reported and latest value, month by month"):
-        st.dataframe(report.vintages, hide_index=True, width="stretch")
+        st.dataframe(
+            cached_table((*report_key, "vintages"), lambda: report.vintages),
+            hide_index=True,
+            width="stretch",
+        )
 
 # ---------------------------------------------------------------- definition breaks
 st.header("Definition breaks")

@@ -33,7 +33,7 @@ from metrics.money import (
     unit_cost_display,
     year_months,
 )
-from metrics.ui.components import chart, plain, unknown_in_link
+from metrics.ui.components import cached_table, chart, plain, unknown_in_link
 from metrics.ui.state import page_context, url_param
 
 
@@ -120,6 +120,8 @@ else:
     st.query_params["baseline"] = baseline_year
 
 report = money_report(board, fin_year, through, baseline_year)
+# What the page draws from the report is made once per board and choice (metrics.ui).
+report_key = ("money", report.fin_year, report.through_month, report.baseline_year)
 position = report.position
 
 st.markdown(plain(report.summary))
@@ -154,19 +156,28 @@ st.header("Budget against actual")
 by_provider, by_line = st.tabs(["By provider", "By service line"])
 with by_provider:
     chart(
-        budget_actual_chart(report.by_provider),
+        lambda: budget_actual_chart(report.by_provider),
         budget_actual_alt_text(report.by_provider, "provider"),
+        key=(*report_key, "budget_by_provider"),
         what_this_shows=(
             "spend to date for each provider as a bar, with the budget to date as a black "
             "line; the label says how far over or under budget each is. Orange bars are over "
             "budget, blue under."
         ),
     )
-    st.dataframe(budget_display(report.by_provider, "Provider"), hide_index=True, width="stretch")
+    st.dataframe(
+        cached_table(
+            (*report_key, "budget_by_provider"),
+            lambda: budget_display(report.by_provider, "Provider"),
+        ),
+        hide_index=True,
+        width="stretch",
+    )
 with by_line:
     chart(
-        budget_actual_chart(report.by_service_line),
+        lambda: budget_actual_chart(report.by_service_line),
         budget_actual_alt_text(report.by_service_line, "service line"),
+        key=(*report_key, "budget_by_line"),
         what_this_shows=(
             "spend to date for each service line as a bar, with the budget to date as a "
             "black line; the label says how far over or under budget each is. Orange bars "
@@ -174,20 +185,30 @@ with by_line:
         ),
     )
     st.dataframe(
-        budget_display(report.by_service_line, "Service line"), hide_index=True, width="stretch"
+        cached_table(
+            (*report_key, "budget_by_line"),
+            lambda: budget_display(report.by_service_line, "Service line"),
+        ),
+        hide_index=True,
+        width="stretch",
     )
     st.caption(
         f"**Forecast outturn by service line** (the finance forecast at "
         f"{position.through_month:%B %Y} against the full-year budget)."
     )
     st.dataframe(
-        forecast_display(report.forecast_by_service_line), hide_index=True, width="stretch"
+        cached_table(
+            (*report_key, "forecast"), lambda: forecast_display(report.forecast_by_service_line)
+        ),
+        hide_index=True,
+        width="stretch",
     )
 
 st.header("Spend through the year")
 chart(
-    cumulative_chart(report.monthly),
+    lambda: cumulative_chart(report.monthly),
     cumulative_alt_text(report.monthly, fin_year),
+    key=(*report_key, "cumulative"),
     what_this_shows=(
         "running totals of spend (solid line, dots) and budget (dashed line, squares) from "
         "April. Where the solid line is above the dashed one, the alliance is over budget to "
@@ -195,8 +216,9 @@ chart(
     ),
 )
 chart(
-    cumulative_variance_chart(report.monthly),
+    lambda: cumulative_variance_chart(report.monthly),
     cumulative_variance_alt_text(report.monthly, fin_year),
+    key=(*report_key, "cumulative_variance"),
     what_this_shows=(
         "the gap between the two lines above: how far over (bars above zero, orange) or "
         "under (below zero, blue) budget the alliance was by the end of each month, with the "
@@ -216,7 +238,13 @@ unit_period = period_words(report.fin_year, report.through_month)
 sentence = bed_day_sentence(report.unit_costs, unit_period)
 if sentence:
     st.markdown(plain(sentence))
-st.dataframe(unit_cost_display(report.unit_costs, unit_period), hide_index=True, width="stretch")
+st.dataframe(
+    cached_table(
+        (*report_key, "unit_costs"), lambda: unit_cost_display(report.unit_costs, unit_period)
+    ),
+    hide_index=True,
+    width="stretch",
+)
 st.caption(
     "The Overview and the metric pages read unit costs month by month (the latest final "
     "month); this table covers the financial year to date. Each says which period it is."
@@ -247,8 +275,9 @@ chosen = st.multiselect(
 )
 if chosen:
     chart(
-        unit_cost_chart(report.unit_cost_trend, chosen),
+        lambda: unit_cost_chart(report.unit_cost_trend, chosen),
         unit_cost_alt_text(report.unit_cost_trend, chosen),
+        key=(*report_key, "unit_costs", tuple(chosen)),
         what_this_shows=(
             "the unit cost of each chosen service line by financial year, one panel each "
             "with its own scale. A hollow diamond marks a year that includes provisional "
@@ -267,7 +296,11 @@ st.caption(
     "target (to save 20% of its GBP 12m budget against the baseline). A line that did "
     "not exist in the baseline year has no comparison."
 )
-st.dataframe(savings_display(report.savings), hide_index=True, width="stretch")
+st.dataframe(
+    cached_table((*report_key, "savings"), lambda: savings_display(report.savings)),
+    hide_index=True,
+    width="stretch",
+)
 
 with st.expander("Monthly figures for analysts"):
     st.dataframe(report.monthly, hide_index=True, width="stretch")
