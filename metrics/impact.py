@@ -35,7 +35,9 @@ from metrics.its import (
     fit_its,
     sensitivity,
 )
-from metrics.its.spec import LOG_LINK_FAMILIES
+from metrics.its.result import no_conclusion_sentence, verb_for
+from metrics.its.spec import LOG_LINK_FAMILIES, parse_seasonality
+from metrics.its.verdict import Verdict
 from metrics.series import SeriesError, SeriesQuery
 
 OFFSET = "population"
@@ -398,6 +400,74 @@ def metrics_with_its(board: Board) -> list[MetricDef]:
     ]
 
 
+def headline_study_id(board: Board) -> str | None:
+    """The study the Impact page and the board pack open on: board.yaml's headline_study
+    when it names a live metric with an `its:` block, else the first planned study."""
+    studies = metrics_with_its(board)
+    wanted = board.catalogue.board.headline_study
+    if wanted and any(m.id == wanted for m in studies):
+        return wanted
+    return studies[0].id if studies else None
+
+
+def studies_headline_first(board: Board) -> list[MetricDef]:
+    """Every planned study, the board's headline study first (the rest in catalogue order)."""
+    studies = metrics_with_its(board)
+    lead = headline_study_id(board)
+    return sorted(studies, key=lambda m: m.id != lead)
+
+
+# --------------------------------------------------------------------------- in words
+
+# Board words for each model family (board text carries no family codes or test names).
+FAMILY_WORDS = {
+    "arima": "a trend model that allows for each month carrying over into the next",
+    "ols": "a trend model whose intervals allow for neighbouring months moving together",
+    "poisson": "a count model (Poisson)",
+    "quasipoisson": "a count model that allows for more variation than chance alone",
+    "negbin": "a count model that allows for more variation than chance alone (negative binomial)",
+    "binomial": "a model of each month's proportion from its numerator and denominator",
+}
+FAMILY_SHORT = {
+    "arima": "Trend, months carry over",
+    "ols": "Trend, robust intervals",
+    "poisson": "Counts (Poisson)",
+    "quasipoisson": "Counts, extra variation",
+    "negbin": "Counts (negative binomial)",
+    "binomial": "Proportions",
+}
+NO_CONCLUSION = "No conclusion"
+
+
+def model_words(spec: ITSSpec) -> str:
+    """The model and its seasons in board words."""
+    kind, _ = parse_seasonality(spec.seasonality)
+    seasons = {
+        "none": "no seasonal pattern",
+        "month": "a separate level for each month of the year",
+        "fourier": "a smooth seasonal pattern",
+    }.get(kind, "seasons chosen from the data")
+    return f"{FAMILY_WORDS.get(spec.model, spec.model)}, with {seasons}"
+
+
+def verdict_of(impact: Impact) -> Verdict | None:
+    """The study's verdict (None when it could not be fitted)."""
+    return None if impact.result is None else impact.result.verdict
+
+
+def verdict_badge(impact: Impact) -> tuple[str, str]:
+    """(badge text, colour) for the study: green fits, orange caveats, red no conclusion;
+    grey when there is no estimate at all."""
+    verdict = verdict_of(impact)
+    if verdict is None:
+        return "No estimate", "gray"
+    return verdict.badge, verdict.colour
+
+
+def _fits(result: ITSResult) -> bool:
+    return result.verdict is None or result.verdict.fits
+
+
 def _amount(value: float, metric: MetricDef) -> str:
     if metric.is_money:
         return format_money(abs(value))
@@ -406,21 +476,34 @@ def _amount(value: float, metric: MetricDef) -> str:
     return f"{abs(value):,.{decimals}f} {unit}"
 
 
+def _number_only(value: float, metric: MetricDef, reference: float) -> str:
+    decimals = max(metric.decimals, 0 if abs(reference) >= 10 else 1)
+    return f"{abs(value):,.{decimals}f}"
+
+
 def impact_sentence(impact: Impact, intervention: str | None = None) -> str:
-    """The finding in one sentence a board member can read aloud, with its interval."""
+    """The finding in one sentence a board member can read aloud, with its interval; when
+    the model does not fit, that there is no conclusion and why."""
     result = impact.result
     if result is None:
         return f"No estimate: {impact.error}"
     metric = impact.metric
+    effect = result.horizon_effect(intervention)
+    if not _fits(result):
+        assert result.verdict is not None
+        return no_conclusion_sentence(metric.title, effect.label, result.verdict)
+    if result.reported_term(intervention) == "slope":
+        unit = "percentage points" if metric.unit == "%" else metric.unit
+        return result.slope_sentence(metric.title, unit=unit, intervention=intervention)
     if result.link == "log":
         return result.sentence(subject=metric.title, intervention=intervention)
-    effect = result.horizon_effect(intervention)
     when = f"{effect.months_after} months after the {effect.label}"
     low, high = sorted((effect.absolute_low, effect.absolute_high))
     expected = format_value(effect.counterfactual, metric)
+    subject = f"{metric.title} {verb_for(metric.title)}"
     if low <= 0 <= high:
         return (
-            f"{metric.title}: {_amount(effect.absolute, metric)} "
+            f"{subject} {_amount(effect.absolute, metric)} "
             f"{'higher' if effect.absolute >= 0 else 'lower'} than the {expected} expected {when}, "
             f"but the 95% CI runs from {_signed(low, metric)} to {_signed(high, metric)}, so the "
             "data are consistent with no change."
@@ -428,9 +511,9 @@ def impact_sentence(impact: Impact, intervention: str | None = None) -> str:
     direction = "higher" if effect.absolute > 0 else "lower"
     a, b = sorted((abs(low), abs(high)))
     return (
-        f"{metric.title}: {_amount(effect.absolute, metric)} {direction} "
-        f"(95% CI {_amount(a, metric)} to {_amount(b, metric)}) than the {expected} "
-        f"expected {when}."
+        f"{subject} {_amount(effect.absolute, metric)} {direction} "
+        f"(95% CI {_number_only(a, metric, effect.absolute)} to "
+        f"{_number_only(b, metric, effect.absolute)}) than the {expected} expected {when}."
     )
 
 
@@ -439,10 +522,31 @@ def _signed(value: float, metric: MetricDef) -> str:
 
 
 def headline(impact: Impact, intervention: str | None = None) -> tuple[str, str]:
-    """(big number, its interval) at the horizon, e.g. ('-41%', '95% CI -50% to -31%')."""
+    """(big number, its interval) at the horizon, e.g. ('-41%', '95% CI -50% to -31%');
+    for a slope study the change in trend a month; ('No conclusion', why) when the model
+    does not fit."""
     result = impact.result
     if result is None:
         return "–", ""
+    if not _fits(result):
+        return NO_CONCLUSION, "the model does not fit the data well enough to conclude"
+    metric = impact.metric
+    if result.reported_term(intervention) == "slope":
+        slope = result.effect(intervention, "slope")
+        assert slope is not None
+        per = slope.per or "period"
+        if slope.scale == "ratio":
+            return (
+                f"{slope.estimate - 1:+.1%} a {per}",
+                f"95% CI {slope.ci_low - 1:+.1%} to {slope.ci_high - 1:+.1%}, change in trend",
+            )
+        decimals = max(metric.decimals, 0 if abs(slope.estimate) >= 10 else 1)
+        unit = "points" if metric.unit == "%" else metric.unit
+        return (
+            f"{slope.estimate:+,.{decimals}f} {unit} a {per}",
+            f"95% CI {slope.ci_low:+,.{decimals}f} to {slope.ci_high:+,.{decimals}f}, "
+            "change in trend",
+        )
     effect = result.horizon_effect(intervention)
     if result.link == "log":
         return (
@@ -450,18 +554,17 @@ def headline(impact: Impact, intervention: str | None = None) -> tuple[str, str]
             f"95% CI {effect.relative_low:+.0%} to {effect.relative_high:+.0%}",
         )
     low, high = sorted((effect.absolute_low, effect.absolute_high))
-    decimals = max(impact.metric.decimals, 0 if abs(effect.absolute) >= 10 else 1)
-    return _signed(
-        effect.absolute, impact.metric
-    ), f"95% CI {low:+,.{decimals}f} to {high:+,.{decimals}f}"
+    decimals = max(metric.decimals, 0 if abs(effect.absolute) >= 10 else 1)
+    return _signed(effect.absolute, metric), f"95% CI {low:+,.{decimals}f} to {high:+,.{decimals}f}"
 
 
 def cumulative_sentence(impact: Impact, intervention: str | None = None) -> str:
     """For counts of events: the total difference over the post period (e.g. referrals
-    averted). Not for stocks such as caseloads, where a total over months means nothing."""
+    averted). Not for stocks such as caseloads, where a total over months means nothing,
+    nor for a model that does not fit."""
     result = impact.result
     metric = impact.metric
-    if result is None or metric.measure != "count":
+    if result is None or metric.measure != "count" or not _fits(result):
         return ""
     total = result.cumulative_effect(intervention)
     low, high = sorted((total.ci_low, total.ci_high))
@@ -479,44 +582,124 @@ def cumulative_sentence(impact: Impact, intervention: str | None = None) -> str:
     )
 
 
+# Warnings whose substance the verdict or the lines below already give in board words.
+_COVERED_WARNINGS = frozenset(
+    {"autocorrelation", "near_unit_root", "overdispersion", "no_overdispersion", "non_convergence"}
+)
+
+
 def diagnostics_in_words(result: ITSResult) -> list[str]:
-    """Plain-English readings of the residual checks, placebo and warnings."""
+    """The model checks in board words: the verdict, then what each check found. No test
+    names: analysts get those from `diagnostics_for_analysts`."""
     d = result.diagnostics
+    unit = "month" if result.frequency == "monthly" else "period"
     lines = []
-    if d.ljung_box_p < 0.05:
-        handled = (
-            "the model's AR error term is meant to absorb it"
-            if result.model == "arima"
-            else "intervals allow for it only partly; try the default (arima) model"
-        )
+    if result.verdict is not None:
+        lines.append(result.verdict.words())
+    if d.ljung_box_p >= 0.05:
         lines.append(
-            f"Some month-to-month pattern is left unexplained (Ljung-Box p = {d.ljung_box_p:.2g}): "
-            f"{handled}."
+            f"No pattern is left from {unit} to {unit} once the model is allowed for: each "
+            f"{unit}'s difference from the model is unrelated to the last."
+        )
+    elif result.model == "arima":
+        lines.append(
+            f"Some pattern from {unit} to {unit} is left even after the model's allowance for "
+            f"each {unit} carrying over into the next, so its interval may be too narrow."
+        )
+    elif result.model == "ols":
+        lags = int(result.model_details.get("hac_lags", 0))
+        lines.append(
+            f"Neighbouring {unit}s move together. The model's intervals allow for this over up "
+            f"to {lags} {unit}{'s' if lags != 1 else ''}, not beyond, so they may be too narrow."
         )
     else:
         lines.append(
-            f"No pattern is left in the month-to-month noise (Ljung-Box p = {d.ljung_box_p:.2f}): "
-            "the model's assumptions look reasonable."
+            f"Neighbouring {unit}s move together, and this model treats each {unit} as "
+            "independent, so its interval is too narrow; a trend model that allows for each "
+            f"{unit} carrying over into the next does not."
         )
-    lines.append(
-        f"Durbin-Watson {d.durbin_watson:.2f} (about 2 means neighbouring months are unrelated "
-        "once the model is allowed for; below 1.5 suggests they move together)."
-    )
     if d.dispersion is not None:
+        allowed = result.model != "poisson"
         lines.append(
-            f"Dispersion {d.dispersion:.2f}: the counts vary {d.dispersion:.1f} times as much as "
-            "pure chance would give"
+            f"The counts vary {d.dispersion:.1f} times as much as chance alone would give"
             + (
-                "; the quasi-Poisson or negative binomial model allows for this."
-                if d.dispersion > 1.5
-                else "."
+                "; the model allows for this."
+                if allowed
+                else (
+                    "; a Poisson model does not allow for this, so its interval is too narrow."
+                    if d.dispersion > 1.5
+                    else "."
+                )
             )
         )
+    kind, _ = parse_seasonality(result.spec.seasonality)
+    if kind == "month":
+        lines.append(
+            "Seasons: a separate level for each month of the year (the seasonal pattern has "
+            "a shape a smooth curve cannot follow)."
+        )
+    elif kind == "fourier":
+        lines.append("Seasons: a smooth seasonal pattern.")
     if result.placebo is not None:
         lines.append(f"Placebo check: {result.placebo.text()}")
     elif result.placebo_note:
         lines.append(result.placebo_note)
-    lines += [f"Warning: {w.message}" for w in result.warnings]
+    lines += [f"Note: {w.message}" for w in result.warnings if w.code not in _COVERED_WARNINGS]
+    return lines
+
+
+def diagnostics_for_analysts(result: ITSResult) -> list[str]:
+    """The same checks with their tests and numbers (for the analysts' details)."""
+    d = result.diagnostics
+    details = result.model_details
+    lines = [
+        f"Model: {result.model} ({result.link} link); seasonality {result.spec.seasonality}"
+        + (
+            f" (auto: F test of harmonics 3-6, p = {details['seasonality_test_p']:.3g})"
+            if "seasonality_test_p" in details
+            else ""
+        )
+        + f"; {result.n_pre} points before and {result.n_post} after.",
+    ]
+    if "phi" in details:
+        lines.append(f"AR(1) coefficient phi = {details['phi']:.3f} (REML; bound 0.99).")
+    if "hac_lags" in details:
+        lines.append(f"Newey-West standard errors, lag {int(details['hac_lags'])}.")
+    if "alpha" in details:
+        lines.append(f"Negative binomial alpha = {details['alpha']:.4g}.")
+    lines.append(
+        f"Ljung-Box({d.ljung_box_lags}) p = {d.ljung_box_p:.3g} on the {d.residual_kind} "
+        f"residuals; Durbin-Watson {d.durbin_watson:.2f}"
+        + (
+            f"; Breusch-Godfrey({d.breusch_godfrey_lags}) p = {d.breusch_godfrey_p:.3g}"
+            if d.breusch_godfrey_p is not None
+            else ""
+        )
+        + "."
+    )
+    if d.dispersion is not None:
+        lines.append(f"Dispersion (Pearson chi-square / df) {d.dispersion:.3f}.")
+    if d.lack_of_fit_p is not None:
+        lines.append(
+            f"Lack of fit: {d.lack_of_fit_df} yearly block levels added, F = "
+            f"{d.lack_of_fit_stat:.2f}, p = {d.lack_of_fit_p:.3g}."
+        )
+    lines.append(
+        "Residual ACF lags 1-12: " + " ".join("." if math.isnan(v) else f"{v:+.2f}" for v in d.acf)
+    )
+    if result.verdict is not None:
+        lines.append(f"Verdict: {result.verdict.status}.")
+        lines += [f"Reason ({r.code}): {r.detail}" for r in result.verdict.reasons]
+        lines += [f"Caveat ({c.code}): {c.detail}" for c in result.verdict.cautions]
+    lines += [f"Warning ({w.code}): {w.message}" for w in result.warnings]
+    lines.append(
+        "Intervals of the horizon and cumulative effects: "
+        + (
+            f"simulation ({result.spec.simulations:,} seeded draws of the coefficients)."
+            if result.spec.simulations
+            else "delta method."
+        )
+    )
     return lines
 
 
@@ -546,30 +729,43 @@ def group_table(impact: Impact, intervention: str | None = None) -> pd.DataFrame
         estimate, interval, excludes = _interval_text(
             group.result, group.result.horizon_effect(intervention)
         )
+        if not _fits(group.result):
+            reading = "no conclusion: the model does not fit this group's data"
+        else:
+            reading = "a change" if excludes else "consistent with no change"
         rows.append(
             {
                 "Group": group.group,
                 "Effect at horizon": estimate,
                 "95% CI": interval,
-                "Reading": "a change" if excludes else "consistent with no change",
+                "Reading": reading,
             }
         )
     return pd.DataFrame(rows)
 
 
 def sensitivity_display(table: pd.DataFrame) -> pd.DataFrame:
-    """The sensitivity table as readers see it (relative effects, comparable across families)."""
+    """The sensitivity table as readers see it (relative effects, comparable across
+    families; each family in words, with whether it fits)."""
     if table.empty:
         return table
     rows = []
     for row in table.to_dict("records"):
         ok = row.get("status") == "ok" and pd.notna(row.get("relative_effect"))
+        fits = row.get("verdict")
         rows.append(
             {
-                "Model": row["family"],
+                "Model": FAMILY_SHORT.get(row["family"], row["family"]),
                 "Effect at horizon": f"{row['relative_effect']:+.0%}" if ok else "",
                 "95% CI": (
                     f"{row['relative_ci_low']:+.0%} to {row['relative_ci_high']:+.0%}" if ok else ""
+                ),
+                "Fits?": (
+                    ""
+                    if not ok or not isinstance(fits, str)
+                    else "yes"
+                    if fits == "fits"
+                    else "no: no conclusion"
                 ),
                 "Note": row.get("reason") or "",
             }

@@ -18,14 +18,17 @@ from metrics.impact import (
     controlled_counterfactual,
     controlled_result,
     cumulative_sentence,
+    diagnostics_for_analysts,
     diagnostics_in_words,
     group_table,
     headline,
     impact_sentence,
-    metrics_with_its,
+    model_words,
     run_impact,
     sensitivity_display,
     sensitivity_table,
+    studies_headline_first,
+    verdict_badge,
 )
 from metrics.its.spec import FAMILIES
 from metrics.ui.components import chart, plain, unknown_in_link
@@ -43,7 +46,8 @@ st.caption(
     "period is chosen in the sidebar, because a study needs the months before the change."
 )
 
-studied = metrics_with_its(board)
+# The board's headline study (board.yaml headline_study) first: the page opens on it.
+studied = studies_headline_first(board)
 all_metrics = [m for m in catalogue.metrics.values() if m.status != "retired"]
 if not all_metrics:
     st.warning("No metric definitions are available.")
@@ -169,11 +173,23 @@ if len(main_ids) > 1:
     )
 big, interval = headline(impact, focus)
 horizon = result.horizon_effect(focus)
+verdict = result.verdict
+badge, colour = verdict_badge(impact)
+st.badge(badge, color=colour)
 left, right = st.columns([1, 3])
 # The big number carries the metric's unit, and st.metric renders its value as Markdown.
-left.metric(f"Change {horizon.months_after} months after", plain(big), help=plain(interval))
+label = (
+    "Change in trend"
+    if result.reported_term(focus) == "slope"
+    else f"Change {horizon.months_after} months after"
+)
+left.metric(label, plain(big), help=plain(interval))
 left.caption(plain(interval))
 right.markdown(f"**{plain(impact_sentence(impact, focus))}**")
+if verdict is not None and not verdict.fits:
+    right.warning(plain(verdict.words()))
+elif verdict is not None and verdict.cautions:
+    right.caption(plain(verdict.words()))
 cumulative = cumulative_sentence(impact, focus)
 if cumulative:
     right.markdown(plain(cumulative))
@@ -214,12 +230,17 @@ st.caption(
 sensitivity = board.memo(("sensitivity", request), lambda: sensitivity_table(impact))
 st.dataframe(sensitivity_display(sensitivity), hide_index=True, width="stretch")
 
-with st.expander("Is the model trustworthy? (diagnostics in plain English)"):
+with st.expander("Is the model trustworthy? (the model's checks in plain English)"):
     for line in diagnostics_in_words(result):
         st.markdown(f"- {plain(line)}")
     st.caption(
-        f"Model: {plain(result.model)}; {result.n_pre} months before and {result.n_post} after."
+        f"Model: {plain(model_words(result.spec))}; {result.n_pre} months before and "
+        f"{result.n_post} after."
     )
+
+with st.expander("Details for analysts (tests and coefficients)"):
+    for line in diagnostics_for_analysts(result):
+        st.markdown(f"- {plain(line)}")
     st.dataframe(result.coefficients, width="stretch")
 
 st.download_button(

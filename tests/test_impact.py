@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -18,6 +19,7 @@ from metrics.impact import (
     controlled_counterfactual,
     controlled_result,
     cumulative_sentence,
+    diagnostics_for_analysts,
     diagnostics_in_words,
     group_table,
     headline,
@@ -62,16 +64,35 @@ def test_planted_null_is_read_as_no_change(board):
     assert "consistent with no change" in impact_sentence(impact)
 
 
-def test_every_catalogue_study_fits_with_a_sentence_and_interval(board):
+TEST_NAMES = re.compile(
+    r"ljung|durbin|breusch|newey|\bols\b|\barima\b|quasipoisson|negbin|poisson model\b"
+    r"|\bphi\b|p ?= ?0",
+    re.I,
+)
+
+
+def test_every_catalogue_study_has_a_verdict_and_an_honest_sentence(board):
     studies = metrics_with_its(board)
     assert len(studies) >= 8
     for metric in studies:
         impact = run_impact(board, ImpactRequest(metric.id))
         assert impact.error == "", (metric.id, impact.error)
-        assert "95% CI" in impact_sentence(impact)
+        sentence = impact_sentence(impact)
         big, interval = headline(impact)
-        assert big != "–" and interval.startswith("95% CI")
-        assert diagnostics_in_words(impact.result)
+        verdict = impact.result.verdict
+        if verdict.fits:
+            assert "95% CI" in sentence and interval.startswith("95% CI"), metric.id
+            assert big not in ("–", "No conclusion")
+        else:  # never "consistent with no change" from a model that does not fit
+            assert sentence.startswith("No conclusion") and big == "No conclusion", metric.id
+            assert "consistent with no change" not in sentence
+            assert cumulative_sentence(impact) == ""
+        board_words = [sentence, big, interval, *diagnostics_in_words(impact.result)]
+        board_words.append(cumulative_sentence(impact))
+        for text in board_words:
+            assert not TEST_NAMES.search(text), (metric.id, text)
+        analysts = " ".join(diagnostics_for_analysts(impact.result))
+        assert "Ljung-Box" in analysts and impact.result.model in analysts
 
 
 def test_cumulative_effect_only_for_counts(board):

@@ -273,9 +273,11 @@ class ITSBlock(_Model):
         "poisson, quasipoisson, negbin: count models (log link, effects as ratios).",
     )
     seasonality: str = Field(
-        default="fourier:2",
-        pattern=r"^(none|month|fourier:[1-6])$",
-        description="none, month (month-of-year terms) or fourier:K (K harmonic pairs, period 12).",
+        default="auto",
+        pattern=r"^(none|auto|month|fourier:[1-6])$",
+        description="auto (the default: fourier:2 unless month-of-year terms fit "
+        "significantly better, docs/its.md), none, month (month-of-year terms) or fourier:K "
+        "(K harmonic pairs, period 12).",
     )
     offset: Literal["population"] | None = Field(
         default=None, description="Log-population offset (count models)."
@@ -418,6 +420,11 @@ class BoardFile(_Model):
     provisional: ProvisionalPolicy = Field(
         default_factory=ProvisionalPolicy,
         description="How provisional months (a source's latest provisional_months) are shown.",
+    )
+    headline_study: str | None = Field(
+        default=None,
+        description="Metric id of the impact study the Impact page and the board pack open "
+        "on (a metric with an its: block); the first planned study when omitted.",
     )
 
 

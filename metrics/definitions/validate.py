@@ -1192,6 +1192,38 @@ def validate_config(config_dir: Path | str, *, data: bool = True) -> ValidationR
             loaded.catalogue.sources.values(),
             loaded.catalogue.data_dir,
             timeout=loaded.catalogue.query_timeout,
+@rule
+def headline_study_names_a_study(ctx: _RuleContext) -> None:
+    """board.yaml headline_study: a metric with an its: block (the study the Impact page and
+    the board pack open on)."""
+    cat = ctx.catalogue
+    wanted = cat.board.headline_study
+    if not wanted:
+        return
+    metric = cat.metrics.get(wanted)
+    if metric is None:
+        ctx.issues.append(
+            _issue_at(
+                ctx.board_file,
+                ("headline_study",),
+                f"unknown metric '{wanted}'",
+                hint=did_you_mean(wanted, cat.metrics),
+                stage="references",
+            )
+        )
+    elif metric.its is None:
+        studies = [m.id for m in cat.metrics.values() if m.its is not None]
+        ctx.issues.append(
+            _issue_at(
+                ctx.board_file,
+                ("headline_study",),
+                f"metric '{wanted}' has no its: block, so it has no impact study",
+                hint=f"studies: {', '.join(studies)}" if studies else "",
+                stage="references",
+            )
+        )
+
+
         )
         issues += warehouse.issues
         issues += check_data(loaded.catalogue, warehouse)

@@ -377,6 +377,10 @@ def _impact_page(pdf: _PackPDF, page: ImpactPage, problems: list[Problem]) -> No
     pdf.start_section(pdf_text(f"Impact: {page.metric_title}"), level=1)
     pdf.heading(f"Impact: {page.metric_title}", level=1)
     pdf.paragraph(f"Change studied: {page.intervention}. Model: {page.model}.", colour=MUTED)
+    if page.verdict:
+        # The verdict's badge: whether the model fits well enough to conclude.
+        colour = {"green": (0, 103, 71), "orange": (153, 82, 0)}.get(page.verdict_colour, WARN)
+        pdf.paragraph(f"[{page.verdict}] {page.verdict_words}", colour=colour, style="B")
     reason = page.unavailable
     png = None
     if not reason and page.chart is not None:

@@ -27,6 +27,10 @@ class Diagnostics:
             families only; None otherwise).
         dispersion: Pearson chi-square / df (count models only).
         acf: residual autocorrelation at lags 1..12 (NaN where the series is too short).
+        lack_of_fit_stat, lack_of_fit_p, lack_of_fit_df: F test of a separate level for each
+            year before and after the first intervention, added to the model (Wald test with
+            the model's own covariance, AR coefficient or NB alpha held); None when the
+            series is too short or the model is fitted by SARIMAX.
     """
 
     residual_kind: str
@@ -39,6 +43,9 @@ class Diagnostics:
     breusch_godfrey_lags: int | None
     dispersion: float | None
     acf: tuple[float, ...]
+    lack_of_fit_stat: float | None = None
+    lack_of_fit_p: float | None = None
+    lack_of_fit_df: int | None = None
 
     def to_dict(self) -> dict[str, object]:
         """Plain-JSON form."""
@@ -59,6 +66,13 @@ class Diagnostics:
             },
             "dispersion": self.dispersion,
             "acf": list(self.acf),
+            "lack_of_fit": None
+            if self.lack_of_fit_p is None
+            else {
+                "statistic": self.lack_of_fit_stat,
+                "p_value": self.lack_of_fit_p,
+                "df": self.lack_of_fit_df,
+            },
         }
 
 

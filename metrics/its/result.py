@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +36,7 @@ import pandas as pd
 
 from metrics.its.diagnostics import Diagnostics
 from metrics.its.spec import ITSSpec
+from metrics.its.verdict import Verdict
 
 
 @dataclass(frozen=True)
@@ -333,9 +335,74 @@ def _when(effect: HorizonEffect, frequency: str, label: str) -> str:
     return f"{months} month{'s' if months != 1 else ''} after {label}"
 
 
+# Heads that make a title singular whatever follows ("Average acute beds occupied").
+_SINGULAR_HEADS = frozenset(
+    {
+        "average", "median", "mean", "percentage", "proportion", "rate", "number", "share",
+        "total", "count", "ratio", "cost", "spend", "time", "length", "amount",
+    }
+)  # fmt: skip
+_IRREGULAR_PLURALS = frozenset({"people", "children", "men", "women", "staff", "police"})
+# Words that end the head noun phrase ("Referrals from primary care ...").
+_PHRASE_ENDS = frozenset(
+    {
+        "from", "to", "in", "of", "with", "for", "at", "by", "on", "per", "under", "over",
+        "within", "who", "that", "which", "after", "before", "into", "than", "not", "as",
+    }
+)  # fmt: skip
+_WORD = re.compile(r"[A-Za-z][A-Za-z&'-]*")
+
+
+def verb_for(subject: str) -> str:
+    """ "were" for a plural subject, "was" for a singular one, from its head noun phrase.
+
+    The head phrase runs to the first preposition or relative word ("Referrals from primary
+    care ..." -> "Referrals"); trailing participles and adverbs are set aside ("Secondary
+    referrals accepted ..." -> "referrals"); two nouns joined by "and" are plural; titles led
+    by "Average", "Median", "Percentage" and the like are singular.
+    """
+    words = _WORD.findall(subject.split("(")[0])
+    if not words:
+        return "was"
+    if words[0].lower() in _SINGULAR_HEADS:
+        return "was"
+    head: list[str] = []
+    for word in words:
+        if word.lower() in _PHRASE_ENDS:
+            break
+        head.append(word)
+    if any(word.lower() == "and" for word in head[1:]):
+        return "were"
+    core = list(head) or words[:1]
+    while len(core) > 1 and core[-1].lower().endswith(("ed", "ing", "ly")) and len(core[-1]) > 4:
+        core.pop()
+    last = core[-1]
+    lowered = last.lower()
+    if lowered in _IRREGULAR_PLURALS:
+        return "were"
+    if last.isupper():  # an acronym: IAPT, A&E
+        return "was"
+    plural = lowered.endswith("s") and not lowered.endswith(("ss", "us", "is"))
+    return "were" if plural else "was"
+
+
 def _verb(subject: str) -> str:
-    word = subject.rstrip().split(" ")[-1].lower() if subject.strip() else ""
-    return "were" if word.endswith("s") and not word.endswith("ss") else "was"
+    return verb_for(subject)
+
+
+def _lower(subject: str) -> str:
+    """Lower-case the first letter unless the first word is an acronym (IPSA, A&E)."""
+    return subject[0].lower() + subject[1:] if subject[1:2].islower() else subject
+
+
+def no_conclusion_sentence(subject: str, label: str, verdict: Verdict) -> str:
+    """What a board hears when the model does not fit: no effect, and why."""
+    what = _lower(subject)
+    reasons = "; and ".join(r.words for r in verdict.reasons)
+    return (
+        f"No conclusion on whether {_the(label)} changed {what}: the model does not fit the "
+        f"data well enough to say, because {reasons}."
+    )
 
 
 def _clean(value: Any) -> Any:
@@ -386,6 +453,7 @@ class ITSResult:
     coefficient_table: pd.DataFrame = field(repr=False)
     counterfactual_table: pd.DataFrame = field(repr=False)
     placebo_note: str = ""  # why there is no placebo check (when one was asked for)
+    verdict: Verdict | None = None  # whether the model fits well enough to conclude
 
     # -- tables --------------------------------------------------------------------------
 
@@ -455,6 +523,10 @@ class ITSResult:
         subject = (subject or self.series or "The measure").strip()
         subject = subject[0].upper() + subject[1:]
         level = f"{self.confidence_level:.0%} CI"
+        if self.verdict is not None and not self.verdict.fits:
+            return no_conclusion_sentence(subject, effect.label, self.verdict)
+        if self.reported_term(intervention) == "slope":
+            return self.slope_sentence(subject, unit, intervention)
         when = _when(effect, self.frequency, effect.label)
         if self.link == "log":
             estimate, low, high = effect.relative, effect.relative_low, effect.relative_high
@@ -503,6 +575,67 @@ class ITSResult:
             f"{opening} ({level} {format_number(a, places)} to {format_number(b, places)}) "
             f"than the {expected} expected {when}."
         )
+
+    def reported_term(self, intervention: str | None = None) -> str:
+        """The term the study reports for an intervention: the spec's term for the first
+        (main) one, the level change for any other."""
+        wanted = intervention or self.main_intervention
+        if wanted != self.main_intervention:
+            return "level" if self.effect(wanted, "level") is not None else "slope"
+        return self.spec.main_term(self.effect(wanted, "level") is not None)
+
+    def slope_sentence(
+        self, subject: str, unit: str | None = None, intervention: str | None = None
+    ) -> str:
+        """The change in trend, e.g. "IPSA cohort living independently rose by 2.1 people a
+        month more than before the IPSA go-live (95% CI 1.8 to 2.5)."."""
+        effect = self.effect(intervention, "slope")
+        assert effect is not None
+        per = effect.per or "period"
+        level = f"{self.confidence_level:.0%} CI"
+        label = _the(effect.label)
+        if effect.scale == "ratio":
+            estimate, low, high = (effect.estimate - 1, effect.ci_low - 1, effect.ci_high - 1)
+
+            def amount(value: float) -> str:
+                return format_percent(value)
+
+            size = f"{amount(estimate)} a {per}"
+        else:
+            estimate, low, high = effect.estimate, effect.ci_low, effect.ci_high
+            places = number_decimals(estimate)
+
+            def amount(value: float) -> str:
+                return format_number(abs(value), places)
+
+            what = f" {unit}" if unit else ""
+            size = f"{amount(estimate)}{what} a {per}"
+        rising = estimate > 0
+        verb = "rose" if rising else "fell"
+        if effect.scale == "ratio":
+            opening = (
+                f"After {label}, {_lower(subject)} {verb} {size} faster than the earlier trend"
+            )
+        else:
+            opening = (
+                f"After {label}, {_lower(subject)} {verb} by {size} more than the earlier trend"
+            )
+        if low <= 0 <= high:
+            sign_low = "down" if low < 0 else "up"
+            sign_high = "down" if high < 0 else "up"
+            return (
+                f"{opening}, but the {level} runs from {amount(low)} {sign_low} to "
+                f"{amount(high)} {sign_high} a {per}, so the data are consistent with no "
+                "change in trend."
+            )
+        a, b = sorted((abs(low), abs(high)))
+        bounds = (
+            f"{format_percent(a)} to {format_percent(b)}"
+            if effect.scale == "ratio"
+            else f"{format_number(a, number_decimals(estimate))} to "
+            f"{format_number(b, number_decimals(estimate))}"
+        )
+        return f"{opening} ({level} {bounds} a {per})."
 
     def summary(self) -> str:
         """A readable multi-line report (the command line's default output)."""
@@ -560,6 +693,10 @@ class ITSResult:
             lines.append(f"  placebo: {self.placebo_note}")
         for warning in self.warnings:
             lines.append(f"  warning: {warning.message}")
+        if self.verdict is not None:
+            lines.append(f"  verdict: {self.verdict.badge}")
+            for reason in (*self.verdict.reasons, *self.verdict.cautions):
+                lines.append(f"    {reason.code}: {reason.detail}")
         lines.append(f"  summary: {self.sentence()}")
         return "\n".join(lines)
 
@@ -597,6 +734,7 @@ class ITSResult:
                 "warnings": [{"code": w.code, "message": w.message} for w in self.warnings],
                 "placebo": None if self.placebo is None else self.placebo.to_dict(),
                 "placebo_note": self.placebo_note or None,
+                "verdict": None if self.verdict is None else self.verdict.to_dict(),
                 "coefficients": coefficients,
                 "model_details": dict(self.model_details),
                 "summary": self.sentence(),

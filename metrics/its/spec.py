@@ -117,18 +117,21 @@ _FOURIER = re.compile(r"^fourier:?(\d+)$")
 def parse_seasonality(seasonality: str) -> tuple[str, int]:
     """Normalise a seasonality setting: ("none", 0), ("fourier", k) or ("month", 0).
 
-    Accepts "none", "month", "fourier:K" and "fourierK" (the YAML shorthand).
+    Accepts "none", "month", "fourier:K", "fourierK" (the YAML shorthand) and "auto"
+    (("auto", 0): fourier:2 unless month terms fit better; resolved by `fit_its`).
     """
     text = str(seasonality).strip().lower()
     if text in ("none", ""):
         return "none", 0
+    if text == "auto":
+        return "auto", 0
     if text in ("month", "months", "month_of_year"):
         return "month", 0
     match = _FOURIER.match(text)
     if match and int(match.group(1)) >= 1:
         return "fourier", int(match.group(1))
     raise ITSInputError(
-        f"unknown seasonality '{seasonality}': use none, month or fourier:K (K >= 1)"
+        f"unknown seasonality '{seasonality}': use none, auto, month or fourier:K (K >= 1)"
     )
 
 
@@ -142,8 +145,10 @@ class ITSSpec:
             (Pearson chi-square / df scale) or "negbin" (NB2).
         interventions: one or more `InterventionSpec`, in any order.
         shocks: temporary shocks, each with its own term.
-        seasonality: "none", "fourier:K" (harmonics 1..K of `period`) or "month" (11
-            month-of-year indicators, January the reference).
+        seasonality: "none", "fourier:K" (harmonics 1..K of `period`), "month" (11
+            month-of-year indicators, January the reference) or "auto": fourier:2 unless
+            month terms explain significantly more (F test of harmonics 3-6, p < 0.05;
+            see `metrics.its.study.choose_seasonality`); none for annual data.
         period: season length in periods for Fourier terms (12 for monthly data).
         hac_lags: Newey-West truncation lag for "ols"; None = floor(4 (n/100)^(2/9)) (Newey &
             West 1994), n the number of fitted points per series.
@@ -165,6 +170,8 @@ class ITSSpec:
         simulations: draws from the coefficients' sampling distribution behind the intervals
             of the horizon and cumulative effects (0: delta method instead).
         seed: seed of those draws, so every run gives the same intervals.
+        check_fit: run the lack-of-fit test behind the verdict (one extra fit). Runs
+            whenever `placebo` does, so switching both off gives the quickest fit.
     """
 
     interventions: tuple[InterventionSpec, ...] = ()
@@ -185,6 +192,7 @@ class ITSSpec:
     term: str = "auto"
     simulations: int = DEFAULT_SIMULATIONS
     seed: int = DEFAULT_SEED
+    check_fit: bool = True
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "interventions", tuple(self.interventions))
@@ -200,7 +208,7 @@ class ITSSpec:
         if len(set(ids)) != len(ids):
             raise ITSInputError("intervention and shock ids must be unique")
         kind, _ = parse_seasonality(self.seasonality)
-        if kind != "none" and self.frequency == "annual":
+        if kind not in ("none", "auto") and self.frequency == "annual":
             raise ITSInputError("annual data have no seasonality: use seasonality='none'")
         if kind == "month" and self.period != 12:
             raise ITSInputError("month-of-year terms need period=12")

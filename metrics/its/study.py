@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy import special
 
 from metrics.its.design import (
     DesignLayout,
@@ -43,6 +44,7 @@ from metrics.its.result import (
     Trend,
 )
 from metrics.its.spec import COUNT_FAMILIES, FAMILIES, ITSSpec
+from metrics.its.verdict import assess
 
 MIN_SEGMENT_POINTS = 3  # refuse below this
 ADVISED_SEGMENT_POINTS = 12  # warn below this
@@ -629,6 +631,141 @@ def _counterfactual_frame(
     return pd.DataFrame(frame)
 
 
+LACK_OF_FIT_MIN_DF = 10  # residual degrees of freedom the augmented model must keep
+
+
+def lack_of_fit(
+    spec: ITSSpec,
+    data: FitInput,
+    layout: DesignLayout,
+    fit: ModelFit,
+    main_start: int,
+    n_periods: int,
+) -> tuple[float, float, int] | None:
+    """F test of a separate level for each year before and after the first intervention.
+
+    Blocks of one year (three periods for annual data) counted from the start of the first
+    intervention, except the year on either side of it, are added to the design as
+    indicators; columns that other terms already explain (e.g. a later intervention's step)
+    are dropped. The Wald statistic of the added coefficients, with the augmented model's own
+    covariance (HAC, dispersion or AR(1) error, with the AR coefficient or the NB alpha
+    held at the main fit's value), divided by their number, is referred to F(B, n - k - B)
+    (chi-square / B for Poisson, whose scale is known). Returns (F, p, B), or None.
+    """
+    if spec.model == "arima" and tuple(spec.arma_order) != (1, 0):
+        return None  # SARIMAX refits are too slow for a routine check
+    block = max(spec.periods_per_year, 3)
+    t_all = data.t
+    columns: list[np.ndarray] = []
+    first = main_start + block
+    while first + block // 2 <= n_periods - 1:
+        columns.append(((t_all >= first) & (t_all < first + block)).astype(float))
+        first += block
+    last = main_start - block
+    while last - block // 2 >= 0:
+        columns.append(((t_all < last) & (t_all >= last - block)).astype(float))
+        last -= block
+    if not columns:
+        return None
+    base_k = data.X.shape[1]
+    augmented = np.column_stack([data.X, *columns])
+    names = [*layout.columns, *(f"block{i}" for i in range(len(columns)))]
+    keep = list(range(augmented.shape[1]))
+    rows = augmented[data.mask]
+    while True:
+        weak = first_collinear_column(rows[:, keep], [names[i] for i in keep])
+        if weak is None:
+            break
+        position = names.index(weak)
+        if position < base_k:
+            return None  # the model's own terms are not separable from the blocks
+        keep.remove(position)
+    added = [i for i, column in enumerate(keep) if column >= base_k]
+    n_fit = int(data.mask.sum())
+    dof = n_fit - len(keep) - (1 if spec.model == "arima" else 0)
+    if not added or dof < LACK_OF_FIT_MIN_DF:
+        return None
+    fixed = {key: fit.details[key] for key in ("phi", "alpha") if key in fit.details}
+    try:
+        bigger = fit_model(
+            spec.model,
+            dataclasses.replace(data, X=augmented[:, keep]),
+            hac_lags=spec.hac_lags,
+            arma_order=spec.arma_order,
+            fixed=fixed,
+        )
+    except (ITSInputError, np.linalg.LinAlgError):
+        return None
+    b = bigger.params[added]
+    v = bigger.cov[np.ix_(added, added)]
+    try:
+        wald = float(b @ np.linalg.solve(v, b))
+    except np.linalg.LinAlgError:
+        return None
+    if not math.isfinite(wald):
+        return None
+    count = len(added)
+    f_stat = wald / count
+    if spec.model == "poisson":
+        p = float(special.chdtrc(count, wald))
+    else:
+        p = float(special.fdtrc(count, dof, f_stat))
+    return f_stat, p, count
+
+
+SEASONALITY_TEST_P = 0.05  # month terms replace fourier:2 below this p-value
+
+
+def choose_seasonality(
+    series: _Series,
+    spec: ITSSpec,
+    timings: Sequence[InterventionTiming],
+    shocks: Sequence[ShockTiming],
+    excluded: np.ndarray,
+) -> tuple[str, float | None]:
+    """Resolve seasonality "auto": ("fourier:2" or "month", the test's p-value).
+
+    Month-of-year terms span the same space as Fourier harmonics 1-6 of a 12-month period
+    (11 columns: sin 1-5 and cos 1-6). The model is fitted once with all of them and the 7
+    columns of harmonics 3-6 are tested together (Wald, the model's own covariance, F(7, n -
+    k)): if they explain significantly more (p < 0.05) the seasonal pattern has a shape two
+    harmonics cannot follow (e.g. a sharp December dip), and month terms are used; otherwise
+    the smoother, cheaper fourier:2. Annual data have no seasonality; a series too short for
+    the test keeps fourier:2.
+    """
+    if spec.frequency == "annual":
+        return "none", None
+    if spec.period != 12:
+        return "fourier:2", None
+    layout = DesignLayout(
+        timings,
+        shocks,
+        seasonality="fourier:6",
+        period=12,
+        first_ordinal=series.first_ordinal,
+        frequency=spec.frequency,
+        with_control=series.control is not None,
+    )
+    data = _fit_input(series, layout, excluded)
+    try:
+        fit = _run_model(dataclasses.replace(spec, seasonality="fourier:6"), data, layout, "")
+    except ITSInputError:
+        return "fourier:2", None
+    extra = [
+        i
+        for i, name in enumerate(layout.columns)
+        if name in ("sin3", "sin4", "sin5", "cos3", "cos4", "cos5", "cos6")
+    ]
+    b = fit.params[extra]
+    try:
+        wald = float(b @ np.linalg.solve(fit.cov[np.ix_(extra, extra)], b))
+    except np.linalg.LinAlgError:
+        return "fourier:2", None
+    dof = fit.df_resid if math.isfinite(fit.df_resid) else fit.n_obs - fit.n_params
+    p = float(special.fdtrc(len(extra), dof, wald / len(extra)))
+    return ("month" if p < SEASONALITY_TEST_P else "fourier:2"), p
+
+
 def treated_fit_mask(data: FitInput, series: _Series) -> np.ndarray:
     """Which periods of the treated series enter the fit."""
     return data.mask[: series.n_periods]
@@ -822,6 +959,12 @@ def fit_its(
     excluded = probe.excluded(t)
     in_fit = np.isfinite(series.y) & np.isfinite(series.log_offset) & ~excluded
     _check_timings(series, timings, in_fit, notes)
+    seasonality_p = None
+    if spec.seasonality.strip().lower() == "auto":
+        chosen, seasonality_p = choose_seasonality(
+            series, spec, timings, _usable_shocks(shocks_all, in_fit, [], name), excluded
+        )
+        spec = dataclasses.replace(spec, seasonality=chosen)
     main_timing = timings[0]
     wanted_term = spec.main_term(main_timing.level)
     if not getattr(main_timing, wanted_term):
@@ -842,6 +985,8 @@ def fit_its(
     )
     data = _fit_input(series, layout, excluded)
     fit = _run_model(spec, data, layout, name)
+    if seasonality_p is not None:
+        fit.details["seasonality_test_p"] = seasonality_p
     if not fit.converged:
         notes.append(
             ITSWarning(
@@ -909,6 +1054,15 @@ def fit_its(
             )
         )
 
+    if spec.placebo or spec.check_fit:
+        tested = lack_of_fit(spec, data, layout, fit, timings[0].start, series.n_periods)
+        if tested is not None:
+            diagnostics = dataclasses.replace(
+                diagnostics,
+                lack_of_fit_stat=tested[0],
+                lack_of_fit_p=tested[1],
+                lack_of_fit_df=tested[2],
+            )
     offsets = _filled(series.log_offset)
     effects = _effects(fit, layout, spec, q, timings)
     draws = coefficient_draws(fit, spec)
@@ -954,7 +1108,7 @@ def fit_its(
     cov = fit.cov.copy()
     params.flags.writeable = False
     cov.flags.writeable = False
-    return ITSResult(
+    result = ITSResult(
         series=name,
         spec=spec,
         model=spec.model,
@@ -978,6 +1132,7 @@ def fit_its(
         coefficient_table=coefficient_table,
         counterfactual_table=counterfactual,
     )
+    return dataclasses.replace(result, verdict=assess(result))
 
 
 def sensitivity(
@@ -993,8 +1148,9 @@ def sensitivity(
 
     One row per family: the level change of the first intervention (ratio or absolute), the
     relative effect at the horizon with its interval (comparable across families), the
-    dispersion and the Ljung-Box p-value. A family that cannot be fitted gives a row with
-    status "failed" and the reason, never an exception.
+    dispersion, the Ljung-Box p-value and the verdict ("fits" or "does_not_fit"). A family
+    that cannot be fitted gives a row with status "failed" and the reason, never an
+    exception.
     """
     rows = []
     for family in families:
@@ -1028,6 +1184,7 @@ def sensitivity(
             dispersion=result.dispersion,
             ljung_box_p=result.diagnostics.ljung_box_p,
             n_warnings=len(result.warnings),
+            verdict=None if result.verdict is None else result.verdict.status,
         )
         rows.append(row)
     columns = [
@@ -1047,6 +1204,7 @@ def sensitivity(
         "dispersion",
         "ljung_box_p",
         "n_warnings",
+        "verdict",
         "reason",
     ]
     return pd.DataFrame(rows).reindex(columns=columns)
