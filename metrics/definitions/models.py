@@ -477,21 +477,59 @@ class StoryDef(_Model):
     )
 
 
+class Comparison(_Model):
+    """The groups a slide compares: its headline names `group`, its big number and chart
+    show that group's rate against `reference`'s."""
+
+    dimension: str = Field(
+        description="The breakdown column the groups belong to, e.g. ethnicity (one of the "
+        "metric's breakdowns, and a column of its population source)."
+    )
+    group: str = Field(description="The group the headline speaks of, e.g. Black.")
+    reference: str = Field(description="The group it is compared with, e.g. White.")
+
+
 class SlideDef(_Model):
     id: Identifier
     headline: str = Field(description="One message: a specific number, its impact, context.")
     outcome: str | None = Field(default=None, description="The big outcome this slide serves.")
     metric: str | None = Field(default=None, description="Metric id behind the big number.")
-    number: Literal["effect", "latest", "change", "none"] = Field(
+    number: Literal["effect", "latest", "change", "ratio", "none"] = Field(
         default="latest",
         description="effect: the ITS effect with its interval; latest: the latest value; "
-        "change: the change on a year earlier; none: no big number.",
+        "change: the change on a year earlier; ratio: the compared group's rate against the "
+        "reference group's over the period, with its 95% interval (needs compare); none: no "
+        "big number.",
     )
     intervention: str | None = Field(
         default=None, description="Intervention id for number: effect (default: the metric's)."
     )
-    chart: Literal["its", "spc", "series", "none"] = Field(
-        default="spc", description="The chart under the number (none: no chart)."
+    chart: Literal["its", "spc", "series", "compare", "none"] = Field(
+        default="spc",
+        description="The chart under the number: its, spc, series (the metric's line), "
+        "compare (the two compared groups' rates per year with their 95% intervals; needs "
+        "compare) or none.",
+    )
+    compare: Comparison | None = Field(
+        default=None,
+        description="Compare two groups of a rate metric (see Comparison): needed whenever "
+        "the headline speaks of a group, e.g. {dimension: ethnicity, group: Black, "
+        "reference: White}.",
+    )
+    period: Literal["board", "whole"] = Field(
+        default="board",
+        description="board: the board's default period; whole: the metric's whole history "
+        "(for a slide about how far things have come).",
+    )
+    out_of: str | None = Field(
+        default=None,
+        description="Metric id whose latest value is the whole the big number is part of "
+        "(number: latest), e.g. a cohort size: the label reads '91 of 200 ...'.",
+    )
+    label: str = Field(
+        default="",
+        description="What the big number counts, in words after it (default: the metric's "
+        "unit), e.g. 'people living independently'.",
     )
     caption: str = Field(default="", description="Plain words under the big number.")
     story: StoryDef | None = Field(

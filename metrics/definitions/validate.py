@@ -463,10 +463,8 @@ def load_config(config_dir: Path | str) -> ConfigLoad:
             _issue_at(
                 file,
                 ("metrics", index),
-                f"{len(metrics):,} metrics are defined; the site serves at most "
-                f"{max_metrics:,}",
-                hint="retire or remove metrics, or ask the operator to raise "
-                "ALLIANCE_MAX_METRICS",
+                f"{len(metrics):,} metrics are defined; the site serves at most {max_metrics:,}",
+                hint="retire or remove metrics, or ask the operator to raise ALLIANCE_MAX_METRICS",
             )
         )
         metrics, origins, metric_files = {}, {}, {}
@@ -493,9 +491,7 @@ def load_config(config_dir: Path | str) -> ConfigLoad:
     _sql_check(context)
     # A metric with a reference error is not served: it would fail or mislead.
     broken = {
-        i.field.split(".")[0]
-        for i in issues
-        if i.is_error and i.stage in {"references", "sql"}
+        i.field.split(".")[0] for i in issues if i.is_error and i.stage in {"references", "sql"}
     }
     kept = {mid: m for mid, m in metrics.items() if f"metrics[{mid}]" not in broken}
     catalogue = Catalogue(**{**catalogue.__dict__, "metrics": kept})
@@ -919,6 +915,255 @@ def slides_name_known_things(ctx: _RuleContext) -> None:
                 )
 
 
+# Words about how the sample data were made, not about the alliance: speaker notes,
+# captions and headlines speak of the alliance (the synthetic-data label says the rest).
+GENERATION_WORDS = re.compile(
+    r"\b(planted|simulated|simulations?|generated (?:effects?|data|sample)|random seeds?|"
+    r"seeds?|seeded|ground truth|truth\.json)\b",
+    re.IGNORECASE,
+)
+# Category values that are not a group a headline can speak of.
+GENERIC_GROUPS = {"other", "not stated", "other/not stated", "unknown", "not recorded", "none"}
+# Other words for a group (matched without regard to case).
+GROUP_ALIASES = {"female": ("women", "female"), "male": ("men", "male")}
+SLIDE_TEXTS = (
+    ("headline",),
+    ("caption",),
+    ("notes",),
+    ("label",),
+    ("story", "title"),
+    ("story", "text"),
+)
+
+
+def _mentions(text: str, value: str) -> bool:
+    """Whether `text` names the group `value` (a whole word, as written: 'Black', not
+    'blackout'; a gender also by its usual words: 'women')."""
+    if re.search(rf"(?<![\w-]){re.escape(value)}(?![\w-])", text):
+        return True
+    return any(
+        re.search(rf"\b{re.escape(alias)}\b", text, re.IGNORECASE)
+        for alias in GROUP_ALIASES.get(value.casefold(), ())
+    )
+
+
+def headline_groups(slide: SlideDef, catalogue: Catalogue) -> list[tuple[str, str]]:
+    """(column, group) for every group of the slide metric's breakdown columns that the
+    headline names, e.g. [('ethnicity', 'Black')]."""
+    metric = catalogue.metrics.get(slide.metric or "")
+    source = catalogue.sources.get(metric.source) if metric else None
+    if metric is None or source is None:
+        return []
+    found = []
+    for column in metric.breakdowns:
+        definition = source.columns.get(column)
+        for value in (definition.values or []) if definition is not None else []:
+            if value.casefold() not in GENERIC_GROUPS and _mentions(slide.headline, value):
+                found.append((column, value))
+    return found
+
+
+def suggested_reference(catalogue: Catalogue, slide: SlideDef, column: str, group: str) -> str:
+    """The comparator to suggest: White for ethnicity (the usual one in NHS equality
+    reports), otherwise the column's first other group."""
+    metric = catalogue.metrics.get(slide.metric or "")
+    source = catalogue.sources.get(metric.source) if metric else None
+    definition = source.columns.get(column) if source else None
+    declared = (definition.values or []) if definition is not None else []
+    values = [v for v in declared if v != group and v.casefold() not in GENERIC_GROUPS]
+    if column == "ethnicity" and "White" in values:
+        return "White"
+    return values[0] if values else "..."
+
+
+def slide_claim_problem(slide: SlideDef, catalogue: Catalogue) -> str:
+    """Why the slide's headline claims more than the slide shows ('' when it does not):
+    it names a group while the slide shows the overall figure (no `compare`)."""
+    if slide.compare is not None:
+        return ""
+    named = headline_groups(slide, catalogue)
+    if not named:
+        return ""
+    column, group = named[0]
+    reference = suggested_reference(catalogue, slide, column, group)
+    return (
+        f"the headline speaks of '{group}' but the slide shows the overall figure: add "
+        f"compare: {{dimension: {column}, group: {group}, reference: {reference}}} "
+        "(and number: ratio, chart: compare) or reword the headline"
+    )
+
+
+@rule
+def slides_show_what_they_claim(ctx: _RuleContext) -> None:
+    """A headline that speaks of a group needs the comparison on the slide (a rate ratio
+    with its interval); `compare` and `out_of` name what the metric can show; slides speak
+    of the alliance, never of how the sample data were made."""
+    cat = ctx.catalogue
+    file = ctx.showcase_file
+    if file is None:
+        return
+    for index, slide in enumerate(cat.slides):
+
+        def report(
+            subpath: YPath,
+            message: str,
+            hint: str = "",
+            level: str = "error",
+            index: int = index,
+            slide: SlideDef = slide,
+        ) -> None:
+            ctx.issues.append(
+                _issue_at(
+                    file,
+                    ("slides", index, *subpath),
+                    f"slide '{slide.id}': {message}",
+                    hint=hint,
+                    level=level,
+                    stage="references",
+                    label=".".join([f"slides[{slide.id}]", *(str(p) for p in subpath)]),
+                )
+            )
+
+        for path in SLIDE_TEXTS:
+            text: Any = slide
+            for part in path:
+                text = getattr(text, part, None) if text is not None else None
+            found = GENERATION_WORDS.search(text) if isinstance(text, str) else None
+            if found:
+                report(
+                    path,
+                    f"'{found.group(0)}' in the {' '.join(path)} is about how the sample data "
+                    "were made: speak of the alliance and its services instead",
+                    "the synthetic-data label already tells readers the data are generated",
+                    level="warning",
+                )
+        if slide.number == "ratio" and slide.compare is None:
+            report(
+                ("number",),
+                "number: ratio needs compare (the groups whose rates are compared)",
+                "add compare: {dimension: ethnicity, group: Black, reference: White}",
+            )
+        if slide.chart == "compare" and slide.compare is None:
+            report(
+                ("chart",),
+                "chart: compare needs compare (the groups whose rates are drawn)",
+                "add compare: {dimension: ethnicity, group: Black, reference: White}",
+            )
+        metric = cat.metrics.get(slide.metric or "")
+        if slide.compare is None:
+            problem = slide_claim_problem(slide, cat)
+            if problem:
+                report(("headline",), problem)
+        else:
+            _check_comparison(cat, slide, metric, report)
+        if slide.out_of is not None:
+            whole = cat.metrics.get(slide.out_of)
+            if whole is None:
+                report(
+                    ("out_of",),
+                    f"unknown metric '{slide.out_of}'",
+                    did_you_mean(slide.out_of, cat.metrics),
+                )
+            elif whole.measure not in {"count", "sum"}:
+                report(
+                    ("out_of",),
+                    f"out_of names '{whole.id}', a {whole.measure}: the whole must be a count "
+                    "or a sum (e.g. the size of a cohort)",
+                )
+            elif metric is not None and metric.measure not in {"count", "sum"}:
+                report(
+                    ("out_of",),
+                    f"out_of needs a count or a sum as the big number; '{metric.id}' is a "
+                    f"{metric.measure}",
+                )
+            if slide.number != "latest":
+                report(
+                    ("out_of",),
+                    f"out_of applies to number: latest (this slide has number: {slide.number})",
+                )
+
+
+def _check_comparison(
+    cat: Catalogue, slide: SlideDef, metric: MetricDef | None, report: Callable[..., None]
+) -> None:
+    compare = slide.compare
+    assert compare is not None
+    if metric is None:
+        if not slide.metric:
+            report(("compare",), "compare needs a metric (a rate per population)")
+        return  # an unknown metric is reported by slides_name_known_things
+    if metric.measure != "rate" or metric.rate is None:
+        report(
+            ("compare",),
+            f"compare needs a rate metric (measure: rate, over a population); '{metric.id}' "
+            f"is a {metric.measure}",
+            "groups differ in size: compare their rates per population, not their counts",
+        )
+        return
+    if compare.dimension not in metric.breakdowns:
+        report(
+            ("compare", "dimension"),
+            f"'{metric.id}' is not broken down by '{compare.dimension}'",
+            did_you_mean(compare.dimension, metric.breakdowns)
+            or (f"its breakdowns: {', '.join(metric.breakdowns)}" if metric.breakdowns else ""),
+        )
+        return
+    source = cat.sources.get(metric.source)
+    population = cat.sources.get(metric.rate.population)
+    if source is None or population is None:
+        return  # reported by the metric rules
+    if compare.dimension not in population.columns:
+        report(
+            ("compare", "dimension"),
+            f"the population source '{population.id}' has no column '{compare.dimension}', "
+            "so groups have no rate",
+        )
+        return
+    for key in ("group", "reference"):
+        value = getattr(compare, key)
+        for where, holder in (("source", source), ("population source", population)):
+            column = holder.columns.get(compare.dimension)
+            declared = column.values if column is not None else None
+            if declared is not None and value not in declared:
+                report(
+                    ("compare", key),
+                    f"'{value}' is not a value of '{compare.dimension}' in the {where} "
+                    f"'{holder.id}'",
+                    did_you_mean(value, declared) or f"values: {', '.join(declared)}",
+                )
+                break
+    if compare.group == compare.reference:
+        report(
+            ("compare", "reference"),
+            f"the group and the reference are both '{compare.group}'",
+            "compare the group with another group",
+        )
+    if not _mentions(slide.headline, compare.group):
+        report(
+            ("headline",),
+            f"the slide compares '{compare.group}' with '{compare.reference}' but the headline "
+            f"does not name '{compare.group}'",
+            "say in the headline who the comparison is about",
+            level="warning",
+        )
+    if slide.number not in {"ratio", "none"}:
+        report(
+            ("number",),
+            f"the big number (number: {slide.number}) shows the overall figure while the "
+            "slide compares groups",
+            "use number: ratio",
+            level="warning",
+        )
+    if slide.chart not in {"compare", "none"}:
+        report(
+            ("chart",),
+            f"the chart (chart: {slide.chart}) shows the overall figure while the slide "
+            "compares groups",
+            "use chart: compare",
+            level="warning",
+        )
+
+
 @rule
 def board_layout_names_known_things(ctx: _RuleContext) -> None:
     cat = ctx.catalogue
@@ -945,6 +1190,38 @@ def board_layout_names_known_things(ctx: _RuleContext) -> None:
                     stage="references",
                 )
             )
+
+
+@rule
+def headline_study_names_a_study(ctx: _RuleContext) -> None:
+    """board.yaml headline_study: a metric with an its: block (the study the Impact page and
+    the board pack open on)."""
+    cat = ctx.catalogue
+    wanted = cat.board.headline_study
+    if not wanted:
+        return
+    metric = cat.metrics.get(wanted)
+    if metric is None:
+        ctx.issues.append(
+            _issue_at(
+                ctx.board_file,
+                ("headline_study",),
+                f"unknown metric '{wanted}'",
+                hint=did_you_mean(wanted, cat.metrics),
+                stage="references",
+            )
+        )
+    elif metric.its is None:
+        studies = [m.id for m in cat.metrics.values() if m.its is not None]
+        ctx.issues.append(
+            _issue_at(
+                ctx.board_file,
+                ("headline_study",),
+                f"metric '{wanted}' has no its: block, so it has no impact study",
+                hint=f"studies: {', '.join(studies)}" if studies else "",
+                stage="references",
+            )
+        )
 
 
 def _sql_check(ctx: _RuleContext) -> None:
@@ -1192,38 +1469,6 @@ def validate_config(config_dir: Path | str, *, data: bool = True) -> ValidationR
             loaded.catalogue.sources.values(),
             loaded.catalogue.data_dir,
             timeout=loaded.catalogue.query_timeout,
-@rule
-def headline_study_names_a_study(ctx: _RuleContext) -> None:
-    """board.yaml headline_study: a metric with an its: block (the study the Impact page and
-    the board pack open on)."""
-    cat = ctx.catalogue
-    wanted = cat.board.headline_study
-    if not wanted:
-        return
-    metric = cat.metrics.get(wanted)
-    if metric is None:
-        ctx.issues.append(
-            _issue_at(
-                ctx.board_file,
-                ("headline_study",),
-                f"unknown metric '{wanted}'",
-                hint=did_you_mean(wanted, cat.metrics),
-                stage="references",
-            )
-        )
-    elif metric.its is None:
-        studies = [m.id for m in cat.metrics.values() if m.its is not None]
-        ctx.issues.append(
-            _issue_at(
-                ctx.board_file,
-                ("headline_study",),
-                f"metric '{wanted}' has no its: block, so it has no impact study",
-                hint=f"studies: {', '.join(studies)}" if studies else "",
-                stage="references",
-            )
-        )
-
-
         )
         issues += warehouse.issues
         issues += check_data(loaded.catalogue, warehouse)

@@ -483,8 +483,9 @@ def render_pdf(pack: BoardPack, progress: Progress | None = None) -> tuple[bytes
             pdf.start_section(pdf_text("Impact of service changes"), level=0)
         _impact_page(pdf, page, problems)
 
-    for fraction, section in zip((0.82, 0.88, 0.92, 0.96), pack.sections, strict=True):
-        report(fraction, section.title)
+    sections = pack.sections
+    for index, section in enumerate(sections):
+        report(0.82 + 0.15 * index / max(len(sections), 1), section.title)
         _section(pdf, section, problems)
 
     problems.extend(Problem("board pack: icons", failure) for failure in failures)
