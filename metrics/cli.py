@@ -17,6 +17,7 @@ SUBCOMMAND_MODULES = [
     "metrics.spc.cli",  # spc
     "metrics.exports.cli",  # export
     "metrics.readings_cli",  # readings
+    "metrics.show_cli",  # show
 ]
 
 

@@ -11,6 +11,7 @@ from metrics.charts.funnel_chart import funnel_chart
 from metrics.charts.series_chart import series_alt_text, series_chart
 from metrics.describe import describe_metric, metric_yaml
 from metrics.disclosure import control_series, legend, shows_suppression
+from metrics.exports.tables import monthly_values_table
 from metrics.funnel import (
     FunnelError,
     breakdown_funnel,
@@ -20,9 +21,15 @@ from metrics.funnel import (
     funnel_summary,
     not_shown_text,
 )
-from metrics.reading import group_icon_table, provisional_statement, read_metric, spc_reading
+from metrics.reading import (
+    group_icon_table,
+    provisional_months,
+    provisional_statement,
+    read_metric,
+    spc_reading,
+)
 from metrics.series import SeriesError
-from metrics.ui.components import chart, plain, rich, spc_panel, unknown_in_link
+from metrics.ui.components import chart, downloads, plain, rich, spc_panel, unknown_in_link
 from metrics.ui.state import current_audience, current_policy, page_context, url_param
 
 state, filters = page_context()
@@ -136,6 +143,9 @@ with st.expander("Definition as written (YAML) and the SQL it runs"):
     st.code(result.sql, language="sql", wrap_lines=True)
 with st.expander("Monthly values"):
     values = control_series(result, policy)
-    st.dataframe(values, hide_index=True, width="stretch")
+    pending = provisional_months(board, metric)
+    table = monthly_values_table(values, pending)
+    st.dataframe(table, hide_index=True, width="stretch")
+    downloads(table, f"{metric.id} monthly values", key=f"metric_values_{metric_id}")
     if shows_suppression(values):
         st.caption(plain(legend(policy)))

@@ -33,7 +33,7 @@ from metrics.money import (
     unit_cost_display,
     year_months,
 )
-from metrics.ui.components import cached_table, chart, plain, unknown_in_link
+from metrics.ui.components import cached_table, chart, downloads, plain, unknown_in_link
 from metrics.ui.state import page_context, url_param
 
 
@@ -173,6 +173,11 @@ with by_provider:
         hide_index=True,
         width="stretch",
     )
+    downloads(
+        lambda: budget_display(report.by_provider, "Provider"),
+        f"Budget by provider {fin_year}",
+        key="money_by_provider",
+    )
 with by_line:
     chart(
         lambda: budget_actual_chart(report.by_service_line),
@@ -192,6 +197,11 @@ with by_line:
         hide_index=True,
         width="stretch",
     )
+    downloads(
+        lambda: budget_display(report.by_service_line, "Service line"),
+        f"Budget by service line {fin_year}",
+        key="money_by_line",
+    )
     st.caption(
         f"**Forecast outturn by service line** (the finance forecast at "
         f"{position.through_month:%B %Y} against the full-year budget)."
@@ -202,6 +212,11 @@ with by_line:
         ),
         hide_index=True,
         width="stretch",
+    )
+    downloads(
+        lambda: forecast_display(report.forecast_by_service_line),
+        f"Forecast outturn {fin_year}",
+        key="money_forecast",
     )
 
 st.header("Spend through the year")
@@ -244,6 +259,11 @@ st.dataframe(
     ),
     hide_index=True,
     width="stretch",
+)
+downloads(
+    lambda: unit_cost_display(report.unit_costs, unit_period),
+    f"Unit costs {fin_year}",
+    key="money_unit_costs",
 )
 st.caption(
     "The Overview and the metric pages read unit costs month by month (the latest final "
@@ -301,6 +321,7 @@ st.dataframe(
     hide_index=True,
     width="stretch",
 )
+downloads(lambda: savings_display(report.savings), f"Savings {fin_year}", key="money_savings")
 
 with st.expander("Monthly figures for analysts"):
     st.dataframe(report.monthly, hide_index=True, width="stretch")

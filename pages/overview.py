@@ -12,7 +12,7 @@ from metrics.disclosure import legend
 from metrics.formatting import direction_word
 from metrics.reading import exceptions_first, provisional_statement, readings
 from metrics.spc import icon_data_uri
-from metrics.ui.components import cached_table, metric_tile, plain, rich
+from metrics.ui.components import cached_table, downloads, metric_tile, plain, rich
 from metrics.ui.state import current_audience, current_policy, page_context
 
 state, filters = page_context()
@@ -115,6 +115,11 @@ for domain_id in catalogue.domain_order():
             "Last 24 months": st.column_config.LineChartColumn(width="medium"),
             "Details": st.column_config.LinkColumn(display_text="Open", width="small"),
         },
+    )
+    downloads(
+        domain_table,
+        f"{domain.title} {filters.start:%Y-%m} to {filters.end:%Y-%m}",
+        key=f"overview_{domain_id}",
     )
 if any_suppressed:
     st.caption(plain(legend(policy)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Callable, Hashable, Iterable
 from typing import Any
 
@@ -17,6 +18,7 @@ from metrics.charts.sparkline import sparkline_svg
 from metrics.charts.spc_chart import spc_alt_text, spc_chart
 from metrics.definitions.issues import Issue
 from metrics.definitions.models import MetricDef
+from metrics.exports.tables import csv_bytes, excel_bytes
 from metrics.formatting import format_value
 from metrics.reading import Reading, month_label, read_metric
 from metrics.serving import BoardState
@@ -80,6 +82,34 @@ def cached_table(key: Hashable, build: Callable[[], pd.DataFrame]) -> pa.Table:
     shared by every session (the conversion was a large part of a page run)."""
     board = st.session_state["board_state"].board
     return board.memo(("table", key), lambda: pa.Table.from_pandas(build(), preserve_index=False))
+
+
+def downloads(table: pd.DataFrame | Callable[[], pd.DataFrame], name: str, *, key: str) -> None:
+    """CSV and Excel downloads of a table as shown, made only when clicked."""
+
+    def frame() -> pd.DataFrame:
+        return table() if callable(table) else table
+
+    safe = re.sub(r"[^A-Za-z0-9_-]+", "_", name).strip("_") or "table"
+    left, right, _ = st.columns([1, 1, 4])
+    left.download_button(
+        "Download CSV",
+        data=lambda: csv_bytes(frame()),
+        file_name=f"{safe}.csv",
+        mime="text/csv",
+        key=f"download_csv_{key}",
+        on_click="ignore",
+        icon=":material/download:",
+    )
+    right.download_button(
+        "Download Excel",
+        data=lambda: excel_bytes(frame(), sheet=name),
+        file_name=f"{safe}.xlsx",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        key=f"download_xlsx_{key}",
+        on_click="ignore",
+        icon=":material/download:",
+    )
 
 
 def chart(
