@@ -41,6 +41,7 @@ from metrics.its.verdict import Verdict
 from metrics.series import SeriesError, SeriesQuery
 
 OFFSET = "population"
+DENOMINATOR = "denominator"  # a binomial model's denominator in the fitted frame
 CONTROL = "comparison"
 CONTROL_COLUMN = "control"  # the comparison series in an ITS counterfactual frame
 
@@ -94,11 +95,25 @@ def its_block_for(metric: MetricDef, request: ImpactRequest) -> ITSBlock | None:
     return block
 
 
+def block_model(metric: MetricDef, block: ITSBlock) -> str:
+    """The study's model family: the block's, else binomial for a proportion (measure:
+    ratio, a numerator out of a denominator) and regression with AR(1) errors otherwise."""
+    if block.model:
+        return block.model
+    return "binomial" if metric.measure == "ratio" else "arima"
+
+
 def build_spec(
     board: Board, metric: MetricDef, block: ITSBlock, *, placebo: bool = True
 ) -> ITSSpec:
     """Translate an `its:` block into an engine specification (interventions by id)."""
     catalogue = board.catalogue
+    model = block_model(metric, block)
+    if model == "binomial" and metric.measure != "ratio":
+        raise ITSInputError(
+            f"its.model: model 'binomial' needs a numerator and a denominator, but this metric "
+            f"is a {metric.measure}: use it for measure: ratio (a proportion)"
+        )
     interventions = []
     for intervention_id in block.interventions:
         item = catalogue.interventions[intervention_id]
@@ -122,11 +137,14 @@ def build_spec(
         for s in block.shocks
         if s in catalogue.interventions
     ]
-    count_model = block.model in LOG_LINK_FAMILIES
+    count_model = model in LOG_LINK_FAMILIES
     use_offset = count_model and (block.offset == OFFSET or metric.measure == "rate")
+    binomial = model == "binomial"
     return ITSSpec(
         interventions=tuple(interventions),
-        model=block.model,
+        model=model,
+        denominator_col=DENOMINATOR if binomial else None,
+        per=metric.per if binomial else 100.0,
         shocks=tuple(shocks),
         seasonality=block.seasonality,
         hac_lags=block.hac_lags,
@@ -150,6 +168,10 @@ def _series_frame(
         # Count model of a rate: model the counts, with the population as the offset.
         data["value"] = frame["numerator"].to_numpy()
         data[OFFSET] = frame["denominator"].to_numpy()
+    elif spec.denominator_col:
+        # Binomial model of a proportion: the numerator out of the denominator.
+        data["value"] = frame["numerator"].to_numpy()
+        data[DENOMINATOR] = frame["denominator"].to_numpy()
     else:
         data["value"] = frame["value"].to_numpy()
     provisional = board.catalogue.sources[metric.source].provisional_months
@@ -371,26 +393,49 @@ def _number(value: object) -> float | None:
     return None if _blank(value) else float(value)  # type: ignore[arg-type]
 
 
+def sensitivity_families(metric: MetricDef) -> tuple[str, ...]:
+    """The families worth comparing for a metric: proportions by binomial and the linear
+    families; counts and rates by every family but binomial; anything else linearly."""
+    if metric.measure == "ratio":
+        return ("binomial", "arima", "ols")
+    if metric.measure in ("count", "rate"):
+        return ("ols", "arima", "poisson", "quasipoisson", "negbin")
+    return ("arima", "ols")
+
+
 def sensitivity_table(impact: Impact, families: Sequence[str] | None = None) -> pd.DataFrame:
     """The main effect under each model family side by side (failures as rows)."""
     if impact.spec is None or impact.data.empty:
         return pd.DataFrame()
     spec = impact.spec
     data = impact.data
+    title = impact.metric.title
     if families is None:
-        families = ("ols", "arima", "poisson", "quasipoisson", "negbin")
-    if spec.offset_col is None and OFFSET not in data:
-        return sensitivity(data, spec, families, series_name=impact.metric.title)
-    # Linear families model the rate itself; count families the counts with the offset.
+        families = sensitivity_families(impact.metric)
+    if OFFSET not in data and DENOMINATOR not in data:
+        return sensitivity(data, spec, families, series_name=title)
+    # Linear families model the rate or percentage itself; count families the counts with
+    # the offset; binomial the numerator out of the denominator.
     rows = []
     for family in families:
-        if family in LOG_LINK_FAMILIES:
-            variant = dataclasses.replace(spec, offset_col=OFFSET)
-            rows.append(sensitivity(data, variant, [family], series_name=impact.metric.title))
+        if family in LOG_LINK_FAMILIES and OFFSET in data:
+            variant = dataclasses.replace(
+                spec, model=family, offset_col=OFFSET, denominator_col=None
+            )
+            rows.append(sensitivity(data, variant, [family], series_name=title))
+        elif family == "binomial" and DENOMINATOR in data:
+            variant = dataclasses.replace(
+                spec, model=family, denominator_col=DENOMINATOR, offset_col=None
+            )
+            rows.append(sensitivity(data, variant, [family], series_name=title))
         else:
-            rate = data.assign(value=data["value"] / data[OFFSET] * 100_000).drop(columns=[OFFSET])
-            variant = dataclasses.replace(spec, offset_col=None)
-            rows.append(sensitivity(rate, variant, [family], series_name=impact.metric.title))
+            parts = data[OFFSET] if OFFSET in data else data[DENOMINATOR]
+            per = 100_000 if OFFSET in data else impact.metric.per
+            rate = data.assign(value=data["value"] / parts * per).drop(
+                columns=[c for c in (OFFSET, DENOMINATOR) if c in data]
+            )
+            variant = dataclasses.replace(spec, model=family, offset_col=None, denominator_col=None)
+            rows.append(sensitivity(rate, variant, [family], series_name=title))
     return pd.concat(rows, ignore_index=True)
 
 
@@ -495,7 +540,7 @@ def impact_sentence(impact: Impact, intervention: str | None = None) -> str:
     if result.reported_term(intervention) == "slope":
         unit = "percentage points" if metric.unit == "%" else metric.unit
         return result.slope_sentence(metric.title, unit=unit, intervention=intervention)
-    if result.link == "log":
+    if result.link in ("log", "logit"):
         return result.sentence(subject=metric.title, intervention=intervention)
     when = f"{effect.months_after} months after the {effect.label}"
     low, high = sorted((effect.absolute_low, effect.absolute_high))
@@ -535,7 +580,7 @@ def headline(impact: Impact, intervention: str | None = None) -> tuple[str, str]
         slope = result.effect(intervention, "slope")
         assert slope is not None
         per = slope.per or "period"
-        if slope.scale == "ratio":
+        if slope.scale in ("ratio", "odds_ratio"):
             return (
                 f"{slope.estimate - 1:+.1%} a {per}",
                 f"95% CI {slope.ci_low - 1:+.1%} to {slope.ci_high - 1:+.1%}, change in trend",

@@ -267,10 +267,13 @@ class ITSBlock(_Model):
     shocks: list[str] = Field(
         default_factory=list, description="Shock ids modelled as their own terms."
     )
-    model: Literal["ols", "poisson", "quasipoisson", "negbin", "arima"] = Field(
-        default="arima",
-        description="arima: linear with AR(1) errors (the default); ols: Newey-West errors; "
-        "poisson, quasipoisson, negbin: count models (log link, effects as ratios).",
+    model: Literal["ols", "poisson", "quasipoisson", "negbin", "arima", "binomial"] | None = Field(
+        default=None,
+        description="arima: linear with AR(1) errors (the default, except for proportions); "
+        "ols: Newey-West errors; poisson, quasipoisson, negbin: count models (log link, "
+        "effects as ratios); binomial: the numerator out of the denominator (logit link, "
+        "quasi-binomial; the default for measure: ratio; effects in percentage points and "
+        "odds ratios).",
     )
     seasonality: str = Field(
         default="auto",

@@ -1193,6 +1193,22 @@ def board_layout_names_known_things(ctx: _RuleContext) -> None:
 
 
 @rule
+def binomial_studies_have_a_denominator(ctx: _RuleContext) -> None:
+    """its.model: binomial models a numerator out of a denominator: a ratio metric has
+    them (a proportion); any other measure has no denominator to give it."""
+    for metric in ctx.catalogue.metrics.values():
+        if metric.its is not None and metric.its.model == "binomial" and metric.measure != "ratio":
+            ctx.metric_issue(
+                metric,
+                ("its", "model"),
+                f"model 'binomial' needs a numerator and a denominator, but this metric is a "
+                f"{metric.measure}",
+                "binomial is for measure: ratio (a proportion); use arima for averages and "
+                "waits, or a count model for counts",
+            )
+
+
+@rule
 def headline_study_names_a_study(ctx: _RuleContext) -> None:
     """board.yaml headline_study: a metric with an its: block (the study the Impact page and
     the board pack open on)."""

@@ -62,8 +62,10 @@ from metrics.disclosure import (
 from metrics.exports import AUDIENCES, Audience
 from metrics.formatting import format_money, format_value
 from metrics.impact import (
+    FAMILY_WORDS,
     Impact,
     ImpactRequest,
+    block_model,
     cumulative_sentence,
     diagnostics_in_words,
     headline,
@@ -1172,7 +1174,7 @@ class _Builder:
             metric_id=metric.id,
             metric_title=metric.title,
             intervention=", ".join(names) or ", ".join(metric.its.interventions),
-            model=metric.its.model,
+            model=FAMILY_WORDS.get(block_model(metric, metric.its), ""),
             headline=metric.id == headline_study_id(self.board),
         )
         try:

@@ -4,6 +4,8 @@ Examples::
 
     python -m metrics its referrals.csv --date-col month --value-col referrals \\
         --intervention 2016-01 --model quasipoisson --seasonality fourier:2
+    python -m metrics its acceptance.csv --date-col month --value-col accepted \\
+        --denominator-col assessed --intervention 2016-01 --model binomial
     python -m metrics its california_prop99.csv --date-col Year --value-col PacksPerCapita \\
         --series-col State --intervention 1989 --model ols --hac-lags 1 --json
 
@@ -61,9 +63,20 @@ def register(subparsers: Any) -> None:
         "--model",
         choices=FAMILIES,
         default=DEFAULT_MODEL,
-        help=f"model family (default {DEFAULT_MODEL}: regression with AR(1) errors)",
+        help=f"model family (default {DEFAULT_MODEL}: regression with AR(1) errors; binomial: "
+        "a numerator out of --denominator-col)",
     )
     parser.add_argument("--offset-col", help="population column (log offset for count models)")
+    parser.add_argument(
+        "--denominator-col",
+        help="denominator column for --model binomial (the value column is the numerator)",
+    )
+    parser.add_argument(
+        "--per",
+        type=float,
+        default=100.0,
+        help="binomial proportions are shown times this (default 100: percentages)",
+    )
     parser.add_argument("--seasonality", default="none", help="none, month or fourier:K")
     parser.add_argument("--hac-lags", type=int, help="Newey-West lag for --model ols")
     parser.add_argument("--series-col", help="column that splits the file into several series")
@@ -166,6 +179,8 @@ def _build_spec(args: argparse.Namespace, frame: pd.DataFrame) -> ITSSpec:
         hac_lags=args.hac_lags,
         offset_col=args.offset_col,
         control_col=args.control_col,
+        denominator_col=args.denominator_col,
+        per=args.per,
         horizon=args.horizon,
         alpha=args.alpha,
         frequency=frequency,
@@ -186,7 +201,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         frame = _read_csv(Path(args.file))
         needed = [args.date_col, args.value_col] + [
-            c for c in (args.series_col, args.offset_col, args.control_col) if c
+            c
+            for c in (args.series_col, args.offset_col, args.control_col, args.denominator_col)
+            if c
         ]
         missing = [c for c in needed if c not in frame.columns]
         if missing:

@@ -20,6 +20,9 @@ Families:
 - "negbin": NB2 (variance mu + alpha mu^2) by maximum likelihood, alternating IRLS for the
   coefficients and a one-dimensional search for alpha (as R's `MASS::glm.nb`); coefficient
   covariance from the expected information at the estimate.
+- "binomial": quasi-binomial logistic regression of a numerator out of a denominator (logit
+  link, IRLS; covariance times the Pearson chi-square / df, as R's `quasibinomial`). Wald
+  intervals with the normal quantile; effects are log odds ratios.
 - "arima": linear regression with ARMA errors. AR(1) (the default) has a numpy fast path:
   phi is estimated by restricted maximum likelihood (REML) on the exact AR(1) likelihood,
   concentrated over the coefficients (a one-dimensional search), then the coefficients are
@@ -50,6 +53,7 @@ LINKS = {
     "poisson": "log",
     "quasipoisson": "log",
     "negbin": "log",
+    "binomial": "logit",
 }
 
 
@@ -64,6 +68,8 @@ class FitInput:
         group: 1 for the treated series, 0 for the comparison series.
         offset: log offset per row (0 without one); NaN where the population is missing.
         mask: rows that enter the fit (observed, outside excluded windows, offset known).
+        trials: denominators of a binomial model (the outcome is then the numerator, the
+            number of "successes" out of `trials`); None for other families.
     """
 
     y: np.ndarray
@@ -72,6 +78,7 @@ class FitInput:
     group: np.ndarray
     offset: np.ndarray
     mask: np.ndarray
+    trials: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -281,6 +288,68 @@ def fit_poisson(y: np.ndarray, X: np.ndarray, offset: np.ndarray, *, quasi: bool
         n_obs=n,
         details={"iterations": float(iterations), "deviance": _poisson_deviance(y, mu)},
     )
+
+
+def fit_binomial(y: np.ndarray, trials: np.ndarray, X: np.ndarray) -> ModelFit:
+    """Quasi-binomial logistic regression of y successes out of `trials` (R's
+    `glm(cbind(y, n - y) ~ X, family = quasibinomial)`): IRLS on the logit link, then the
+    covariance scaled by the Pearson chi-square / (n - k), whatever its size, as R does.
+
+    Effects are log odds ratios (the study reports odds ratios and, at the horizon,
+    differences in the proportion).
+    """
+    n, k = X.shape
+    norms = np.linalg.norm(X, axis=0)
+    norms[norms == 0] = 1.0
+    scaled = X / norms
+    share = (y + 0.5) / (trials + 1.0)  # R's start: (y + 0.5) / (n + 1)
+    eta = np.log(share / (1.0 - share))
+    params = np.zeros(k)
+    deviance_old = math.inf
+    converged = False
+    iterations = 0
+    while iterations < 100:
+        iterations += 1
+        p = special.expit(eta)
+        weight = trials * p * (1.0 - p)
+        if np.any(weight <= 0) or not np.all(np.isfinite(weight)):
+            raise ITSConvergenceError("the binomial model diverged (fitted shares of 0 or 1)")
+        working = eta + (y - trials * p) / weight
+        weighted = scaled.T * weight
+        params = np.linalg.solve(weighted @ scaled, weighted @ working) / norms
+        eta = X @ params
+        p = special.expit(eta)
+        deviance = _binomial_deviance(y, trials, p)
+        if abs(deviance - deviance_old) / (abs(deviance) + 0.1) < 1e-10:
+            converged = True
+            break
+        deviance_old = deviance
+    p = special.expit(eta)
+    variance = trials * p * (1.0 - p)
+    pearson = (y - trials * p) / np.sqrt(variance)
+    dispersion = float(pearson @ pearson / (n - k))
+    cov = _glm_bread(X, variance) * dispersion
+    return ModelFit(
+        family="binomial",
+        link="logit",
+        params=params,
+        cov=cov,
+        df_resid=math.inf,
+        resid=pearson,
+        dispersion=dispersion,
+        converged=converged,
+        n_obs=n,
+        details={"iterations": float(iterations), "deviance": deviance},
+    )
+
+
+def _binomial_deviance(y: np.ndarray, trials: np.ndarray, p: np.ndarray) -> float:
+    fitted = trials * p
+    with np.errstate(divide="ignore", invalid="ignore"):
+        first = np.where(y > 0, y * np.log(y / fitted), 0.0)
+        rest = trials - y
+        second = np.where(rest > 0, rest * np.log(rest / (trials - fitted)), 0.0)
+    return float(2.0 * np.sum(first + second))
 
 
 def _negbin_loglik(y: np.ndarray, mu: np.ndarray, alpha: float) -> float:
@@ -607,6 +676,10 @@ def fit_model(
         return fit_poisson(y, X, offset, quasi=family == "quasipoisson")
     if family == "negbin":
         return fit_negbin(y, X, offset, alpha=fixed.get("alpha"))
+    if family == "binomial":
+        if data.trials is None:
+            raise ITSInputError("a binomial model needs a denominator (the number of trials)")
+        return fit_binomial(y, data.trials[mask], X)
     if family == "arima":
         if tuple(arma_order) == (1, 0):
             return fit_ar1(y, X, t, group, phi=fixed.get("phi"))

@@ -548,6 +548,8 @@ class ITSResult:
         estimate, low, high = effect.absolute, effect.absolute_low, effect.absolute_high
         places = number_decimals(estimate)
         expected = format_number(effect.counterfactual)
+        if self.link == "logit":
+            return self._proportion_sentence(subject, effect, when)
 
         def size(value: float) -> str:
             return format_number(abs(value), places)
@@ -576,6 +578,43 @@ class ITSResult:
             f"than the {expected} expected {when}."
         )
 
+    def _proportion_sentence(self, subject: str, effect: HorizonEffect, when: str) -> str:
+        """A binomial result: the difference in percentage points against the expected
+        percentage, with the odds ratio of the level change."""
+        percent = abs(self.spec.per - 100.0) < 1e-9
+        points = "percentage points" if percent else "points"
+        sign = "%" if percent else ""
+        estimate, low, high = effect.absolute, effect.absolute_low, effect.absolute_high
+        places = 1 if abs(estimate) < 10 else 0
+        level = f"{self.confidence_level:.0%} CI"
+        direction = "higher" if estimate > 0 else "lower"
+        opening = (
+            f"{subject} {_verb(subject)} {format_number(abs(estimate), places)} {points} "
+            f"{direction}"
+        )
+        expected = f"the {format_number(effect.counterfactual, places)}{sign} expected {when}"
+        odds = self.effect(effect.intervention, "level")
+        odds_text = (
+            f" (odds ratio of the level change {odds.estimate:.2f}, {level} "
+            f"{odds.ci_low:.2f} to {odds.ci_high:.2f})"
+            if odds is not None
+            else ""
+        )
+        if low <= 0 <= high:
+            low_word = "lower" if low < 0 else "higher"
+            high_word = "lower" if high < 0 else "higher"
+            return (
+                f"{opening} than {expected}, but the {level} runs from "
+                f"{format_number(abs(low), places)} {low_word} to "
+                f"{format_number(abs(high), places)} {high_word}, so the data are consistent "
+                f"with no change{odds_text}."
+            )
+        a, b = sorted((abs(low), abs(high)))
+        return (
+            f"{opening} ({level} {format_number(a, places)} to {format_number(b, places)}) than "
+            f"{expected}{odds_text}."
+        )
+
     def reported_term(self, intervention: str | None = None) -> str:
         """The term the study reports for an intervention: the spec's term for the first
         (main) one, the level change for any other."""
@@ -594,7 +633,7 @@ class ITSResult:
         per = effect.per or "period"
         level = f"{self.confidence_level:.0%} CI"
         label = _the(effect.label)
-        if effect.scale == "ratio":
+        if effect.scale in ("ratio", "odds_ratio"):
             estimate, low, high = (effect.estimate - 1, effect.ci_low - 1, effect.ci_high - 1)
 
             def amount(value: float) -> str:
@@ -612,9 +651,11 @@ class ITSResult:
             size = f"{amount(estimate)}{what} a {per}"
         rising = estimate > 0
         verb = "rose" if rising else "fell"
-        if effect.scale == "ratio":
+        if effect.scale in ("ratio", "odds_ratio"):
+            what = "the odds of " if effect.scale == "odds_ratio" else ""
             opening = (
-                f"After {label}, {_lower(subject)} {verb} {size} faster than the earlier trend"
+                f"After {label}, {what}{_lower(subject)} {verb} {size} faster than the earlier "
+                "trend"
             )
         else:
             opening = (
@@ -631,7 +672,7 @@ class ITSResult:
         a, b = sorted((abs(low), abs(high)))
         bounds = (
             f"{format_percent(a)} to {format_percent(b)}"
-            if effect.scale == "ratio"
+            if effect.scale in ("ratio", "odds_ratio")
             else f"{format_number(a, number_decimals(estimate))} to "
             f"{format_number(b, number_decimals(estimate))}"
         )

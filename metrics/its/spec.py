@@ -21,9 +21,11 @@ from metrics.its.errors import ITSInputError
 
 DateLike = Union[str, int, dt.date, dt.datetime]  # noqa: UP007 (runtime alias, kept readable)
 
-FAMILIES: tuple[str, ...] = ("ols", "poisson", "quasipoisson", "negbin", "arima")
+FAMILIES: tuple[str, ...] = ("ols", "poisson", "quasipoisson", "negbin", "arima", "binomial")
 LOG_LINK_FAMILIES: frozenset[str] = frozenset({"poisson", "quasipoisson", "negbin"})
 COUNT_FAMILIES: frozenset[str] = LOG_LINK_FAMILIES
+# Families whose effects are ratios (rate ratios, or odds ratios for binomial).
+RATIO_FAMILIES: frozenset[str] = LOG_LINK_FAMILIES | {"binomial"}
 FREQUENCIES: tuple[str, ...] = ("monthly", "annual")
 
 # Default model: regression with AR(1) errors (phi by REML, coefficients by GLS). Board
@@ -142,7 +144,8 @@ class ITSSpec:
     Attributes:
         model: "arima" (default: regression with ARMA errors, AR(1) unless `arma_order` says
             otherwise), "ols" (Newey-West standard errors), "poisson", "quasipoisson"
-            (Pearson chi-square / df scale) or "negbin" (NB2).
+            (Pearson chi-square / df scale), "negbin" (NB2) or "binomial" (quasi-binomial
+            logistic regression of the numerator out of `denominator_col`).
         interventions: one or more `InterventionSpec`, in any order.
         shocks: temporary shocks, each with its own term.
         seasonality: "none", "fourier:K" (harmonics 1..K of `period`), "month" (11
@@ -157,6 +160,10 @@ class ITSSpec:
         control_col: a comparison series in the same frame (Linden's multiple-group design);
             the effects become differences in level and slope against it.
         control_offset_col: population of the comparison series (count models with an offset).
+        denominator_col: the denominator of a binomial model (the outcome column is then
+            the numerator: e.g. referrals accepted out of referrals assessed).
+        per: a binomial model's proportions are shown times `per` (100: percentages, and
+            differences in percentage points).
         horizon: months after the start of an intervention at which the absolute and relative
             effect is reported (12 = one year; annual data use horizon // 12 years).
         alpha: 1 - confidence level (0.05 gives 95% intervals).
@@ -183,6 +190,8 @@ class ITSSpec:
     offset_col: str | None = None
     control_col: str | None = None
     control_offset_col: str | None = None
+    denominator_col: str | None = None
+    per: float = 100.0
     horizon: int = 12
     alpha: float = 0.05
     frequency: str = "monthly"
@@ -228,6 +237,18 @@ class ITSSpec:
             raise ITSInputError(
                 f"simulations must be 0 (delta method) or at least {MIN_SIMULATIONS}"
             )
+        if self.model == "binomial" and not self.denominator_col:
+            raise ITSInputError(
+                "model 'binomial' needs a denominator: give denominator_col (the outcome is "
+                "then the numerator)"
+            )
+        if self.model == "binomial" and (self.control_col or self.offset_col):
+            raise ITSInputError(
+                "model 'binomial' takes a numerator and a denominator; a comparison series "
+                "or an offset is not supported with it"
+            )
+        if not self.per > 0:
+            raise ITSInputError("per must be positive")
         if self.control_offset_col and not self.control_col:
             raise ITSInputError("control_offset_col needs control_col")
         if (
@@ -244,6 +265,11 @@ class ITSSpec:
     def is_log_link(self) -> bool:
         """True for the count families, whose effects are rate ratios."""
         return self.model in LOG_LINK_FAMILIES
+
+    @property
+    def effects_are_ratios(self) -> bool:
+        """True when level and slope changes are ratios (rate or odds ratios)."""
+        return self.model in RATIO_FAMILIES
 
     @property
     def periods_per_year(self) -> int:

@@ -65,6 +65,7 @@ class _Series:
     control: np.ndarray | None
     control_log_offset: np.ndarray | None
     warnings: tuple[ITSWarning, ...]
+    trials: np.ndarray | None = None  # binomial denominators (NaN where unusable)
 
     @property
     def n_periods(self) -> int:
@@ -127,7 +128,9 @@ def _prepare(
     frame: pd.DataFrame, spec: ITSSpec, date_col: str, value_col: str, name: str
 ) -> _Series:
     wanted = [date_col, value_col] + [
-        c for c in (spec.offset_col, spec.control_col, spec.control_offset_col) if c
+        c
+        for c in (spec.offset_col, spec.control_col, spec.control_offset_col, spec.denominator_col)
+        if c
     ]
     missing = [c for c in wanted if c not in frame.columns]
     if missing:
@@ -156,12 +159,14 @@ def _prepare(
             name,
             f"the series is constant (every value is {np.nanmax(y):g}): there is nothing to model",
         )
-    if spec.model in COUNT_FAMILIES and np.nanmin(y) < 0:
+    if spec.model in COUNTED_FAMILIES and np.nanmin(y) < 0:
         raise _fail(
             name,
             f"negative values (minimum {np.nanmin(y):g}) cannot be counts for "
             f"model '{spec.model}': use model 'ols' or 'arima'",
         )
+    if spec.model in COUNTED_FAMILIES:
+        _refuse_non_counts(y, spec, name)
     n_missing = int((~observed).sum())
     if n_missing:
         gaps = [ordinal_label(first + int(t), spec.frequency) for t in np.nonzero(~observed)[0]]
@@ -188,6 +193,42 @@ def _prepare(
                 f"offset_col is used by count models only; model '{spec.model}' ignores it",
             )
         )
+
+    trials = None
+    if spec.model == "binomial":
+        assert spec.denominator_col is not None
+        trials = _to_grid(
+            ordinals,
+            _numeric_column(frame, spec.denominator_col, name, "denominator", notes),
+            first,
+            size,
+        )
+        usable = np.isfinite(trials) & (trials > 0)
+        if not usable.any():
+            raise _fail(
+                name, f"the denominator column '{spec.denominator_col}' has no positive values"
+            )
+        _refuse_non_counts(trials, spec, name, what="denominator")
+        over = usable & np.isfinite(y) & (y > trials)
+        if over.any():
+            where = ordinal_label(first + int(np.nonzero(over)[0][0]), spec.frequency)
+            raise _fail(
+                name,
+                f"the numerator is larger than the denominator in {where}: a binomial model "
+                "needs a count out of a total (e.g. referrals accepted out of referrals)",
+            )
+        dropped = int((~usable & np.isfinite(y)).sum())
+        if dropped:
+            notes.append(
+                ITSWarning(
+                    "offset",
+                    f"{dropped} period(s) have no denominator (zero or missing): left out of "
+                    "the fit",
+                )
+            )
+        # The mask leaves out periods without a usable denominator, as it does for offsets.
+        log_offset = np.where(usable, 0.0, np.nan)
+        trials = np.where(usable, trials, np.nan)
 
     control = control_offset = None
     if spec.control_col:
@@ -221,6 +262,32 @@ def _prepare(
         control=control,
         control_log_offset=control_offset,
         warnings=tuple(notes),
+        trials=trials,
+    )
+
+
+COUNTED_FAMILIES = COUNT_FAMILIES | {"binomial"}  # families whose outcome is a count
+
+
+def _refuse_non_counts(values: np.ndarray, spec: ITSSpec, name: str, what: str = "") -> None:
+    """Count families model counts: whole numbers. A percentage or an average is refused
+    with what to use instead."""
+    finite = values[np.isfinite(values)]
+    fractional = finite[np.abs(finite - np.round(finite)) > 1e-6]
+    if fractional.size == 0:
+        return
+    column = f"{what} " if what else ""
+    if spec.model == "binomial":
+        advice = "a binomial model needs whole-number counts: the numerator and the denominator"
+    else:
+        advice = (
+            f"model '{spec.model}' is for counts; for a percentage use model 'binomial' with "
+            "its numerator and denominator, otherwise model 'arima' or 'ols'"
+        )
+    raise _fail(
+        name,
+        f"the {column}values are not whole numbers (e.g. {fractional[0]:g}), so they are not "
+        f"counts: {advice}",
     )
 
 
@@ -317,7 +384,15 @@ def _fit_input(series: _Series, layout: DesignLayout, excluded: np.ndarray) -> F
         group = np.concatenate([group, np.zeros(series.n_periods)])
         excluded = np.concatenate([excluded, excluded])
     mask = np.isfinite(y) & np.isfinite(offset) & ~excluded
-    return FitInput(y=y, X=layout.matrix(t, group), t=t, group=group, offset=offset, mask=mask)
+    return FitInput(
+        y=y,
+        X=layout.matrix(t, group),
+        t=t,
+        group=group,
+        offset=offset,
+        mask=mask,
+        trials=series.trials,
+    )
 
 
 def _run_model(
@@ -349,6 +424,13 @@ def _run_model(
         raise _fail(
             name, f"the {spec.model} fit did not converge to finite estimates", ITSConvergenceError
         )
+    if fit.link == "logit" and np.max(np.abs(X @ fit.params)) > 30:
+        raise _fail(
+            name,
+            "the binomial fit did not converge: some fitted shares are numerically 0% or 100% "
+            "(e.g. every case a success in a segment)",
+            ITSConvergenceError,
+        )
     if fit.link == "log":
         eta = X @ fit.params + data.offset[data.mask]
         scale = max(1.0, float(np.nanmean(data.y[data.mask])))
@@ -362,8 +444,14 @@ def _run_model(
     return fit
 
 
-def _mean(eta: np.ndarray, link: str) -> np.ndarray:
-    return np.exp(eta) if link == "log" else eta
+def _mean(eta: np.ndarray, link: str, per: float = 1.0) -> np.ndarray:
+    """The mean on the outcome's scale: exp (log link), per x expit (logit: a proportion,
+    times 100 for percentages), or the linear predictor itself."""
+    if link == "log":
+        return np.exp(eta)
+    if link == "logit":
+        return per * special.expit(eta)
+    return eta
 
 
 def _row_quadratic(rows: np.ndarray, cov: np.ndarray) -> np.ndarray:
@@ -395,7 +483,7 @@ def _effects(
             coefficient = float(contrast @ fit.params)
             se = float(math.sqrt(max(contrast @ fit.cov @ contrast, 0.0)))
             low, high = coefficient - q * se, coefficient + q * se
-            ratio = fit.link == "log"
+            ratio = fit.link in ("log", "logit")
             found.append(
                 Effect(
                     intervention=timing.id,
@@ -404,7 +492,9 @@ def _effects(
                     estimate=math.exp(coefficient) if ratio else coefficient,
                     ci_low=math.exp(low) if ratio else low,
                     ci_high=math.exp(high) if ratio else high,
-                    scale="ratio" if ratio else "absolute",
+                    scale=("odds_ratio" if fit.link == "logit" else "ratio")
+                    if ratio
+                    else "absolute",
                     coefficient=coefficient,
                     se=se,
                     p_value=float(
@@ -421,13 +511,13 @@ def _trend(fit: ModelFit, layout: DesignLayout, spec: ITSSpec, q: float) -> Tren
     contrast = layout.trend_contrast()
     beta = float(contrast @ fit.params)
     se = float(math.sqrt(max(contrast @ fit.cov @ contrast, 0.0)))
-    if fit.link == "log":
+    if fit.link in ("log", "logit"):
         m = spec.periods_per_year
         return Trend(
             math.exp(m * beta),
             math.exp(m * (beta - q * se)),
             math.exp(m * (beta + q * se)),
-            "ratio",
+            "odds_ratio" if fit.link == "logit" else "ratio",
             "year",
         )
     per = "month" if spec.frequency == "monthly" else "year"
@@ -473,6 +563,17 @@ def _horizon_effect(
         log_se = math.sqrt(max(diff_row @ cov @ diff_row, 0.0))
         relative = math.expm1(log_ratio)
         rel_low, rel_high = math.expm1(log_ratio - q * log_se), math.expm1(log_ratio + q * log_se)
+    elif fit.link == "logit":
+        p1, p0 = float(special.expit(x1 @ beta)), float(special.expit(x0 @ beta))
+        mu1, mu0 = spec.per * p1, spec.per * p0
+        absolute = mu1 - mu0
+        gradient = spec.per * (p1 * (1 - p1) * x1 - p0 * (1 - p0) * x0)
+        abs_se = math.sqrt(max(gradient @ cov @ gradient, 0.0))
+        abs_low, abs_high = absolute - q * abs_se, absolute + q * abs_se
+        relative = p1 / p0 - 1.0
+        gradient = (p1 / p0) * ((1 - p1) * x1 - (1 - p0) * x0)
+        rel_se = math.sqrt(max(gradient @ cov @ gradient, 0.0))
+        rel_low, rel_high = relative - q * rel_se, relative + q * rel_se
     else:
         mu1, mu0 = float(x1 @ beta), float(x0 @ beta)
         absolute = mu1 - mu0
@@ -489,8 +590,8 @@ def _horizon_effect(
         # Absolute and relative effects from the same draws: each draw's two effects share
         # their sign, so the two intervals always agree on whether they include no change.
         method = "simulation"
-        sim1 = _mean(draws @ x1 + offset, fit.link)
-        sim0 = _mean(draws @ x0 + offset, fit.link)
+        sim1 = _mean(draws @ x1 + offset, fit.link, spec.per)
+        sim0 = _mean(draws @ x0 + offset, fit.link, spec.per)
         abs_low, abs_high = _percentiles(sim1 - sim0, spec.alpha)
         if mu0 != 0 and not math.isnan(relative):
             with np.errstate(divide="ignore", invalid="ignore"):
@@ -528,10 +629,17 @@ def _cumulative_effect(
     x0 = x1.copy()
     x0[:, layout.effect_columns(timing.id)] = 0.0
     beta, cov = fit.params, fit.cov
+    # A binomial model's total is in cases (e.g. referrals accepted): each period's
+    # difference in the proportion times its denominator (the nearest known one in gaps).
+    weights = np.ones(t.size) if series.trials is None else _filled(series.trials)[t]
     if fit.link == "log":
         mu1 = np.exp(x1 @ beta + offsets[t])
         mu0 = np.exp(x0 @ beta + offsets[t])
         gradient = mu1 @ x1 - mu0 @ x0
+    elif fit.link == "logit":
+        p1, p0 = special.expit(x1 @ beta), special.expit(x0 @ beta)
+        mu1, mu0 = weights * p1, weights * p0
+        gradient = (mu1 * (1 - p1)) @ x1 - (mu0 * (1 - p0)) @ x0
     else:
         mu1, mu0 = x1 @ beta, x0 @ beta
         gradient = (x1 - x0).sum(axis=0)
@@ -541,8 +649,8 @@ def _cumulative_effect(
         low, high, method = difference - q * se, difference + q * se, "delta"
     else:
         # A sum of exponentials is skewed: percentiles of simulated totals, not +/- q se.
-        sim1 = _mean(_predictors(draws, x1) + offsets[t], fit.link).sum(axis=1)
-        sim0 = _mean(_predictors(draws, x0) + offsets[t], fit.link).sum(axis=1)
+        sim1 = (_mean(_predictors(draws, x1) + offsets[t], fit.link) * weights).sum(axis=1)
+        sim0 = (_mean(_predictors(draws, x0) + offsets[t], fit.link) * weights).sum(axis=1)
         (low, high), method = _percentiles(sim1 - sim0, spec.alpha), "simulation"
     return CumulativeEffect(
         intervention=timing.id,
@@ -606,23 +714,28 @@ def _counterfactual_frame(
     data: FitInput,
     excluded: np.ndarray,
     offsets: np.ndarray,
+    per: float = 1.0,
 ) -> pd.DataFrame:
     n = series.n_periods
     x1 = data.X[:n]
     x0 = x1.copy()
     x0[:, layout.effect_columns()] = 0.0
     usable_offset = np.isfinite(series.log_offset)
-    fitted = _mean(x1 @ fit.params + offsets, fit.link)
+    fitted = _mean(x1 @ fit.params + offsets, fit.link, per)
     fitted = np.where(excluded | ~usable_offset, np.nan, fitted)
     eta0 = x0 @ fit.params + offsets
     se0 = np.sqrt(np.clip(_row_quadratic(x0, fit.cov), 0.0, None))
+    observed = series.y
+    if series.trials is not None:  # a binomial model shows the proportion (times per)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            observed = per * series.y / series.trials
     frame = {
         "date": series.dates,
-        "observed": series.y,
+        "observed": observed,
         "fitted": fitted,
-        "counterfactual": _mean(eta0, fit.link),
-        "cf_low": _mean(eta0 - q * se0, fit.link),
-        "cf_high": _mean(eta0 + q * se0, fit.link),
+        "counterfactual": _mean(eta0, fit.link, per),
+        "cf_low": _mean(eta0 - q * se0, fit.link, per),
+        "cf_high": _mean(eta0 + q * se0, fit.link, per),
         "in_fit": data.mask[:n],
         "segment": pd.array(layout.segment_labels(np.arange(n)), dtype="string"),
     }
@@ -820,6 +933,7 @@ def _placebo(
         if series.control_log_offset is None
         else series.control_log_offset[:pre_end],
         warnings=(),
+        trials=None if series.trials is None else series.trials[:pre_end],
     )
     observed = np.isfinite(pre.y) & np.isfinite(pre.log_offset) & ~excluded[:pre_end]
     positions = np.nonzero(observed)[0]
@@ -894,7 +1008,7 @@ def _placebo(
         q = placebo_fit.quantile(spec.alpha)
         low, high = coefficient - q * se, coefficient + q * se
         n_significant += int(low > 0 or high < 0)
-        to_scale = math.exp if fit.link == "log" else float
+        to_scale = math.exp if fit.link in ("log", "logit") else float
         dates.append(series.dates[start])
         link_estimates.append(coefficient)
         estimates.append(to_scale(coefficient))
@@ -1074,7 +1188,9 @@ def fit_its(
         _cumulative_effect(fit, layout, series, spec, q, timing, offsets, draws)
         for timing in timings
     )
-    counterfactual = _counterfactual_frame(fit, layout, series, q, data, excluded, offsets)
+    counterfactual = _counterfactual_frame(
+        fit, layout, series, q, data, excluded, offsets, spec.per
+    )
     se = fit.se
     coefficient_table = pd.DataFrame(
         {
@@ -1138,7 +1254,7 @@ def fit_its(
 def sensitivity(
     frame: pd.DataFrame,
     spec: ITSSpec,
-    families: Iterable[str] = FAMILIES,
+    families: Iterable[str] | None = None,
     *,
     date_col: str = "date",
     value_col: str = "value",
@@ -1152,6 +1268,8 @@ def sensitivity(
     that cannot be fitted gives a row with status "failed" and the reason, never an
     exception.
     """
+    if families is None:  # binomial needs a denominator; the other families any outcome
+        families = [f for f in FAMILIES if f != "binomial" or spec.denominator_col]
     rows = []
     for family in families:
         row: dict[str, object] = {"family": family}
