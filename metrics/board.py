@@ -22,8 +22,9 @@ from metrics.definitions.issues import Issue, sort_issues
 from metrics.definitions.models import MetricDef
 from metrics.definitions.validate import check_data, load_config
 from metrics.series import SeriesError, SeriesQuery, SeriesResult, compute_series
+from metrics.sql.backends import QueryError
 from metrics.sql.compiler import neighbourhood_probe
-from metrics.warehouse import QueryError, Warehouse, open_warehouse
+from metrics.warehouse import Warehouse, open_warehouse
 
 T = TypeVar("T")
 

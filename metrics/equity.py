@@ -85,6 +85,7 @@ from metrics.disclosure import (
     count_as_shown,
 )
 from metrics.series import SeriesError, SeriesQuery
+from metrics.sql.backends import QueryError
 from metrics.sql.compiler import (
     GROUP,
     MONTH,
@@ -107,7 +108,6 @@ from metrics.standardisation import (
     monthly_dispersion,
     widen,
 )
-from metrics.warehouse import QueryError
 
 DIMENSIONS = ("ethnicity", "age_band", "gender", "lcn")
 DIMENSION_TITLES = {

@@ -25,9 +25,10 @@ import numpy as np
 import pandas as pd
 
 from metrics.definitions.models import MetricDef, SourceDef
+from metrics.sql.backends import QueryError
 from metrics.sql.compiler import GROUP, MONTH, NOT_RECORDED, SeriesPlan, series_plan
 from metrics.sql.fragments import FragmentError
-from metrics.warehouse import QueryError, Warehouse, covered_table_name
+from metrics.warehouse import Warehouse, covered_table_name
 
 __all__ = ["NOT_RECORDED", "SeriesError", "SeriesQuery", "SeriesResult", "compute_series"]
 

@@ -65,6 +65,11 @@ from sqlglot import exp
 
 from metrics.definitions.issues import Issue, closest, did_you_mean
 from metrics.definitions.models import ColumnDef, ColumnType, SourceDef
+from metrics.sql.backends import (
+    Backend,
+    DuckDBBackend,
+    QueryRefused,
+)
 from metrics.sql.compiler import covered_table_name, table_name
 
 DEFAULT_QUERY_TIMEOUT = 10.0  # seconds; sources.yaml query_timeout_seconds overrides it
@@ -153,76 +158,35 @@ class LoadedSource:
     covered_months: tuple[dt.date, ...] = ()  # months with any row (record-level sources)
 
 
-class _Watchdog:
-    """One thread that interrupts queries running past their deadline (a timer thread per
-    query would cost more than most of the queries it guards)."""
-
-    def __init__(self) -> None:
-        self._condition = threading.Condition()
-        self._deadlines: dict[int, tuple[float, duckdb.DuckDBPyConnection]] = {}
-        self._next = 0
-        self._thread: threading.Thread | None = None
-
-    def watch(self, cursor: duckdb.DuckDBPyConnection, seconds: float) -> int:
-        with self._condition:
-            self._next += 1
-            self._deadlines[self._next] = (time.monotonic() + seconds, cursor)
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(
-                    target=self._run, name="query-watchdog", daemon=True
-                )
-                self._thread.start()
-            self._condition.notify()
-            return self._next
-
-    def release(self, token: int) -> None:
-        with self._condition:
-            self._deadlines.pop(token, None)
-
-    def _run(self) -> None:
-        with self._condition:
-            while True:
-                now = time.monotonic()
-                for token, (deadline, cursor) in list(self._deadlines.items()):
-                    if deadline <= now:
-                        del self._deadlines[token]
-                        cursor.interrupt()
-                wait = min((d for d, _ in self._deadlines.values()), default=now + 60) - now
-                self._condition.wait(max(wait, 0.001))
-
-
-_WATCHDOG = _Watchdog()
-
-
-class QueryError(RuntimeError):
-    """A query did not run: refused, timed out or failed. The message is for readers
-    (it names the metric or analysis, never credentials)."""
-
-
-class QueryRefused(QueryError):
-    """The text was not exactly one SELECT statement: nothing was run."""
-
-
-class QueryTimeout(QueryError):
-    """A query ran past the warehouse's timeout and was cancelled."""
-
-
 @dataclass
 class Warehouse:
-    """The loaded sources of one catalogue, and the issues found loading them.
+    """The sources of one catalogue as a backend can query them, and the issues found
+    loading them.
 
-    Once loaded, the database is opened read-only, with file access and settings locked,
-    and it runs only single SELECT statements, each cancelled after `timeout` seconds.
+    Queries are trees (metrics.sql.compiler) emitted in the backend's dialect; the backend
+    runs exactly one SELECT per call, read-only, cancelled after `timeout` seconds
+    (metrics.sql.backends). The embedded default is a DuckDB database loaded from the
+    source files and reopened read-only; PostgreSQL and Spark are chosen by a URL.
     """
 
-    connection: duckdb.DuckDBPyConnection = field(repr=False)
+    backend: Backend = field(repr=False)
     loaded: dict[str, LoadedSource] = field(default_factory=dict, repr=False)
     failed: dict[str, list[Issue]] = field(default_factory=dict, repr=False)
     issues: list[Issue] = field(default_factory=list, repr=False)
     timeout: float = DEFAULT_QUERY_TIMEOUT
-    dialect: str = "duckdb"
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _files: Path | None = field(default=None, repr=False)  # folder of the database file
+
+    @property
+    def dialect(self) -> str:
+        return self.backend.dialect
+
+    @property
+    def connection(self) -> duckdb.DuckDBPyConnection:
+        """The embedded database's connection (DuckDB only; tests and loading)."""
+        if not isinstance(self.backend, DuckDBBackend):
+            raise AttributeError(f"{self.backend.name} has no DuckDB connection")
+        return self.backend.connection
 
     def render(self, query: exp.Expression) -> str:
         """A query tree as this warehouse's SQL (readable, for analysts)."""
@@ -236,32 +200,9 @@ class Warehouse:
         return self.run_select(query.sql(dialect=self.dialect, comments=False), label=label)
 
     def run_select(self, sql: str, *, label: str = "query") -> pd.DataFrame:
-        """Run `sql` if it is exactly one SELECT statement, on its own cursor (safe from
-        Streamlit's script threads), cancelling it after the timeout."""
-        try:
-            statements = self.connection.extract_statements(sql)
-        except duckdb.Error as exc:
-            raise QueryRefused(f"{label}: the query is not valid SQL") from exc
-        if len(statements) != 1:
-            raise QueryRefused(
-                f"{label}: refused {len(statements)} statements; exactly one SELECT is allowed"
-            )
-        if statements[0].type != duckdb.StatementType.SELECT:
-            kind = str(statements[0].type).rsplit(".", 1)[-1]
-            raise QueryRefused(f"{label}: refused a {kind} statement; only SELECT is allowed")
-        cursor = self.connection.cursor()
-        token = _WATCHDOG.watch(cursor, self.timeout)
-        try:
-            return cursor.execute(sql).df()
-        except duckdb.InterruptException as exc:
-            raise QueryTimeout(
-                f"{label} took longer than {self.timeout:g} s and was stopped"
-            ) from exc
-        except duckdb.Error as exc:
-            raise QueryError(f"{label}: {_first_line(exc)}") from exc
-        finally:
-            _WATCHDOG.release(token)
-            cursor.close()
+        """Run `sql` if it is exactly one SELECT statement, cancelling it after the
+        timeout (hand-written SQL in tests and benchmarks; pages run trees)."""
+        return self.backend.run_select(sql, label=label, timeout=self.timeout)
 
     def failure_reason(self, source_id: str) -> str:
         problems = [i for i in self.failed.get(source_id, []) if i.is_error]
@@ -274,7 +215,7 @@ class Warehouse:
     def close(self) -> None:
         """Close the connection and remove the database file."""
         try:
-            self.connection.close()
+            self.backend.close()
         finally:
             if self._files is not None:
                 shutil.rmtree(self._files, ignore_errors=True)
@@ -360,7 +301,7 @@ def open_warehouse(
         raise
     return _owning(
         Warehouse(
-            connection=connection,
+            backend=DuckDBBackend(connection),
             loaded=loaded,
             failed=failed,
             issues=all_issues,
@@ -385,7 +326,7 @@ def attach_warehouse(
     )
     return _owning(
         Warehouse(
-            connection=connection,
+            backend=DuckDBBackend(connection),
             loaded=loaded,
             failed=failed,
             issues=issues,
@@ -398,19 +339,19 @@ def attach_warehouse(
 def empty_warehouse() -> Warehouse:
     """A warehouse with no sources (a board that could not be loaded)."""
     connection = duckdb.connect(":memory:", config=READ_ONLY_CONFIG)
-    return Warehouse(connection=connection)
+    return Warehouse(backend=DuckDBBackend(connection))
 
 
 def _owning(warehouse: Warehouse) -> Warehouse:
     # The file goes when the warehouse does (a reload opens a new one).
     if warehouse._files is not None:
-        weakref.finalize(warehouse, _remove, warehouse.connection, warehouse._files)
+        weakref.finalize(warehouse, _remove, warehouse.backend, warehouse._files)
     return warehouse
 
 
-def _remove(connection: duckdb.DuckDBPyConnection, folder: Path) -> None:
+def _remove(backend: Backend, folder: Path) -> None:
     try:
-        connection.close()
+        backend.close()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
