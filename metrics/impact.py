@@ -103,12 +103,51 @@ def block_model(metric: MetricDef, block: ITSBlock) -> str:
     return "binomial" if metric.measure == "ratio" else "arima"
 
 
+GROUP = "group"  # a multiple-baseline study's group column in the fitted frame
+
+
+def staggered_column(board: Board, metric: MetricDef, block: ITSBlock) -> str:
+    """The breakdown a multiple-baseline study fits across: the staggered column of its
+    first staggered intervention. Raises ITSInputError naming the field when it cannot."""
+    catalogue = board.catalogue
+    staggered = [
+        catalogue.interventions[i]
+        for i in block.interventions
+        if i in catalogue.interventions and catalogue.interventions[i].staggered is not None
+    ]
+    if not staggered:
+        raise ITSInputError(
+            "its.design: multiple_baseline needs an intervention with staggered starts "
+            f"(interventions.yaml staggered:), and none of {', '.join(block.interventions)} "
+            "has them"
+        )
+    column = staggered[0].staggered.column  # type: ignore[union-attr]
+    if column not in metric.breakdowns:
+        raise ITSInputError(
+            f"its.design: multiple_baseline fits the groups of '{column}' (the staggered "
+            f"column of '{staggered[0].id}'), but the metric has no breakdown by '{column}' "
+            f"(breakdowns: {', '.join(metric.breakdowns) or 'none'})"
+        )
+    return column
+
+
 def build_spec(
-    board: Board, metric: MetricDef, block: ITSBlock, *, placebo: bool = True
+    board: Board,
+    metric: MetricDef,
+    block: ITSBlock,
+    *,
+    placebo: bool = True,
+    lcn: str | None = None,
 ) -> ITSSpec:
-    """Translate an `its:` block into an engine specification (interventions by id)."""
+    """Translate an `its:` block into an engine specification (interventions by id).
+
+    A multiple-baseline block becomes a study across the groups of the staggered column
+    (`group_col`); under a neighbourhood filter (`lcn`) there is one group left, so the
+    neighbourhood's own series is studied with the single-series design."""
     catalogue = board.catalogue
     model = block_model(metric, block)
+    multiple = block.design == "multiple_baseline" and lcn is None
+    column = staggered_column(board, metric, block) if multiple else None
     if model == "binomial" and metric.measure != "ratio":
         raise ITSInputError(
             f"its.model: model 'binomial' needs a numerator and a denominator, but this metric "
@@ -118,13 +157,27 @@ def build_spec(
     for intervention_id in block.interventions:
         item = catalogue.interventions[intervention_id]
         phase = item.phase_in_months if block.phase_in != "none" else 0
+        by_group = item.staggered is not None and multiple and item.staggered.column == column
+        if by_group and lcn is None:
+            assert item.staggered is not None
+            group_starts = tuple(item.staggered.starts.items())
+            group_ramp = item.staggered.phase_in_months if block.phase_in == "ramp" else 0
+        else:
+            group_starts, group_ramp = (), None
+        start = item.start
+        if lcn is not None and item.staggered is not None and lcn in item.staggered.starts:
+            # A neighbourhood's own study starts at its own date, with its own phase-in.
+            start = item.staggered.starts[lcn]
+            phase = item.staggered.phase_in_months if block.phase_in != "none" else 0
         interventions.append(
             InterventionSpec(
                 id=item.id,
-                start=item.start,
+                start=start,
                 label=item.title,
                 ramp_periods=phase if block.phase_in == "ramp" else 0,
-                exclude_periods=phase if block.phase_in == "exclude" else 0,
+                exclude_periods=phase if block.phase_in == "exclude" and not multiple else 0,
+                group_starts=group_starts,
+                group_ramp_periods=group_ramp,
             )
         )
     shocks = [
@@ -133,6 +186,7 @@ def build_spec(
             start=catalogue.interventions[s].start,
             end=catalogue.interventions[s].end or catalogue.interventions[s].start,
             label=catalogue.interventions[s].title,
+            recovery_periods=catalogue.interventions[s].recovery_months,
         )
         for s in block.shocks
         if s in catalogue.interventions
@@ -149,7 +203,8 @@ def build_spec(
         seasonality=block.seasonality,
         hac_lags=block.hac_lags,
         offset_col=OFFSET if use_offset else None,
-        control_col=CONTROL if block.comparison else None,
+        control_col=CONTROL if block.comparison and not multiple else None,
+        group_col=GROUP if multiple else None,
         horizon=block.horizon,
         placebo=placebo,
     )
@@ -158,12 +213,16 @@ def build_spec(
 def _series_frame(
     board: Board, metric: MetricDef, spec: ITSSpec, query: SeriesQuery, group: str | None = None
 ) -> tuple[pd.DataFrame, list[str]]:
-    """date, value[, population] for the fit, without provisional months."""
+    """date, value[, population] for the fit, without provisional months (with `group`
+    one group of `query.breakdown`; a multiple-baseline spec: every group, long, with a
+    group column)."""
     frame = board.series(metric.id, query).frame
     if group is not None:
         frame = frame[frame["group"] == group]
     notes: list[str] = []
     data = pd.DataFrame({"date": frame["month"].to_numpy()})
+    if spec.group_col and group is None:
+        data[GROUP] = frame["group"].astype(str).to_numpy()
     if spec.offset_col:
         # Count model of a rate: model the counts, with the population as the offset.
         data["value"] = frame["numerator"].to_numpy()
@@ -176,8 +235,9 @@ def _series_frame(
         data["value"] = frame["value"].to_numpy()
     provisional = board.catalogue.sources[metric.source].provisional_months
     known = data.dropna(subset=["value"])
-    if provisional and len(known) > provisional:
-        cut = known["date"].iloc[-provisional]
+    months = known["date"].drop_duplicates().sort_values()
+    if provisional and len(months) > provisional:
+        cut = months.iloc[-provisional]
         data = data[data["date"] < cut]
         notes.append(
             f"The latest {provisional} months are provisional (still filling up) and are "
@@ -199,14 +259,28 @@ def run_impact(board: Board, request: ImpactRequest) -> Impact:
     if unknown:
         return Impact(request, metric, None, empty, error=f"unknown intervention {unknown[0]}")
     try:
-        spec = build_spec(board, metric, block, placebo=request.placebo)
+        spec = build_spec(board, metric, block, placebo=request.placebo, lcn=request.lcn)
     except ITSInputError as exc:
-        return Impact(request, metric, None, empty, error=str(exc))
+        return Impact(request, metric, None, empty, error=f"{metric.title}: {exc}")
     query = SeriesQuery(lcn=request.lcn)
     comparison = None
     comparison_series = None
     try:
-        data, notes = _series_frame(board, metric, spec, query)
+        if spec.group_col:
+            column = staggered_column(board, metric, block)
+            data, notes = _series_frame(board, metric, spec, SeriesQuery(breakdown=column))
+            groups = ", ".join(sorted(data[GROUP].unique()))
+            notes.append(
+                f"A multiple-baseline study: the {column.replace('_', ' ')} groups ({groups}) "
+                "fitted together, each from its own start; the effect is pooled over them."
+            )
+        else:
+            data, notes = _series_frame(board, metric, spec, query)
+            if block.design == "multiple_baseline":
+                notes.append(
+                    "For one neighbourhood the study uses that neighbourhood's own series and "
+                    "start date (the multiple-baseline study needs every neighbourhood)."
+                )
         series = board.series(metric.id, query).frame
         if block.comparison:
             comparison = board.metric(block.comparison)
@@ -232,7 +306,7 @@ def run_impact(board: Board, request: ImpactRequest) -> Impact:
             **sources,
         )
     groups: list[GroupImpact] = []
-    if request.breakdown:
+    if request.breakdown and not spec.group_col:
         groups = group_studies(
             board, metric, spec, SeriesQuery(breakdown=request.breakdown, lcn=request.lcn)
         )
@@ -250,7 +324,7 @@ def group_studies(
     except SeriesError as exc:
         return [GroupImpact("all groups", None, str(exc))]
     studies = []
-    group_spec = dataclasses.replace(spec, placebo=False, control_col=None)
+    group_spec = dataclasses.replace(spec, placebo=False, control_col=None, group_col=None)
     for group in sorted(frame["group"].unique()):
         data, _ = _series_frame(board, metric, group_spec, query, group)
         try:
@@ -412,6 +486,8 @@ def sensitivity_table(impact: Impact, families: Sequence[str] | None = None) -> 
     title = impact.metric.title
     if families is None:
         families = sensitivity_families(impact.metric)
+        if spec.group_col:  # a multiple-baseline study allows for carry-over itself
+            families = tuple(f for f in families if f != "arima")
     if OFFSET not in data and DENOMINATOR not in data:
         return sensitivity(data, spec, families, series_name=title)
     # Linear families model the rate or percentage itself; count families the counts with
@@ -758,8 +834,32 @@ def _interval_text(result: ITSResult, effect) -> tuple[str, str, bool]:
 
 
 def group_table(impact: Impact, intervention: str | None = None) -> pd.DataFrame:
-    """One row per group: the effect at the horizon, its CI and a plain reading."""
+    """One row per group: the effect at the horizon, its CI and a plain reading (for a
+    multiple-baseline study, each group's effect from the study fitted across them)."""
     rows = []
+    result = impact.result
+    if result is not None and result.design == "multiple_baseline":
+        fits = _fits(result)
+        for effect in result.group_horizon_effects:
+            estimate, interval, excludes = _interval_text(result, effect)
+            start = next(
+                (dict(s.group_starts).get(effect.group) for s in result.spec.interventions),
+                None,
+            )
+            rows.append(
+                {
+                    "Group": effect.group,
+                    "Start": "" if start is None else str(start)[:7],
+                    "Effect at horizon": estimate,
+                    "95% CI": interval,
+                    "Reading": (
+                        ("a change" if excludes else "consistent with no change")
+                        if fits
+                        else "no conclusion: the model does not fit"
+                    ),
+                }
+            )
+        return pd.DataFrame(rows)
     for group in impact.groups:
         if group.result is None:
             rows.append(

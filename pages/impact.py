@@ -214,7 +214,16 @@ chart(
 if shown["suppressed"].any():
     st.caption(plain(legend(policy)) + " Months with a suppressed figure are not plotted.")
 
-if impact.groups:
+if result.design == "multiple_baseline":
+    st.subheader("Effect in each group, each from its own start")
+    st.caption(
+        "**What this shows:** the change reached each group at a different date; the study "
+        "fits the groups together, each from its own start, so a change that appears in each "
+        "group at its own date (and not before) is hard to put down to anything else. The "
+        "headline is pooled over the groups."
+    )
+    st.dataframe(group_table(impact, focus), hide_index=True, width="stretch")
+elif impact.groups:
     st.subheader(f"Effect by {plain(breakdown.replace('_', ' '))}")
     st.caption(
         "**What this shows:** the same study fitted separately for each group "

@@ -109,8 +109,16 @@ def test_linear_sentence_uses_units(board):
 
 
 def test_breakdown_gives_one_study_per_group(board):
-    impact = run_impact(board, ImpactRequest("secondary_referrals", breakdown="lcn"))
+    impact = run_impact(board, ImpactRequest("acute_admissions", breakdown="lcn"))
     assert [g.group for g in impact.groups] == ["North", "South East", "South West"]
+    table = group_table(impact)
+    assert list(table["Group"]) == ["North", "South East", "South West"]
+    assert (table["Reading"] == "consistent with no change").all()
+
+
+def test_a_multiple_baseline_study_reads_each_group_from_the_joint_fit(board):
+    impact = run_impact(board, ImpactRequest("secondary_referrals", breakdown="lcn"))
+    assert impact.groups == ()  # no separate fits: the study already has every group
     table = group_table(impact)
     assert list(table["Group"]) == ["North", "South East", "South West"]
     assert (table["Reading"] == "a change").all()
@@ -119,9 +127,12 @@ def test_breakdown_gives_one_study_per_group(board):
 def test_sensitivity_has_every_family(board):
     impact = run_impact(board, ImpactRequest("secondary_referrals"))
     table = sensitivity_table(impact)
-    assert set(table["family"]) == {"ols", "arima", "poisson", "quasipoisson", "negbin"}
+    # A multiple-baseline study allows for carry-over in its covariance: no arima row.
+    assert set(table["family"]) == {"ols", "poisson", "quasipoisson", "negbin"}
     shown = sensitivity_display(table)
     assert shown["Effect at horizon"].str.endswith("%").all()
+    single = sensitivity_table(run_impact(board, ImpactRequest("acute_admissions")))
+    assert set(single["family"]) == {"ols", "arima", "poisson", "quasipoisson", "negbin"}
 
 
 def test_rate_metric_uses_population_offset_for_count_models(board):

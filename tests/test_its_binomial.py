@@ -147,8 +147,11 @@ def test_cli_refuses_a_count_model_on_percentages_and_runs_binomial(tmp_path: Pa
     )
     assert missing.returncode == 2 and "needs a denominator" in missing.stderr
     ran = subprocess.run(
-        [*base, "--value-col", "accepted", "--model", "binomial", "--denominator-col", "assessed"]
-        + ["--json", "--no-placebo"],
+        [
+            *base,
+            *("--value-col", "accepted", "--model", "binomial"),
+            *("--denominator-col", "assessed", "--json", "--no-placebo"),
+        ],
         capture_output=True,
         text=True,
         cwd=ROOT,

@@ -153,7 +153,8 @@ def test_auto_seasonality_keeps_two_harmonics_for_a_smooth_season() -> None:
 
 
 def test_auto_seasonality_means_none_for_annual_data() -> None:
-    years = pd.DataFrame({"date": range(1970, 2000), "value": np.arange(30.0) + (np.arange(30) > 15)})
+    values = np.arange(30.0) + (np.arange(30) > 15)
+    years = pd.DataFrame({"date": range(1970, 2000), "value": values})
     result = fit_its(
         years,
         ITSSpec(

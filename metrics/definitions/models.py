@@ -179,6 +179,23 @@ class FrameworkFile(_Model):
 # --------------------------------------------------------------------------- interventions
 
 
+class StaggeredStart(_Model):
+    """A roll-out that reached groups at different dates (a staggered start)."""
+
+    column: str = Field(
+        description="The breakdown column whose groups started at different dates, e.g. lcn "
+        "(one of the studied metric's breakdowns)."
+    )
+    starts: dict[str, Month] = Field(
+        min_length=2,
+        description="Each group's first month under the change, e.g. {North: 2015-10, South "
+        "West: 2016-01, South East: 2016-04}; the earliest is the intervention's start.",
+    )
+    phase_in_months: int = Field(
+        default=0, ge=0, le=36, description="Months over which the change phases in within a group."
+    )
+
+
 class InterventionDef(_Model):
     id: Identifier
     title: str = Field(description="Name shown on charts and in ITS results.")
@@ -188,17 +205,36 @@ class InterventionDef(_Model):
         "the way a figure is counted changed (flagged on data-quality pages)."
     )
     start: Month = Field(description="First month the change applies to (YYYY-MM).")
-    end: Month | None = Field(default=None, description="Last month of a temporary shock.")
+    end: Month | None = Field(
+        default=None,
+        description="Last month of a temporary shock at its full size; a shock without an "
+        "end is lasting (a step that stays, phased in over phase_in_months).",
+    )
+    recovery_months: int = Field(
+        default=0,
+        ge=0,
+        le=36,
+        description="A temporary shock's recovery: months over which it fades linearly back "
+        "to nothing after its end.",
+    )
     phase_in_months: int = Field(
         default=0, ge=0, le=36, description="Months over which a change phases in (a ramp)."
     )
     description: str = Field(default="", description="What changed, in plain words.")
     source: str = Field(default="", description="Where the date comes from (citation or note).")
+    staggered: StaggeredStart | None = Field(
+        default=None,
+        description="A roll-out that reached groups at different dates (column and each "
+        "group's start): a multiple-baseline study (its: design: multiple_baseline) fits the "
+        "groups together, each with its own date.",
+    )
 
     @model_validator(mode="after")
     def _end_after_start(self) -> InterventionDef:
         if self.end is not None and self.end < self.start:
             raise ValueError("end must not be before start")
+        if self.staggered is not None and min(self.staggered.starts.values()) < self.start:
+            raise ValueError("a staggered start must not be before the intervention's start")
         return self
 
 
@@ -295,6 +331,12 @@ class ITSBlock(_Model):
     comparison: str | None = Field(default=None, description="Metric id of a comparison series.")
     phase_in: Literal["ramp", "exclude", "none"] = Field(
         default="ramp", description="How an intervention's phase-in months are modelled."
+    )
+    design: Literal["single", "multiple_baseline"] = Field(
+        default="single",
+        description="single: one series (the whole area); multiple_baseline: the groups of the "
+        "first intervention's staggered column fitted together, each with its own start "
+        "(pooled effect and each group's; needs a staggered intervention and that breakdown).",
     )
 
 

@@ -1208,6 +1208,119 @@ def binomial_studies_have_a_denominator(ctx: _RuleContext) -> None:
             )
 
 
+def _interventions_file(ctx: _RuleContext) -> _File | None:
+    """interventions.yaml with its positions (for issues about an intervention's fields)."""
+    path = ctx.catalogue.config_dir / "interventions.yaml"
+    file = _File(path, _display(path, ctx.catalogue.config_dir))
+    _parse(file, [])
+    return file if file.loaded is not None else None
+
+
+def _intervention_index(file: _File, intervention_id: str) -> int | None:
+    data = file.loaded.data if file.loaded is not None else None
+    items = data.get("interventions") if isinstance(data, dict) else None
+    for index, item in enumerate(items or []):
+        if isinstance(item, dict) and item.get("id") == intervention_id:
+            return index
+    return None
+
+
+@rule
+def staggered_starts_name_known_groups(ctx: _RuleContext) -> None:
+    """interventions.yaml staggered.starts: each group a neighbourhood of board.yaml lcns when
+    the column is the neighbourhood column (other columns are checked against the data when
+    a study runs)."""
+    cat = ctx.catalogue
+    staggered = [i for i in cat.interventions.values() if i.staggered is not None]
+    if not staggered:
+        return
+    file = _interventions_file(ctx)
+    if file is None:
+        return
+    for item in staggered:
+        assert item.staggered is not None
+        index = _intervention_index(file, item.id)
+        if index is None:
+            continue
+        where = ("interventions", index, "staggered")
+        label = f"interventions[{item.id}].staggered"
+        column = item.staggered.column
+        if column != cat.board.lcn_column or not cat.board.lcns:
+            continue
+        for group in item.staggered.starts:
+            if group not in cat.board.lcns:
+                ctx.issues.append(
+                    _issue_at(
+                        file,
+                        (*where, "starts", group),
+                        f"intervention '{item.id}': staggered start for unknown group "
+                        f"'{group}' of {column}",
+                        hint=did_you_mean(group, cat.board.lcns)
+                        or f"neighbourhoods (board.yaml lcns): {', '.join(cat.board.lcns)}",
+                        stage="references",
+                        label=f"{label}.starts.{group}",
+                        key=True,
+                    )
+                )
+        if min(item.staggered.starts.values()) != item.start:
+            ctx.issues.append(
+                _issue_at(
+                    file,
+                    (*where, "starts"),
+                    f"intervention '{item.id}': the earliest staggered start "
+                    f"({min(item.staggered.starts.values()):%Y-%m}) is not its start "
+                    f"({item.start:%Y-%m})",
+                    hint="start is when the first group began",
+                    level="warning",
+                    stage="references",
+                    label=f"{label}.starts",
+                )
+            )
+
+
+@rule
+def multiple_baseline_studies_can_run(ctx: _RuleContext) -> None:
+    """its.design: multiple_baseline needs a staggered intervention whose column is one of
+    the metric's breakdowns, and a model that the design fits (not arima)."""
+    cat = ctx.catalogue
+    for metric in cat.metrics.values():
+        block = metric.its
+        if block is None or block.design != "multiple_baseline":
+            continue
+        staggered = [
+            cat.interventions[i]
+            for i in block.interventions
+            if i in cat.interventions and cat.interventions[i].staggered is not None
+        ]
+        if not staggered:
+            ctx.metric_issue(
+                metric,
+                ("its", "design"),
+                "design 'multiple_baseline' needs an intervention with staggered starts, and "
+                f"none of {', '.join(block.interventions)} has them",
+                "give the intervention staggered: {column, starts} in interventions.yaml, or "
+                "use design: single",
+            )
+            continue
+        column = staggered[0].staggered.column  # type: ignore[union-attr]
+        if column not in metric.breakdowns:
+            ctx.metric_issue(
+                metric,
+                ("its", "design"),
+                f"design 'multiple_baseline' fits the groups of '{column}', but the metric has "
+                f"no breakdown by '{column}'",
+                f"add {column} to breakdowns",
+            )
+        if block.model == "arima" or (block.model is None and metric.measure != "ratio"):
+            ctx.metric_issue(
+                metric,
+                ("its", "model"),
+                "design 'multiple_baseline' allows for months that move together in its "
+                "covariance and does not take model 'arima'",
+                "use model: quasipoisson (counts), binomial (proportions) or ols",
+            )
+
+
 @rule
 def headline_study_names_a_study(ctx: _RuleContext) -> None:
     """board.yaml headline_study: a metric with an its: block (the study the Impact page and

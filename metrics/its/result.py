@@ -71,10 +71,12 @@ class Effect:
     p_value: float
     per: str = ""
     comparison: bool = False
+    group: str = ""  # a multiple-baseline study's group ("" for the pooled effect)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "intervention": self.intervention,
+            **({"group": self.group} if self.group else {}),
             "term": self.term,
             "estimate": self.estimate,
             "ci_low": self.ci_low,
@@ -108,10 +110,12 @@ class HorizonEffect:
     relative_low: float
     relative_high: float
     method: str = "delta"
+    group: str = ""  # a multiple-baseline study's group ("" for all groups together)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "intervention": self.intervention,
+            **({"group": self.group} if self.group else {}),
             "months_after": self.months_after,
             "date": self.date.strftime("%Y-%m-%d"),
             "fitted": self.fitted,
@@ -454,6 +458,10 @@ class ITSResult:
     counterfactual_table: pd.DataFrame = field(repr=False)
     placebo_note: str = ""  # why there is no placebo check (when one was asked for)
     verdict: Verdict | None = None  # whether the model fits well enough to conclude
+    design: str = "single"  # "single" series, or "multiple_baseline" (groups together)
+    groups: tuple[str, ...] = ()  # a multiple-baseline study's groups
+    group_effects: tuple[Effect, ...] = ()  # each group's level and slope changes
+    group_horizon_effects: tuple[HorizonEffect, ...] = ()  # each group's horizon effect
 
     # -- tables --------------------------------------------------------------------------
 
@@ -498,6 +506,14 @@ class ITSResult:
     def horizon_effect(self, intervention: str | None = None) -> HorizonEffect:
         wanted = intervention or self.main_intervention
         return next(h for h in self.horizon_effects if h.intervention == wanted)
+
+    def group_effect(self, group: str, intervention: str | None = None, term: str = "level"):
+        """A multiple-baseline study's effect in one group (None if not estimated)."""
+        wanted = intervention or self.main_intervention
+        for item in self.group_effects:
+            if item.group == group and item.intervention == wanted and item.term == term:
+                return item
+        return None
 
     def cumulative_effect(self, intervention: str | None = None) -> CumulativeEffect:
         wanted = intervention or self.main_intervention
@@ -713,6 +729,16 @@ class ITSResult:
                 f"{c.counterfactual_total:.4g}"
             )
         t = self.trend
+        if self.design == "multiple_baseline":
+            lines.append(
+                f"  multiple baseline: {len(self.groups)} groups ({', '.join(self.groups)})"
+            )
+            for item in self.group_effects:
+                per = f" per {item.per}" if item.per else ""
+                lines.append(
+                    f"    {item.group}: {item.intervention} {item.term}: {item.estimate:.4g}{per} "
+                    f"({item.ci_low:.4g} to {item.ci_high:.4g}), {item.scale}"
+                )
         lines.append(
             f"  underlying trend: {t.estimate:.4g} per {t.per} ({t.ci_low:.4g} to "
             f"{t.ci_high:.4g}), {t.scale}"
@@ -776,6 +802,16 @@ class ITSResult:
                 "placebo": None if self.placebo is None else self.placebo.to_dict(),
                 "placebo_note": self.placebo_note or None,
                 "verdict": None if self.verdict is None else self.verdict.to_dict(),
+                "design": self.design,
+                **(
+                    {
+                        "groups": list(self.groups),
+                        "group_effects": [e.to_dict() for e in self.group_effects],
+                        "group_horizon_effects": [h.to_dict() for h in self.group_horizon_effects],
+                    }
+                    if self.design == "multiple_baseline"
+                    else {}
+                ),
                 "coefficients": coefficients,
                 "model_details": dict(self.model_details),
                 "summary": self.sentence(),

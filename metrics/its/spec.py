@@ -64,6 +64,11 @@ class InterventionSpec:
         exclude_periods: a transition window of this many periods from `start` that is left
             out of the fit (but still shown); level and slope are then centred on the first
             period after the window.
+        group_starts: a staggered roll-out: each group's own first period, as (group, date)
+            pairs (a dict is accepted). Used by a multiple-baseline study (`ITSSpec.group_col`);
+            a single-series study uses `start`.
+        group_ramp_periods: each group's phase-in in a multiple-baseline study (None: the
+            same as `ramp_periods`).
     """
 
     id: str
@@ -73,6 +78,8 @@ class InterventionSpec:
     slope: bool = True
     ramp_periods: int = 0
     exclude_periods: int = 0
+    group_starts: tuple[tuple[str, DateLike], ...] = ()
+    group_ramp_periods: int | None = None
 
     def __post_init__(self) -> None:
         if not self.id or not str(self.id).strip():
@@ -87,6 +94,24 @@ class InterventionSpec:
             raise ITSInputError(
                 f"intervention '{self.id}': choose a phase-in ramp or an excluded window, not both"
             )
+        starts = self.group_starts
+        if isinstance(starts, dict):
+            starts = tuple(starts.items())
+        starts = tuple(sorted((str(group), date) for group, date in starts))
+        object.__setattr__(self, "group_starts", starts)
+        if len({group for group, _ in starts}) != len(starts):
+            raise ITSInputError(f"intervention '{self.id}': a group has two staggered starts")
+        if self.group_ramp_periods is not None and self.group_ramp_periods < 0:
+            raise ITSInputError(f"intervention '{self.id}': group_ramp_periods must be >= 0")
+
+    @property
+    def staggered(self) -> bool:
+        """True when groups start at different dates (a staggered roll-out)."""
+        return bool(self.group_starts)
+
+    def ramp_for_groups(self) -> int:
+        """Each group's phase-in in a multiple-baseline study."""
+        return self.ramp_periods if self.group_ramp_periods is None else self.group_ramp_periods
 
 
 @dataclass(frozen=True)
@@ -171,6 +196,12 @@ class ITSSpec:
         placebo: run the placebo check (false intervention dates in the pre-period).
         placebo_count: at most this many placebo dates, evenly spaced.
         arma_order: (p, q) of the ARMA error for model "arima".
+        group_col: a multiple-baseline study: the frame is long (one row per period and
+            group) and every group is fitted together, each with its own intercept and trend
+            and its own start for a staggered intervention (`group_starts`); the effects are
+            pooled, with each group's beside them. Families ols, poisson, quasipoisson,
+            negbin and binomial, with a Driscoll-Kraay covariance (months that move together
+            within and across groups).
         term: the effect the study is about, for the first intervention: "level" (the jump),
             "slope" (the change in trend) or "auto" (the level when one is estimated, else
             the slope). The placebo check tests this term.
@@ -202,6 +233,7 @@ class ITSSpec:
     simulations: int = DEFAULT_SIMULATIONS
     seed: int = DEFAULT_SEED
     check_fit: bool = True
+    group_col: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "interventions", tuple(self.interventions))
@@ -249,6 +281,14 @@ class ITSSpec:
             )
         if not self.per > 0:
             raise ITSInputError("per must be positive")
+        if self.group_col and self.model == "arima":
+            raise ITSInputError(
+                "a multiple-baseline study allows for months that move together through its "
+                "covariance (Driscoll-Kraay): use model ols, a count model or binomial, not "
+                "arima"
+            )
+        if self.group_col and self.control_col:
+            raise ITSInputError("a multiple-baseline study takes no comparison series")
         if self.control_offset_col and not self.control_col:
             raise ITSInputError("control_offset_col needs control_col")
         if (

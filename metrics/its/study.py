@@ -1056,6 +1056,12 @@ def fit_its(
         ITSInputError: when the data cannot support the study (see module docstring).
     """
     name = series_name
+    if spec.group_col:
+        from metrics.its.staggered import fit_multiple_baseline  # it imports this module's peers
+
+        return fit_multiple_baseline(
+            frame, spec, date_col=date_col, value_col=value_col, series_name=name
+        )
     series = _prepare(frame, spec, date_col, value_col, name)
     notes = list(series.warnings)
     timings = place_interventions(spec.interventions, series.first_ordinal, spec.frequency)
