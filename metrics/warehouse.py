@@ -22,6 +22,8 @@ Awkward files, and what happens to them (line numbers are the file's own, header
   numbers are reported as not dates. In a CSV they are an *error* with the line, naming
   the date they would be, unless the column declares ``format: excel``, which reads day
   numbers (and YYYY-MM-DD) on purpose.
+- **A fraction in an integer column** ("100.5"): an *error* naming the lines ("is not a
+  whole number"); it is never rounded. "100.0" is 100.
 - **Thousands separators** ("1,234", quoted, in an integer or number column): *accepted*
   with a warning naming the column and lines, because the reading is unambiguous when the
   digits are grouped in threes; anything else with a comma ("1,2", "1.234,5") is an error.
@@ -617,6 +619,11 @@ class _SourceLoader:
                 f"CASE WHEN contains({cell}, ',') AND regexp_full_match({cell}, '{THOUSANDS}') "
                 f"THEN replace({cell}, ',', '') ELSE {cell} END"
             )
+        if column.type == ColumnType.integer:
+            # TRY_CAST('100.5' AS BIGINT) is 101: a fraction is never rounded, it is
+            # reported as not a whole number (100.0 is 100).
+            number = f"TRY_CAST({cell} AS DOUBLE)"
+            return f"CASE WHEN {number} = trunc({number}) THEN TRY_CAST({cell} AS BIGINT) END"
         return f"TRY_CAST({cell} AS {SQL_TYPES[column.type]})"
 
     def _rows_from(self) -> str:
@@ -697,6 +704,11 @@ class _SourceLoader:
                     serial = f"regexp_full_match({cell}, '[0-9]{{5}}(\\.[0-9]+)?')"
                     self._report_serial_dates(name, f"{where} AND {serial}")
                     where += f" AND NOT {serial}"
+            if column.type == ColumnType.integer:
+                hint = (
+                    "whole numbers are never rounded: correct the value, or declare "
+                    "type: number if the column holds fractions"
+                )
             self._report(name, where, "'{value}' is not " + EXPECTED_TEXT[column.type], hint)
         if column.required or name == self.source.date_column:
             self._report(name, f"{cell} IS NULL", "a value is required but the cell is blank")

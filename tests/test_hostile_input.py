@@ -724,3 +724,41 @@ def test_line_breaks_inside_quotes_keep_line_numbers_true(mini: Path) -> None:
     data_file(mini, "events.csv").write_bytes(content)
     (issue,) = data_issues(load_source(mini, "events"), "events.csv")
     assert "below the minimum" in issue.message and issue.line == 8
+
+
+def test_a_fraction_in_an_integer_column_is_an_error_never_rounded(mini: Path) -> None:
+    content = ORIGINAL_EVENTS.replace(b"true,3", b"true,100.5").replace(b"false,10", b"false,2.5")
+    content = content.replace(b"true,5", b"true,5.0")  # a whole number written with .0
+    data_file(mini, "events.csv").write_bytes(content)
+    report = load_source(mini, "events")
+    (issue,) = data_issues(report, "events.csv")
+    assert issue.is_error and issue.field == "days" and issue.line == 2
+    assert "'100.5' is not a whole number (lines 2, 3)" in issue.message
+    assert "never rounded" in issue.hint and "type: number" in issue.hint
+    assert "events" not in report.warehouse.loaded  # nothing loaded as 101
+
+
+def test_a_fraction_in_an_integer_column_of_parquet_and_excel(
+    mini: Path, edit: Callable[..., None]
+) -> None:
+    import openpyxl
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table(
+        {"month": [dt.date(2024, 1, 1)] * 2, "measure": ["x", "y"], "value": [100.0, 100.5]}
+    )
+    pq.write_table(table, data_file(mini, "monthly.parquet"))
+    edit(mini / "sources.yaml", "value: {type: number, min: 0}", "value: {type: integer, min: 0}")
+    edit(mini / "sources.yaml", "path: monthly.csv", "path: monthly.parquet")
+    (issue,) = [
+        i for i in data_issues(load_source(mini, "monthly"), "monthly.parquet") if i.is_error
+    ]
+    assert "'100.5' is not a whole number (rows 2)" in issue.message and issue.line == 2
+    book = openpyxl.Workbook()
+    book.active.append(["month", "measure", "value"])
+    book.active.append([dt.datetime(2024, 1, 1), "x", 100.5])
+    book.save(data_file(mini, "monthly.xlsx"))
+    edit(mini / "sources.yaml", "path: monthly.parquet", "path: monthly.xlsx")
+    (issue,) = [i for i in data_issues(load_source(mini, "monthly"), "monthly.xlsx") if i.is_error]
+    assert "'100.5' is not a whole number (lines 2)" in issue.message and issue.line == 2
