@@ -9,9 +9,11 @@ even by URL. The legacy pages/ auto-discovery is off (client.showSidebarNavigati
 from __future__ import annotations
 
 import logging
+import re
 import traceback
 import urllib.parse
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import streamlit as st
@@ -50,9 +52,13 @@ PAGE_REGISTRY: dict[str, tuple[str, str, str]] = {
 }
 
 
-def navigation_for(allowed: list[str]) -> dict[str, list[st.Page]]:
+def navigation_for(allowed: list[str], requested: str = "") -> dict[str, list[st.Page]]:
     """The role's pages only. The home page is served at / and, through a hidden second
-    registration, at its own stem too, so every page is reachable by its stem."""
+    registration, at its own stem too, so every page is reachable by its stem.
+
+    A link to a page that does not exist, or that this role may not open (`requested`,
+    the last part of the link's path), is given the site's own calm page at that path,
+    instead of Streamlit's "Page not found" pop-up over the home page."""
     # A page file that is missing is left out (and logged) rather than taking the site down.
     here = Path(__file__).parent
     missing = [stem for stem in missing_files(here / "pages", tuple(allowed)) if stem in allowed]
@@ -72,23 +78,59 @@ def navigation_for(allowed: list[str]) -> dict[str, list[st.Page]]:
             pages.append(st.Page(path, title=title, url_path=stem, visibility="hidden"))
         else:
             pages.append(st.Page(path, title=title, icon=icon, url_path=stem))
+    if requested and requested not in {"home", *stems} and PAGE_NAME.fullmatch(requested):
+        forbidden = requested in PAGE_REGISTRY
+        sections.setdefault("", []).append(
+            st.Page(
+                not_found_page(requested, forbidden, home),
+                title="Not available" if forbidden else "Page not found",
+                url_path=requested,
+                visibility="hidden",
+            )
+        )
     return sections
+
+
+PAGE_NAME = re.compile(r"[A-Za-z0-9_-]{1,80}")  # what Streamlit accepts as a page's path
+
+
+def requested_page() -> str:
+    """The last part of the link's path ("" for the home page)."""
+    path = urllib.parse.urlparse(st.context.url or "").path
+    return urllib.parse.unquote(path.rstrip("/").rsplit("/", 1)[-1])
+
+
+def not_found_page(stem: str, forbidden: bool, home: str) -> Callable[[], None]:
+    """The site's own page for a link that leads nowhere (logged once per session)."""
+
+    def page_not_found() -> None:
+        identity = st.session_state.get("identity")
+        who = identity.who if identity is not None else "visitor"
+        if forbidden:
+            st.title("This page is not available to you")
+            st.write(
+                "The link leads to a page of the board that your role does not include. "
+                "If you need it, ask the alliance's analysts for access."
+            )
+        else:
+            st.title("Page not found")
+            st.write(
+                "The link does not lead to a page of this board: it may be mistyped, or "
+                "the page may have moved."
+            )
+        title = PAGE_REGISTRY.get(home, ("", "the home page", ""))[1]
+        st.page_link(f"pages/{home}.py", label=f"Go to {title}", icon=":material/home:")
+        logged: set[str] = st.session_state.setdefault("_not_found_logged", set())
+        if stem not in logged:
+            logged.add(stem)
+            audit.record(who, "refused_page" if forbidden else "unknown_page", stem[:80])
+            LOG.info("%s page requested: %s", "forbidden" if forbidden else "unknown", stem)
+
+    return page_not_found
 
 
 def _nothing_to_show() -> None:
     st.info("There is nothing to show for your role yet. Ask the alliance's analysts for access.")
-
-
-def refuse_forbidden_deep_link(allowed: list[str], who: str) -> None:
-    """A link to a page this role may not see: a calm notice, and a line in the audit log.
-    (The page is not registered for the role, so Streamlit serves the home page instead.)"""
-    url = st.context.url or ""
-    stem = urllib.parse.urlparse(url).path.rstrip("/").rsplit("/", 1)[-1]
-    if stem in PAGE_REGISTRY and stem not in allowed:
-        st.info("That page is not available for your role, so the home page is shown instead.")
-        if st.session_state.get("_refused_page") != stem:
-            st.session_state["_refused_page"] = stem
-            audit.record(who, "refused_page", stem)
 
 
 def main() -> None:
@@ -100,13 +142,12 @@ def main() -> None:
     )
     state = board_state()
     identity = current_identity(state)
-    navigation = st.navigation(navigation_for(identity.pages), position="top")
+    navigation = st.navigation(navigation_for(identity.pages, requested_page()), position="top")
     st.session_state["board_state"] = state
     st.session_state["identity"] = identity
     st.session_state["filters"] = shared_filters(state)
     synthetic_banner()
     identity_banner(identity)
-    refuse_forbidden_deep_link(identity.pages, identity.who)
     if identity.role == "analyst":
         problems_banner(state)
     elif state.serving_last_good or state.board.errors:

@@ -76,3 +76,23 @@ def test_filters_live_in_the_url_and_persist_across_pages(browser_session, serve
     finally:
         page.close()
     assert browser_session.foreign_requests == []
+
+
+def test_an_unknown_page_gets_the_sites_own_calm_page(browser_session, server):
+    page = open_page(browser_session, server.url + "/no_such_page?from=2020-04")
+    try:
+        body = page.inner_text("body")
+        screenshot(page, "not_found")
+        assert page.locator("h1").first.inner_text() == "Page not found"
+        assert "does not lead to a page of this board" in body
+        # Streamlit's own pop-up ("You have requested page ...") is not shown.
+        assert "You have requested page" not in body
+        assert page.locator('[role="dialog"]').count() == 0
+        home = page.get_by_role("link", name="Go to Overview")
+        home.click()
+        page.wait_for_function("() => !location.pathname.endsWith('/no_such_page')")
+        wait_ready(page)
+        assert "Needs the board's attention" in page.inner_text("body")
+    finally:
+        page.close()
+    assert browser_session.foreign_requests == []
