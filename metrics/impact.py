@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from metrics.board import Board
-from metrics.definitions.models import ITSBlock, MetricDef
+from metrics.definitions.models import InterventionDef, ITSBlock, MetricDef
 from metrics.disclosure import Policy, control_count, control_value, is_controlled
 from metrics.formatting import format_money, format_value
 from metrics.its import (
@@ -131,6 +131,23 @@ def staggered_column(board: Board, metric: MetricDef, block: ITSBlock) -> str:
     return column
 
 
+def shock_spec(item: InterventionDef) -> ShockSpec:
+    """An interventions.yaml entry listed under its.shocks, as the engine's shock: a shock
+    with an end is temporary (with its recovery months); a shock without one, and a
+    definition break, is lasting (a step that stays, phased in over phase_in_months)."""
+    if item.end is None:
+        return ShockSpec(
+            id=item.id, start=item.start, label=item.title, ramp_periods=item.phase_in_months
+        )
+    return ShockSpec(
+        id=item.id,
+        start=item.start,
+        end=item.end,
+        label=item.title,
+        recovery_periods=item.recovery_months,
+    )
+
+
 def build_spec(
     board: Board,
     metric: MetricDef,
@@ -154,7 +171,7 @@ def build_spec(
             f"is a {metric.measure}: use it for measure: ratio (a proportion)"
         )
     interventions = []
-    for intervention_id in block.interventions:
+    for position, intervention_id in enumerate(block.interventions):
         item = catalogue.interventions[intervention_id]
         phase = item.phase_in_months if block.phase_in != "none" else 0
         by_group = item.staggered is not None and multiple and item.staggered.column == column
@@ -176,20 +193,14 @@ def build_spec(
                 label=item.title,
                 ramp_periods=phase if block.phase_in == "ramp" else 0,
                 exclude_periods=phase if block.phase_in == "exclude" and not multiple else 0,
+                slope=block.slope or (position == 0 and block.term == "slope"),
                 group_starts=group_starts,
                 group_ramp_periods=group_ramp,
+                post_periods=block.post_months if position == 0 else None,
             )
         )
     shocks = [
-        ShockSpec(
-            id=catalogue.interventions[s].id,
-            start=catalogue.interventions[s].start,
-            end=catalogue.interventions[s].end or catalogue.interventions[s].start,
-            label=catalogue.interventions[s].title,
-            recovery_periods=catalogue.interventions[s].recovery_months,
-        )
-        for s in block.shocks
-        if s in catalogue.interventions
+        shock_spec(catalogue.interventions[s]) for s in block.shocks if s in catalogue.interventions
     ]
     count_model = model in LOG_LINK_FAMILIES
     use_offset = count_model and (block.offset == OFFSET or metric.measure == "rate")
@@ -205,6 +216,7 @@ def build_spec(
         offset_col=OFFSET if use_offset else None,
         control_col=CONTROL if block.comparison and not multiple else None,
         group_col=GROUP if multiple else None,
+        term=block.term,
         horizon=block.horizon,
         placebo=placebo,
     )

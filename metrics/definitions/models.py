@@ -332,6 +332,25 @@ class ITSBlock(_Model):
     phase_in: Literal["ramp", "exclude", "none"] = Field(
         default="ramp", description="How an intervention's phase-in months are modelled."
     )
+    term: Literal["auto", "level", "slope"] = Field(
+        default="auto",
+        description="The effect the study reports for its first intervention: level (the "
+        "jump), slope (the change in trend, e.g. a programme that grows people's independence "
+        "month by month) or auto (the level).",
+    )
+    slope: bool = Field(
+        default=True,
+        description="Estimate a change in trend after each intervention as well as its level "
+        "change; false: steps only (for changes meant to shift the level, not the growth).",
+    )
+    post_months: int | None = Field(
+        default=None,
+        ge=3,
+        le=240,
+        description="A limited post window: study only the first N months after the first "
+        "intervention (e.g. a programme's growth phase, before it levels off); later months "
+        "are shown but not modelled.",
+    )
     design: Literal["single", "multiple_baseline"] = Field(
         default="single",
         description="single: one series (the whole area); multiple_baseline: the groups of the "

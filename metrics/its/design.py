@@ -34,6 +34,7 @@ import pandas as pd
 from metrics.its.errors import ITSInputError
 from metrics.its.spec import DateLike, InterventionSpec, ShockSpec, parse_seasonality
 
+LASTING = 10**9  # the "end" of a lasting shock: beyond any data
 _YEAR_ONLY = re.compile(r"^\s*(\d{4})(\.0)?\s*$")
 _EPOCH_MONTH = 1970 * 12
 
@@ -149,8 +150,10 @@ class ShockTiming:
     id: str
     label: str
     start: int
-    end: int
+    end: int  # for a lasting shock, a period far beyond any data
     recovery_periods: int
+    lasting: bool = False
+    ramp_periods: int = 0
 
 
 def place_interventions(
@@ -182,6 +185,14 @@ def place_shocks(
     placed = []
     for shock in shocks:
         start = period_ordinal(shock.start, frequency) - first_ordinal
+        if shock.end is None:
+            placed.append(
+                ShockTiming(
+                    shock.id, shock.label, start, LASTING, 0, lasting=True,
+                    ramp_periods=shock.ramp_periods,
+                )
+            )  # fmt: skip
+            continue
         end = period_ordinal(shock.end, frequency) - first_ordinal
         if end < start:
             raise ITSInputError(f"shock '{shock.id}' ends before it starts")
@@ -307,6 +318,13 @@ class DesignLayout:
         for timing in self.interventions:
             columns += self.intervention_terms(timing, t, g)
         for shock in self.shocks:
+            if shock.lasting:
+                if shock.ramp_periods > 0:
+                    ramp = (t - shock.start + 1.0) / shock.ramp_periods
+                    columns.append(np.clip(ramp, 0.0, 1.0))
+                else:
+                    columns.append((t >= shock.start).astype(float))
+                continue
             during = ((t >= shock.start) & (t <= shock.end)).astype(float)
             if shock.recovery_periods > 0:
                 since_end = t - shock.end

@@ -69,6 +69,9 @@ class InterventionSpec:
             a single-series study uses `start`.
         group_ramp_periods: each group's phase-in in a multiple-baseline study (None: the
             same as `ramp_periods`).
+        post_periods: a limited post window: the study covers only the `post_periods`
+            periods from `start` (e.g. a programme's growth phase, before it levels off);
+            later periods are shown but not modelled, and the effects describe the window.
     """
 
     id: str
@@ -80,6 +83,7 @@ class InterventionSpec:
     exclude_periods: int = 0
     group_starts: tuple[tuple[str, DateLike], ...] = ()
     group_ramp_periods: int | None = None
+    post_periods: int | None = None
 
     def __post_init__(self) -> None:
         if not self.id or not str(self.id).strip():
@@ -101,6 +105,8 @@ class InterventionSpec:
         object.__setattr__(self, "group_starts", starts)
         if len({group for group, _ in starts}) != len(starts):
             raise ITSInputError(f"intervention '{self.id}': a group has two staggered starts")
+        if self.post_periods is not None and self.post_periods < 3:
+            raise ITSInputError(f"intervention '{self.id}': a post window needs at least 3 periods")
         if self.group_ramp_periods is not None and self.group_ramp_periods < 0:
             raise ITSInputError(f"intervention '{self.id}': group_ramp_periods must be >= 0")
 
@@ -116,26 +122,42 @@ class InterventionSpec:
 
 @dataclass(frozen=True)
 class ShockSpec:
-    """A temporary disturbance (e.g. the first COVID-19 lockdown) with its own term.
+    """An outside disturbance (e.g. the first COVID-19 lockdown) with its own term.
 
-    The shock term is 1 from `start` to `end` inclusive; with `recovery_periods` = r it then
-    falls linearly back to 0 over the next r periods (r/(r+1), ..., 1/(r+1)). Shocks stay in
-    the counterfactual: they would have happened without the intervention.
+    Temporary (an `end`): the shock term is 1 from `start` to `end` inclusive; with
+    `recovery_periods` = r it then falls linearly back to 0 over the next r periods (r/(r+1),
+    ..., 1/(r+1)). Lasting (no `end`, e.g. demand that stayed higher after the pandemic): a
+    step from `start` that stays, phased in over `ramp_periods` (1/n, 2/n, ..., 1). Shocks
+    stay in the counterfactual: they would have happened without the intervention.
     """
 
     id: str
     start: DateLike
-    end: DateLike
+    end: DateLike | None = None
     label: str = ""
     recovery_periods: int = 0
+    ramp_periods: int = 0
 
     def __post_init__(self) -> None:
         if not self.id or not str(self.id).strip():
             raise ITSInputError("a shock needs a non-empty id")
         if not self.label:
             object.__setattr__(self, "label", str(self.id))
-        if self.recovery_periods < 0:
-            raise ITSInputError(f"shock '{self.id}': recovery_periods must be >= 0")
+        if self.recovery_periods < 0 or self.ramp_periods < 0:
+            raise ITSInputError(f"shock '{self.id}': recovery and ramp periods must be >= 0")
+        if self.end is not None and self.ramp_periods:
+            raise ITSInputError(
+                f"shock '{self.id}': a phase-in (ramp_periods) is for a lasting shock (no end)"
+            )
+        if self.end is None and self.recovery_periods:
+            raise ITSInputError(
+                f"shock '{self.id}': a lasting shock (no end) has no recovery; give an end"
+            )
+
+    @property
+    def lasting(self) -> bool:
+        """True for a step that stays (no end)."""
+        return self.end is None
 
 
 _FOURIER = re.compile(r"^fourier:?(\d+)$")

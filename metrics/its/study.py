@@ -291,6 +291,39 @@ def _refuse_non_counts(values: np.ndarray, spec: ITSSpec, name: str, what: str =
     )
 
 
+def _post_window(
+    spec: ITSSpec,
+    series: _Series,
+    timings: Sequence[InterventionTiming],
+    notes: list[ITSWarning],
+) -> int:
+    """The first period after a limited post window (the series' length without one)."""
+    stop = series.n_periods
+    for item in spec.interventions:
+        if item.post_periods is None:
+            continue
+        timing = next(t for t in timings if t.id == item.id)
+        end = timing.start + item.post_periods
+        if end < stop:
+            stop = end
+            notes.append(
+                ITSWarning(
+                    "post_window",
+                    f"the study covers the {item.post_periods} periods from '{item.id}' "
+                    f"({series.label(timing.start)} to {series.label(end - 1)}); later periods "
+                    "are shown but not modelled",
+                )
+            )
+    later = [t for t in timings if t.start >= stop] if stop < series.n_periods else []
+    if later:
+        raise _fail(
+            series.name,
+            f"intervention '{later[0].id}' starts after the post window of the study "
+            f"(which ends {series.label(stop - 1)}): leave it out or widen the window",
+        )
+    return stop
+
+
 def _check_timings(
     series: _Series,
     timings: Sequence[InterventionTiming],
@@ -534,15 +567,18 @@ def _horizon_effect(
     offsets: np.ndarray,
     notes: list[ITSWarning],
     draws: np.ndarray | None,
+    stop: int | None = None,
 ) -> HorizonEffect:
-    last = series.n_periods - 1
+    last = series.n_periods - 1 if stop is None else min(stop, series.n_periods) - 1
     target = timing.start + spec.horizon_periods
     if target > last:
         notes.append(
             ITSWarning(
                 "horizon_beyond_data",
-                f"the data end {last - timing.start} period(s) after '{timing.id}' starts: the "
-                f"effect is reported there instead of at {spec.horizon} months",
+                f"the {'studied window' if last < series.n_periods - 1 else 'data'} end"
+                f"{'s' if last < series.n_periods - 1 else ''} {last - timing.start} period(s) "
+                f"after '{timing.id}' starts: the effect is reported there instead of at "
+                f"{spec.horizon} months",
             )
         )
         target = last
@@ -623,8 +659,10 @@ def _cumulative_effect(
     timing: InterventionTiming,
     offsets: np.ndarray,
     draws: np.ndarray | None,
+    stop: int | None = None,
 ) -> CumulativeEffect:
-    t = np.arange(timing.start, series.n_periods)
+    end = series.n_periods if stop is None else min(stop, series.n_periods)
+    t = np.arange(timing.start, end)
     x1 = layout.matrix(t)
     x0 = x1.copy()
     x0[:, layout.effect_columns(timing.id)] = 0.0
@@ -656,7 +694,7 @@ def _cumulative_effect(
         intervention=timing.id,
         label=timing.label,
         start=series.dates[timing.start],
-        end=series.dates[-1],
+        end=series.dates[end - 1],
         n_periods=int(t.size),
         fitted_total=float(mu1.sum()),
         counterfactual_total=float(mu0.sum()),
@@ -715,6 +753,7 @@ def _counterfactual_frame(
     excluded: np.ndarray,
     offsets: np.ndarray,
     per: float = 1.0,
+    stop: int | None = None,
 ) -> pd.DataFrame:
     n = series.n_periods
     x1 = data.X[:n]
@@ -729,13 +768,14 @@ def _counterfactual_frame(
     if series.trials is not None:  # a binomial model shows the proportion (times per)
         with np.errstate(divide="ignore", invalid="ignore"):
             observed = per * series.y / series.trials
+    studied = np.arange(n) < (n if stop is None else stop)  # beyond a post window: not modelled
     frame = {
         "date": series.dates,
         "observed": observed,
         "fitted": fitted,
-        "counterfactual": _mean(eta0, fit.link, per),
-        "cf_low": _mean(eta0 - q * se0, fit.link, per),
-        "cf_high": _mean(eta0 + q * se0, fit.link, per),
+        "counterfactual": np.where(studied, _mean(eta0, fit.link, per), np.nan),
+        "cf_low": np.where(studied, _mean(eta0 - q * se0, fit.link, per), np.nan),
+        "cf_high": np.where(studied, _mean(eta0 + q * se0, fit.link, per), np.nan),
         "in_fit": data.mask[:n],
         "segment": pd.array(layout.segment_labels(np.arange(n)), dtype="string"),
     }
@@ -1077,6 +1117,8 @@ def fit_its(
     )
     t = np.arange(series.n_periods)
     excluded = probe.excluded(t)
+    stop = _post_window(spec, series, timings, notes)
+    excluded = excluded | (t >= stop)
     in_fit = np.isfinite(series.y) & np.isfinite(series.log_offset) & ~excluded
     _check_timings(series, timings, in_fit, notes)
     seasonality_p = None
@@ -1175,7 +1217,7 @@ def fit_its(
         )
 
     if spec.placebo or spec.check_fit:
-        tested = lack_of_fit(spec, data, layout, fit, timings[0].start, series.n_periods)
+        tested = lack_of_fit(spec, data, layout, fit, timings[0].start, stop)
         if tested is not None:
             diagnostics = dataclasses.replace(
                 diagnostics,
@@ -1187,15 +1229,15 @@ def fit_its(
     effects = _effects(fit, layout, spec, q, timings)
     draws = coefficient_draws(fit, spec)
     horizon = tuple(
-        _horizon_effect(fit, layout, series, spec, q, timing, offsets, notes, draws)
+        _horizon_effect(fit, layout, series, spec, q, timing, offsets, notes, draws, stop)
         for timing in timings
     )
     cumulative = tuple(
-        _cumulative_effect(fit, layout, series, spec, q, timing, offsets, draws)
+        _cumulative_effect(fit, layout, series, spec, q, timing, offsets, draws, stop)
         for timing in timings
     )
     counterfactual = _counterfactual_frame(
-        fit, layout, series, q, data, excluded, offsets, spec.per
+        fit, layout, series, q, data, excluded, offsets, spec.per, stop
     )
     se = fit.se
     coefficient_table = pd.DataFrame(
