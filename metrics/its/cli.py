@@ -9,10 +9,13 @@ Examples::
     python -m metrics its california_prop99.csv --date-col Year --value-col PacksPerCapita \\
         --series-col State --intervention 1989 --model ols --hac-lags 1 --json
 
-Comma- or semicolon-delimited files are both read (the delimiter is detected). Year-only
-dates (1989) mean annual data. Bad input never gives a traceback: one line on stderr that
-names the series and the problem, and exit code 2 (with --json and --series-col, failed
-series become {"series": ..., "error": ...} objects when at least one series succeeds).
+Comma- or semicolon-delimited files are both read (the delimiter is detected). With
+--frequency auto (the default) the dates' spacing sets the frequency: year-only dates (1989)
+or dates a whole number of years apart (1970-01-01, 1971-01-01) mean annual data, dates a
+whole number of quarters apart quarterly data, anything else monthly. Bad input never
+gives a traceback: one line on stderr that names the series and the problem, and exit code
+2 (with --json and --series-col, failed series become {"series": ..., "error": ...}
+objects when at least one series succeeds).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from typing import Any
 
 import pandas as pd
 
-from metrics.its.design import looks_annual
+from metrics.its.design import detect_frequency
 from metrics.its.errors import ITSInputError
 from metrics.its.result import ITSResult
 from metrics.its.spec import DEFAULT_MODEL, FAMILIES, InterventionSpec, ITSSpec, ShockSpec
@@ -105,7 +108,13 @@ def register(subparsers: Any) -> None:
         help="transition periods left out of the fit after every intervention",
     )
     parser.add_argument("--no-slope", action="store_true", help="estimate level changes only")
-    parser.add_argument("--frequency", choices=("auto", "monthly", "annual"), default="auto")
+    parser.add_argument(
+        "--frequency",
+        choices=("auto", "monthly", "quarterly", "annual"),
+        default="auto",
+        help="auto (default): from the dates' spacing (years apart: annual; quarters apart: "
+        "quarterly; else monthly)",
+    )
     parser.add_argument("--alpha", type=float, default=0.05, help="1 - confidence level")
     parser.add_argument("--no-placebo", action="store_true", help="skip the placebo check")
     parser.set_defaults(func=run)
@@ -166,7 +175,7 @@ def _shock(text: str, index: int) -> ShockSpec:
 def _build_spec(args: argparse.Namespace, frame: pd.DataFrame) -> ITSSpec:
     frequency = args.frequency
     if frequency == "auto":
-        frequency = "annual" if looks_annual(frame[args.date_col]) else "monthly"
+        frequency = detect_frequency(frame[args.date_col])
     interventions: list[InterventionSpec] = []
     for index, text in enumerate(args.intervention, start=1):
         taken = {item.id for item in interventions}

@@ -62,13 +62,19 @@ def period_ordinal(value: DateLike, frequency: str) -> int:
             if pd.isna(stamp):
                 raise ITSInputError(f"cannot read '{value}' as a date")
             year, month = stamp.year, stamp.month
-    return year * 12 + month - 1 if frequency == "monthly" else year
+    if frequency == "monthly":
+        return year * 12 + month - 1
+    if frequency == "quarterly":
+        return year * 4 + (month - 1) // 3
+    return year
 
 
 def ordinal_label(ordinal: int, frequency: str) -> str:
-    """ "2016-01" for monthly data, "1989" for annual data."""
+    """ "2016-01" for monthly data, "2016 Q1" for quarterly, "1989" for annual data."""
     if frequency == "monthly":
         return f"{ordinal // 12:04d}-{ordinal % 12 + 1:02d}"
+    if frequency == "quarterly":
+        return f"{ordinal // 4:04d} Q{ordinal % 4 + 1}"
     return f"{ordinal:04d}"
 
 
@@ -78,6 +84,8 @@ def ordinals_to_timestamps(ordinals: np.ndarray, frequency: str) -> pd.DatetimeI
     # numpy counts months and years from 1970: a direct cast, much faster than pandas parsing.
     if frequency == "monthly":
         stamps = (ordinals - _EPOCH_MONTH).astype("datetime64[M]")
+    elif frequency == "quarterly":
+        stamps = (ordinals * 3 - _EPOCH_MONTH).astype("datetime64[M]")
     else:
         stamps = (ordinals - 1970).astype("datetime64[Y]")
     return pd.DatetimeIndex(stamps.astype("datetime64[ns]"))
@@ -101,7 +109,7 @@ def ordinals_from_dates(dates: pd.Series, frequency: str) -> np.ndarray:
     if pd.api.types.is_datetime64_any_dtype(dates):
         stamps = dates.to_numpy(dtype="datetime64[ns]")
     elif looks_annual(dates):
-        if frequency == "monthly":
+        if frequency != "annual":
             raise ITSInputError(
                 "the dates are bare years: use annual frequency, or give months (YYYY-MM)"
             )
@@ -117,7 +125,32 @@ def ordinals_from_dates(dates: pd.Series, frequency: str) -> np.ndarray:
         stamps = parsed.to_numpy(dtype="datetime64[ns]")
     if frequency == "annual":
         return stamps.astype("datetime64[Y]").astype(np.int64) + 1970
-    return stamps.astype("datetime64[M]").astype(np.int64) + _EPOCH_MONTH
+    months = stamps.astype("datetime64[M]").astype(np.int64) + _EPOCH_MONTH
+    return months // 3 if frequency == "quarterly" else months
+
+
+def detect_frequency(dates: pd.Series) -> str:
+    """ "annual", "quarterly" or "monthly" from the spacing of the dates.
+
+    Bare years are annual. Otherwise the dates are read as months: when every gap between
+    consecutive distinct dates is a whole number of years (1970-01-01, 1971-01-01, ...), the
+    data are annual; a whole number of quarters, quarterly; anything else, monthly. Fewer
+    than two distinct dates: monthly.
+    """
+    if looks_annual(dates):
+        return "annual"
+    try:
+        months = np.unique(ordinals_from_dates(dates.dropna(), "monthly"))
+    except ITSInputError:
+        return "monthly"
+    if months.size < 2:
+        return "monthly"
+    gaps = np.diff(months)
+    if np.all(gaps % 12 == 0):
+        return "annual"
+    if np.all(gaps % 3 == 0):
+        return "quarterly"
+    return "monthly"
 
 
 # --- timings ----------------------------------------------------------------------------
@@ -267,7 +300,8 @@ class DesignLayout:
             names += [f"sin{j}" for j in self._sin_harmonics]
             names += [f"cos{j}" for j in range(1, self.harmonics + 1)]
         elif self.season_kind == "month":
-            names += [f"month[{m}]" for m in range(2, 13)]
+            label = "quarter" if frequency == "quarterly" else "month"
+            names += [f"{label}[{m}]" for m in range(2, period + 1)]
         self.columns: tuple[str, ...] = tuple(names)
 
     # -- contrasts -----------------------------------------------------------------------
@@ -304,8 +338,9 @@ class DesignLayout:
     # -- rows ----------------------------------------------------------------------------
 
     def calendar_month(self, t: np.ndarray) -> np.ndarray:
-        """Calendar month 1-12 of each period (monthly data only)."""
-        return (self.first_ordinal + np.asarray(t, dtype=np.int64)) % 12 + 1
+        """Calendar month 1-12 of each period (quarter 1-4 for quarterly data)."""
+        cycle = 4 if self.frequency == "quarterly" else 12
+        return (self.first_ordinal + np.asarray(t, dtype=np.int64)) % cycle + 1
 
     def matrix(self, t: np.ndarray, group: np.ndarray | None = None) -> np.ndarray:
         """Design rows for periods `t` (and `group`: 1 treated, 0 comparison)."""
@@ -340,7 +375,7 @@ class DesignLayout:
             columns += [np.cos(j * angle) for j in range(1, self.harmonics + 1)]
         elif self.season_kind == "month":
             month = self.calendar_month(t)
-            columns += [(month == m).astype(float) for m in range(2, 13)]
+            columns += [(month == m).astype(float) for m in range(2, self.period + 1)]
         return np.column_stack(columns)
 
     def intervention_terms(

@@ -322,12 +322,19 @@ def _the(label: str) -> str:
 
 
 def period_label(stamp: pd.Timestamp, frequency: str) -> str:
-    """ "2016-01" for monthly data, "1989" for annual data."""
+    """ "2016-01" for monthly data, "2016 Q1" for quarterly, "1989" for annual data."""
+    if frequency == "quarterly":
+        return f"{stamp:%Y} Q{(stamp.month - 1) // 3 + 1}"
     return f"{stamp:%Y}" if frequency == "annual" else f"{stamp:%Y-%m}"
 
 
 def _when(effect: HorizonEffect, frequency: str, label: str) -> str:
     label = _the(label)
+    if frequency == "quarterly":
+        quarters = effect.months_after // 3
+        if quarters == 0:
+            return f"in the first quarter of {label}"
+        return f"{quarters} quarter{'s' if quarters != 1 else ''} after {label}"
     if frequency == "annual":
         years = effect.months_after // 12
         if years == 0:

@@ -26,7 +26,8 @@ LOG_LINK_FAMILIES: frozenset[str] = frozenset({"poisson", "quasipoisson", "negbi
 COUNT_FAMILIES: frozenset[str] = LOG_LINK_FAMILIES
 # Families whose effects are ratios (rate ratios, or odds ratios for binomial).
 RATIO_FAMILIES: frozenset[str] = LOG_LINK_FAMILIES | {"binomial"}
-FREQUENCIES: tuple[str, ...] = ("monthly", "annual")
+FREQUENCIES: tuple[str, ...] = ("monthly", "quarterly", "annual")
+PERIOD_NAMES = {"monthly": "month", "quarterly": "quarter", "annual": "year"}
 
 # Default model: regression with AR(1) errors (phi by REML, coefficients by GLS). Board
 # series are short (often 24-60 months a side) and autocorrelated (AR(1) with phi 0.3-0.6
@@ -214,7 +215,9 @@ class ITSSpec:
         horizon: months after the start of an intervention at which the absolute and relative
             effect is reported (12 = one year; annual data use horizon // 12 years).
         alpha: 1 - confidence level (0.05 gives 95% intervals).
-        frequency: "monthly" or "annual".
+        frequency: "monthly", "quarterly" or "annual". Quarterly data: `period` 4 (the
+            default 12 is read as 4), "month" seasonality means quarter-of-year terms, and the
+            horizon is `horizon // 3` quarters.
         placebo: run the placebo check (false intervention dates in the pre-period).
         placebo_count: at most this many placebo dates, evenly spaced.
         arma_order: (p, q) of the ARMA error for model "arima".
@@ -264,7 +267,11 @@ class ITSSpec:
         if self.model not in FAMILIES:
             raise ITSInputError(f"unknown model '{self.model}': use one of {', '.join(FAMILIES)}")
         if self.frequency not in FREQUENCIES:
-            raise ITSInputError(f"unknown frequency '{self.frequency}': use monthly or annual")
+            raise ITSInputError(
+                f"unknown frequency '{self.frequency}': use monthly, quarterly or annual"
+            )
+        if self.frequency == "quarterly" and self.period == 12:
+            object.__setattr__(self, "period", 4)
         if not self.interventions:
             raise ITSInputError("an ITS study needs at least one intervention")
         ids = [i.id for i in self.interventions] + [s.id for s in self.shocks]
@@ -273,8 +280,8 @@ class ITSSpec:
         kind, _ = parse_seasonality(self.seasonality)
         if kind not in ("none", "auto") and self.frequency == "annual":
             raise ITSInputError("annual data have no seasonality: use seasonality='none'")
-        if kind == "month" and self.period != 12:
-            raise ITSInputError("month-of-year terms need period=12")
+        if kind == "month" and self.period != (4 if self.frequency == "quarterly" else 12):
+            raise ITSInputError("month-of-year terms need period=12 (4 for quarterly data)")
         if self.period < 2:
             raise ITSInputError("period must be at least 2")
         if self.hac_lags is not None and self.hac_lags < 0:
@@ -336,7 +343,7 @@ class ITSSpec:
     @property
     def periods_per_year(self) -> int:
         """12 for monthly data, 1 for annual data."""
-        return 12 if self.frequency == "monthly" else 1
+        return {"monthly": 12, "quarterly": 4}.get(self.frequency, 1)
 
     def main_term(self, estimates_level: bool) -> str:
         """The term the study reports for its first intervention ("level" or "slope")."""
@@ -347,4 +354,9 @@ class ITSSpec:
     @property
     def horizon_periods(self) -> int:
         """The reporting horizon in data periods (months, or whole years for annual data)."""
-        return self.horizon if self.frequency == "monthly" else self.horizon // 12
+        return self.horizon * self.periods_per_year // 12
+
+    @property
+    def period_name(self) -> str:
+        """ "month", "quarter" or "year": the unit of a slope change."""
+        return PERIOD_NAMES[self.frequency]

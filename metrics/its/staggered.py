@@ -53,7 +53,14 @@ from metrics.its.design import (
 )
 from metrics.its.diagnostics import residual_diagnostics
 from metrics.its.errors import ITSConvergenceError, ITSInputError
-from metrics.its.models import FitInput, ModelFit, default_hac_lags, fit_model, two_sided_p
+from metrics.its.models import (
+    FitInput,
+    ModelFit,
+    default_hac_lags,
+    fit_ar1,
+    fit_model,
+    two_sided_p,
+)
 from metrics.its.result import (
     CumulativeEffect,
     Effect,
@@ -461,7 +468,7 @@ def _effect(
     low, high = coefficient - q * se, coefficient + q * se
     link = _link(spec.model)
     ratio = link in ("log", "logit")
-    per = "month" if spec.frequency == "monthly" else "year"
+    per = spec.period_name
     return Effect(
         intervention=intervention.id,
         label=intervention.label,
@@ -673,14 +680,17 @@ def _counterfactual_table(
 
 
 def _lack_of_fit(
-    spec: ITSSpec, panel: _Panel, fitted: _Fitted, first_start: int, lags: int, name: str
+    spec: ITSSpec, resid: np.ndarray, t: np.ndarray, first_start: int, n_periods: int
 ) -> tuple[float, float, int] | None:
-    """The yearly-block test of the single-series study, blocks shared by the groups."""
+    """The yearly-block test of the single-series study, on the residuals summed over the
+    groups each month: regressed on the block indicators with AR(1) errors (phi by REML),
+    the blocks' Wald statistic over their number against F(B, T - k - 1). (A Wald test of
+    block terms added to the pooled model with the Driscoll-Kraay covariance rejects a
+    correct model far too often: 24 of 60 simulated sound studies at p < 0.001.)"""
     block = max(spec.periods_per_year, 3)
-    t = fitted.data.t
     columns = []
     start = first_start + block
-    while start + block // 2 <= panel.n_periods - 1:
+    while start + block // 2 <= n_periods - 1:
         columns.append(((t >= start) & (t < start + block)).astype(float))
         start += block
     end = first_start - block
@@ -689,41 +699,25 @@ def _lack_of_fit(
         end -= block
     if not columns:
         return None
-    base = fitted.data.X.shape[1]
-    augmented = np.column_stack([fitted.data.X, *columns])
-    names = [*fitted.layout.columns, *(f"block{i}" for i in range(len(columns)))]
-    keep = list(range(augmented.shape[1]))
-    rows = augmented[fitted.data.mask]
+    X = np.column_stack([np.ones(t.size), *columns])
+    names = ["const", *(f"block{i}" for i in range(len(columns)))]
+    keep = list(range(X.shape[1]))
     while True:
-        weak = first_collinear_column(rows[:, keep], [names[i] for i in keep])
+        weak = first_collinear_column(X[:, keep], [names[i] for i in keep])
         if weak is None:
             break
-        position = names.index(weak)
-        if position < base:
-            return None
-        keep.remove(position)
-    added = [i for i, c in enumerate(keep) if c >= base]
-    if not added:
+        keep.remove(names.index(weak))
+    added = [i for i, column in enumerate(keep) if column > 0]
+    dof = t.size - len(keep) - 1
+    if not added or dof < 10:
         return None
-    data = dataclasses.replace(fitted.data, X=augmented[:, keep])
-    fixed = {k: fitted.fit.details[k] for k in ("alpha",) if k in fitted.fit.details}
     try:
-        bigger = fit_model(spec.model, data, hac_lags=0, fixed=fixed)
+        fit = fit_ar1(resid, X[:, keep], t)
+        b = fit.params[added]
+        wald = float(b @ np.linalg.solve(fit.cov[np.ix_(added, added)], b))
     except (ITSInputError, np.linalg.LinAlgError):
         return None
-    mask = data.mask
-    X = data.X[mask]
-    eta = X @ bigger.params + data.offset[mask]
-    trials = None if data.trials is None else data.trials[mask]
-    weights, scores, _ = _family_parts(spec.model, bigger, X, data.y[mask], eta, trials)
-    cov = driscoll_kraay(X, weights, scores, data.t[mask], lags)
-    b = bigger.params[added]
-    try:
-        wald = float(b @ np.linalg.solve(cov[np.ix_(added, added)], b))
-    except np.linalg.LinAlgError:
-        return None
     count = len(added)
-    dof = fitted.df
     return wald / count, float(special.fdtrc(count, dof, wald / count)), count
 
 
@@ -807,7 +801,7 @@ def fit_multiple_baseline(
     diagnostics = residual_diagnostics(
         resid, residual_kind="pearson" if spec.model != "ols" else "raw", dispersion=dispersion
     )
-    tested = _lack_of_fit(spec, panel, pooled, first_start, lags, name)
+    tested = _lack_of_fit(spec, resid, np.nonzero(present)[0], first_start, T)
     if tested is not None:
         diagnostics = dataclasses.replace(
             diagnostics,
@@ -830,7 +824,7 @@ def fit_multiple_baseline(
     se = math.sqrt(max(float(contrast @ pooled.cov @ contrast), 0.0))
     link = _link(spec.model)
     if link == "identity":
-        per = "month" if spec.frequency == "monthly" else "year"
+        per = spec.period_name
         trend = Trend(beta, beta - q * se, beta + q * se, "absolute", per)
     else:
         m = spec.periods_per_year

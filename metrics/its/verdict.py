@@ -122,7 +122,9 @@ def assess(result: Any) -> Verdict:
     cautions: list[Reason] = []
     details = result.model_details
     d = result.diagnostics
-    unit = "month" if result.frequency == "monthly" else "period"
+    unit = {"monthly": "month", "quarterly": "quarter", "annual": "year"}.get(
+        result.frequency, "period"
+    )
     units = f"{unit}s"
 
     phi = details.get("phi")
