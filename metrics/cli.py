@@ -18,6 +18,8 @@ SUBCOMMAND_MODULES = [
     "metrics.exports.cli",  # export
     "metrics.readings_cli",  # readings
     "metrics.show_cli",  # show
+    "metrics.impact_cli",  # impact
+    "metrics.warehouse_cli",  # warehouse load, warehouse check
 ]
 
 
