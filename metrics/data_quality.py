@@ -2,21 +2,19 @@
 
 Five questions, each answered from what the board already loaded (no file is re-read):
 
-1. **Completeness.** For every source a metric uses and every month of its span:
-   - record-level sources (one row per referral, admission...): the month's row count
-     against the median of the previous 12 months. A month with no rows at all is
-     *missing*; a month far below the usual (under `LOW_RECORD_RATIO`: half) is *possibly
-     incomplete*. The threshold is low on purpose: real falls happen (COVID April 2020 was
-     about two thirds of a usual month), seasonal dips are 10-15%, and small sources vary
-     a lot by chance (detentions, about 43 a month, have ranged from 24 to 65).
-   - monthly sources (aggregated rows): per measure (a long table's ``measure`` value, or
-     each numeric column of a wide table), the month's non-blank values against the median
-     of the previous 12 months. No values at all (every cell blank, or no rows) is
-     *missing*; fewer values than usual (blank cells or missing rows) is *incomplete*.
-   A measure's span starts at its first row (a service that did not exist yet is absent,
-   not missing, e.g. the Evening Sanctuary before May 2019) and runs to the source's last
+1. **Completeness.** For every source a metric uses and every month of its span, per
+   measure (a record source's rows; each numeric column of a wide table, or the columns
+   `checks.measures` names; each ``measure`` of a long table): a month with no values at
+   all (every cell blank, or no rows) is *missing*; a month the month-change rule of
+   `metrics.month_checks` finds low is *incomplete*: keys (providers, cells) with values
+   in the months either side but none in it, or a total (or, without a key, a row count)
+   below every reference (the 3 months before, the 3 after, the same month a year earlier
+   scaled) by more than the source's `checks` tolerance, its usual swings and chance. The
+   same rule gives `validate`'s warnings, so the page and the command agree. A measure's
+   span starts at its first row (a service that did not exist yet is absent, not
+   missing, e.g. the Evening Sanctuary before May 2019) and runs to the source's last
    month (a measure that stops reporting is missing). The latest `provisional_months` of
-   each source (sources.yaml) are flagged provisional.
+   each source (sources.yaml) are flagged provisional and not judged.
 2. **Revisions.** From the vintages table (``src_revisions``): each month's first reported
    value against its latest, and how close a figure is to final N months after the period.
 3. **Definition breaks.** Interventions of kind ``definition_break``, the loaded sources
@@ -35,7 +33,6 @@ calendar, the usual month and the status are laid out here.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -49,26 +46,15 @@ from metrics.board import Board
 from metrics.charts.theme import CATEGORICAL, SECONDARY_TEXT, TEXT, apply_theme
 from metrics.definitions.issues import Issue
 from metrics.definitions.models import ColumnType, SourceDef
-from metrics.sql.compiler import (
-    all_of,
-    column,
-    count_where,
-    literal,
-    month_of,
-    table,
-    table_name,
-    template,
+from metrics.month_checks import (
+    RECORDS,
+    completeness_query,
+    judge_source,
+    presence_query,
 )
+from metrics.sql.compiler import column, table, table_name, template
 
 REVISIONS_SOURCE = "revisions"
-LOW_RECORD_RATIO = 0.5  # a record month under half the usual is possibly incomplete
-HISTORY_MONTHS = 12  # the "usual" month is the median of this many previous months
-RECORDS = "records"  # the one measure of a record-level source: its row count
-# Columns of a long-format monthly table that name the measure on each row.
-LONG_MEASURE_COLUMNS = ("measure", "measure_key")
-LONG_VALUE_COLUMN = "value"
-# Calendar bookkeeping, not measures (never blank in practice, and would only add noise).
-CALENDAR_COLUMNS = frozenset({"fin_month", "fin_year", "year", "month", "quarter"})
 
 Status = Literal["complete", "incomplete", "missing"]
 STATUS_ORDER = {"complete": 0, "incomplete": 1, "missing": 2}
@@ -114,25 +100,6 @@ def completeness_scope(board: Board) -> CompletenessScope:
     return CompletenessScope(tuple(checked), skipped)
 
 
-def source_measures(source: SourceDef) -> tuple[str, list[str]]:
-    """How a source's completeness is measured: ('record', ['records']),
-    ('long', [measure column]) or ('wide', [numeric columns])."""
-    if source.grain == "record":
-        return "record", [RECORDS]
-    for name in LONG_MEASURE_COLUMNS:
-        if name in source.columns and LONG_VALUE_COLUMN in source.columns:
-            return "long", [name]
-    numeric = [
-        name
-        for name, column in source.columns.items()
-        if column.type in (ColumnType.integer, ColumnType.number)
-        and name not in source.key
-        and name != source.date_column
-        and name not in CALENDAR_COLUMNS
-    ]
-    return "wide", numeric
-
-
 COMPLETENESS_COLUMNS = [
     "source_id",
     "source_title",
@@ -145,155 +112,80 @@ COMPLETENESS_COLUMNS = [
     "share",
     "status",
     "provisional",
+    "total",
+    "change",
+    "reason",
 ]
-
-
-def cell_queries(source: SourceDef) -> list[exp.Select]:
-    """SELECTs giving (source_id, measure, month, n_rows, n_values) for the months in
-    which the source has rows: one per source, or one per measure of a wide table."""
-    date = column(source.date_column)
-    month = month_of(date.copy())
-    dated = exp.Not(this=exp.Is(this=date.copy(), expression=exp.null()))
-    kind, measures = source_measures(source)
-
-    def cell(
-        measure: exp.Expression,
-        values: exp.Expression,
-        conditions: list[exp.Expression],
-        keys: list[exp.Expression],
-    ) -> exp.Select:
-        return (
-            exp.select(
-                exp.alias_(literal(source.id), "source_id", quoted=True),
-                exp.alias_(measure, "measure", quoted=True),
-                exp.alias_(month.copy(), "month", quoted=True),
-                exp.alias_(count_where(None), "n_rows", quoted=True),
-                exp.alias_(values, "n_values", quoted=True),
-                copy=False,
-            )
-            .from_(table(table_name(source.id)), copy=False)
-            .where(all_of(conditions), copy=False)
-            .group_by(month.copy(), *keys, copy=False)
-        )
-
-    if kind == "record":
-        return [cell(literal(RECORDS), count_where(None), [dated], [])]
-    if kind == "long":
-        name = column(measures[0])
-        measure = exp.cast(name.copy(), exp.DataType.Type.VARCHAR)
-        present = exp.Not(this=exp.Is(this=name.copy(), expression=exp.null()))
-        return [
-            cell(
-                measure,
-                exp.Count(this=column(LONG_VALUE_COLUMN)),
-                [dated, present],
-                [measure.copy()],
-            )
-        ]
-    return [
-        cell(literal(name), exp.Count(this=column(name)), [dated.copy()], []) for name in measures
-    ]
-
-
-def completeness_query(sources: Sequence[SourceDef]) -> exp.Query | None:
-    """The cells of every source, as one UNION ALL (None when no source has a measure)."""
-    selects = [select for source in sources for select in cell_queries(source)]
-    if not selects:
-        return None
-    return functools.reduce(
-        lambda query, select: query.union(select, distinct=False, copy=False), selects
-    )
 
 
 def _no_cells(month_type: object = "datetime64[us]") -> pd.DataFrame:
     """An empty completeness frame, typed as the warehouse types an empty result."""
     types: dict[str, object] = dict.fromkeys(COMPLETENESS_COLUMNS, "object")
     types.update(month=month_type, n_rows="int64", n_values="int64", expected="float64")
-    types.update(share="float64", provisional="bool")
+    types.update(share="float64", provisional="bool", total="float64", change="float64")
     return pd.DataFrame({name: pd.Series(dtype=kind) for name, kind in types.items()})
 
 
 def score_cells(
-    cells: pd.DataFrame, sources: Mapping[str, SourceDef], low_ratio: float
+    cells: pd.DataFrame,
+    sources: Mapping[str, SourceDef],
+    presence: Mapping[str, pd.DataFrame | None] | None = None,
 ) -> pd.DataFrame:
-    """Lay the cells out on the calendar and score every month (COMPLETENESS_COLUMNS,
-    ordered by source, measure and month).
+    """Lay the cells out on the calendar and judge every month (COMPLETENESS_COLUMNS,
+    ordered by source, measure and month) by `metrics.month_checks`.
 
-    A measure's months run from its first cell to its source's last; a month without a
-    cell has no rows and no values. The usual month is the median of the previous
-    `HISTORY_MONTHS` months (missing months count as zero)."""
+    `presence`: each keyed source's `presence_query` result (key gaps); without it, key
+    gaps are not looked for. ``expected`` is the usual number of values (the median of
+    the references), ``share`` the month's values against it (capped at 1), ``change``
+    the flagged change against the nearest reference and ``reason`` what was found."""
     months = pd.to_datetime(cells["month"])
     month_type = months.dtype
     if cells.empty:
         return _no_cells(month_type)
-    keys = ["source_id", "measure"]
-    # Months as consecutive integers (year * 12 + month - 1), so spans are ranges.
-    cells = cells.assign(_m=months.dt.year * 12 + months.dt.month - 1)
-    source_last = cells.groupby("source_id")["_m"].max()
-    spans = cells.groupby(keys, sort=True)["_m"].min().rename("first").reset_index()
-    spans["last"] = spans["source_id"].map(source_last)
-    lengths = (spans["last"] - spans["first"] + 1).to_numpy()
-    starts = np.repeat(np.cumsum(lengths) - lengths, lengths)
-    calendar = pd.DataFrame(
-        {
-            "source_id": np.repeat(spans["source_id"].to_numpy(), lengths),
-            "measure": np.repeat(spans["measure"].to_numpy(), lengths),
-            "_m": np.repeat(spans["first"].to_numpy(), lengths) + np.arange(lengths.sum()) - starts,
-        }
-    ).astype({"source_id": cells["source_id"].dtype, "measure": cells["measure"].dtype})
-    frame = calendar.merge(cells[[*keys, "_m", "n_rows", "n_values"]], on=[*keys, "_m"], how="left")
-    for name in ("n_rows", "n_values"):
-        frame[name] = frame[name].fillna(0).astype("int64")
-    frame["month"] = pd.to_datetime(
-        pd.DataFrame({"year": frame["_m"] // 12, "month": frame["_m"] % 12 + 1, "day": 1})
-    ).astype(month_type)
-    by_measure = frame.groupby(keys, sort=False)
-    previous = by_measure["n_values"].shift(1)
-    frame["expected"] = (
-        previous.groupby([frame["source_id"], frame["measure"]], sort=False)
-        .rolling(HISTORY_MONTHS, min_periods=1)
-        .median()
-        .reset_index(level=[0, 1], drop=True)
-    )
-    used = {source_id: sources[source_id] for source_id in source_last.index}
+    cells = cells.assign(month=months)
+    frames = []
+    for source_id, own in cells.groupby("source_id", sort=True):
+        source = sources[str(source_id)]
+        judged = judge_source(source, own, (presence or {}).get(str(source_id)))
+        last = judged["month"].max()
+        judged["source_title"] = source.title
+        judged["grain"] = source.grain
+        provisional_from = last - pd.DateOffset(months=source.provisional_months)
+        judged["provisional"] = (judged["month"] > provisional_from).to_numpy(dtype=bool)
+        frames.append(judged)
+    frame = pd.concat(frames, ignore_index=True)
     text = cells["source_id"].dtype
-    frame["source_title"] = frame["source_id"].map({k: s.title for k, s in used.items()})
-    frame["grain"] = frame["source_id"].map({k: s.grain for k, s in used.items()})
-    frame = frame.astype({"source_title": text, "grain": text})
-    # Monthly grains are fixed, so any shortfall against the usual month counts.
-    ratio = np.where(frame["grain"] == "record", low_ratio, 1.0)
+    frame = frame.astype({"source_id": text, "source_title": text, "grain": text})
+    frame["measure"] = frame["measure"].astype(cells["measure"].dtype)
+    frame["month"] = frame["month"].astype(month_type)
     n_values = frame["n_values"].to_numpy(dtype="float64")
     expected = frame["expected"].to_numpy(dtype="float64")
-    unknown = np.isnan(expected) | (expected == 0)
+    unknown = ~np.isfinite(expected) | (expected == 0)
     with np.errstate(divide="ignore", invalid="ignore"):
         frame["share"] = np.where(
             unknown, np.where(n_values > 0, 1.0, 0.0), np.minimum(n_values / expected, 1.0)
         )
-    below = ~np.isnan(expected) & (n_values < ratio * expected)
+    low = frame["direction"].to_numpy() < 0
     frame["status"] = np.where(
-        frame["n_values"] == 0, "missing", np.where(below, "incomplete", "complete")
+        frame["n_values"] == 0, "missing", np.where(low, "incomplete", "complete")
     )
-    provisional_from = frame["source_id"].map(
-        {k: source_last[k] - s.provisional_months for k, s in used.items()}
-    )
-    frame["provisional"] = (frame["_m"] > provisional_from).to_numpy(dtype=bool)
+    frame["change"] = frame["change"].astype("float64")
+    frame["total"] = frame["total"].astype("float64")
     return frame[COMPLETENESS_COLUMNS]
 
 
 def completeness(
-    board: Board,
-    start: dt.date | None = None,
-    end: dt.date | None = None,
-    *,
-    low_ratio: float = LOW_RECORD_RATIO,
+    board: Board, start: dt.date | None = None, end: dt.date | None = None
 ) -> pd.DataFrame:
     """Completeness of every checked source by measure and month.
 
     Columns: ``source_id, source_title, grain, measure, month, n_rows, n_values,
-    expected`` (median non-blank values over the previous 12 months; None for the first
-    month), ``share`` (n_values / expected, capped at 1: 0 to 1), ``status`` (complete,
-    incomplete or missing) and ``provisional``. `start` and `end` (months, inclusive)
-    limit the rows returned; the usual month is still measured on the months before.
+    expected`` (the usual number of values: the median of the month's references; None
+    for the first month), ``share`` (n_values / expected, capped at 1: 0 to 1), ``status``
+    (complete, incomplete or missing), ``provisional``, ``total`` (the measure's sum),
+    ``change`` (against the nearest reference, where flagged) and ``reason`` (what the
+    month checks found, in words). `start` and `end` (months, inclusive) limit the rows
+    returned; the references still use the months around them.
     """
     scope = completeness_scope(board)
     sources = {s: board.catalogue.sources[s] for s in scope.checked}
@@ -301,7 +193,14 @@ def completeness(
     if query is None:  # typed, so the views built on it work when nothing is checked
         return _no_cells()
     cells = board.warehouse.select(query, label="data quality: completeness")
-    frame = score_cells(cells, sources, low_ratio)
+    presence = {}
+    for source_id, source in sources.items():
+        tree = presence_query(source)
+        if tree is not None and source.checks.month_change:
+            presence[source_id] = board.warehouse.select(
+                tree, label=f"data quality: keys of {source_id}"
+            )
+    frame = score_cells(cells, sources, presence)
     if start is not None:
         frame = frame[frame["month"] >= pd.Timestamp(start.replace(day=1))]
     if end is not None:
@@ -309,7 +208,7 @@ def completeness(
     frame = frame.reset_index(drop=True)
     if frame.empty:
         # Text columns of an empty result are plain objects, as the warehouse returns them.
-        text = ["source_id", "source_title", "grain", "measure", "status"]
+        text = ["source_id", "source_title", "grain", "measure", "status", "reason"]
         frame = frame.astype(dict.fromkeys(text, object))
     return frame
 
@@ -326,6 +225,7 @@ def completeness_by_source(frame: pd.DataFrame) -> pd.DataFrame:
         provisional=("provisional", "any"),
         measures=("measure", "nunique"),
         n_rows=("n_rows", "sum"),
+        reason=("reason", lambda reasons: "; ".join(r for r in reasons if r)),
     )
     names = {rank: status for status, rank in STATUS_ORDER.items()}
     rolled["status"] = rolled["_rank"].map(names)
@@ -334,7 +234,8 @@ def completeness_by_source(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def completeness_gaps(frame: pd.DataFrame) -> pd.DataFrame:
-    """The months that are missing or incomplete, newest first, as a readable table."""
+    """The months that are missing or incomplete, newest first, as a readable table
+    (``Why``: what the month checks found)."""
     flagged = frame[frame["status"] != "complete"]
     return (
         pd.DataFrame(
@@ -345,6 +246,10 @@ def completeness_gaps(frame: pd.DataFrame) -> pd.DataFrame:
                 "Status": flagged["status"],
                 "Values": flagged["n_values"].astype(int),
                 "Usual": flagged["expected"].map(lambda v: "–" if pd.isna(v) else f"{v:,.0f}"),
+                "Why": [
+                    "no values" if status == "missing" else reason
+                    for status, reason in zip(flagged["status"], flagged["reason"], strict=True)
+                ],
                 "Provisional": flagged["provisional"].map(lambda p: "yes" if p else ""),
                 "_month": flagged["month"],
             }
@@ -804,6 +709,7 @@ def completeness_heatmap(frame: pd.DataFrame, *, by_source: bool) -> alt.LayerCh
             "row": label,
             "month": frame["month"],
             "share_pct": (100 * frame["share"].astype(float)).round(1),
+            "why": frame["reason"].fillna("").astype(str).to_numpy() if "reason" in frame else "",
             "state": [
                 _cell_state(s, bool(p))
                 for s, p in zip(frame["status"], frame["provisional"], strict=True)
@@ -818,6 +724,7 @@ def completeness_heatmap(frame: pd.DataFrame, *, by_source: bool) -> alt.LayerCh
         alt.Tooltip("yearmonth(month):T", title="Month", format="%B %Y"),
         alt.Tooltip("state:N", title="Status"),
         alt.Tooltip("share_pct:Q", title="% of a usual month's values"),
+        alt.Tooltip("why:N", title="Why"),
     ]
     legend = alt.Legend(orient="bottom", direction="horizontal", title="Month is")
     cells = (

@@ -68,10 +68,12 @@ else:
             "each row is a "
             + ("source" if by_source else "measure")
             + " and each column a month. Dark blue months are complete. A cross marks a "
-            "missing month, a triangle an incomplete one (fewer values than a usual month, "
-            "the median of the 12 before: blank cells, missing rows, or a record count under "
-            "half the usual) and a diamond a provisional month still filling up. Hover a cell "
-            "for the share of a usual month's values present."
+            "missing month, a triangle an incomplete one and a diamond a provisional month "
+            "still filling up. A month is incomplete when providers (or other keys) with "
+            "values in the months either side have none in it, or when its total falls "
+            "below the 3 months before, the 3 after and the same month a year earlier by "
+            "more than the source's tolerance (sources.yaml checks:) and its usual swings. "
+            "Hover a cell for why, and the share of a usual month's values present."
         ),
     )
 gaps = report.gaps if by_source else report.gaps[report.gaps["Source"].isin(shown["source_title"])]

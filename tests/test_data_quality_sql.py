@@ -163,7 +163,7 @@ def test_hostile_names_run_and_count_as_data():
     statements = con.extract_statements(sql)
     assert len(statements) == 1 and statements[0].type == duckdb.StatementType.SELECT
     cells = con.execute(sql).df()
-    scored = dq.score_cells(cells, {s.id: s for s in sources}, dq.LOW_RECORD_RATIO)
+    scored = dq.score_cells(cells, {s.id: s for s in sources})
     assert set(scored["source_id"]) == {s.id for s in sources}
     assert set(scored.loc[scored["source_id"] == HOSTILE_ID, "measure"]) == set(HOSTILE_MEASURES)
     wide_rows = scored[scored["source_id"] == HOSTILE_ID]

@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from metrics import warehouse
+from metrics import month_checks, warehouse
 from metrics.definitions.issues import Issue, closest, did_you_mean, issues_to_json
 from metrics.definitions.models import FILE_MODELS, ID_PATTERN, MEASURE_PATTERN
 
@@ -48,6 +48,7 @@ FILE_PURPOSES = {
 BLOCK_NAMES = {
     "SourceDef": "Source",
     "ColumnDef": "Column",
+    "SourceChecks": "Checks",
     "InterventionDef": "Intervention",
     "MetricDef": "Metric",
     "RatioPart": "Numerator and denominator",
@@ -643,6 +644,54 @@ working. What happens to awkward files:
 """
 
 
+def _month_checks() -> str:
+    doc = month_checks.__doc__ or ""
+    start = doc.index("A published extract")
+    end = doc.index("Queries are sqlglot trees")
+    body = doc[start:end].strip()
+    return f"""\
+## Is a month complete?
+
+{body}
+
+Each flagged month is one warning naming the source's file, the month, what is off and by
+how much, for example:
+
+```
+{_month_check_example().format_text()}
+```
+
+Set the tolerances per source; every field is in the reference under
+[Checks](#block-sourcechecks):
+
+```yaml
+- id: ae
+  path: ae_by_provider.csv
+  grain: monthly
+  date_column: month
+  key: [month, provider_code]   # so a missing provider is told from one that closed
+  checks:
+    month_change_tolerance: 0.05
+    key_gap_tolerance: 0        # any provider missing between two months it reported in
+    measures: [attendances, breaches]
+```
+"""
+
+
+def _month_check_example() -> Issue:
+    return Issue(
+        "warning",
+        "data",
+        "data/ae_by_provider.csv",
+        "source 'ae': 2018-03 looks incomplete: 1 key(s) with attendances in the months "
+        "either side have none: provider_code RXX, 1.2% of the attendances total around then",
+        field="attendances, breaches",
+        hint="check the extract for 2018-03: rows or a part of the file left out? If the "
+        "change is real, raise checks: month_change_tolerance (now 0.05) or "
+        "key_gap_tolerance for source 'ae' in sources.yaml",
+    )
+
+
 def _slug(title: str) -> str:
     """The anchor GitHub gives a heading: lower case, punctuation dropped, spaces to -."""
     kept = "".join(c for c in title.lower() if c.isalnum() or c in " -_")
@@ -661,6 +710,7 @@ def render_reference() -> str:
         "Output formats",
         '"Did you mean" suggestions',
         "Data files",
+        "Is a month complete?",
         "Reference: every field",
     ]
     contents = ["## Contents", ""]
@@ -680,6 +730,7 @@ def render_reference() -> str:
         _formats(),
         _did_you_mean(),
         _data_files(),
+        _month_checks(),
         "\n".join(_reference()) + "\n",
     ]
     return "\n".join(sections)

@@ -88,6 +88,49 @@ class ColumnDef(_Model):
     )
 
 
+class SourceChecks(_Model):
+    """Whether each month looks complete: `validate` warns, and the Data quality page marks
+    the month incomplete (docs/metric-definitions.md, "Is a month complete?")."""
+
+    month_change: bool = Field(
+        default=True, description="Compare every month with the months around it (false: off)."
+    )
+    month_change_tolerance: float = Field(
+        default=0.05,
+        ge=0,
+        le=10,
+        allow_inf_nan=False,
+        description="A month's total (or row count, for a source without a key) is flagged "
+        "only when it is further than this share (0.05 = 5%) from every reference: the "
+        "median of the 3 months before, of the 3 months after, and the same month a year "
+        "earlier scaled by the year's change.",
+    )
+    typical_change_multiple: float = Field(
+        default=8,
+        ge=0,
+        le=100,
+        allow_inf_nan=False,
+        description="...and further than this many times the series' typical month-to-month "
+        "change (the median, as a ratio), so series that always vary a lot are not flagged "
+        "for their usual swings (0: the tolerance alone).",
+    )
+    key_gap_tolerance: float = Field(
+        default=0,
+        ge=0,
+        le=1,
+        allow_inf_nan=False,
+        description="Monthly sources with a key (e.g. [month, provider_code]): keys with "
+        "rows in the months either side but none in a month are flagged when they held "
+        "more than this share of a measure's total around then (0: any such gap).",
+    )
+    measures: list[str] | None = Field(
+        default=None,
+        description="Columns whose monthly totals are compared; every integer and number "
+        "column of a monthly source when omitted (none of a record source: its rows are "
+        "counted).",
+    )
+
+
 class SourceDef(_Model):
     id: Identifier
     title: str = Field(description="Name shown to readers, e.g. 'Referrals (record level)'.")
@@ -120,6 +163,10 @@ class SourceDef(_Model):
         le=12,
         description="The latest N months are provisional (still filling up): shown and "
         "marked, but left out of models.",
+    )
+    checks: SourceChecks = Field(
+        default_factory=SourceChecks,
+        description="How each month is checked for completeness (see Checks).",
     )
 
     @property

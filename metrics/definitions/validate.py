@@ -682,6 +682,29 @@ def columns_are_usable(ctx: _RuleContext) -> None:
 
 
 @rule
+def source_checks_name_numeric_columns(ctx: _RuleContext) -> None:
+    """checks.measures (the month checks' totals) names integer or number columns."""
+    for source in ctx.catalogue.sources.values():
+        for position, name in enumerate(source.checks.measures or []):
+            where: YPath = ("checks", "measures", position)
+            column = source.columns.get(name)
+            if column is None:
+                ctx.source_issue(
+                    source,
+                    where,
+                    f"checks.measures: '{name}' is not among its columns",
+                    did_you_mean(name, source.columns) or "name a column under columns:",
+                )
+            elif column.type not in NUMERIC_TYPES:
+                ctx.source_issue(
+                    source,
+                    where,
+                    f"checks.measures: '{name}' is a {column.type} column; only integer and "
+                    "number columns have totals",
+                )
+
+
+@rule
 def metrics_point_at_known_things(ctx: _RuleContext) -> None:
     cat = ctx.catalogue
     for metric in cat.metrics.values():
@@ -1485,9 +1508,12 @@ def check_data(
     """Data checks that need the loaded sources: every metric computes and covers its span.
 
     `series(metric_id, query)` computes a series (the board's cached one when given)."""
+    from metrics.month_checks import month_change_issues
     from metrics.series import SeriesError, SeriesQuery, compute_series
 
-    issues: list[Issue] = []
+    # Months that look incomplete, or out of line with the months around them (sources.yaml
+    # checks:), in every loaded source dated by month, used by a metric or not yet.
+    issues: list[Issue] = month_change_issues(catalogue, warehouse)
     for metric in catalogue.metrics.values():
 
         def report(
