@@ -24,7 +24,7 @@ from metrics.definitions.validate import check_data, load_config
 from metrics.series import SeriesError, SeriesQuery, SeriesResult, compute_series
 from metrics.sql.backends import QueryError
 from metrics.sql.compiler import neighbourhood_probe
-from metrics.warehouse import Warehouse, open_warehouse
+from metrics.warehouse import Warehouse
 
 T = TypeVar("T")
 
@@ -195,7 +195,11 @@ def watched_files(config_dir: Path, catalogue: Catalogue | None = None) -> list[
     """Config files plus the data files they point at: a change to any reloads the board."""
     files = config_files(config_dir)
     if catalogue is not None:
-        files += [catalogue.data_dir / source.path for source in catalogue.sources.values()]
+        files += [
+            catalogue.data_dir / source.path
+            for source in catalogue.sources.values()
+            if source.path is not None  # a warehouse table is refreshed on a schedule
+        ]
     return files
 
 
@@ -203,15 +207,12 @@ def open_board(
     config_dir: Path | str, *, folder: Path | None = None, threads: int | None = None
 ) -> Board:
     """Validate the configuration, load the data and check it (all four stages). The
-    warehouse's database file goes in `folder` (default: a private temporary folder)."""
+    warehouse's database file goes in `folder` (default: a private temporary folder); on a
+    shared warehouse (ALLIANCE_WAREHOUSE) the sources are read where they are."""
+    from metrics.sql.remote import open_for
+
     loaded = load_config(config_dir)
-    warehouse = open_warehouse(
-        loaded.catalogue.sources.values(),
-        loaded.catalogue.data_dir,
-        timeout=loaded.catalogue.query_timeout,
-        folder=folder,
-        threads=threads,
-    )
+    warehouse = open_for(loaded.catalogue, folder=folder, threads=threads)
     board = Board(loaded.catalogue, warehouse, [])
     # The data checks compute every metric's whole series through the board, so the
     # pages' first views find them cached.

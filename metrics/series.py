@@ -28,7 +28,7 @@ from metrics.definitions.models import MetricDef, SourceDef
 from metrics.sql.backends import QueryError
 from metrics.sql.compiler import GROUP, MONTH, NOT_RECORDED, SeriesPlan, series_plan
 from metrics.sql.fragments import FragmentError
-from metrics.warehouse import Warehouse, covered_table_name
+from metrics.warehouse import Warehouse
 
 __all__ = ["NOT_RECORDED", "SeriesError", "SeriesQuery", "SeriesResult", "compute_series"]
 
@@ -121,7 +121,7 @@ def compute_series(
             query,
             lcn_column=lcn_column,
             lcn_recorded=lcn_recorded,
-            covered_table=covered_table_name(metric.source) if record_level else None,
+            covered_table=warehouse.covered_table(metric.source) if record_level else None,
         )
     except FragmentError as exc:
         raise SeriesError(f"metric '{metric.id}' could not be computed: {exc}") from exc

@@ -33,6 +33,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from metrics import audit
 from metrics.board import Board, open_board, watched_files
@@ -44,6 +45,16 @@ LOG = logging.getLogger("alliance_board")
 SNAPSHOT = "board.pickle"
 DEFAULT_MAX_RELOAD_SECONDS = 300.0
 CHECK_INTERVAL = 1.0  # seconds between looks at the files' modification times
+
+
+def refresh_minutes() -> float:
+    """ALLIANCE_REFRESH_MINUTES: how often a board on a shared warehouse re-reads it (its
+    sources' rows and months, and every figure computed afresh); 0 or unset: only when an
+    analyst presses Refresh on the Diagnostics page or a configuration file changes."""
+    try:
+        return max(float(os.environ.get("ALLIANCE_REFRESH_MINUTES") or 0), 0.0)
+    except ValueError:
+        return 0.0
 
 
 def max_reload_seconds() -> float:
@@ -73,6 +84,10 @@ class _Snapshot:
     loaded: dict[str, LoadedSource]
     failed: dict[str, list[Issue]]
     warehouse_issues: list[Issue] = field(default_factory=list)
+    # A shared warehouse (metrics.sql.remote): where each source's table is; None when the
+    # worker loaded the embedded database file.
+    tables: dict[str, Any] | None = None
+    location: str = "embedded DuckDB"
 
 
 def build_snapshot(config_dir: Path, folder: Path) -> None:
@@ -85,8 +100,10 @@ def build_snapshot(config_dir: Path, folder: Path) -> None:
         loaded=board.warehouse.loaded,
         failed=board.warehouse.failed,
         warehouse_issues=board.warehouse.issues,
+        tables=board.warehouse.tables,
+        location=board.warehouse.location,
     )
-    board.warehouse.connection.close()
+    board.warehouse.backend.close()
     with (folder / SNAPSHOT).open("wb") as stream:
         pickle.dump(snapshot, stream, protocol=pickle.HIGHEST_PROTOCOL)
 
@@ -94,6 +111,19 @@ def build_snapshot(config_dir: Path, folder: Path) -> None:
 def _board_from(folder: Path) -> Board:
     with (folder / SNAPSHOT).open("rb") as stream:
         snapshot: _Snapshot = pickle.load(stream)  # our own worker's file, in a private folder
+    if snapshot.tables is not None:  # a shared warehouse: connect to it from here
+        from metrics.sql.remote import reconnect
+
+        shutil.rmtree(folder, ignore_errors=True)
+        remote = reconnect(
+            snapshot.catalogue,
+            loaded=snapshot.loaded,
+            failed=snapshot.failed,
+            issues=snapshot.warehouse_issues,
+            tables=snapshot.tables,
+            location=snapshot.location,
+        )
+        return Board(snapshot.catalogue, remote, snapshot.issues)
     warehouse = attach_warehouse(
         folder,
         loaded=snapshot.loaded,
@@ -173,6 +203,7 @@ class BoardHolder:
         self._fingerprint = ""
         self._checked_at = 0.0
         self._worker: threading.Thread | None = None
+        self._refreshed_at = time.monotonic()
 
     # -- serving ---------------------------------------------------------------------
     def peek(self) -> BoardState | None:
@@ -192,8 +223,9 @@ class BoardHolder:
             return self._state
         self._checked_at = now
         stamp = self._stamp(self._state.board.catalogue)
-        if stamp == self._fingerprint or self.reloading:
+        if (stamp == self._fingerprint and not self._refresh_due()) or self.reloading:
             return self._state
+        self._refreshed_at = now
         if not self.background:
             with self._lock:
                 if stamp != self._fingerprint:
@@ -206,6 +238,29 @@ class BoardHolder:
     def reloading(self) -> bool:
         worker = self._worker
         return worker is not None and worker.is_alive()
+
+    def refresh(self) -> BoardState:
+        """Re-read the warehouse now (the analysts' Refresh button): the sources' rows and
+        months are read again and every figure is computed afresh, in the background while
+        the current board serves. A warehouse that is down leaves the last good board."""
+        self._refreshed_at = time.monotonic()
+        self._checked_at = time.monotonic()
+        if self._state is None:
+            return self.current()
+        if not self.background:
+            with self._lock:
+                self._install(open_board(self.config_dir), self._stamp(None))
+            return self._state
+        self._start_reload()
+        return self._state
+
+    def _refresh_due(self) -> bool:
+        minutes = refresh_minutes()
+        if not minutes or self._state is None:
+            return False
+        if self._state.board.warehouse.tables is None:
+            return False  # the embedded database reloads when its files change
+        return time.monotonic() - self._refreshed_at >= minutes * 60
 
     def wait_for_reload(self, timeout: float | None = None) -> bool:
         """Block until a background reload has finished (tests, benchmarks); True if none
@@ -385,6 +440,7 @@ def health(config_dir: Path | str) -> tuple[int, dict[str, object]]:
                 "metrics": len(board.catalogue.metrics),
                 "sources_loaded": sorted(board.warehouse.loaded),
                 "sources_failed": sorted(board.warehouse.failed),
+                "backend": board.warehouse.location,
                 "errors": len(board.errors),
                 "serving_last_good": state.serving_last_good,
                 "reloading": holder.reloading,

@@ -72,7 +72,7 @@ from metrics.sql.backends import (
     DuckDBBackend,
     QueryRefused,
 )
-from metrics.sql.compiler import covered_table_name, table_name
+from metrics.sql.compiler import covered_table_name, emit, table_name
 
 DEFAULT_QUERY_TIMEOUT = 10.0  # seconds; sources.yaml query_timeout_seconds overrides it
 
@@ -178,6 +178,10 @@ class Warehouse:
     timeout: float = DEFAULT_QUERY_TIMEOUT
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _files: Path | None = field(default=None, repr=False)  # folder of the database file
+    # Where each source's table is kept, by the name the compiler uses (src_<id>, cov_<id>);
+    # None for the embedded database, where they are those names (metrics.sql.remote).
+    tables: dict[str, exp.Table] | None = field(default=None, repr=False)
+    location: str = "embedded DuckDB"  # the backend and where it is (never credentials)
 
     @property
     def dialect(self) -> str:
@@ -192,14 +196,27 @@ class Warehouse:
 
     def render(self, query: exp.Expression) -> str:
         """A query tree as this warehouse's SQL (readable, for analysts)."""
-        return query.sql(dialect=self.dialect, pretty=True, comments=False)
+        return emit(query, self.dialect, tables=self.tables, pretty=True)
+
+    def covered_table(self, source_id: str) -> str | None:
+        """The table of months a record-level source covers, when the warehouse has one."""
+        name = covered_table_name(source_id)
+        return name if self.tables is None or name in self.tables else None
+
+    def describe(self, query: exp.Expression, *, label: str) -> list[tuple[str, str]]:
+        """The columns (name, kind) a query tree would return, read from the engine's own
+        description (no rows are read)."""
+        if not isinstance(query, exp.Query):
+            raise QueryRefused(f"{label}: only queries can be run")
+        sql = emit(query, self.dialect, tables=self.tables)
+        return self.backend.describe(sql, label=label, timeout=self.timeout)
 
     def select(self, query: exp.Expression, *, label: str) -> pd.DataFrame:
         """Run a query tree built by metrics.sql; `label` names what it is for (a metric,
         an analysis) in any error."""
         if not isinstance(query, exp.Query):
             raise QueryRefused(f"{label}: only queries can be run")
-        return self.run_select(query.sql(dialect=self.dialect, comments=False), label=label)
+        return self.run_select(emit(query, self.dialect, tables=self.tables), label=label)
 
     def run_select(self, sql: str, *, label: str = "query") -> pd.DataFrame:
         """Run `sql` if it is exactly one SELECT statement, cancelling it after the
@@ -275,6 +292,10 @@ def open_warehouse(
     all_issues: list[Issue] = []
     try:
         for source in sources:
+            if source.table is not None:  # a warehouse table: nothing to load (sql.remote)
+                failed[source.id] = [_needs_a_warehouse(source)]
+                all_issues.extend(failed[source.id])
+                continue
             started = time.perf_counter()
             loader = _SourceLoader(connection, source, data_dir, display_root)
             try:
@@ -342,6 +363,19 @@ def empty_warehouse() -> Warehouse:
     """A warehouse with no sources (a board that could not be loaded)."""
     connection = duckdb.connect(":memory:", config=READ_ONLY_CONFIG)
     return Warehouse(backend=DuckDBBackend(connection))
+
+
+def _needs_a_warehouse(source: SourceDef) -> Issue:
+    return Issue(
+        "error",
+        "data",
+        "sources.yaml",
+        f"source '{source.id}' is the warehouse table {source.table}, but the board runs on "
+        "the embedded database",
+        field=f"sources[{source.id}].table",
+        hint="set ALLIANCE_WAREHOUSE (or warehouse: url: in sources.yaml) to the warehouse "
+        "that holds it; docs/warehouse.md",
+    )
 
 
 def _owning(warehouse: Warehouse) -> Warehouse:

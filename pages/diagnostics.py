@@ -31,6 +31,16 @@ for issue in board.issues:
     st.text(issue.format_text())
 
 st.header("Sources")
+st.caption(f"Queries run on {board.warehouse.location}.")
+refresh_help = (
+    "Read the sources again (rows, months covered) and compute every figure afresh. The "
+    "board keeps serving meanwhile; if the warehouse is down it keeps the last good board."
+)
+if st.button("Refresh from the warehouse", help=refresh_help, key="refresh_warehouse"):
+    from metrics.serving import holder_for
+
+    holder_for(board.catalogue.config_dir).refresh()
+    st.info("Refreshing: the new figures are served as soon as they are read.")
 rows = [
     {
         "Source": source_id,

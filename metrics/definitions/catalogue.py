@@ -60,6 +60,9 @@ class Catalogue:
     slides: tuple[SlideDef, ...] = ()
     fingerprint: str = ""
     query_timeout: float = 10.0  # seconds (sources.yaml query_timeout_seconds)
+    # sources.yaml warehouse: (ALLIANCE_WAREHOUSE overrides the URL; None: embedded DuckDB)
+    warehouse_url: str | None = None
+    warehouse_schema: str | None = None
 
     @property
     def framework(self) -> FrameworkFile:

@@ -137,7 +137,16 @@ class SourceDef(_Model):
     description: str = Field(
         default="", description="What the source holds and where it comes from."
     )
-    path: str = Field(description="File path, relative to data_dir.")
+    path: str | None = Field(
+        default=None,
+        description="File path, relative to data_dir (a source is a file or a table).",
+    )
+    table: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$",
+        description="A table or view that already exists in the warehouse, schema.name "
+        "(instead of path; the site only reads it: docs/warehouse.md).",
+    )
     format: Literal["csv", "excel", "parquet"] | None = Field(
         default=None, description="Inferred from the file extension when omitted."
     )
@@ -169,14 +178,35 @@ class SourceDef(_Model):
         description="How each month is checked for completeness (see Checks).",
     )
 
+    @model_validator(mode="after")
+    def _file_or_table(self) -> SourceDef:
+        if (self.path is None) == (self.table is None):
+            raise ValueError("a source names either a file (path) or a warehouse table (table)")
+        return self
+
     @property
     def file_format(self) -> str:
         if self.format:
             return self.format
-        suffix = self.path.rsplit(".", 1)[-1].lower()
+        suffix = (self.path or "").rsplit(".", 1)[-1].lower()
         return {"xlsx": "excel", "xlsm": "excel", "parquet": "parquet", "pq": "parquet"}.get(
             suffix, "csv"
         )
+
+
+class WarehouseSetting(_Model):
+    url: str = Field(
+        description="postgresql://user@host:port/database, spark://local, local[2] or "
+        "sc://host:port. Never a password: it comes from PGPASSWORD, a .pgpass file or a "
+        "secret."
+    )
+    schema_: str | None = Field(
+        default=None,
+        alias="schema",
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        description="Schema (database in Spark) that `python -m metrics warehouse load` "
+        "loads files into and the site reads them from; default alliance.",
+    )
 
 
 class SourcesFile(_Model):
@@ -193,6 +223,11 @@ class SourcesFile(_Model):
         "is named as unavailable (seconds).",
     )
     sources: list[SourceDef] = Field(description="One entry per data file (see Source).")
+    warehouse: WarehouseSetting | None = Field(
+        default=None,
+        description="Where the queries run (omit for the embedded database; the "
+        "ALLIANCE_WAREHOUSE environment variable overrides url): docs/warehouse.md.",
+    )
 
 
 # --------------------------------------------------------------------------- framework

@@ -350,6 +350,8 @@ def load_config(config_dir: Path | str) -> ConfigLoad:
     source_files: dict[str, tuple[_File, int]] = {}
     data_dir_setting = "../sample_data"
     query_timeout = 10.0
+    warehouse_url: str | None = None
+    warehouse_schema: str | None = None
     if sources_file.loaded is not None:
         if isinstance(sources_file.loaded.data, dict):
             setting = sources_file.loaded.data.get("data_dir", data_dir_setting)
@@ -358,6 +360,11 @@ def load_config(config_dir: Path | str) -> ConfigLoad:
             timeout = sources_file.loaded.data.get("query_timeout_seconds", query_timeout)
             if isinstance(timeout, int | float) and 0 < timeout <= 600:
                 query_timeout = float(timeout)
+            warehouse = sources_file.loaded.data.get("warehouse")
+            if isinstance(warehouse, dict):  # its shape is checked by the schema stage
+                url, schema = warehouse.get("url"), warehouse.get("schema")
+                warehouse_url = url if isinstance(url, str) else None
+                warehouse_schema = schema if isinstance(schema, str) else None
         for index, source in _items(sources_file, "sources", SourceDef, issues, SourcesFile):
             if _unique(sources, source.id, sources_file, ("sources", index), "source", issues):
                 sources[source.id] = source
@@ -484,6 +491,8 @@ def load_config(config_dir: Path | str) -> ConfigLoad:
         slides=tuple(slides),
         fingerprint=fingerprint(paths),
         query_timeout=query_timeout,
+        warehouse_url=warehouse_url,
+        warehouse_schema=warehouse_schema,
     )
     context = _RuleContext(catalogue, metric_files, source_files, board_file, issues, showcase_file)
     for rule in REFERENCE_RULES:
@@ -1614,17 +1623,13 @@ class ValidationReport:
 
 def validate_config(config_dir: Path | str, *, data: bool = True) -> ValidationReport:
     """All four stages. With data=False, only what can be checked without reading data."""
-    from metrics.warehouse import open_warehouse
+    from metrics.sql.remote import open_for
 
     loaded = load_config(config_dir)
     issues = list(loaded.issues)
     warehouse = None
     if data:
-        warehouse = open_warehouse(
-            loaded.catalogue.sources.values(),
-            loaded.catalogue.data_dir,
-            timeout=loaded.catalogue.query_timeout,
-        )
+        warehouse = open_for(loaded.catalogue)
         issues += warehouse.issues
         issues += check_data(loaded.catalogue, warehouse)
     return ValidationReport(loaded.catalogue, sort_issues(issues), warehouse)

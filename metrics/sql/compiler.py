@@ -78,6 +78,56 @@ def template(sql: str, **nodes: exp.Expression) -> exp.Query:
     return filled
 
 
+def emit(
+    query: exp.Expression,
+    dialect: str,
+    *,
+    tables: Mapping[str, exp.Table] | None = None,
+    pretty: bool = False,
+) -> str:
+    """A query tree as SQL text in `dialect`, for the backend that runs it.
+
+    `tables` maps the names the compiler uses (``src_<id>``, ``cov_<id>``) to where the
+    warehouse keeps them (a schema-qualified table or view); the few functions whose names
+    differ between engines are written the target's way (PostgreSQL has no DAY_OF_MONTH,
+    Spark's exact percentile is percentile(x, q), T-SQL's day of month is DAY(x))."""
+    tree = query.copy()
+    if tables:
+
+        def place(node: exp.Expression) -> exp.Expression:
+            if isinstance(node, exp.Table) and not node.args.get("db"):
+                target = tables.get(node.name)
+                if target is not None:
+                    placed = target.copy()
+                    if node.args.get("alias") is not None:
+                        placed.set("alias", node.args["alias"])
+                    return placed
+            return node
+
+        tree = tree.transform(place, copy=False)
+    tree = tree.transform(functools.partial(_portable, dialect=dialect), copy=False)
+    return tree.sql(dialect=dialect, pretty=pretty, comments=False)
+
+
+def _portable(node: exp.Expression, *, dialect: str) -> exp.Expression:
+    if isinstance(node, exp.DayOfMonth):
+        if dialect == "postgres":
+            return exp.Extract(this=exp.Var(this="DAY"), expression=node.this)
+        if dialect == "tsql":
+            return exp.Day(this=node.this)
+    if isinstance(node, exp.PercentileCont) and dialect == "spark":
+        return exp.Anonymous(this="percentile", expressions=[node.this, node.expression])
+    return node
+
+
+def physical_table(name: str, schema: str | None = None) -> exp.Table:
+    """A table where the warehouse keeps it: `schema.name` (quoted parts), or `name`."""
+    return exp.Table(
+        this=exp.to_identifier(name, quoted=True),
+        db=exp.to_identifier(schema, quoted=True) if schema else None,
+    )
+
+
 def column(name: str) -> exp.Column:
     """A quoted column reference (names come from configuration)."""
     return exp.column(name, quoted=True)
