@@ -227,6 +227,8 @@ class ITSSpec:
             pooled, with each group's beside them. Families ols, poisson, quasipoisson,
             negbin and binomial, with a Driscoll-Kraay covariance (months that move together
             within and across groups).
+        group_effects: a multiple-baseline study also fits each group's own effect (a
+            second fit); the sensitivity table, which shows the pooled effect only, skips it.
         term: the effect the study is about, for the first intervention: "level" (the jump),
             "slope" (the change in trend) or "auto" (the level when one is estimated, else
             the slope). The placebo check tests this term.
@@ -259,6 +261,7 @@ class ITSSpec:
     seed: int = DEFAULT_SEED
     check_fit: bool = True
     group_col: str | None = None
+    group_effects: bool = True
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "interventions", tuple(self.interventions))

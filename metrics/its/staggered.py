@@ -33,6 +33,7 @@ change at its own date), and the per-group effects show it.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -71,13 +72,15 @@ from metrics.its.result import (
     Trend,
 )
 from metrics.its.spec import COUNT_FAMILIES, ITSSpec
+from metrics.its.study import predictors as _predictors
+from metrics.its.study import simulated_difference
 from metrics.its.verdict import assess
 
 MIN_SEGMENT_POINTS = 3
 ADVISED_SEGMENT_POINTS = 12
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class _Panel:
     """The groups on one time grid: y[g, t] (NaN where missing), offsets, trials."""
 
@@ -93,6 +96,20 @@ class _Panel:
     @property
     def n_periods(self) -> int:
         return int(self.y.shape[1])
+
+    @functools.cached_property
+    def filled_offset(self) -> np.ndarray:
+        """Offsets with gaps filled from the nearest known period (for horizons)."""
+        return np.nan_to_num(_fill(self.log_offset), nan=0.0)
+
+    @functools.cached_property
+    def filled_trials(self) -> np.ndarray | None:
+        """Binomial denominators with gaps filled from the nearest known period."""
+        return None if self.trials is None else _fill(self.trials)
+
+
+def _fill(grid: np.ndarray) -> np.ndarray:
+    return pd.DataFrame(grid.T).ffill().bfill().to_numpy().T
 
 
 def _fail(name: str, problem: str, error: type[ITSInputError] = ITSInputError) -> ITSInputError:
@@ -305,7 +322,7 @@ def driscoll_kraay(
         weight = 1.0 - lag / (lags + 1.0)
         gamma = summed[lag:].T @ summed[:-lag]
         meat += weight * (gamma + gamma.T)
-    periods = int(np.unique(t).size)
+    periods = int(np.count_nonzero(np.bincount(t)))
     factor = periods / max(periods - 1, 1) * (n - 1) / max(n - k, 1)
     return factor * (bread @ meat @ bread)
 
@@ -441,7 +458,7 @@ def _fit(spec: ITSSpec, panel: _Panel, layout: _Layout, name: str, lags: int) ->
     cov = driscoll_kraay(rows, weights, scores, t[mask], lags)
     if not (np.all(np.isfinite(fit.params)) and np.all(np.isfinite(cov))):
         raise _fail(name, f"the {spec.model} fit did not converge", ITSConvergenceError)
-    periods = int(np.unique(t[mask]).size)
+    periods = int(np.count_nonzero(np.bincount(t[mask])))
     return _Fitted(layout, fit, fit.params, cov, float(periods - 1), pearson, data, g[mask])
 
 
@@ -493,7 +510,7 @@ def _draws(fitted: _Fitted, spec: ITSSpec) -> np.ndarray | None:
     root = vectors * np.sqrt(np.clip(values, 0.0, None))
     z = rng.standard_normal((spec.simulations, fitted.params.shape[0]))
     z *= np.sqrt(fitted.df / rng.chisquare(fitted.df, spec.simulations))[:, None]
-    return fitted.params + z @ root.T
+    return fitted.params + _predictors(z, root)
 
 
 def _percentiles(values: np.ndarray, alpha: float) -> tuple[float, float]:
@@ -514,14 +531,8 @@ def _rows_at(
     x1 = fitted.layout.matrix(t, g)
     x0 = x1.copy()
     x0[:, fitted.layout.effect_cols[intervention_id]] = 0.0
-    offsets = np.nan_to_num(
-        pd.DataFrame(panel.log_offset.T).ffill().bfill().to_numpy().T[g, t], nan=0.0
-    )
-    weights = (
-        np.ones(t.size)
-        if panel.trials is None
-        else pd.DataFrame(panel.trials.T).ffill().bfill().to_numpy().T[g, t]
-    )
+    offsets = panel.filled_offset[g, t]
+    weights = np.ones(t.size) if panel.filled_trials is None else panel.filled_trials[g, t]
     return x1, x0, offsets, weights
 
 
@@ -561,8 +572,8 @@ def _horizon(
     mu1, mu0 = mu1 * scale, mu0 * scale
     low = high = rel_low = rel_high = math.nan
     if draws is not None:
-        sim1 = _mean(draws @ x1.T + offsets, link, spec.per).sum(axis=1) * scale
-        sim0 = _mean(draws @ x0.T + offsets, link, spec.per).sum(axis=1) * scale
+        sim1 = _mean(_predictors(draws, x1) + offsets, link, spec.per).sum(axis=1) * scale
+        sim0 = _mean(_predictors(draws, x0) + offsets, link, spec.per).sum(axis=1) * scale
         low, high = _percentiles(sim1 - sim0, spec.alpha)
         with np.errstate(divide="ignore", invalid="ignore"):
             rel_low, rel_high = _percentiles(sim1 / sim0 - 1.0, spec.alpha)
@@ -605,9 +616,9 @@ def _cumulative(
     mu0 = (_mean(x0 @ fitted.params + offsets, link, per) * weights).sum()
     low = high = math.nan
     if draws is not None:
-        sim1 = (_mean(draws @ x1.T + offsets, link, per) * weights).sum(axis=1)
-        sim0 = (_mean(draws @ x0.T + offsets, link, per) * weights).sum(axis=1)
-        low, high = _percentiles(sim1 - sim0, spec.alpha)
+        low, high = _percentiles(
+            simulated_difference(draws, x1, x0, offsets, weights, link), spec.alpha
+        )
     return CumulativeEffect(
         intervention=per_group[0].id,
         label=per_group[0].label,
@@ -635,13 +646,9 @@ def _counterfactual_table(
     x0 = x1.copy()
     for cols in fitted.layout.effect_cols.values():
         x0[:, cols] = 0.0
-    offsets = np.nan_to_num(pd.DataFrame(panel.log_offset.T).ffill().bfill().to_numpy().T)
-    offsets = offsets.reshape(-1)
+    offsets = panel.filled_offset.reshape(-1)
     usable = np.isfinite(panel.y) & np.isfinite(panel.log_offset)
-    if panel.trials is None:
-        weights = np.ones((G, T))
-    else:
-        weights = pd.DataFrame(panel.trials.T).ffill().bfill().to_numpy().T
+    weights = np.ones((G, T)) if panel.filled_trials is None else panel.filled_trials
     per = spec.per if link == "logit" else 1.0
     mu1 = (_mean(x1 @ fitted.params + offsets, link, 1.0).reshape(G, T)) * weights
     eta0 = x0 @ fitted.params + offsets
@@ -664,7 +671,8 @@ def _counterfactual_table(
         observed_total = per * observed_total / total_weight
         fitted_total = per * fitted_total / total_weight
         cf_total, low, high = (per * v / total_weight for v in (cf_total, low, high))
-    segment = np.where(np.arange(T) < first_start, "pre", next(iter(fitted.layout.timings)))
+    after = next(iter(fitted.layout.timings))
+    segment = ["pre" if t < first_start else after for t in range(T)]
     return pd.DataFrame(
         {
             "date": panel.dates,
@@ -756,7 +764,11 @@ def fit_multiple_baseline(
     T = panel.n_periods
     lags = spec.hac_lags if spec.hac_lags is not None else default_hac_lags(T)
     pooled = _fit(spec, panel, _Layout(panel, spec, timings, shared, by_group=False), name, lags)
-    grouped = _fit(spec, panel, _Layout(panel, spec, timings, shared, by_group=True), name, lags)
+    grouped = (
+        _fit(spec, panel, _Layout(panel, spec, timings, shared, by_group=True), name, lags)
+        if spec.group_effects
+        else None
+    )
     q = float(special.stdtrit(pooled.df, 1.0 - spec.alpha / 2.0))
     main_id = spec.interventions[0].id
     order = sorted(spec.interventions, key=lambda i: min(t.start for t in timings[i.id]))
@@ -766,21 +778,29 @@ def fit_multiple_baseline(
         for term in ("level", "slope")
         if (e := _effect(pooled, spec, timings[item.id][0], term, "", q)) is not None
     )
-    group_effects = tuple(
-        e
-        for item in order
-        for group in panel.groups
-        for term in ("level", "slope")
-        if (e := _effect(grouped, spec, timings[item.id][0], term, group, q)) is not None
+    group_effects = (
+        tuple(
+            e
+            for item in order
+            for group in panel.groups
+            for term in ("level", "slope")
+            if (e := _effect(grouped, spec, timings[item.id][0], term, group, q)) is not None
+        )
+        if grouped is not None
+        else ()
     )
     draws = _draws(pooled, spec)
-    group_draws = _draws(grouped, spec)
+    group_draws = _draws(grouped, spec) if grouped is not None else None
     horizon = tuple(
         _horizon(pooled, panel, spec, timings[item.id], draws, None, notes) for item in order
     )
-    group_horizon = tuple(
-        _horizon(grouped, panel, spec, timings[main_id], group_draws, code, [])
-        for code in range(len(panel.groups))
+    group_horizon = (
+        tuple(
+            _horizon(grouped, panel, spec, timings[main_id], group_draws, code, [])
+            for code in range(len(panel.groups))
+        )
+        if grouped is not None
+        else ()
     )
     cumulative = tuple(_cumulative(pooled, panel, spec, timings[i.id], draws) for i in order)
     first_start = min(t.start for t in timings[order[0].id])

@@ -687,9 +687,8 @@ def _cumulative_effect(
         low, high, method = difference - q * se, difference + q * se, "delta"
     else:
         # A sum of exponentials is skewed: percentiles of simulated totals, not +/- q se.
-        sim1 = (_mean(_predictors(draws, x1) + offsets[t], fit.link) * weights).sum(axis=1)
-        sim0 = (_mean(_predictors(draws, x0) + offsets[t], fit.link) * weights).sum(axis=1)
-        (low, high), method = _percentiles(sim1 - sim0, spec.alpha), "simulation"
+        difference_draws = simulated_difference(draws, x1, x0, offsets[t], weights, fit.link)
+        (low, high), method = _percentiles(difference_draws, spec.alpha), "simulation"
     return CumulativeEffect(
         intervention=timing.id,
         label=timing.label,
@@ -720,14 +719,47 @@ def coefficient_draws(fit: ModelFit, spec: ITSSpec) -> np.ndarray | None:
     z = rng.standard_normal((spec.simulations, fit.n_params))
     if math.isfinite(fit.df_resid):
         z *= np.sqrt(fit.df_resid / rng.chisquare(fit.df_resid, spec.simulations))[:, None]
-    return fit.params + _predictors(z, root)
+    return fit.params + predictors(z, root)
 
 
-def _predictors(draws: np.ndarray, rows: np.ndarray) -> np.ndarray:
+def simulated_difference(
+    draws: np.ndarray,
+    x1: np.ndarray,
+    x0: np.ndarray,
+    offsets: np.ndarray,
+    weights: np.ndarray,
+    link: str,
+) -> np.ndarray:
+    """Per draw, the sum over rows of weights x (mean with - mean without the intervention).
+
+    The rows differ only in the intervention's columns, so the linear predictor without it
+    is computed once and the one with it adds the (few) differing columns; the means are
+    taken in single precision (ample for percentiles of totals, twice as fast) and summed in
+    double. About 2-4 ms for 2,000 draws by 340 rows.
+    """
+    differs = np.nonzero(np.any(x1 != x0, axis=0))[0]
+    shift = predictors(draws[:, differs], (x1 - x0)[:, differs])
+    if link == "identity":
+        return (shift * weights).sum(axis=1)
+    # Centre each row's predictor on its value at the estimate (the draws' mean) so single
+    # precision carries only the small deviations: exp(a + d) = exp(a) exp(d).
+    centre = x0 @ draws.mean(axis=0) + offsets
+    deviation = predictors((draws - draws.mean(axis=0)).astype(np.float32), x0.astype(np.float32))
+    eta0 = deviation + centre.astype(np.float32)
+    eta1 = eta0 + shift.astype(np.float32)
+    if link == "log":
+        mean0, mean1 = np.exp(eta0), np.exp(eta1)
+    else:  # logit
+        mean0, mean1 = special.expit(eta0), special.expit(eta1)
+    weights32 = np.asarray(weights, dtype=np.float32)
+    return ((mean1 - mean0) * weights32).sum(axis=1, dtype=np.float64)
+
+
+def predictors(draws: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """draws @ rows.T (one row per draw), in blocks small enough that BLAS runs them on one
     thread: a single large product is handed to every core and, on a busy server, waits for
     them (measured 6 ms against 0.6 ms for 2,000 draws by 112 periods)."""
-    out = np.empty((draws.shape[0], rows.shape[0]))
+    out = np.empty((draws.shape[0], rows.shape[0]), dtype=np.result_type(draws, rows))
     block = max(16, 500_000 // max(rows.size, 1))
     columns = np.ascontiguousarray(rows.T)
     for first in range(0, draws.shape[0], block):
@@ -1335,7 +1367,7 @@ def sensitivity(
     for family in families:
         row: dict[str, object] = {"family": family}
         try:
-            variant = dataclasses.replace(spec, model=family, placebo=False)
+            variant = dataclasses.replace(spec, model=family, placebo=False, group_effects=False)
             result = fit_its(
                 frame, variant, date_col=date_col, value_col=value_col, series_name=series_name
             )
