@@ -313,7 +313,7 @@ def run_impact(board: Board, request: ImpactRequest) -> Impact:
             metric,
             spec,
             data,
-            error=f"{metric.title}: {exc}",
+            error=f"{metric.title}: {exc}{_field_hint(str(exc))}",
             notes=tuple(notes),
             **sources,
         )
@@ -325,6 +325,22 @@ def run_impact(board: Board, request: ImpactRequest) -> Impact:
     return Impact(
         request, metric, spec, data, result, notes=tuple(notes), groups=tuple(groups), **sources
     )
+
+
+def _field_hint(message: str) -> str:
+    """Which setting to look at for an engine refusal, e.g. " [its.interventions]"."""
+    text = message.lower()
+    if "staggered start" in text:
+        return " [interventions.yaml: staggered.starts]"
+    if "not whole numbers" in text or "denominator" in text or "model '" in text:
+        return " [its.model]"
+    if "shock" in text:
+        return " [its.shocks]"
+    if "post window" in text:
+        return " [its.post_months]"
+    if "intervention" in text or "data point" in text:
+        return " [its.interventions]"
+    return ""
 
 
 def group_studies(

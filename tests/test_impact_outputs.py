@@ -104,3 +104,26 @@ def test_impact_page_opens_on_the_headline_study_with_a_badge():
     assert badges and re.search(r":(green|orange)-badge\[Model fits", badges[0])
     expanders = [e.label for e in app.expander]
     assert "Details for analysts (tests and coefficients)" in expanders
+
+
+def test_a_study_that_does_not_fit_shows_a_red_badge_and_no_conclusion():
+    app = run_page(
+        "pages/impact.py",
+        metric="ipsa_living_independently",
+        intervention="ipsa_go_live",
+        model="ols",
+    )
+    badges = [m.value for m in app.markdown if "-badge[" in m.value]
+    assert badges and ":red-badge[Does not fit: no conclusion]" in badges[0]
+    assert any("does not fit the data well enough" in w.value for w in app.warning)
+    assert any("No conclusion on whether" in m.value for m in app.markdown)
+    assert not any("consistent with no change" in m.value for m in app.markdown)
+
+
+def test_bad_input_names_the_metric_and_field_and_the_page_keeps_working():
+    app = run_page("pages/impact.py", metric="dialog_review_score", intervention="ipsa_go_live")
+    (warning,) = [w.value.replace("\\", "") for w in app.warning if "No impact estimate" in w.value]
+    assert "Average DIALOG quality of life at review" in warning
+    assert "[its.interventions]" in warning
+    # The choices above the message still work: another study can be picked.
+    assert app.selectbox(key="impact_metric").options
