@@ -80,7 +80,9 @@ def lineage(board: Board, metric_id: str) -> Lineage:
         source_title=source.title,
         file=str(loaded.path)
         if loaded
-        else f"{board.catalogue.data_dir / source.path} (not loaded)",
+        else f"{board.catalogue.data_dir / source.path} (not loaded)"
+        if source.path is not None
+        else f"warehouse table {source.table} (not loaded)",
         columns=used,
         filter=metric.filter or "",
         sql=sql,
