@@ -81,9 +81,10 @@ def main() -> int:
             continue
         quick = dataclasses.replace(spec, placebo=False, check_fit=False)
         delta = _median(
-            lambda: fit_its(data, dataclasses.replace(quick, simulations=0)), args.repeats
+            lambda d=data, q=quick: fit_its(d, dataclasses.replace(q, simulations=0)),
+            args.repeats,
         )
-        simulated = _median(lambda: fit_its(data, quick), args.repeats)
+        simulated = _median(lambda d=data, q=quick: fit_its(d, q), args.repeats)
         extra = (simulated - delta) * 1000
         worst_extra = max(worst_extra, extra)
         print(
