@@ -19,7 +19,11 @@ def sparkline_svg(
     values: Sequence[float], description: str, *, width: int = 240, height: int = 48
 ) -> str:
     """An SVG line through `values` (oldest first; missing values break the line), scaled
-    to the box, with `description` as its accessible name."""
+    to the box, with `description` as its accessible name.
+
+    The name is an attribute only, never a <title> element: the page draws this SVG through
+    Markdown, which would read a title's text (a metric's title from YAML) as Markdown and
+    turn it into links."""
     points = [(i, v) for i, v in enumerate(values) if v is not None and math.isfinite(v)]
     label = html.escape(description, quote=True)
     if len(points) < 2:
@@ -52,5 +56,5 @@ def sparkline_svg(
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{label}" '
         f'viewBox="0 0 {width} {height}" width="100%" height="{height}" '
-        f'preserveAspectRatio="none"><title>{label}</title>{lines}</svg>'
+        f'preserveAspectRatio="none">{lines}</svg>'
     )

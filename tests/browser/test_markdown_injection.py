@@ -100,7 +100,11 @@ PAGES: list[Any] = [
 # element they sit in, to find the call that drew them when a test fails).
 LINKS_AND_IMAGES_JS = """() => ({
   links: [...document.querySelectorAll('a[href]')].map((a) => ({
-    href: a.href, raw: a.getAttribute('href'), text: (a.textContent || '').slice(0, 80),
+    // An SVG <a> has an SVGAnimatedString for href: resolve its attribute as the browser would.
+    href: new URL(a.getAttribute('href'), document.baseURI).href,
+    raw: a.getAttribute('href'), text: (a.textContent || '').slice(0, 80),
+    svg: a instanceof SVGElement,
+    html: (a.parentElement ? a.parentElement.outerHTML : '').slice(0, 300),
     in: ((a.closest('[data-testid="stElementContainer"]') || {}).innerText || '').slice(0, 120),
   })),
   images: [...document.querySelectorAll('img, image, source')].map(
