@@ -8,8 +8,9 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8501
+N      ?= 2
 
-.PHONY: run test setup lint validate data bench clean a11y-deps
+.PHONY: run serve test setup lint validate data bench clean a11y-deps
 
 setup: $(VENV)/.installed
 
@@ -23,6 +24,12 @@ $(VENV)/.installed: requirements.lock
 # every page), so a newcomer sees the whole board. Never set it on a shared deployment.
 run: setup
 	ALLIANCE_DEVELOPMENT_ACCESS=1 $(BIN)/streamlit run streamlit_app.py --server.port $(PORT)
+
+# N site processes behind HAProxy on http://127.0.0.1:$(PORT) (cookie affinity, health
+# checks on /healthz, each process warm before it is put in service); Ctrl-C stops them
+# all. Needs Debian's haproxy (apt-get install haproxy). docs/deploy.md says more.
+serve: setup
+	ALLIANCE_DEVELOPMENT_ACCESS=1 $(BIN)/python -m metrics.launcher serve --processes $(N) --port $(PORT)
 
 test: setup a11y-deps
 	$(BIN)/ruff check .

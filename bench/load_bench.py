@@ -2,6 +2,8 @@
 
     .venv/bin/python bench/load_bench.py [--sessions N] [--rounds R] [--quick]
         [--overview-only] [--no-protocol] [--json PATH]
+    .venv/bin/python bench/load_bench.py --processes 1 2 [--sessions N]
+        [--loads-per-session L] [--client protocol|browser] [--quick] [--json PATH]
 
 What is measured (issue 7, requirement 6), all in one run against ONE `streamlit run` of
 streamlit_app.py that this script starts on a free port of 127.0.0.1 (and stops, by its
@@ -22,6 +24,17 @@ pid and the pids of any children, on exit, on errors, on Ctrl-C and on SIGTERM):
      the page, read until the run has finished), with no browser. On a small machine N
      Chromium tabs drawing at once take the CPU from the server, so the browser rounds
      measure the machine; these measure what the server alone does under N sessions.
+
+With --processes (a separate run; the default run above is unchanged): throughput behind
+HAProxy. For each count given (say 1 and 2), that many site processes are started behind
+HAProxy by metrics/launcher.py (the `make serve` launcher: cookie affinity, health checks
+on the warm /healthz, everything on 127.0.0.1), each process is warmed with one load of
+every page, and then --sessions clients (default 20) each load --loads-per-session pages
+(default 5) one after another through the proxy, every load a new Streamlit session,
+spread over the five pages. Throughput = page loads finished per second of wall time;
+shown side by side for each count, with the ratio to the first. The client is
+Streamlit's websocket protocol (default) or Chromium (--client browser, which on a small
+machine measures the browser more than the servers). Needs Debian's haproxy.
 
 Ready, in the browser = the readiness logic of tests/browser/conftest.py (READY_JS:
 connected, the script has finished, no running indicator, no skeleton, every shown Vega
@@ -307,6 +320,68 @@ class MemorySampler(threading.Thread):
 
     def rss_now_mb(self) -> float:
         return sum(_status_kb(pid, "VmRSS") for pid in self.server.pids) / 1024
+
+
+class ClusterServer:
+    """N site processes behind HAProxy (metrics.launcher.Cluster), with what the bench
+    uses of Server's interface; stop() ends only what start() created, by pid."""
+
+    def __init__(self, processes: int, python: str) -> None:
+        from metrics.launcher import Cluster
+
+        env = dict(os.environ, PYTHONUNBUFFERED="1", ALLIANCE_DEVELOPMENT_ACCESS="1")
+        env.pop("ALLIANCE_RELOAD", None)  # reloads in the background, as deployed
+        self.cluster = Cluster(processes=processes, env=env, python=python, workdir=ROOT)
+        self.processes = processes
+
+    def start(self, timeout: float = 600.0) -> float:
+        started = time.perf_counter()
+        self.cluster.start(timeout=timeout)
+        return time.perf_counter() - started
+
+    @property
+    def port(self) -> int:
+        return self.cluster.port
+
+    @property
+    def url(self) -> str:
+        return self.cluster.url
+
+    @property
+    def pids(self) -> list[int]:
+        """HAProxy, the site processes and their children."""
+        pids = self.cluster.pids()
+        return pids + [child for pid in pids for child in _children(pid)]
+
+    @property
+    def proxy_pids(self) -> list[int]:
+        haproxy = self.cluster.haproxy
+        return [haproxy.pid] if haproxy is not None and haproxy.poll() is None else []
+
+    @property
+    def site_pids(self) -> list[int]:
+        """The site processes and their children (HAProxy left out)."""
+        pids = [b.process.pid for b in self.cluster.backends if b.alive() and b.process]
+        return pids + [child for pid in pids for child in _children(pid)]
+
+    def check_alive(self) -> None:
+        for backend in self.cluster.backends:
+            if not backend.alive():
+                raise RuntimeError(
+                    f"site process {backend.name} exited during the run:\n{backend.log_tail()}"
+                )
+        if self.cluster.haproxy is None or self.cluster.haproxy.poll() is not None:
+            raise RuntimeError("haproxy exited during the run")
+
+    def tracebacks(self) -> int:
+        return sum(
+            b.log_path.read_text(errors="replace").count("Traceback (most recent call last)")
+            for b in self.cluster.backends
+            if b.log_path.exists()
+        )
+
+    def stop(self) -> None:
+        self.cluster.cleanup()
 
 
 # ---------------------------------------------------------------- loads
@@ -619,6 +694,158 @@ async def run(args: argparse.Namespace, server: Server, sampler: MemorySampler) 
     return out
 
 
+async def throughput_round(
+    load: Loader, pages: list[tuple[str, str]], sessions: int, loads_each: int
+) -> tuple[list[Load], float]:
+    """`sessions` clients, each loading `loads_each` pages one after another (a new
+    session every load), all started together; the loads and the wall time."""
+    loads: list[Load] = []
+    now = asyncio.Event()
+    now.set()
+
+    async def client(number: int) -> None:
+        for k in range(loads_each):
+            name, path = pages[(number + k * sessions) % len(pages)]
+            loads.append(await load(name, path, now))
+
+    began = time.perf_counter()
+    await asyncio.gather(*(client(i) for i in range(sessions)))
+    return loads, time.perf_counter() - began
+
+
+async def run_throughput_for(server: ClusterServer, args: argparse.Namespace) -> dict[str, Any]:
+    """Warm each process (one load of every page, straight to it), then the round."""
+    pages = SPREAD_PAGES
+    for backend in server.cluster.backends:
+        warm = protocol_loader(backend.port, args.timeout)
+        for name, path in pages:
+            ready = asyncio.Event()
+            ready.set()
+            result = await warm(name, path, ready)
+            log(f"warm-up {backend.name} {name}: {_ms(result.ready_ms)} {result.error}")
+    server.check_alive()
+    if args.client == "browser":
+        from playwright.async_api import async_playwright
+
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(
+                executable_path=str(CHROMIUM), args=CHROMIUM_ARGS + LOOPBACK_ONLY
+            )
+            try:
+                load = browser_loader(browser, server.url, args.timeout)
+                figures = await _measure_throughput(load, server, pages, args)
+            finally:
+                await browser.close()
+    else:
+        load = protocol_loader(server.port, args.timeout)
+        figures = await _measure_throughput(load, server, pages, args)
+    server.check_alive()
+    return figures
+
+
+async def _measure_throughput(
+    load: Loader, server: ClusterServer, pages: list[tuple[str, str]], args: argparse.Namespace
+) -> dict[str, Any]:
+    site_cpu = _cpu_seconds(server.site_pids)
+    proxy_cpu = _cpu_seconds(server.proxy_pids)
+    client_cpu = _cpu_seconds([os.getpid(), *_children(os.getpid())])
+    loads, wall = await throughput_round(load, pages, args.sessions, args.loads_per_session)
+    site_cpu = _cpu_seconds(server.site_pids) - site_cpu
+    proxy_cpu = _cpu_seconds(server.proxy_pids) - proxy_cpu
+    client_cpu = _cpu_seconds([os.getpid(), *_children(os.getpid())]) - client_cpu
+    ok = [ld for ld in loads if ld.ready_ms is not None and not ld.error]
+    ready = [ld.ready_ms for ld in ok if ld.ready_ms is not None]
+    return {
+        "processes": server.processes,
+        "client": args.client,
+        "sessions": args.sessions,
+        "loads": len(loads),
+        "loads_ok": len(ok),
+        "errors": sorted({ld.error for ld in loads if ld.error}),
+        "wall_s": round(wall, 2),
+        "loads_per_s": len(ok) / wall if wall else None,
+        "ready_ms": summary(ready),
+        "site_cores_busy": round(site_cpu / wall, 2) if wall else None,
+        "haproxy_cores_busy": round(proxy_cpu / wall, 3) if wall else None,
+        "client_cores_busy": round(client_cpu / wall, 2) if wall else None,
+    }
+
+
+def run_throughput(args: argparse.Namespace) -> int:
+    """--processes: the throughput round for each count of processes, side by side."""
+    from metrics.launcher import LaunchError
+
+    if args.client == "browser" and not CHROMIUM.exists():
+        print(f"{CHROMIUM} is absent (apt-get install -y chromium): nothing measured.")
+        return 0
+    signal.signal(signal.SIGTERM, _raise_on_sigterm)
+    results: list[dict[str, Any]] = []
+    for count in args.processes:
+        server = ClusterServer(count, args.python)
+        try:
+            log(f"starting {count} site process(es) behind HAProxy")
+            start_s = server.start()
+            log(f"{count} process(es) warm and behind HAProxy at {server.url} in {start_s:.1f} s")
+            figures = asyncio.run(run_throughput_for(server, args))
+            figures["start_s"] = round(start_s, 1)
+            figures["memory_mb"] = round(
+                sum(_status_kb(pid, "VmRSS") for pid in server.pids) / 1024, 1
+            )
+            figures["server_tracebacks"] = server.tracebacks()
+            results.append(figures)
+            log(
+                f"{count} process(es): {figures['loads_ok']}/{figures['loads']} loads in "
+                f"{figures['wall_s']} s = {figures['loads_per_s']:.2f} loads/s"
+            )
+        except (RuntimeError, TimeoutError, OSError, LaunchError) as exc:
+            print(f"load benchmark could not run with {count} process(es): {exc}")
+            return 1
+        except (asyncio.CancelledError, KeyboardInterrupt):
+            print("load benchmark interrupted; the processes it started have been stopped")
+            return 130
+        finally:
+            server.stop()
+    report_throughput(results, args)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"throughput": results}, indent=2, default=str) + "\n")
+        print(f"  all figures: {args.json}")
+    return 0
+
+
+def report_throughput(results: list[dict[str, Any]], args: argparse.Namespace) -> None:
+    client = "Chromium" if args.client == "browser" else "Streamlit's websocket protocol"
+    print(
+        f"Throughput behind HAProxy: {args.sessions} clients x {args.loads_per_session} page "
+        f"loads each (a new session per load, five pages spread), {client}, on "
+        f"{os.cpu_count()} CPU(s)"
+    )
+    base = results[0]["loads_per_s"] if results else None
+    header = (
+        f"  {'processes':>9}  {'loads ok':>9}  {'wall s':>7}  {'loads/s':>8}  {'vs first':>8}  "
+        f"{'p50 ms':>7}  {'p95 ms':>7}  {'cores: site':>11}  {'proxy':>5}  {'client':>6}  "
+        f"{'memory MB':>9}"
+    )
+    print(header)
+    for fig in results:
+        ratio = _ratio(fig["loads_per_s"], base)
+        print(
+            f"  {fig['processes']:>9}  {fig['loads_ok']:>4}/{fig['loads']:<4}  "
+            f"{fig['wall_s']:>7.1f}  {fig['loads_per_s'] or 0:>8.2f}  {_x(ratio):>8}  "
+            f"{fig['ready_ms']['p50'] or 0:>7.0f}  {fig['ready_ms']['p95'] or 0:>7.0f}  "
+            f"{fig['site_cores_busy']:>11}  {fig['haproxy_cores_busy']:>5}  "
+            f"{fig['client_cores_busy']:>6}  {fig['memory_mb']:>9.0f}"
+        )
+        if fig["errors"]:
+            print(f"    ERRORS ({fig['processes']} process(es)): {fig['errors']}")
+        if fig["server_tracebacks"]:
+            print(f"    server log tracebacks: {fig['server_tracebacks']}")
+    print(
+        "  Every process is warmed first; on a machine with few cores the client shares the "
+        "CPU with the servers (its cores busy are shown), which caps what more processes add."
+    )
+
+
 def report(out: dict[str, Any], server_start_s: float) -> None:
     print(
         f"Load benchmark: one streamlit server, {out['sessions']} concurrent sessions, "
@@ -699,7 +926,30 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--timeout", type=float, default=180.0, help="per-load timeout, s")
     parser.add_argument("--python", default=sys.executable, help="interpreter for streamlit")
     parser.add_argument("--json", type=Path, help="write every figure and load here")
+    parser.add_argument(
+        "--processes",
+        type=int,
+        nargs="+",
+        metavar="N",
+        help="instead: throughput behind HAProxy with N site processes, for each N given "
+        "(e.g. --processes 1 2), side by side",
+    )
+    parser.add_argument(
+        "--loads-per-session",
+        type=int,
+        default=None,
+        help="with --processes: page loads each client makes one after another (5)",
+    )
+    parser.add_argument(
+        "--client",
+        choices=["protocol", "browser"],
+        default="protocol",
+        help="with --processes: the websocket protocol (default) or Chromium",
+    )
     args = parser.parse_args(argv)
+    args.loads_per_session = args.loads_per_session or (2 if args.quick else 5)
+    if args.processes and (min(args.processes) < 1 or args.loads_per_session < 1):
+        parser.error("--processes and --loads-per-session must be at least 1")
     args.sessions = args.sessions or (5 if args.quick else 20)
     args.rounds = args.rounds or (1 if args.quick else 2)
     args.single_repeats = 1 if args.quick else 3
@@ -714,6 +964,8 @@ def _raise_on_sigterm(signum: int, frame: Any) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.processes:
+        return run_throughput(args)
     if not CHROMIUM.exists():
         print(f"{CHROMIUM} is absent (apt-get install -y chromium): nothing measured.")
         return 0
