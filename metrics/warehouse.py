@@ -34,6 +34,21 @@ Awkward files, and what happens to them (line numbers are the file's own, header
   renamed?" when a column of the file looks like it.
 - **Header only**: an *error* "the file has no data rows".
 - **Line endings**: LF, CRLF, CR and any mix of them are read alike.
+- **Title rows above the header** (a title, "Source: ..." notes, a blank line): set
+  ``header_row: N`` (the line, or the spreadsheet's row, holding the names, as the file
+  shows it) or ``skip_rows: N`` (lines to skip; the header is the next non-blank one).
+  Every message keeps the file's own line numbers. A header row that is blank, inside a
+  quoted value or past the end of the file is an *error* naming the line.
+- **Column names not fit for SQL** ("Provider Code"): ``rename: {"Provider Code":
+  provider_code}``; messages name both ("column 'provider_code' (the file's 'Provider
+  Code')"). A rename of a column the file does not have is one *error* ("did you mean"),
+  not a second one for the column it was to become.
+- **One column per month** ("Apr-16", "May-16", ... or "2016-04"): ``unpivot: {id_columns:
+  [provider_code], name_column: month, value_column: attendances}`` makes a row per id
+  and month, the month read from the header (``metrics.files.month_of_header``); blank
+  cells stay, as missing values. A header that is not a month ("Total") is an *error*
+  naming it, unless listed under ``ignore_columns``; so are two headers of one month.
+  A bad cell is reported with its line and column ("line 6 column 'May-16'").
 - **Ragged rows** (more or fewer fields than the header, usually an unquoted comma): an
   *error* naming the lines; the other rows are still checked so every problem is listed.
 
@@ -66,7 +81,16 @@ import pandas as pd
 from sqlglot import exp
 
 from metrics.definitions.issues import Issue, closest, did_you_mean
-from metrics.definitions.models import ColumnDef, ColumnType, SourceDef
+from metrics.definitions.models import ColumnDef, ColumnType, SourceDef, UnpivotDef
+from metrics.files import FileProblem, read_table
+from metrics.loading import (
+    CELL_COLUMN,
+    HEADER_HINT,
+    Problem,
+    header_problem,
+    plan_rename,
+    plan_unpivot,
+)
 from metrics.sql.backends import (
     Backend,
     DuckDBBackend,
@@ -392,14 +416,6 @@ def _remove(backend: Backend, folder: Path) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-class _CsvProblem(Exception):
-    """A CSV that cannot be read at all (no header, a broken record), with its line."""
-
-    def __init__(self, message: str, line: int = 0) -> None:
-        super().__init__(message)
-        self.line = line
-
-
 class _SourceLoader:
     def __init__(
         self,
@@ -426,6 +442,12 @@ class _SourceLoader:
         self.line_offset = {"csv": 2, "excel": 2, "parquet": 1}[source.file_format]
         self.line_word = "row" if source.file_format == "parquet" else "line"
         self.has_line_column = False  # set when the CSV was re-read line by line
+        self.raw_is_table = source.file_format != "parquet"  # a Parquet file is a view
+        self.header_line = 1  # the file's line (row) holding the column names
+        self.renamed: dict[str, str] = {}  # rename: name used -> the file's own name
+        self._not_renamed: set[str] = set()  # rename targets whose file column is missing
+        self.cell_column = ""  # unpivot: the column holding each cell's header in the file
+        self._unpivoted: set[str] = set()  # unpivot: the name and value columns
 
     # -- helpers ---------------------------------------------------------------------
     def error(self, message: str, *, line: int = 0, column_name: str = "", hint: str = "") -> None:
@@ -468,8 +490,8 @@ class _SourceLoader:
             return None, self.issues
         try:
             self._read_raw()
-        except _CsvProblem as exc:
-            self.error(str(exc), line=exc.line)
+        except FileProblem as exc:  # no header where it was said to be, a broken record...
+            self.error(exc.detail, line=exc.line, hint=HEADER_HINT if exc.header else "")
             self._drop_raw()
             return None, self.issues
         except Exception as exc:  # DuckDB, openpyxl and pyarrow each raise their own types
@@ -481,13 +503,21 @@ class _SourceLoader:
             for row in self.fetch(f"SELECT name FROM pragma_table_info('{self.raw}')")
             if row[0] != LINE_COLUMN
         ]
+        header, renamed = self._rename(header)
         if self.source.file_format != "parquet":
             self._skip_empty_rows(header)
+        if self.source.unpivot is not None:
+            # After a failed rename the unpivot is not tried: its complaints would repeat it.
+            unpivoted = self._unpivot(self.source.unpivot, header) if renamed else None
+            if unpivoted is None:
+                self._drop_raw()
+                return None, self.issues
+            header = unpivoted
         row_count = self.fetch(f"SELECT count(*) FROM {self.raw}")[0][0]
         if row_count == 0:
             self.error("the file has no data rows")
         self._check_header(header)
-        if row_count == 0 or any(name not in header for name in self.source.columns):
+        if row_count == 0 or not renamed or any(n not in header for n in self.source.columns):
             self._drop_raw()
             return None, self.issues
         # Ragged rows (already reported) do not stop these: every problem is listed at once.
@@ -532,21 +562,58 @@ class _SourceLoader:
         path_literal = sql_literal(str(self.path))
         if fmt == "csv":
             self._read_csv()
+        elif fmt == "parquet" and (self.source.rename or self.source.unpivot):
+            # Kept as a table with each row's number: renamed and unpivoted rows still
+            # name the file's row.
+            self.con.execute(
+                f"CREATE TEMP TABLE {self.raw} AS SELECT CAST(file_row_number + 1 AS BIGINT) "
+                f"AS {quote(LINE_COLUMN)}, * EXCLUDE (file_row_number) FROM "
+                f"read_parquet({path_literal}, file_row_number = true)"
+            )
+            self.raw_is_table = self.has_line_column = True
         elif fmt == "parquet":
             self.con.execute(
                 f"CREATE VIEW {self.raw} AS SELECT * FROM read_parquet({path_literal})"
             )
         else:
-            dates = [n for n, c in self.source.columns.items() if c.type == ColumnType.date]
-            frame = _read_excel_as_text(self.path, self.source.sheet, date_columns=dates)
-            self.con.register(f"{self.raw}_df", frame)
-            self.con.execute(f"CREATE TEMP TABLE {self.raw} AS SELECT * FROM {self.raw}_df")
-            self.con.unregister(f"{self.raw}_df")
+            self._read_excel()
+
+    def _read_excel(self) -> None:
+        """A sheet as text cells with each row's number (metrics.files), from its header."""
+        file_name = {used: own for own, used in self.source.rename.items()}
+        dates = [
+            file_name.get(n, n) for n, c in self.source.columns.items() if c.type == ColumnType.date
+        ]
+        table = read_table(
+            self.path,
+            sheet=self.source.sheet,
+            header_row=self.source.header_row,
+            skip_rows=self.source.skip_rows,
+            date_columns=dates,
+            display=self.display,
+            keep_empty_rows=True,
+        )
+        self.header_line = table.header_line
+        frame = table.frame
+        if LINE_COLUMN in frame.columns:
+            raise FileProblem(f"a column is named {LINE_COLUMN!r}, which the loader uses")
+        frame.insert(0, LINE_COLUMN, table.lines)
+        self.con.register(f"{self.raw}_df", frame)
+        self.con.execute(
+            f"CREATE TEMP TABLE {self.raw} AS SELECT CAST({quote(LINE_COLUMN)} AS BIGINT) AS "
+            f"{quote(LINE_COLUMN)}, * EXCLUDE ({quote(LINE_COLUMN)}) FROM {self.raw}_df"
+        )
+        self.con.unregister(f"{self.raw}_df")
+        self.has_line_column = True
 
     def _read_csv(self) -> None:
         """Every cell read as text, so each bad cell can be reported with its line number
         instead of DuckDB guessing a type or failing on the whole file."""
-        delimiter = _sniff_delimiter(self.path)
+        delimiter = _sniff_delimiter(self.path, self._lines_before_header())
+        if self._lines_before_header() or self.source.unpivot is not None:
+            # Title lines above the header, or rows to unpivot: every row needs its line.
+            self._read_csv_line_by_line(delimiter)
+            return
         try:
             self.con.execute(
                 f"CREATE TEMP TABLE {self.raw} AS SELECT * FROM "
@@ -571,7 +638,15 @@ class _SourceLoader:
             )
         with tempfile.TemporaryDirectory(prefix="alliance-csv-") as folder:
             clean = Path(folder) / "clean.csv"
-            header_line, ragged = _normalise_csv(self.path, clean, encoding, delimiter)
+            header_line, ragged = _normalise_csv(
+                self.path,
+                clean,
+                encoding,
+                delimiter,
+                header_row=self.source.header_row,
+                skip_rows=self.source.skip_rows or 0,
+            )
+            self.header_line = header_line
             for kind, lines in ragged.items():
                 shown = ", ".join(str(n) for n in lines[:MAX_EXAMPLES])
                 more = f" and {len(lines) - MAX_EXAMPLES} more" if len(lines) > MAX_EXAMPLES else ""
@@ -590,9 +665,68 @@ class _SourceLoader:
             )
         self.has_line_column = True
 
+    def _lines_before_header(self) -> int:
+        """Lines (rows) sources.yaml says come before the header: header_row - 1, or
+        skip_rows (blank lines after those are skipped too)."""
+        if self.source.header_row is not None:
+            return self.source.header_row - 1
+        return self.source.skip_rows or 0
+
     def _drop_raw(self) -> None:
-        kind = "VIEW" if self.source.file_format == "parquet" else "TABLE"
+        kind = "TABLE" if self.raw_is_table else "VIEW"
         self.con.execute(f"DROP {kind} IF EXISTS {self.raw}")
+
+    def _rename(self, header: list[str]) -> tuple[list[str], bool]:
+        """sources.yaml rename: the file's column names to the names columns: uses.
+        Returns the header after it, and whether every rename could be done."""
+        if not self.source.rename:
+            return header, True
+        plan = plan_rename(self.source.rename, header, self.raw, self.header_line)
+        self._report_problems(plan.problems)
+        for statement in plan.statements:
+            self.con.execute(statement.sql(dialect="duckdb"))
+        self.renamed, self._not_renamed = plan.renamed, plan.missing
+        self._raw_types = None
+        return plan.header, not plan.problems
+
+    def _unpivot(self, spec: UnpivotDef, header: list[str]) -> list[str] | None:
+        """sources.yaml unpivot: month-per-column cells into rows, each keeping its line and
+        the header of its column. None when it cannot be done (every reason reported)."""
+        plan = plan_unpivot(
+            spec,
+            header,
+            self.raw,
+            header_line=self.header_line,
+            line_word=self.line_word,
+            line_column=LINE_COLUMN,
+        )
+        self._report_problems(plan.problems)
+        if plan.query is None:
+            return None
+        replace = exp.Create(  # the raw table, unpivoted: one row per id and month
+            this=exp.table_(exp.to_identifier(self.raw, quoted=True)),
+            kind="TABLE",
+            replace=True,
+            expression=plan.query,
+            properties=exp.Properties(expressions=[exp.TemporaryProperty()]),
+        )
+        self.con.execute(replace.sql(dialect="duckdb"))
+        self.raw_is_table = self.has_line_column = True
+        self.cell_column = CELL_COLUMN
+        self._unpivoted = {spec.name_column, spec.value_column}
+        self._raw_types = None
+        return plan.header
+
+    def _report_problems(self, problems: list[Problem]) -> None:
+        for problem in problems:
+            self.error(
+                problem.message, line=problem.line, column_name=problem.column, hint=problem.hint
+            )
+
+    def _label(self, name: str) -> str:
+        """A column as messages name it: 'provider_code' (the file's 'Provider Code')."""
+        own = self.renamed.get(name)
+        return f"'{name}' (the file's '{own}')" if own else f"'{name}'"
 
     def _skip_empty_rows(self, header: list[str]) -> None:
         """Rows whose every field is blank (",,,,"): never data, so skipped with a warning."""
@@ -613,8 +747,8 @@ class _SourceLoader:
         present = set(header)
         unused = [h for h in header if h not in self.source.columns]
         for name in self.source.columns:
-            if name in present:
-                continue
+            if name in present or name in self._not_renamed:
+                continue  # a rename that found nothing is reported once, as a rename
             renamed = closest(name, unused)
             hint = f"the file has '{renamed}': renamed?" if renamed else ""
             self.error(
@@ -662,30 +796,41 @@ class _SourceLoader:
 
     def _rows_from(self) -> str:
         """The raw rows, with what _line() needs to number them."""
-        if self.source.file_format == "parquet":
+        if self.source.file_format == "parquet" and not self.has_line_column:
             return f"read_parquet({sql_literal(str(self.path))}, file_row_number = true)"
         return self.raw
 
     def _line(self) -> str:
-        if self.source.file_format == "parquet":
-            return f"(file_row_number + {self.line_offset})"
         if self.has_line_column:
             return quote(LINE_COLUMN)
+        if self.source.file_format == "parquet":
+            return f"(file_row_number + {self.line_offset})"
         return f"(rowid + {self.line_offset})"
 
-    def _examples(self, where: str, name: str) -> tuple[int, list[tuple[int, Any]]]:
+    def _examples(self, where: str, name: str) -> tuple[int, list[tuple[Any, ...]]]:
+        """(how many, up to MAX_EXAMPLES (line, value[, the file's column])) of the rows
+        meeting `where`. After an unpivot, a cell of the unpivoted columns names its
+        column in the file; any other column counts each line once."""
         select_from = self._rows_from()
-        total = self.fetch(f"SELECT count(*) FROM {select_from} WHERE {where}")[0][0]
+        per_cell = bool(self.cell_column) and name in self._unpivoted
+        once = bool(self.cell_column) and not per_cell
+        counted = f"count(DISTINCT {self._line()})" if once else "count(*)"
+        total = self.fetch(f"SELECT {counted} FROM {select_from} WHERE {where}")[0][0]
         if not total:
             return 0, []
+        extra = f", {quote(self.cell_column)}" if per_cell else ""
         rows = self.fetch(
-            f"SELECT {self._line()} AS line, {quote(name)} FROM {select_from} WHERE {where} "
-            f"ORDER BY line LIMIT {MAX_EXAMPLES}"
+            f"SELECT {'DISTINCT ' if once else ''}{self._line()} AS line, {quote(name)}{extra} "
+            f"FROM {select_from} WHERE {where} ORDER BY line LIMIT {MAX_EXAMPLES}"
         )
-        return int(total), [(int(r[0]), r[1]) for r in rows]
+        return int(total), [(int(r[0]), *r[1:]) for r in rows]
 
-    def _where_text(self, examples: list[tuple[int, Any]], total: int) -> str:
-        where = f"{self.line_word}s " + ", ".join(str(line) for line, _ in examples)
+    def _where_text(self, examples: list[tuple[Any, ...]], total: int) -> str:
+        if examples and len(examples[0]) > 2:  # unpivoted cells: line and column
+            places = [f"{self.line_word} {e[0]} column '{e[2]}'" for e in examples]
+            where = ", ".join(places)
+        else:
+            where = f"{self.line_word}s " + ", ".join(str(e[0]) for e in examples)
         more = f" and {total - len(examples)} more" if total > len(examples) else ""
         return where + more
 
@@ -714,9 +859,9 @@ class _SourceLoader:
         total, examples = self._examples(where, name)
         if not total:
             return
-        first_line, first_value = examples[0]
+        first_line, first_value = examples[0][:2]
         where_text = self._where_text(examples, total)
-        message = f"column '{name}': {describe.format(value=first_value)} ({where_text})"
+        message = f"column {self._label(name)}: {describe.format(value=first_value)} ({where_text})"
         report = self.error if level == "error" else self.warning
         report(message, line=first_line, column_name=name, hint=hint)
 
@@ -783,13 +928,14 @@ class _SourceLoader:
         total, examples = self._examples(where, name)
         if not total:
             return
-        first_line, first_value = examples[0]
+        first_line, first_value = examples[0][:2]
         days = int(float(first_value))
         meant = ""
         if SERIAL_RANGE[0] <= days <= SERIAL_RANGE[1]:
             meant = f" ({EXCEL_EPOCH + dt.timedelta(days=days):%Y-%m-%d} if it is one)"
         self.error(
-            f"column '{name}': '{first_value}' is not a date written YYYY-MM-DD: it looks like "
+            f"column {self._label(name)}: '{first_value}' is not a date written YYYY-MM-DD: it "
+            "looks like "
             f"an Excel serial day number{meant} ({self._where_text(examples, total)})",
             line=first_line,
             column_name=name,
@@ -895,12 +1041,13 @@ def _csv_options(delimiter: str) -> str:
     )
 
 
-def _sniff_delimiter(path: Path) -> str:
-    """The delimiter of the header line: whichever of , ; tab | it holds most (ties: ',')."""
+def _sniff_delimiter(path: Path, skip: int = 0) -> str:
+    """The delimiter of the header line (the first non-blank line after `skip` lines):
+    whichever of , ; tab | it holds most (ties: ',')."""
     with path.open("rb") as handle:
-        head = handle.read(65536).removeprefix(BOM)
+        head = handle.read(65536 * (1 + skip // 100)).removeprefix(BOM)
     text = head.decode("latin-1")  # the delimiters are ASCII in every encoding we read
-    header = next((line for line in text.splitlines() if line.strip()), "")
+    header = next((line for line in text.splitlines()[skip:] if line.strip()), "")
     counts = {d: header.count(d) for d in DELIMITERS}
     best = max(DELIMITERS, key=lambda d: (counts[d], d == ","))
     return best if counts[best] else ","
@@ -966,13 +1113,22 @@ def _detect_encoding(path: Path) -> tuple[str, int]:
 
 
 def _normalise_csv(
-    source: Path, target: Path, encoding: str, delimiter: str
+    source: Path,
+    target: Path,
+    encoding: str,
+    delimiter: str,
+    *,
+    header_row: int | None = None,
+    skip_rows: int = 0,
 ) -> tuple[int, dict[str, list[int]]]:
     """Copy `source` to `target` as clean UTF-8 CSV with each row's line first.
 
-    Blank lines are dropped; rows with more or fewer fields than the header are left out
-    and returned by kind ("more", "fewer") with their lines. Returns (header line, ragged).
+    The header is line `header_row`, or the first non-blank line after `skip_rows` lines
+    (the lines above it, titles and notes, are not read). Blank lines are dropped; rows
+    with more or fewer fields than the header are left out and returned by kind ("more",
+    "fewer") with their lines. Returns (header line, ragged).
     """
+    before = header_row - 1 if header_row is not None else skip_rows
     errors = "alliance-latin-1" if encoding == "cp1252" else "strict"
     ragged: dict[str, list[int]] = {"more": [], "fewer": []}
     header: list[str] | None = None
@@ -987,8 +1143,16 @@ def _normalise_csv(
         try:
             for record in reader:
                 line, previous = previous + 1, reader.line_num
+                blank = not record or all(not value.strip() for value in record)
+                if header is None and line <= before:
+                    continue  # above the header: titles, notes
+                if header is None and header_row is not None and (blank or line != header_row):
+                    problem = header_problem(header_row, skip_rows, line, ended=False)
+                    raise FileProblem(problem, header_row, header=True)
                 if not record or (len(record) == 1 and not record[0].strip()):
                     continue  # a blank line: never data
+                if header is None and blank:
+                    continue  # only delimiters, before the header
                 if header is None:
                     header = [name.strip().lstrip("\ufeff") for name in record]
                     header_line = line
@@ -998,9 +1162,12 @@ def _normalise_csv(
                 else:
                     writer.writerow([line, *record])
         except csv.Error as exc:
-            raise _CsvProblem(f"cannot be read as CSV: {exc}", reader.line_num) from None
+            raise FileProblem(f"cannot be read as CSV: {exc}", reader.line_num) from None
+    if header is None and before:
+        problem = header_problem(header_row, skip_rows, previous, ended=True)
+        raise FileProblem(problem, previous, header=True)
     if header is None:
-        raise _CsvProblem("the file is empty (it holds only blank lines)", 1)
+        raise FileProblem("the file is empty (it holds only blank lines)", 1)
     return header_line, {kind: lines for kind, lines in ragged.items() if lines}
 
 
@@ -1011,39 +1178,6 @@ def _serial_date_sql(cell: str) -> str:
     return (
         f"CASE WHEN {number} BETWEEN {low} AND {high} THEN "
         f"DATE '{EXCEL_EPOCH.isoformat()}' + CAST(floor({number}) AS INTEGER) END"
-    )
-
-
-def _read_excel_as_text(
-    path: Path, sheet: str | None, *, date_columns: Iterable[str] = ()
-) -> pd.DataFrame:
-    """Read a worksheet as text cells (dates as YYYY-MM-DD) so checks treat it like a CSV.
-
-    In `date_columns`, numbers are Excel serial day numbers (a cell holding a date but not
-    formatted as one) and become YYYY-MM-DD when they fall in `SERIAL_RANGE`."""
-    frame = pd.read_excel(path, sheet_name=sheet or 0, dtype=object, engine="openpyxl")
-    dates = set(date_columns)
-
-    def as_text(value: Any, is_date: bool) -> str | None:
-        if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NaT:
-            return None
-        if isinstance(value, dt.datetime | pd.Timestamp):
-            return value.date().isoformat() if value.time() == dt.time(0) else value.isoformat()
-        if isinstance(value, dt.date):
-            return value.isoformat()
-        serial = is_date and isinstance(value, int | float) and not isinstance(value, bool)
-        if serial and SERIAL_RANGE[0] <= value <= SERIAL_RANGE[1]:
-            return (EXCEL_EPOCH + dt.timedelta(days=math.floor(value))).isoformat()
-        if isinstance(value, float) and value.is_integer():
-            return str(int(value))
-        return str(value)
-
-    frame.columns = [str(c).strip() for c in frame.columns]
-    return pd.DataFrame(
-        {
-            c: pd.Series([as_text(v, c in dates) for v in frame[c]], dtype=object)
-            for c in frame.columns
-        }
     )
 
 

@@ -176,9 +176,7 @@ def test_normal_variation_in_the_extract_is_not_flagged(tmp_path: Path, extract)
 
 
 @pytest.mark.parametrize("seed", [2017, 2018, 2019])
-def test_other_seeds_flag_the_dropped_provider_and_nothing_else(
-    tmp_path: Path, seed: int
-) -> None:
+def test_other_seeds_flag_the_dropped_provider_and_nothing_else(tmp_path: Path, seed: int) -> None:
     frame = provider_extract(seed)
     assert ae_warnings(ae_config(tmp_path / "whole", frame)) == []
     dropped = drop_provider(frame, DROPPED_MONTH)
@@ -251,9 +249,7 @@ def test_without_a_key_a_big_fall_in_rows_or_totals_is_still_flagged(
     assert issue.message.count("rows, 20% below every reference") == 1
 
 
-def test_a_month_counted_twice_is_higher_than_the_months_around_it(
-    tmp_path: Path, extract
-) -> None:
+def test_a_month_counted_twice_is_higher_than_the_months_around_it(tmp_path: Path, extract) -> None:
     month = extract[extract["month"] == DROPPED_MONTH]
     doubled = pd.concat([extract, month.assign(provider_code=month["provider_code"] + "X")])
     (issue,) = ae_warnings(ae_config(tmp_path, doubled))

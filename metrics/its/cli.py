@@ -1,4 +1,4 @@
-"""`python -m metrics its FILE.csv ...`: interrupted time-series analysis of any CSV.
+"""`python -m metrics its FILE ...`: interrupted time-series analysis of any CSV or Excel sheet.
 
 Examples::
 
@@ -9,7 +9,8 @@ Examples::
     python -m metrics its california_prop99.csv --date-col Year --value-col PacksPerCapita \\
         --series-col State --intervention 1989 --model ols --hac-lags 1 --json
 
-Comma- or semicolon-delimited files are both read (the delimiter is detected). With
+Files are read by metrics.files: CSV delimited by , ; tab or | (detected), or an Excel
+sheet (--sheet); --header-row or --skip-rows for title lines above the header. With
 --frequency auto (the default) the dates' spacing sets the frequency: year-only dates (1989)
 or dates a whole number of years apart (1970-01-01, 1971-01-01) mean annual data, dates a
 whole number of quarters apart quarterly data, anything else monthly. Bad input never
@@ -21,15 +22,14 @@ objects when at least one series succeeds).
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import sys
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from metrics.files import FileProblem, add_arguments, read_from_arguments
 from metrics.its.design import detect_frequency
 from metrics.its.errors import ITSInputError
 from metrics.its.result import ITSResult
@@ -52,7 +52,8 @@ def register(subparsers: Any) -> None:
         "in a CSV file. Level change = the jump at the first point after the interruption; "
         "slope change = the change in trend after it.",
     )
-    parser.add_argument("file", help="CSV file (comma or semicolon delimited)")
+    parser.add_argument("file", help="CSV file (, ; tab or | delimited) or Excel workbook")
+    add_arguments(parser)
     parser.add_argument("--date-col", default="date", help="date column (YYYY-MM, dates or years)")
     parser.add_argument("--value-col", default="value", help="outcome column")
     parser.add_argument(
@@ -120,22 +121,14 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
-    if not path.is_file():
-        raise _UsageError(f"file not found: {path}")
+def _read(args: argparse.Namespace) -> pd.DataFrame:
+    """The file as text cells (blank cells missing), read by metrics.files."""
+    if not os.path.isfile(args.file):
+        raise _UsageError(f"file not found: {args.file}")
     try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            header = handle.readline()
-        delimiter = ";" if header.count(";") > header.count(",") else ","
-        return pd.read_csv(path, sep=delimiter, encoding="utf-8-sig")
-    except (
-        OSError,
-        UnicodeDecodeError,
-        pd.errors.ParserError,
-        pd.errors.EmptyDataError,
-        csv.Error,
-    ) as exc:
-        raise _UsageError(f"cannot read {path}: {exc}") from exc
+        return read_from_arguments(args.file, args).frame
+    except FileProblem as exc:
+        raise _UsageError(str(exc)) from None
 
 
 def _intervention(
@@ -208,7 +201,7 @@ def _series(frame: pd.DataFrame, args: argparse.Namespace) -> list[tuple[str, pd
 def run(args: argparse.Namespace) -> int:
     """Run the `its` sub-command; returns the exit code (0 ok, 2 bad input, 1 internal)."""
     try:
-        frame = _read_csv(Path(args.file))
+        frame = _read(args)
         needed = [args.date_col, args.value_col] + [
             c
             for c in (args.series_col, args.offset_col, args.control_col, args.denominator_col)

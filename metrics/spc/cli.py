@@ -1,9 +1,14 @@
-"""`python -m metrics spc FILE.csv ...`: Making Data Count SPC for a CSV series.
+"""`python -m metrics spc FILE ...`: Making Data Count SPC for a series in a CSV or Excel file.
 
     python -m metrics spc referrals.csv --date-col month --value-col referrals \\
         --improvement decrease --target 120 --rebase 2019-04-01
     python -m metrics spc accepted.csv --date-col month --chart laney \\
         --numerator-col accepted --denominator-col referred          # Laney p' chart, in %
+
+Files are read by metrics.files: CSV (delimiter detected) or an Excel sheet (--sheet), from
+--header-row (or after --skip-rows) when title lines come first; messages name the file's
+own line (or the sheet and row). A month with no row in a monthly series is added as a
+missing value, with a warning, so no moving range spans it.
 
 Prints a readable report, or with `--json` a JSON list with one object per facet. Bad
 input (missing file, unknown column, unreadable date, duplicate date within a facet,
@@ -14,6 +19,7 @@ and line, and exits with status 2.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import re
@@ -24,6 +30,7 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
+from metrics.files import FileProblem, TextTable, add_arguments, complete_months, read_table
 from metrics.spc.engine import (
     CHART_CHOICES,
     LANEY_CHART_KINDS,
@@ -60,7 +67,8 @@ def register(subparsers: Any) -> None:
             "NHSRplotthedots v0.2.2 rules by default. Blank or NA values are missing."
         ),
     )
-    parser.add_argument("file", metavar="FILE.csv", help="CSV file with a header row")
+    parser.add_argument("file", metavar="FILE", help="CSV file or Excel workbook (.xlsx)")
+    add_arguments(parser)
     parser.add_argument("--date-col", required=True, metavar="COL", help="column of dates")
     parser.add_argument(
         "--value-col", metavar="COL", help="column of values (not with --chart laney)"
@@ -132,14 +140,18 @@ def run(args: argparse.Namespace) -> int:
             per = _number(args.per, "--per")
             if per <= 0:
                 raise BadInput(f"--per must be more than 0; got {args.per!r}")
-        frame = load_series_csv(
+        frame = load_series(
             args.file,
             args.date_col,
             None if laney else args.value_col,
             args.facet_col,
             numerator_col=args.numerator_col if laney else None,
             denominator_col=args.denominator_col if laney else None,
+            sheet=args.sheet,
+            header_row=args.header_row,
+            skip_rows=args.skip_rows,
         )
+        frame, gaps = complete_months(frame, args.date_col, args.facet_col)
         result = compute_spc(
             frame,
             date_col=args.date_col,
@@ -155,6 +167,13 @@ def run(args: argparse.Namespace) -> int:
     except (BadInput, SPCInputError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    if gaps:
+        notes = tuple(_gap_warning(args.file, facet, months) for facet, months in gaps.items())
+        result = dataclasses.replace(
+            result,
+            warnings=(*notes, *result.warnings),
+            input_warnings=(*notes, *result.input_warnings),
+        )
     measure = (
         f"{args.numerator_col!r} / {args.denominator_col!r}" if laney else repr(args.value_col)
     )
@@ -249,11 +268,16 @@ def _options(args: argparse.Namespace) -> SPCOptions:
 # --- reading the CSV --------------------------------------------------------------------------
 
 
-def _line(position: int) -> int:
-    return position + 2  # line 1 is the header; rows are 0-based
+def _gap_warning(file: str, facet: Any, months: list[pd.Timestamp]) -> str:
+    shown = ", ".join(f"{m:%Y-%m}" for m in months[:5]) + (", ..." if len(months) > 5 else "")
+    where = f" for facet {facet!r}" if facet is not None else ""
+    return (
+        f"{file}: no row{where} for {len(months)} month{'s' if len(months) > 1 else ''} "
+        f"({shown}): charted as missing, so no moving range spans the gap"
+    )
 
 
-def load_series_csv(
+def load_series(
     path: str | Path,
     date_col: str,
     value_col: str | None,
@@ -261,28 +285,28 @@ def load_series_csv(
     *,
     numerator_col: str | None = None,
     denominator_col: str | None = None,
+    sheet: str | None = None,
+    header_row: int | None = None,
+    skip_rows: int | None = None,
 ) -> pd.DataFrame:
-    """Read and check a series CSV; returns a frame with parsed dates and float values
-    (the value column, or for a Laney chart the numerator and denominator columns).
+    """Read and check a series from a CSV or an Excel sheet (metrics.files); returns a frame
+    with parsed dates and float values (the value column, or for a Laney chart the
+    numerator and denominator columns).
 
-    Raises BadInput with a one-line message naming the file, column and line.
+    Raises BadInput with a one-line message naming the file, column and line (or row).
     """
-    name = str(path)
-    file = Path(path)
-    if not file.exists():
-        raise BadInput(f"{name}: no such file")
-    if not file.is_file():
-        raise BadInput(f"{name}: not a file")
     try:
-        frame = pd.read_csv(file, dtype=str, keep_default_na=False, skipinitialspace=True)
-    except pd.errors.EmptyDataError:
-        raise BadInput(f"{name}: the file is empty") from None
-    except pd.errors.ParserError as exc:
-        raise BadInput(f"{name}: not a readable CSV file ({_first_line(exc)})") from None
-    except UnicodeDecodeError:
-        raise BadInput(f"{name}: not UTF-8 text; save the CSV as UTF-8") from None
-    except OSError as exc:
-        raise BadInput(f"{name}: cannot read the file ({exc.strerror or exc})") from None
+        table = read_table(
+            path,
+            sheet=sheet,
+            header_row=header_row,
+            skip_rows=skip_rows,
+            date_columns=[date_col],  # Excel: a day number there is a date
+        )
+    except FileProblem as exc:
+        raise BadInput(str(exc)) from None
+    name = table.name
+    frame = table.frame.fillna("")
 
     numeric = [
         (flag, column)
@@ -305,25 +329,25 @@ def load_series_csv(
     blank_date = (date_text == "").to_numpy()
     if blank_date.any():
         i = int(np.flatnonzero(blank_date)[0])
-        raise BadInput(f"{name} line {_line(i)}: missing date in column {date_col!r}")
+        raise BadInput(f"{table.where(i)}: missing date in column {date_col!r}")
     dates = parse_date_strings(date_text)
     unreadable = dates.isna().to_numpy()
     if unreadable.any():
         i = int(np.flatnonzero(unreadable)[0])
         raise BadInput(
-            f"{name} line {_line(i)}: {date_text.iloc[i]!r} in column {date_col!r} is not a date "
+            f"{table.where(i)}: {date_text.iloc[i]!r} in column {date_col!r} is not a date "
             "(use YYYY-MM-DD)"
         )
 
     series = pd.DataFrame({date_col: dates})
     for _, column in numeric:
-        series[column] = _numbers(frame, column, name)
+        series[column] = _numbers(frame, column, table)
     if facet_col is not None and facet_col not in (date_col, *(c for _, c in numeric)):
         facets = frame[facet_col].str.strip()
         blank_facet = (facets == "").to_numpy()
         if blank_facet.any():
             i = int(np.flatnonzero(blank_facet)[0])
-            raise BadInput(f"{name} line {_line(i)}: missing facet in column {facet_col!r}")
+            raise BadInput(f"{table.where(i)}: missing facet in column {facet_col!r}")
         series[facet_col] = facets
     keys = [date_col] if facet_col is None else [facet_col, date_col]
     repeated = series.duplicated(keys, keep=False).to_numpy()
@@ -333,13 +357,14 @@ def load_series_csv(
         same = [r for r in rows if tuple(series.iloc[r][k] for k in keys) == key]
         in_facet = f" in facet {key[0]!r}" if facet_col is not None else ""
         raise BadInput(
-            f"{name} line {_line(same[1])}: date {date_text.iloc[same[1]]!r} appears again"
-            f"{in_facet} (first on line {_line(same[0])}); give one value per date"
+            f"{table.where(same[1])}: date {date_text.iloc[same[1]]!r} appears again"
+            f"{in_facet} (first on {table.line_word} {table.lines[same[0]]}); give one value "
+            "per date"
         )
     return series
 
 
-def _numbers(frame: pd.DataFrame, column: str, name: str) -> np.ndarray:
+def _numbers(frame: pd.DataFrame, column: str, table: TextTable) -> np.ndarray:
     """A column of numbers: blank/NA tokens missing, '1,234' read as 1234."""
     text = frame[column].str.strip()
     missing = text.str.lower().isin(MISSING_TOKENS).to_numpy()
@@ -350,9 +375,7 @@ def _numbers(frame: pd.DataFrame, column: str, name: str) -> np.ndarray:
     bad = (np.isnan(values) & ~missing) | np.isinf(values)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise BadInput(
-            f"{name} line {_line(i)}: {text.iloc[i]!r} in column {column!r} is not a number"
-        )
+        raise BadInput(f"{table.where(i)}: {text.iloc[i]!r} in column {column!r} is not a number")
     return values
 
 
