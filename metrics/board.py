@@ -17,10 +17,11 @@ from typing import Any, TypeVar
 
 import pandas as pd
 
+from metrics.definitions.assemble import expand_from_data
 from metrics.definitions.catalogue import Catalogue, config_files
 from metrics.definitions.issues import Issue, sort_issues
 from metrics.definitions.models import MetricDef
-from metrics.definitions.validate import check_data, load_config
+from metrics.definitions.validate import check_data, data_folder_issues, load_config
 from metrics.series import SeriesError, SeriesQuery, SeriesResult, compute_series
 from metrics.sql.backends import QueryError
 from metrics.sql.compiler import neighbourhood_probe
@@ -213,11 +214,16 @@ def open_board(
 
     loaded = load_config(config_dir)
     warehouse = open_for(loaded.catalogue, folder=folder, threads=threads)
-    board = Board(loaded.catalogue, warehouse, [])
+    # Parameterised metrics whose values (or names) come from the data are expanded now.
+    catalogue, expanded = expand_from_data(loaded.catalogue, warehouse)
+    board = Board(catalogue, warehouse, [])
     # The data checks compute every metric's whole series through the board, so the
     # pages' first views find them cached.
     issues = (
-        loaded.issues + warehouse.issues + check_data(loaded.catalogue, warehouse, board.series)
+        loaded.issues
+        + data_folder_issues(loaded, warehouse)
+        + expanded
+        + check_data(catalogue, warehouse, board.series)
     )
     board.issues = sort_issues(issues)
     return board

@@ -36,8 +36,33 @@ class Lineage:
 
 
 def metric_issues(board: Board, metric_id: str) -> list[Issue]:
+    """The metric's own issues, and, when a source it reads did not load, that reason
+    (validation reports it once, at the source; here it is said where it matters)."""
     key = f"metrics[{metric_id}]"
-    return [i for i in board.issues if i.field == key or i.field.startswith(key + ".")]
+    definition = board.catalogue.expanded_from.get(metric_id)
+    keys = {key, f"metrics[{definition}]"} if definition else {key}
+    own = [
+        i for i in board.issues if i.field in keys or any(i.field.startswith(k + ".") for k in keys)
+    ]
+    metric = board.catalogue.metrics.get(metric_id)
+    if metric is not None:
+        for source_id in dict.fromkeys(
+            [metric.source, metric.rate.population if metric.rate else metric.source]
+        ):
+            if source_id in board.warehouse.failed:
+                origin = board.catalogue.origins.get(metric_id)
+                own.append(
+                    Issue(
+                        "error",
+                        "data",
+                        origin.file if origin else "",
+                        f"metric '{metric_id}': unavailable because "
+                        f"{board.warehouse.failure_reason(source_id)}",
+                        line=origin.line if origin else 0,
+                        field=f"{key}.source",
+                    )
+                )
+    return own
 
 
 def status_of(board: Board, metric_id: str) -> str:

@@ -170,6 +170,34 @@ def locate_metric(config_dir: Path, metric_id: str) -> MetricLocation | None:
     return None
 
 
+def locate_definition(
+    config_dir: Path, file: str, line: int, metric_id: str
+) -> MetricLocation | None:
+    """The list item written at `file` (as issues and origins name it, e.g.
+    'config/metrics/access.yaml') whose mapping starts on `line`; failing that (the file
+    changed since), the item with `id: metric_id` in that file. None when neither is there."""
+    root = config_dir.resolve()
+    path = root.parent / file
+    try:
+        checked_path(config_dir, path)
+        text = path.read_text(encoding="utf-8")
+        loaded = load_yaml(text)
+    except (OSError, UnicodeDecodeError, YamlSyntaxError, SaveRefused):
+        return None
+    items = loaded.data.get("metrics") if isinstance(loaded.data, dict) else None
+    if not isinstance(items, list):
+        return None
+    ours = [
+        i for i, item in enumerate(items) if isinstance(item, dict) and item.get("id") == metric_id
+    ]
+    at_line = [i for i in ours if loaded.position(("metrics", i)).line == line]
+    if not ours:
+        return None
+    found = (at_line or ours)[0]
+    start, end = _item_lines(text, loaded.positions, found, len(items))
+    return MetricLocation(metric_id, path, start, end, text)
+
+
 def edited_metric_id(item_text: str) -> str | None:
     """The `id:` of the metric in an edited list item (None while it does not parse), so a
     preview follows a renamed metric instead of the id it was opened under."""
@@ -326,6 +354,8 @@ def validate_candidate(
     root = config_dir.resolve()
     relative = _relative(config_dir, path)
     edited = f"{root.name}/{relative.as_posix()}"
+    # A duplicate id keeps the definition on disk now (an edit never replaces it).
+    _stamp, current, defined_in = _current(root, fresh=fresh)
     with tempfile.TemporaryDirectory(prefix="alliance-board-edit-") as scratch:
         # Named like the real folder, so issues name files the same way in both loads.
         copy = Path(scratch) / root.name
@@ -341,8 +371,7 @@ def validate_candidate(
             sources.write_text(
                 _with_data_dir(sources.read_text(encoding="utf-8"), root), encoding="utf-8"
             )
-        loaded = load_config(copy)
-    current = _current_issues(root, fresh=fresh)
+        loaded = load_config(copy, served=defined_in)
     own = [i for i in loaded.issues if i.file == edited]
     already = Counter(_issue_key(i, edited) for i in current if i.file != edited)
     caused, before = [], []
@@ -356,17 +385,24 @@ def validate_candidate(
     return CandidateCheck(_relocated(loaded, root), edited, own, caused, before)
 
 
-_CURRENT: dict[Path, tuple[str, list[Issue]]] = {}
+_CURRENT: dict[Path, tuple[str, list[Issue], dict[str, str]]] = {}
 
 
 def _current_issues(root: Path, *, fresh: bool) -> list[Issue]:
     """The issues of the configuration on disk, reloaded when any of its files changes."""
+    return _current(root, fresh=fresh)[1]
+
+
+def _current(root: Path, *, fresh: bool) -> tuple[str, list[Issue], dict[str, str]]:
+    """(stamp, issues, the file defining each metric id) of the configuration on disk."""
     stamp = fingerprint(config_files(root))
     cached = _CURRENT.get(root)
     if fresh or cached is None or cached[0] != stamp:
-        cached = (stamp, load_config(root).issues)
+        loaded = load_config(root)
+        defined_in = {mid: origin.file for mid, origin in loaded.catalogue.origins.items()}
+        cached = (stamp, loaded.issues, defined_in)
         _CURRENT[root] = cached
-    return cached[1]
+    return cached
 
 
 def _issue_key(issue: Issue, edited: str) -> tuple[object, ...]:
@@ -689,8 +725,14 @@ def new_metric_item(
     population: str | None = None,
     breakdowns: list[str] | None = None,
     owner: str = "",
+    numerator_value: str | None = None,
+    denominator_filter: str | None = None,
+    denominator_value: str | None = None,
 ) -> str:
-    """YAML for one new metric (a list item), with sensible defaults spelt out."""
+    """YAML for one new metric (a list item), with sensible defaults spelt out.
+
+    A ratio counts rows (a condition) or sums a column in each part: numerator_value and
+    denominator_value make a ratio of sums (breaches out of attendances, say)."""
     item: dict[str, object] = {"id": metric_id, "title": title, "description": "", "domain": domain}
     item["source"] = source
     if date:
@@ -701,7 +743,19 @@ def new_metric_item(
     if filter:
         item["filter"] = filter
     if measure == "ratio":
-        item["numerator"] = {"filter": numerator_filter or "TRUE"}
+        numerator: dict[str, str] = {}
+        if numerator_filter:
+            numerator["filter"] = numerator_filter
+        if numerator_value:
+            numerator["value"] = numerator_value
+        item["numerator"] = numerator or {"filter": "TRUE"}
+        denominator: dict[str, str] = {}
+        if denominator_filter:
+            denominator["filter"] = denominator_filter
+        if denominator_value:
+            denominator["value"] = denominator_value
+        if denominator:
+            item["denominator"] = denominator
     if measure == "rate":
         item["rate"] = {"population": population or "population", "per": 100000}
     item["unit"] = "%" if measure == "ratio" else unit

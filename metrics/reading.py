@@ -89,6 +89,45 @@ def default_period(board: Board) -> tuple[dt.date, dt.date] | None:
     return start, end
 
 
+def metric_span(frame: pd.DataFrame) -> tuple[dt.date, dt.date] | None:
+    """First and last month with a value in a series frame (None when it has none)."""
+    known = frame.dropna(subset=["value"]) if "value" in frame else frame.iloc[0:0]
+    if known.empty:
+        return None
+    return known["month"].min().date(), known["month"].max().date()
+
+
+def no_data_reason(
+    span: tuple[dt.date, dt.date] | None, start: dt.date | None, end: dt.date | None
+) -> str:
+    """'no data in the selected period', with where the metric's data are when it has any
+    ('its data run from Apr 2016 to Mar 2019')."""
+    if span is None:
+        return "no data in the selected period"
+    where = (
+        f"its only data are for {month_label(span[0])}"
+        if span[0] == span[1]
+        else f"its data run from {span_label(*span)}"
+    )
+    return f"no data in the selected period ({span_label(start, end)}); {where}"
+
+
+def period_for(
+    board: Board, metric_id: str, start: dt.date, end: dt.date, lcn: str | None = None
+) -> tuple[dt.date, dt.date] | None:
+    """The metric's own span when it has no data in `start`..`end` (a page then shows that
+    period and says so); None when the period has data, or the metric has none at all."""
+    try:
+        whole = board.series(metric_id, SeriesQuery(lcn=lcn)).frame
+    except SeriesError:
+        return None
+    span = metric_span(whole)
+    if span is None:
+        return None
+    first, last = span
+    return None if first <= end and last >= start else span
+
+
 # --------------------------------------------------------------------------- provisional
 
 
@@ -295,6 +334,9 @@ class Reading:
     spc_shown: SPCResult | None = field(default=None, compare=False, repr=False)
     # Provisional months as shown, for hollow points: date, value (NaN when suppressed).
     provisional_shown: pd.DataFrame | None = field(default=None, compare=False, repr=False)
+    # First and last month with data (any period), so a reading with no data in the period
+    # can say where the data are and a page can offer that period instead.
+    data_span: tuple[dt.date, dt.date] | None = None
 
     # ---- words -------------------------------------------------------------------------
     @property
@@ -482,8 +524,15 @@ def _read(board: Board, metric_id: str, query: SeriesQuery, audience: Audience) 
     if query.end is not None:
         in_period = in_period[in_period["month"] <= pd.Timestamp(query.end)]
     known = in_period.dropna(subset=["value"])
+    span = metric_span(whole)
     if known.empty:
-        return Reading(**base, available=False, reason="no data in the selected period", spc=spc)
+        return Reading(
+            **base,
+            available=False,
+            reason=no_data_reason(span, query.start, query.end),
+            spc=spc,
+            data_span=span,
+        )
 
     pending = set(pd.to_datetime(list(provisional_months(board, metric))))
     final = known[~known["month"].isin(pending)]
@@ -547,6 +596,7 @@ def _read(board: Board, metric_id: str, query: SeriesQuery, audience: Audience) 
         provisional_points=_provisional_points(board, metric, known, policy, top_level),
         spc_shown=spc_shown,
         provisional_shown=provisional_shown,
+        data_span=span,
     )
 
 

@@ -52,6 +52,13 @@ config_dir = catalogue.config_dir
 
 st.title("Edit metric definitions")
 analyst_notice()
+# YAML reads best in a fixed-width font (indentation lines up); system fonts only.
+st.markdown(
+    "<style>.st-key-editor_text textarea, [class*='st-key-new_yaml'] textarea "
+    "{font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, 'Liberation Mono', "
+    "'DejaVu Sans Mono', monospace; font-size: 0.9rem;}</style>",
+    unsafe_allow_html=True,
+)
 
 edit_tab, new_tab, history_tab = st.tabs(["Edit a metric", "New metric", "History and restore"])
 
@@ -218,12 +225,16 @@ def edit_a_metric() -> None:
     )
     st.query_params["metric"] = metric_id
     opened = st.session_state.get("editor_opened")
+    flash = st.session_state.pop("editor_flash", None)
+    if flash is not None:  # said after the rerun that follows a save (the diff is gone)
+        (st.warning if flash[0] == "warning" else st.success)(flash[1])
     if (
         opened is None
         or opened["metric"] != metric_id
         or st.session_state.pop("editor_reload", False)
     ):
-        location = locate_metric(config_dir, metric_id)
+        # A metric made by for_each is edited through its definition.
+        location = locate_metric(config_dir, catalogue.expanded_from.get(metric_id, metric_id))
         if location is None:
             st.error(
                 f"The definition of '{plain(metric_id)}' was not found in config/metrics/ "
@@ -307,9 +318,12 @@ def edit_a_metric() -> None:
             new_id = edited_metric_id(edited)
             if new_id and new_id != metric_id:
                 st.session_state["editor_renamed"] = {"from": metric_id, "to": new_id}
-            (st.warning if result.broke_elsewhere else st.success)(
-                plain(saved_message(result, "Saved"))
+            # Start again from the file as saved: the edit box holds it and the diff is gone.
+            st.session_state["editor_flash"] = (
+                "warning" if result.broke_elsewhere else "success",
+                plain(saved_message(result, "Saved")),
             )
+            st.rerun()
     if reload_col.button("Reload from disk", key="editor_reload_button"):
         st.session_state["editor_reload"] = True
         st.rerun()
@@ -353,6 +367,26 @@ def new_metric() -> None:
     numerator = right.text_input(
         "Numerator condition (ratio)", key="new_numerator", disabled=measure != "ratio"
     )
+    numerator_value = denominator_value = None
+    denominator = ""
+    if measure == "ratio":
+        # Each part counts its rows, or sums a column: a ratio of sums (breaches out of
+        # attendances, from a monthly extract) picks a column for each.
+        count_rows = "(count rows)"
+        top, bottom = st.columns(2)
+        picked_top = top.selectbox(
+            "Numerator: sum of", [count_rows, *numeric], key="new_numerator_value"
+        )
+        picked_bottom = bottom.selectbox(
+            "Denominator: sum of", [count_rows, *numeric], key="new_denominator_value"
+        )
+        denominator = bottom.text_input(
+            "Denominator condition (optional)",
+            key="new_denominator",
+            placeholder="accepted IS NOT NULL",
+        )
+        numerator_value = None if picked_top == count_rows else picked_top
+        denominator_value = None if picked_bottom == count_rows else picked_bottom
     better = right.selectbox("Better when", ["up", "down", "neutral"], key="new_better")
     unit = right.text_input("Unit", value="people", key="new_unit")
     breakdowns = st.multiselect("Breakdowns", categories, key="new_breakdowns")
@@ -378,12 +412,15 @@ def new_metric() -> None:
         filter=row_filter or None,
         numerator_filter=numerator or None,
         breakdowns=breakdowns,
+        numerator_value=numerator_value,
+        denominator_filter=denominator or None,
+        denominator_value=denominator_value,
     )
     new_text = st.text_area(
         "Generated YAML (you can edit it)",
         value=item,
         height=320,
-        key=f"new_yaml_{new_id}_{measure}",
+        key=f"new_yaml_{new_id}_{measure}_{numerator_value}_{denominator_value}",
     )
     target = config_dir / "metrics" / target_file
     problem = unsafe(target)

@@ -5,12 +5,16 @@ Deep link: ?metric=ID (and optionally &breakdown=COLUMN).
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
+
 import streamlit as st
 
 from metrics.charts.funnel_chart import funnel_chart
 from metrics.charts.series_chart import series_alt_text, series_chart
 from metrics.describe import describe_metric, metric_yaml
 from metrics.disclosure import control_series, legend, shows_suppression
+from metrics.editing import locate_definition
 from metrics.exports.tables import monthly_values_table
 from metrics.funnel import (
     FunnelError,
@@ -23,14 +27,29 @@ from metrics.funnel import (
 )
 from metrics.reading import (
     group_icon_table,
+    no_data_reason,
+    period_for,
     provisional_months,
     provisional_statement,
     read_metric,
+    span_label,
     spc_reading,
 )
 from metrics.series import SeriesError
 from metrics.ui.components import chart, downloads, plain, rich, spc_panel, unknown_in_link
-from metrics.ui.state import current_audience, current_policy, page_context, url_param
+from metrics.ui.state import (
+    PERIOD_KEY,
+    current_audience,
+    current_policy,
+    page_context,
+    url_param,
+)
+
+
+def use_period(start: dt.date, end: dt.date) -> None:
+    """Move the shared period (every page, and the link) to the metric's own span."""
+    st.session_state[PERIOD_KEY] = (start, end)
+
 
 state, filters = page_context()
 policy = current_policy()
@@ -66,6 +85,25 @@ link_hosts = catalogue.board.link_hosts
 st.title(plain(metric.title))
 if metric.description:
     st.markdown(rich(metric.description, link_hosts))
+
+# A metric with no data in the board's period (a new source whose data end earlier, say)
+# is shown over its own span, and the page says so and offers that period everywhere.
+own_period = period_for(board, metric_id, filters.start, filters.end)
+if own_period is not None:
+    chosen = span_label(filters.start, filters.end)
+    filters = dataclasses.replace(filters, start=own_period[0], end=own_period[1])
+    st.info(
+        f"{plain(metric.title)} has no data in the selected period ({chosen}); "
+        + no_data_reason(own_period, filters.start, filters.end).split("; ", 1)[1]
+        + ", so that period is shown here.",
+        icon=":material/date_range:",
+    )
+    st.button(
+        f"Use {span_label(*own_period)} on every page",
+        on_click=use_period,
+        args=own_period,
+        key=f"metric_page_use_period_{metric_id}",
+    )
 
 options = ["none", *metric.breakdowns]
 requested_breakdown = url_param("breakdown")
@@ -137,9 +175,31 @@ if metric.caveats:
     st.markdown("**Caveat:**\n\n" + rich(metric.caveats, link_hosts))
 origin = catalogue.origins.get(metric_id)
 with st.expander("Definition as written (YAML) and the SQL it runs"):
-    if origin:
-        st.caption(f"Defined in {plain(origin.file)}, line {origin.line}.")
-    st.code(metric_yaml(metric), language="yaml", wrap_lines=True)
+    definition_id = catalogue.expanded_from.get(metric_id, metric_id)
+    written = (
+        locate_definition(catalogue.config_dir, origin.file, origin.line, definition_id)
+        if origin
+        else None
+    )
+    if written is not None:
+        # The file's own lines (comments, quoting and order as the analyst wrote them).
+        st.caption(
+            f"As written in {plain(origin.file)}, lines {written.start_line} to "
+            f"{written.end_line}"
+            + (
+                f" (one definition for every value of {plain(metric.for_each.column)})."
+                if metric.for_each is not None
+                else "."
+            )
+        )
+        st.code(written.item_text, language="yaml", wrap_lines=True)
+    else:
+        if origin:
+            st.caption(
+                f"Defined in {plain(origin.file)}, line {origin.line}; the file has changed "
+                "since the board loaded, so the definition as loaded is shown."
+            )
+        st.code(metric_yaml(metric), language="yaml", wrap_lines=True)
     st.code(result.sql, language="sql", wrap_lines=True)
 with st.expander("Monthly values"):
     values = control_series(result, policy)

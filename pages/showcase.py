@@ -13,7 +13,7 @@ import re
 
 import streamlit as st
 
-from metrics.exports.content import SYNTHETIC_LABEL, Slide, deck_content
+from metrics.exports.content import Slide, deck_content
 from metrics.ui.components import plain, unknown_in_link
 from metrics.ui.exports import export_buttons
 from metrics.ui.state import page_context
@@ -167,8 +167,9 @@ slide_view(slide)
 
 legend_text = deck.legend or "No small-number suppression applies."
 st.markdown(
-    f'<div class="showcase-foot"><span class="showcase-badge">{e(SYNTHETIC_LABEL)}</span> '
-    f"{e(legend_text)}</div>",
+    '<div class="showcase-foot">'
+    + (f'<span class="showcase-badge">{e(deck.status_label)}</span> ' if deck.status_label else "")
+    + f"{e(legend_text)}</div>",
     unsafe_allow_html=True,
 )
 

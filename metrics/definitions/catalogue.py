@@ -60,6 +60,12 @@ class Catalogue:
     slides: tuple[SlideDef, ...] = ()
     fingerprint: str = ""
     query_timeout: float = 10.0  # seconds (sources.yaml query_timeout_seconds)
+    # Parameterised metrics (for_each): each expanded metric's definition id, and the
+    # definitions whose values (or names) are read from the data when it is loaded.
+    expanded_from: dict[str, str] = field(default_factory=dict)
+    templates: dict[str, MetricDef] = field(default_factory=dict)
+    # Where each data test is written: "sources[id].tests[0]" -> file and line.
+    test_origins: dict[str, Origin] = field(default_factory=dict)
     # sources.yaml warehouse: (ALLIANCE_WAREHOUSE overrides the URL; None: embedded DuckDB)
     warehouse_url: str | None = None
     warehouse_schema: str | None = None

@@ -72,17 +72,18 @@ def run_validate(args: argparse.Namespace) -> int:
     report = validate_config(config_dir, data=not args.no_data)
     failing = report.errors + (report.warnings if args.strict else [])
     if output_format == "json":
-        print(issues_to_json(report.issues))
+        print(issues_to_json(report.issues, report.counts))
     elif output_format == "github":
         for issue in report.issues:
             print(issue.format_github())
     else:
         for issue in report.issues:
             print(issue.format_text())
-        metrics = len(report.catalogue.metrics)
+        counts = report.counts
+        metrics = counts.words() if counts else f"{len(report.catalogue.metrics)} metric(s) valid"
         print(
             f"{len(report.errors)} error(s), {len(report.warnings)} warning(s); "
-            f"{metrics} metric(s) valid in {config_dir}"
+            f"{metrics} in {config_dir}"
         )
     return 1 if failing else 0
 

@@ -535,10 +535,395 @@ four stages and reports every problem at once, each with file, line, column and 
    `since` against the first month with data; gaps; enough months each side of an ITS
    intervention (at least 3; fewer than 12 is a warning).
 
+One mistake is one message. A problem in one metric never hides another: an item that
+fails the schema is still checked, without its faulty parts, against everything else, so
+a wrong `better:` and an unknown breakdown column come in the same run. Nothing already
+reported is reported again: metrics on a source with errors (its file missing, a
+`values:` list of numbers) wait for it and are counted as waiting, rather than each
+failing with "unknown source"; a data folder that is not there is one error at
+`data_dir`. A duplicate metric id is an error at **both** definitions; the earlier one
+(the one being served, or in the file written first) keeps serving, so a new file can
+never silently replace a live definition.
+
 A metric with an error is not served; every other metric still is. On the site, a broken
 edit never takes the board down: the last good configuration keeps serving and the
-problems are listed for analysts.
+problems are listed for analysts. The summary line counts every metric:
+`2 error(s), 0 warning(s); 35 metric(s) valid, 3 with errors in config` (and `N waiting
+for a source with errors` when a source has them).
 """
+
+OWN_DATA = """\
+## Your own data: folders and paths
+
+The site and every command read one **config folder** (the YAML files) and one **data
+folder** (the source files). By default they are this project's `config/` and
+`sample_data/`, the synthetic alliance. To work on real data, keep your own config and
+data folders anywhere (outside the project, if you like) and point at them:
+
+{settings}
+
+A source's `path` is relative to the data folder. So with this layout
+
+```
+my-board/
+  config/            sources.yaml (data_dir: ../data), framework.yaml, board.yaml, ...
+    metrics/         ae.yaml, ...
+  data/              ae_monthly.csv
+```
+
+`python -m metrics validate my-board/config` reads `my-board/data/ae_monthly.csv`, from
+whichever folder it is run. Copying `config/` somewhere else without its data folder
+gives **one** error, at `data_dir` in `sources.yaml`, naming the folder it looked for:
+
+```
+{missing}
+```
+
+and the summary counts the metrics as waiting for their source, not as errors of their
+own. The site needs two more files in a new config folder: `access.yaml` (who sees
+which pages; copy the sample's) and `disclosure.yaml` (small-number suppression; an empty
+file takes the defaults). Say what the data are in `board.yaml`, so every page and export
+says it (see [What the data are](#what-the-data-are)).
+"""
+
+EXAMPLE_FILES = {
+    "my-board/data/ae_monthly.csv": (
+        "csv",
+        """\
+period,org_code,org_name,type,attendances,breaches
+2018-10-01,Z1A,Northfield Hospitals,1,10120,1093
+2018-10-01,Z2B,Riverside Trust,1,7340,512
+2018-10-01,Z3C,Eastgate Health,1,5210,698
+2018-11-01,Z1A,Northfield Hospitals,1,9875,1204
+2018-11-01,Z2B,Riverside Trust,1,7102,604
+2018-11-01,Z3C,Eastgate Health,1,5034,755
+2018-12-01,Z1A,Northfield Hospitals,1,10230,1517
+2018-12-01,Z2B,Riverside Trust,1,7415,779
+2018-12-01,Z3C,Eastgate Health,1,5386,902
+2019-01-01,Z1A,Northfield Hospitals,1,9962,1388
+2019-01-01,Z2B,Riverside Trust,1,7201,701
+2019-01-01,Z3C,Eastgate Health,1,5120,811
+2019-02-01,Z1A,Northfield Hospitals,1,9104,1102
+2019-02-01,Z2B,Riverside Trust,1,6688,575
+2019-02-01,Z3C,Eastgate Health,1,4790,690
+2019-03-01,Z1A,Northfield Hospitals,1,10415,1046
+2019-03-01,Z2B,Riverside Trust,1,7560,498
+2019-03-01,Z3C,Eastgate Health,1,5402,629
+""",
+    ),
+    "my-board/config/sources.yaml": (
+        "yaml",
+        """\
+data_dir: ../data              # relative to this folder (my-board/config)
+sources:
+  - id: ae
+    title: A&E attendances and four-hour breaches (provider, monthly)
+    description: Made-up provider-level extract for the worked example.
+    path: ae_monthly.csv
+    grain: monthly
+    date_column: period
+    key: [period, org_code, type]
+    columns:
+      period: {type: date}
+      org_code: {type: category, values: [Z1A, Z2B, Z3C]}
+      org_name: {type: string}
+      type: {type: category, values: ['1', '2', '3']}   # codes are text: quoted
+      attendances: {type: integer, min: 0, required: true}
+      breaches: {type: integer, min: 0, required: true}
+    tests:
+      - {test: every_month, by: org_code}     # every provider, every month
+      - {test: not_null, columns: [attendances, breaches]}
+""",
+    ),
+    "my-board/config/metrics/ae.yaml": (
+        "yaml",
+        """\
+metrics:
+  - id: ae_4h_all
+    title: "A&E: seen within four hours (all providers)"
+    domain: access
+    source: ae
+    measure: ratio
+    filter: type = '1'
+    numerator: {value: attendances - breaches}
+    denominator: {value: attendances}
+    unit: "%"
+    decimals: 1
+    better: up
+    tests:
+      - {test: range, min: 0, max: 100}
+  - id: ae_4h
+    title: "A&E: seen within four hours ({label})"
+    domain: access
+    source: ae
+    measure: ratio
+    filter: type = '1'
+    numerator: {value: attendances - breaches}
+    denominator: {value: attendances}
+    unit: "%"
+    decimals: 1
+    better: up
+    for_each: {column: org_code, values_from: data, labels_from: org_name}
+""",
+    ),
+    "my-board/config/framework.yaml": (
+        "yaml",
+        """\
+outcomes: []
+domains:
+  - {id: access, title: Access and waiting times, kind: system}
+""",
+    ),
+    "my-board/config/board.yaml": (
+        "yaml",
+        """\
+title: A&E four-hour performance
+overview_domains: [access]
+default_from: 2018-10
+default_to: 2019-03
+data_status: {kind: test, text: Made-up extract from the worked example in the docs.}
+""",
+    ),
+    "my-board/config/interventions.yaml": ("yaml", "interventions: []\n"),
+    "my-board/config/showcase.yaml": ("yaml", "title: Showcase\nslides: []\n"),
+    "my-board/config/disclosure.yaml": ("yaml", "# the defaults\n"),
+}
+
+
+SETTINGS = (
+    (
+        "`python -m metrics validate CONFIG_DIR`",
+        "command line",
+        "checks the config folder `CONFIG_DIR` and the data it points at (`show ID "
+        "CONFIG_DIR`, `readings CONFIG_DIR` and `export --config CONFIG_DIR` take the "
+        "folder the same way)",
+    ),
+    (
+        "`ALLIANCE_CONFIG_DIR`",
+        "environment",
+        "the config folder the site (and the commands, when no folder is given) reads: "
+        "`ALLIANCE_CONFIG_DIR=$PWD/my-board/config make run`",
+    ),
+    (
+        "`data_dir`",
+        "`sources.yaml`",
+        "the data folder, **relative to the folder holding `sources.yaml`** (not to the "
+        "folder you run the command from), or an absolute path; `../sample_data` when left "
+        "out",
+    ),
+    (
+        "`ALLIANCE_DATA_DIR`",
+        "environment",
+        "the data folder, overriding `data_dir` (an absolute path, or relative to the "
+        "folder the command runs in): the same config on another machine's data",
+    ),
+)
+
+
+def _own_data() -> str:
+    from pathlib import PurePosixPath
+
+    from metrics.definitions.validate import missing_data_issue
+
+    at = Issue("error", "data", "config/sources.yaml", "", line=4, column=1)
+    issue = missing_data_issue(
+        Path(PurePosixPath("/home/analyst/sample_data")),
+        Path(PurePosixPath("/home/analyst/config")),
+        at,
+        setting="../sample_data",
+    )
+    settings = "\n".join(
+        ["| Setting | Where | What it does |", "|---|---|---|"]
+        + [f"| {a} | {b} | {c} |" for a, b, c in SETTINGS]
+    )
+    return OWN_DATA.replace("{missing}", issue.format_text()).replace("{settings}", settings)
+
+
+def _traps() -> str:
+    from metrics.definitions.yaml_hints import shown_value, value_hint
+
+    issue = Issue(
+        "error",
+        "schema",
+        "config/sources.yaml",
+        f"expected text, got {shown_value('01', 1)}",
+        line=12,
+        column=39,
+        field="sources[ae].columns.team.values.0",
+        hint=value_hint("01", 1),
+    )
+    filter_row = (
+        "| `filter: kind = 1` on a text column | text compared with a number (fails on the "
+        "data) | `filter: kind = '1'` |"
+    )
+    return TRAPS.replace("{trap}", issue.format_text()).replace("{filter_row}", filter_row)
+
+
+def _data_tests() -> str:
+    from metrics.definitions.data_tests import describe
+    from metrics.definitions.models import DataTest
+
+    test = DataTest(test="every_month", by=["org_code"])
+    issue = Issue(
+        "error",
+        "data",
+        "config/sources.yaml",
+        f"source 'ae': data test {describe(test)}: 1 group-month(s) of Apr 2016 to Mar 2019 "
+        "have no rows (e.g. org_code=Z2B in Nov 2017)",
+        line=19,
+        field="sources[ae].tests[0]",
+        hint="a month missing for one group is often a late or failed submission; set "
+        "level: warning if groups start or stop on purpose",
+    )
+    return DATA_TESTS.replace("{failing}", issue.format_text())
+
+
+def example_files() -> dict[str, str]:
+    """The worked example's files, by path (tests/test_docs.py builds and validates them)."""
+    return {path: text for path, (_kind, text) in EXAMPLE_FILES.items()}
+
+
+def _worked_example() -> str:
+    blocks = "\n".join(
+        f"**`{path}`**\n\n```{kind}\n{text}```\n" for path, (kind, text) in EXAMPLE_FILES.items()
+    )
+    return f"""\
+## Worked example: a published extract to a board metric
+
+A provider-level monthly extract, as a publisher gives it: one row per provider, month and
+department type, with attendances and the attendances that waited over four hours. (The
+figures below are made up; a real extract has more providers and years, and the same
+steps apply.) The board metric: the percentage seen within four hours, for all providers
+and for each provider.
+
+1. **Save the extract as CSV**, one header row, one row per provider and month; keep the
+   publisher's column names. Dates as YYYY-MM-DD (or declare `format:`, e.g. `'%d/%m/%Y'`).
+2. **Declare it in `sources.yaml`**, every column the metrics use, with its type. Codes
+   (`type` 1, 2, 3; practice or team codes like `01`) are text: quote them in `values:`
+   (`['1', '2', '3']`), or YAML reads them as numbers (see [YAML traps](#yaml-traps)).
+   Add data tests for what must hold every month ([Data tests](#data-tests)).
+3. **Define the metric**: a ratio of sums (each part's `value` summed over the month's
+   rows); one definition with `for_each` makes one metric per provider
+   ([One definition, many metrics](#one-definition-many-metrics-for_each)).
+4. **Validate, then serve**:
+
+```bash
+.venv/bin/python -m metrics validate my-board/config        # 0 errors: exit code 0
+.venv/bin/python -m metrics show ae_4h_z1a my-board/config --csv
+ALLIANCE_CONFIG_DIR=$PWD/my-board/config make run             # the site on your data
+```
+
+`validate` ends `0 error(s), 0 warning(s); 4 metric(s) valid in my-board/config`: the
+all-providers metric and one per provider (`ae_4h_z1a`, `ae_4h_z2b`, `ae_4h_z3c`, titled
+with each provider's name from `org_name`). Each has its own page
+(`?metric=ae_4h_z1a`). Northfield in October 2018: (10,120 - 1,093) / 10,120 = 89.2%.
+
+The files (copy `access.yaml` from the sample's `config/` too, for the site):
+
+{blocks}"""
+
+
+TRAPS = """\
+## YAML traps
+
+YAML guesses what a bare value is, and some guesses lose what you wrote. The validator
+says what YAML read and how to write it; the fix is always to quote the value:
+
+| Written | YAML reads | Write |
+|---|---|---|
+| `values: [1, 2, 3]` | the numbers 1, 2, 3 | `values: ['1', '2', '3']` |
+| `values: [01, 02]` | the numbers 1 and 2 (leading zero lost) | `values: ['01', '02']` |
+| `values: [Yes, No]` (also `on`, `off`) | true and false | `values: ['Yes', 'No']` |
+| `values: [2024-04-01]` | a date | `values: ['2024-04-01']` |
+| `title: Access: waits` | a syntax error (`: ` inside a value) | `title: "Access: waits"` |
+{filter_row}
+
+```
+{trap}
+```
+
+**Indentation**: spaces only (YAML refuses tabs), and the lines of one mapping or list
+start in the same column; a line indented one space too far or too little is a syntax
+error at that line, with a hint to check the indentation. A month (`default_from`,
+`start`) may be written `2019-04` or `2019-04-01`: both mean April 2019.
+"""
+
+FOR_EACH = """\
+## One definition, many metrics (for_each)
+
+One definition can make a metric per provider, team or neighbourhood: `for_each` names
+the source column and its values. Each value gets its own metric id (the definition's id,
+`_`, the value in lower case: `ae_4h_z1a`), title and page, and its rows are those with
+that value (on top of `filter`).
+
+```yaml
+for_each: {column: org_code, values: [Z1A, Z2B]}              # the values, written
+for_each: {column: org_code, values_from: data}               # every value in the data
+for_each: {column: org_code, values_from: data, labels_from: org_name}
+for_each: {column: team, values: [crisis, home], labels: {crisis: Crisis team}}
+```
+
+The title takes `{label}` (the value's name from `labels` or `labels_from`, else the
+value) or `{value}`; without either, `: label` is added. With `values_from: data` the
+values are read when the data are loaded (`validate --no-data` checks the definition
+once). Validation checks the column exists and is a category, string or integer column,
+that written values are among the column's `values`, and that no metric id is made twice
+or clashes with another metric; each problem is reported once, at the definition's line.
+"""
+
+DATA_TESTS = """\
+## Data tests
+
+`tests:` on a source (its rows) or a metric (the rows its filter selects, and its monthly
+values) say what must hold in the data. `validate` runs them after loading (so does the
+site, on every load), each failure reported at the test's own line with how many rows or
+months fail and examples:
+
+```yaml
+tests:
+  - {test: not_null, columns: [attendances, breaches]}
+  - {test: unique, columns: [period, org_code, type]}
+  - {test: every_month, by: org_code}       # every provider has rows in every month
+  - {test: accepted_values, column: type, values: ['1', '2', '3']}
+  - {test: range, column: breaches, min: 0}
+  - {test: range, min: 0, max: 100}         # on a metric: its monthly value
+  - {test: every_month, by: org_code, level: warning}   # report, do not fail
+```
+
+```
+{failing}
+```
+
+`every_month` spans the first to the last month of the rows tested; a provider that
+opened or closed within it fails, so use `level: warning` where groups come and go. A
+failing test at `level: error` (the default) fails `validate` (exit 1), and on the site a
+reload that fails it keeps the last good board serving. Tests run as queries built from
+the definitions (never SQL text), so they run on a shared warehouse too.
+"""
+
+STATUS = """\
+## What the data are
+
+`data_status` in `board.yaml` is said on every page (a banner) and in every export (a
+label and a note): `synthetic` (generated data: the sample says so), `test` (not for
+decisions), `provisional` (still being checked) or `live` (the real, checked data; no
+banner unless `text` is written). `text` replaces the standard sentence. When
+`data_status` is left out nothing is claimed, so a board on real data never says its
+figures are synthetic.
+
+```yaml
+data_status: {kind: synthetic}
+data_status: {kind: test, text: "Test extract of 3 March 2025: not for decisions."}
+data_status: {kind: live}
+```
+
+**The period.** Pages open on `default_from` to `default_to` (within the data's span). A
+metric with no data in the period (a new source whose data end earlier, say) reads
+"Unavailable: no data in the selected period (Apr 2019 to Mar 2025); its data run from
+Apr 2016 to Mar 2019", and its own page shows it over its own span, says so, and offers
+that period for every page.
+"""
+
 
 EXIT_CODES = """\
 ## Exit codes of `validate`
@@ -578,7 +963,7 @@ def _formats() -> str:
 
 ```
 {issue.format_text()}
-1 error(s), 0 warning(s); 23 metric(s) valid in config
+1 error(s), 0 warning(s); 22 metric(s) valid, 1 with errors in config
 ```
 
 `--format json` (or `--json`): counts and every issue with all its parts, for tools.
@@ -701,10 +1086,16 @@ def _slug(title: str) -> str:
 def render_reference() -> str:
     """The whole of docs/metric-definitions.md (deterministic, for the staleness check)."""
     titles = [
+        "Your own data: folders and paths",
+        "Worked example: a published extract to a board metric",
         "Files",
         "Measures, one example per kind",
         "Filters are SQL",
         "Missing months, provisional months and maturity",
+        "YAML traps",
+        "One definition, many metrics (for_each)",
+        "Data tests",
+        "What the data are",
         "Validation stages",
         "Exit codes of `validate`",
         "Output formats",
@@ -721,10 +1112,16 @@ def render_reference() -> str:
     sections = [
         INTRO,
         "\n".join(contents) + "\n",
+        _own_data(),
+        _worked_example(),
         "\n".join(files) + "\n",
         MEASURES,
         FILTERS,
         MISSING,
+        _traps(),
+        FOR_EACH,
+        _data_tests(),
+        STATUS,
         STAGES,
         EXIT_CODES,
         _formats(),

@@ -79,15 +79,17 @@ def sort_issues(issues: Iterable[Issue]) -> list[Issue]:
     return sorted(issues, key=lambda i: (i.level != "error", i.file, i.line, i.column, i.field))
 
 
-def issues_to_json(issues: Sequence[Issue]) -> str:
-    return json.dumps(
-        {
-            "errors": sum(1 for i in issues if i.is_error),
-            "warnings": sum(1 for i in issues if not i.is_error),
-            "issues": [i.to_dict() for i in issues],
-        },
-        indent=2,
-    )
+def issues_to_json(issues: Sequence[Issue], counts: object | None = None) -> str:
+    """Counts and every issue; with `counts` (metrics.definitions.assemble.MetricCounts),
+    how many metrics are valid, have errors, or wait for a source with errors."""
+    body: dict[str, object] = {
+        "errors": sum(1 for i in issues if i.is_error),
+        "warnings": sum(1 for i in issues if not i.is_error),
+    }
+    if counts is not None:
+        body["metrics"] = asdict(counts)  # type: ignore[call-overload]
+    body["issues"] = [i.to_dict() for i in issues]
+    return json.dumps(body, indent=2)
 
 
 def closest(name: str, candidates: Iterable[str]) -> str | None:

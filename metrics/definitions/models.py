@@ -88,6 +88,68 @@ class ColumnDef(_Model):
     )
 
 
+def _as_list(value: Any) -> Any:
+    """A single name where a list is expected: by: provider_code means [provider_code]."""
+    return [value] if isinstance(value, str) else value
+
+
+NameList = Annotated[list[str], BeforeValidator(_as_list)]
+
+
+class DataTest(_Model):
+    """A check on the data that `validate` (and the site, on every load) runs: on a source's
+    rows, or on a metric's rows (its filter applied) and monthly values."""
+
+    test: Literal["not_null", "unique", "every_month", "accepted_values", "range"] = Field(
+        description="not_null: no blank cells in `columns`; unique: no two rows share "
+        "`columns`; every_month: every group of `by` (or the whole table) has rows in every "
+        "month of the span; accepted_values: `column` holds only `values`; range: `column` "
+        "(on a metric: its monthly value when `column` is left out) within `min` and `max`."
+    )
+    columns: NameList = Field(
+        default_factory=list, description="Columns checked (not_null, unique)."
+    )
+    column: str | None = Field(default=None, description="Column checked (accepted_values, range).")
+    by: NameList = Field(
+        default_factory=list,
+        description="every_month: the columns whose every group must have rows each month, "
+        "e.g. provider_code; the table as a whole when empty.",
+    )
+    values: list[str] | None = Field(
+        default=None, description="accepted_values: the values allowed (quote codes: '01')."
+    )
+    min: float | None = Field(
+        default=None, allow_inf_nan=False, description="range: smallest allowed."
+    )
+    max: float | None = Field(
+        default=None, allow_inf_nan=False, description="range: largest allowed."
+    )
+    level: Literal["error", "warning"] = Field(
+        default="error",
+        description="error: `validate` fails and a reload that fails it keeps the last good "
+        "board serving; warning: reported only.",
+    )
+
+    @model_validator(mode="after")
+    def _has_its_parts(self) -> DataTest:
+        needs = {
+            "not_null": ("columns", "columns: [provider_code, attendances]"),
+            "unique": ("columns", "columns: [month, provider_code]"),
+            "accepted_values": ("values", "column: provider_code, values: [RJ1, RYJ]"),
+        }
+        if self.test in needs:
+            name, example = needs[self.test]
+            if not getattr(self, name):
+                raise ValueError(f"test {self.test} needs {name} (e.g. {example})")
+        if self.test == "accepted_values" and not self.column:
+            raise ValueError("test accepted_values needs column (e.g. column: provider_code)")
+        if self.test == "range" and self.min is None and self.max is None:
+            raise ValueError("test range needs min, max or both (e.g. min: 0)")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError("min must not be more than max")
+        return self
+
+
 class SourceChecks(_Model):
     """Whether each month looks complete: `validate` warns, and the Data quality page marks
     the month incomplete (docs/metric-definitions.md, "Is a month complete?")."""
@@ -131,6 +193,31 @@ class SourceChecks(_Model):
     )
 
 
+class UnpivotDef(_Model):
+    """A month-per-column sheet turned into rows: one row per id and month column."""
+
+    id_columns: list[str] = Field(
+        default_factory=list,
+        description="Columns kept as they are on every row (e.g. [provider_code]), by the "
+        "names columns: uses (after rename).",
+    )
+    name_column: str = Field(
+        default="month",
+        description="The new column holding each unpivoted column's header, read as a month "
+        "(Apr-16, April 2016, 2016-04, 2016-04-01 ...); declare it under columns: with "
+        "type: date.",
+    )
+    value_column: str = Field(
+        description="The new column holding the cells (declare it under columns:, e.g. "
+        "attendances: {type: integer, min: 0})."
+    )
+    ignore_columns: list[str] = Field(
+        default_factory=list,
+        description="Columns neither kept nor unpivoted (e.g. [Total, YTD]); every other "
+        "column's header must be a month.",
+    )
+
+
 class SourceDef(_Model):
     id: Identifier
     title: str = Field(description="Name shown to readers, e.g. 'Referrals (record level)'.")
@@ -151,6 +238,31 @@ class SourceDef(_Model):
         default=None, description="Inferred from the file extension when omitted."
     )
     sheet: str | None = Field(default=None, description="Worksheet name (Excel sources).")
+    header_row: int | None = Field(
+        default=None,
+        ge=1,
+        le=1000,
+        description="The line (CSV) or row (Excel) holding the column names, counted as the "
+        "file or Excel shows them; the lines above it (titles, notes) are skipped. Default: "
+        "the first line that is not blank. Line numbers in messages stay the file's own.",
+    )
+    skip_rows: int | None = Field(
+        default=None,
+        ge=0,
+        le=999,
+        description="Lines (rows) at the top to skip; the header is the first non-blank line "
+        "after them (skip_rows: 3 and header_row: 4 agree when line 4 is the header). Give "
+        "one of the two.",
+    )
+    rename: dict[str, str] = Field(
+        default_factory=dict,
+        description="The file's column names -> the names columns: and metrics use, e.g. "
+        '{"Provider Code": provider_code} (the file keeps its own names).',
+    )
+    unpivot: UnpivotDef | None = Field(
+        default=None,
+        description="Turn a month-per-column sheet into rows (see Unpivot), after rename.",
+    )
     grain: Literal["record", "monthly"] = Field(
         description=(
             "record: one row per person or event (a month with no rows at all is missing); "
@@ -176,6 +288,11 @@ class SourceDef(_Model):
     checks: SourceChecks = Field(
         default_factory=SourceChecks,
         description="How each month is checked for completeness (see Checks).",
+    )
+    tests: list[DataTest] = Field(
+        default_factory=list,
+        description="Data tests run on the source's rows when it is loaded (see Data test), "
+        "e.g. [{test: every_month, by: provider_code}].",
     )
 
     @model_validator(mode="after")
@@ -441,6 +558,49 @@ class ITSBlock(_Model):
     )
 
 
+class ForEach(_Model):
+    """One definition, one metric per value of a column: a provider, a team, a
+    neighbourhood. Each value gets its own metric id (the definition's id, then the value:
+    ae_4h_rj1), title and page, with its rows selected by `column` = value."""
+
+    column: str = Field(
+        description="The source column whose values each get their own metric, e.g. "
+        "provider_code (a category, string or integer column)."
+    )
+    values: list[str] | None = Field(
+        default=None,
+        description="The values, one metric each (quote codes: ['01', '02']); leave out and "
+        "write values_from: data to take every value found in the data.",
+    )
+    values_from: Literal["data"] | None = Field(
+        default=None,
+        description="data: one metric per value of `column` found in the data (read when the "
+        "data are loaded; `validate --no-data` checks the definition once).",
+    )
+    labels: dict[str, str] = Field(
+        default_factory=dict,
+        description="Names shown for values, e.g. {RJ1: Guy's and St Thomas'}; the value "
+        "itself when a value has none.",
+    )
+    labels_from: str | None = Field(
+        default=None,
+        description="A column of the source holding each value's name, e.g. provider_name "
+        "(read with the data; `labels` wins where both name a value).",
+    )
+
+    @model_validator(mode="after")
+    def _values_or_data(self) -> ForEach:
+        if (self.values is None) == (self.values_from is None):
+            raise ValueError(
+                "for_each needs either values (a list) or values_from: data, not both"
+                if self.values is not None
+                else "for_each needs values: [...] or values_from: data"
+            )
+        if self.values is not None and not self.values:
+            raise ValueError("for_each values must not be empty")
+        return self
+
+
 class MetricDef(_Model):
     id: Identifier
     code: str = Field(default="", description="Catalogue code, e.g. ACC02.")
@@ -507,6 +667,17 @@ class MetricDef(_Model):
         default=None,
         description="Interrupted time series analysis (see ITS block); none when omitted.",
     )
+    for_each: ForEach | None = Field(
+        default=None,
+        description="One metric per value of a column (see For each): e.g. {column: "
+        "provider_code, values: [RJ1, RYJ]}; write {label} or {value} in the title to place "
+        "the name (else ': name' is added).",
+    )
+    tests: list[DataTest] = Field(
+        default_factory=list,
+        description="Data tests on the metric's rows (its filter applied) and monthly values "
+        "(see Data test), e.g. [{test: range, min: 0, max: 100}].",
+    )
 
     @property
     def is_money(self) -> bool:
@@ -533,6 +704,20 @@ class ProvisionalPolicy(_Model):
         description="Which month headline figures are for: 'latest_final' (the latest month "
         "that is no longer provisional; the default) or 'latest' (the latest month with data, "
         "labelled provisional when it is).",
+    )
+
+
+class DataStatus(_Model):
+    """What the data on the site are, said on every page and in every export."""
+
+    kind: Literal["synthetic", "test", "provisional", "live"] = Field(
+        description="synthetic: generated data (a demonstration); test: real-looking data "
+        "for testing, not for decisions; provisional: real data still being checked; live: "
+        "the real, checked data (no banner unless `text` is written)."
+    )
+    text: str = Field(
+        default="",
+        description="The words shown (plain text); a sentence for the kind when empty.",
     )
 
 
@@ -571,6 +756,11 @@ class BoardFile(_Model):
         default=None,
         description="Metric id of the impact study the Impact page and the board pack open "
         "on (a metric with an its: block); the first planned study when omitted.",
+    )
+    data_status: DataStatus | None = Field(
+        default=None,
+        description="What the data are (see Data status), shown on every page and export, "
+        "e.g. {kind: synthetic}; nothing is claimed when omitted.",
     )
 
 

@@ -8,16 +8,36 @@ and never stops the valid ones from being served.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import duckdb
 from pydantic import BaseModel, ValidationError
+from sqlglot import exp
 
+from metrics.definitions.assemble import (
+    DUPLICATE_HINT,
+    Broken,
+    Definition,
+    MetricCounts,
+    duplicate_messages,
+    expand,
+    expand_from_data,
+    for_each_problems,
+    is_follow_on,
+    keeper,
+    metric_counts,
+    metric_of,
+    once,
+    rewrite_expanded,
+    salvage,
+    under,
+)
 from metrics.definitions.catalogue import (
     CONFIG_FILES,
     METRICS_DIR,
@@ -41,9 +61,10 @@ from metrics.definitions.models import (
     SourceDef,
     SourcesFile,
 )
+from metrics.definitions.yaml_hints import shown_value, syntax_hint, value_hint
 from metrics.definitions.yaml_positions import LoadedYaml, YamlSyntaxError, load_yaml
 from metrics.definitions.yaml_positions import Path as YPath
-from metrics.sql.compiler import table_name
+from metrics.sql.compiler import table, table_name
 from metrics.warehouse import (
     SQL_TYPES,
     Warehouse,
@@ -70,6 +91,12 @@ class ConfigLoad:
 
     catalogue: Catalogue
     issues: list[Issue] = field(default_factory=list)
+    # Every metric defined, for the summary: (id, or file:line when it has none; its
+    # for_each definition's id or None), and why a metric without errors of its own is
+    # not served (it reads a source with errors, say).
+    defined: tuple[tuple[str, str | None], ...] = ()
+    waiting: dict[str, str] = field(default_factory=dict)
+    data_dir_at: Issue | None = None  # where data_dir is set (file, line), for messages
 
     @property
     def ok(self) -> bool:
@@ -221,6 +248,12 @@ def _validate(
         for error in exc.errors():
             message, hint, at_key = _friendly(error, model)
             path = (*base, *error["loc"])
+            raw = file.loaded.raw.get(path) if file.loaded is not None else None
+            if raw is not None and error["type"].endswith("_type"):
+                # A code YAML read as a number, a boolean or a date: say so, and how to quote.
+                expected = message.split(",", 1)[0].replace("expected string", "expected text")
+                message = f"{expected}, got {shown_value(raw, error.get('input'))}"
+                hint = value_hint(raw, error.get("input")) or hint
             label = None
             if label_prefix is not None:
                 label = ".".join([label_prefix, *(str(p) for p in error["loc"])]).rstrip(".")
@@ -291,8 +324,18 @@ def _parse(file: _File, issues: list[Issue]) -> None:
     try:
         file.loaded = load_yaml(text)
     except YamlSyntaxError as exc:
+        lines = text.splitlines()
+        line_text = lines[exc.line - 1] if 0 < exc.line <= len(lines) else ""
         issues.append(
-            Issue("error", "parse", file.display, str(exc), line=exc.line, column=exc.column)
+            Issue(
+                "error",
+                "parse",
+                file.display,
+                str(exc),
+                line=exc.line,
+                column=exc.column,
+                hint=syntax_hint(str(exc), line_text),
+            )
         )
 
 
@@ -302,8 +345,12 @@ def _items(
     item_model: type[BaseModel],
     issues: list[Issue],
     container_model: type[BaseModel],
+    salvaged: list[tuple[int, str, Any, list[Any]]] | None = None,
 ) -> Iterator[tuple[int, Any]]:
-    """Validate each item of a list file on its own, yielding (index, model) for good ones."""
+    """Validate each item of a list file on its own, yielding (index, model) for good ones.
+
+    Items with an id that fail are added to `salvaged` as (index, id, model with the
+    faulty parts removed or None, paths removed), so the rest of them is still checked."""
     data = file.loaded.data if file.loaded else None
     if data is None:
         issues.append(_issue_at(file, (), f"the file is empty; expected a '{list_key}:' list"))
@@ -328,10 +375,16 @@ def _items(
         model = _validate(file, item_model, item, (list_key, index), issues, label_prefix=label)
         if model is not None:
             yield index, model
+        elif salvaged is not None and isinstance(item, dict) and isinstance(item.get("id"), str):
+            rescued, gone = salvage(item_model, item)
+            salvaged.append((index, item["id"], rescued, gone))
 
 
-def load_config(config_dir: Path | str) -> ConfigLoad:
-    """Stages 1 to 3: parse, schema and references. The catalogue holds what passed."""
+def load_config(config_dir: Path | str, *, served: Mapping[str, str] | None = None) -> ConfigLoad:
+    """Stages 1 to 3: parse, schema and references. The catalogue holds what passed.
+
+    `served` maps metric ids to the file defining them in the configuration being served
+    (the editor passes the one on disk): a duplicate id keeps that definition."""
     config_dir = Path(config_dir).resolve()
     issues: list[Issue] = []
     paths = config_files(config_dir)
@@ -345,7 +398,10 @@ def load_config(config_dir: Path | str) -> ConfigLoad:
     def named(name: str) -> _File:
         return files[config_dir / name]
 
+    broken_things = Broken()  # what is reported broken: references to it are not repeated
     sources_file = named("sources.yaml")
+    if not _list_readable(sources_file, "sources"):
+        broken_things.opaque.add("source")
     sources: dict[str, SourceDef] = {}
     source_files: dict[str, tuple[_File, int]] = {}
     data_dir_setting = "../sample_data"
@@ -365,16 +421,32 @@ def load_config(config_dir: Path | str) -> ConfigLoad:
                 url, schema = warehouse.get("url"), warehouse.get("schema")
                 warehouse_url = url if isinstance(url, str) else None
                 warehouse_schema = schema if isinstance(schema, str) else None
-        for index, source in _items(sources_file, "sources", SourceDef, issues, SourcesFile):
+        rescued_sources: list[tuple[int, str, Any, list[Any]]] = []
+        for index, source in _items(
+            sources_file, "sources", SourceDef, issues, SourcesFile, rescued_sources
+        ):
             if _unique(sources, source.id, sources_file, ("sources", index), "source", issues):
                 sources[source.id] = source
                 source_files[source.id] = (sources_file, index)
+        for index, source_id, rescued, gone in rescued_sources:
+            # Checked with the rest, never served; metrics on it wait for it (one message).
+            broken_things.add("source", source_id)
+            if rescued is not None and source_id not in sources:
+                sources[source_id] = rescued
+                source_files[source_id] = (sources_file, index)
+                broken_things.sources[source_id] = gone
 
     interventions_file = named("interventions.yaml")
     interventions: dict[str, InterventionDef] = {}
     if interventions_file.loaded is not None:
+        rescued_interventions: list[tuple[int, str, Any, list[Any]]] = []
         for index, item in _items(
-            interventions_file, "interventions", InterventionDef, issues, InterventionsFile
+            interventions_file,
+            "interventions",
+            InterventionDef,
+            issues,
+            InterventionsFile,
+            rescued_interventions,
         ):
             if _unique(
                 interventions,
@@ -386,6 +458,11 @@ def load_config(config_dir: Path | str) -> ConfigLoad:
             ):
                 interventions[item.id] = item
 
+        for _index, item_id, _rescued, _gone in rescued_interventions:
+            broken_things.add("intervention", item_id)
+    if not _list_readable(interventions_file, "interventions"):
+        broken_things.opaque.add("intervention")
+
     framework_file = named("framework.yaml")
     framework = None
     if framework_file.loaded is not None and framework_file.loaded.data is None:
@@ -396,6 +473,8 @@ def load_config(config_dir: Path | str) -> ConfigLoad:
         framework = _validate(framework_file, FrameworkFile, framework_file.loaded.data, (), issues)
     outcomes = {o.id: o for o in framework.outcomes} if framework else {}
     domains = {d.id: d for d in framework.domains} if framework else {}
+    if framework is None:
+        broken_things.opaque.update({"domain", "outcome"})
     if framework:
         _duplicates(framework_file, "outcomes", [o.id for o in framework.outcomes], issues)
         _duplicates(framework_file, "domains", [d.id for d in framework.domains], issues)
@@ -449,17 +528,10 @@ def load_config(config_dir: Path | str) -> ConfigLoad:
                 "no metric files (config/metrics/*.yaml)",
             )
         )
-    for path in metric_paths:
-        file = files[path]
-        if file.loaded is None:
-            continue
-        for index, metric in _items(file, "metrics", MetricDef, issues, MetricsFile):
-            if _unique(metrics, metric.id, file, ("metrics", index), "metric", issues, origins):
-                metrics[metric.id] = metric
-                origins[metric.id] = Origin(
-                    file.display, file.loaded.position(("metrics", index)).line
-                )
-                metric_files[metric.id] = (file, index)
+    assembly = _assemble_metrics(
+        [files[path] for path in metric_paths], sources, issues, broken_things, served or {}
+    )
+    metrics, origins, metric_files = assembly.metrics, assembly.origins, assembly.files
 
     max_metrics = _limit("ALLIANCE_MAX_METRICS", DEFAULT_MAX_METRICS)
     if len(metrics) > max_metrics:
@@ -491,6 +563,9 @@ def load_config(config_dir: Path | str) -> ConfigLoad:
         slides=tuple(slides),
         fingerprint=fingerprint(paths),
         query_timeout=query_timeout,
+        expanded_from=assembly.expanded_from,
+        templates=assembly.templates,
+        test_origins={**_source_test_origins(sources_file, source_files), **assembly.tests},
         warehouse_url=warehouse_url,
         warehouse_schema=warehouse_schema,
     )
@@ -498,13 +573,321 @@ def load_config(config_dir: Path | str) -> ConfigLoad:
     for rule in REFERENCE_RULES:
         rule(context)
     _sql_check(context)
+    _data_test_references(context, assembly)
+    return _finish(catalogue, issues, assembly, broken_things, sources_file)
+
+
+# --------------------------------------------------------------------------- assembling metrics
+
+
+def _list_readable(file: _File, key: str) -> bool:
+    """Whether a list file parsed and holds its list (else what it defines is unknown, and
+    references to it would only repeat the file's own error)."""
+    data = file.loaded.data if file.loaded is not None else None
+    return isinstance(data, dict) and isinstance(data.get(key), list)
+
+
+def _written(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return 0
+
+
+@dataclass
+class _Assembly:
+    """Metrics as checked (expanded for_each metrics, salvaged ones, definitions whose
+    values come from the data) and what is needed to decide which are served."""
+
+    metrics: dict[str, MetricDef] = field(default_factory=dict)
+    origins: dict[str, Origin] = field(default_factory=dict)
+    files: dict[str, tuple[_File, int]] = field(default_factory=dict)
+    expanded_from: dict[str, str] = field(default_factory=dict)
+    templates: dict[str, MetricDef] = field(default_factory=dict)
+    tests: dict[str, Origin] = field(default_factory=dict)  # "metrics[id].tests[0]"
+    salvaged: dict[str, list[Any]] = field(default_factory=dict)  # id -> paths removed
+    duplicates: list[Issue] = field(default_factory=list)
+    defined: list[tuple[str, str | None]] = field(default_factory=list)
+    unserved: set[str] = field(default_factory=set)  # checked, never served
+
+
+def _assemble_metrics(
+    metric_files: list[_File],
+    sources: dict[str, SourceDef],
+    issues: list[Issue],
+    broken_things: Broken,
+    served: Mapping[str, str],
+) -> _Assembly:
+    """Every metric of every file: valid ones, salvaged ones (checked, never served),
+    duplicate ids reported at both definitions (the earlier keeps serving), for_each
+    definitions expanded (or kept to expand from the data)."""
+    out = _Assembly()
+    definitions: list[Definition] = []
+    by_display: dict[str, _File] = {}
+    for order, file in enumerate(metric_files):
+        if file.loaded is None:
+            continue
+        by_display[file.display] = file
+        written = _written(file.path)
+        rescued: list[tuple[int, str, Any, list[Any]]] = []
+        for index, metric in _items(file, "metrics", MetricDef, issues, MetricsFile, rescued):
+            line = file.loaded.position(("metrics", index)).line
+            definitions.append(Definition(file.display, line, index, metric, written, order))
+        for index, metric_id, metric, gone in rescued:
+            if metric is None:
+                broken_things.add("metric", metric_id)
+                continue
+            line = file.loaded.position(("metrics", index)).line
+            definitions.append(
+                Definition(file.display, line, index, metric, written, order, tuple(gone))
+            )
+        data = file.loaded.data
+        items = data.get("metrics") if isinstance(data, dict) else None
+        for index, item in enumerate(items if isinstance(items, list) else []):
+            if isinstance(item, dict) and isinstance(item.get("id"), str):
+                continue  # counted below, with its expansions
+            line = file.loaded.position(("metrics", index)).line
+            out.defined.append((f"{file.display}:{line}", None))
+
+    groups: dict[str, list[Definition]] = {}
+    for definition in definitions:
+        groups.setdefault(definition.metric.id, []).append(definition)
+    taken = set(groups)
+
+    def register(metric: MetricDef, where: Definition) -> None:
+        out.metrics[metric.id] = metric
+        out.origins[metric.id] = where.origin
+        out.files[metric.id] = (by_display[where.display], where.index)
+
+    for metric_id, group in groups.items():
+        kept = keeper(group, served.get(metric_id))
+        for other in group:
+            if other is kept:
+                continue
+            at_kept, at_other = duplicate_messages(metric_id, kept, other)
+            for where, message in ((kept, at_kept), (other, at_other)):
+                issue = _issue_at(
+                    by_display[where.display],
+                    ("metrics", where.index, "id"),
+                    message,
+                    hint=DUPLICATE_HINT,
+                    stage="references",
+                    label=f"metrics[{metric_id}].id",
+                )
+                issues.append(issue)
+                out.duplicates.append(issue)
+        metric = kept.metric
+        file = by_display[kept.display]
+        for position, _test in enumerate(metric.tests):
+            out.tests[f"metrics[{metric_id}].tests[{position}]"] = Origin(
+                kept.display,
+                file.loaded.position(("metrics", kept.index, "tests", position)).line,  # type: ignore[union-attr]
+            )
+        if kept.salvaged is not None:
+            out.salvaged[metric_id] = list(kept.salvaged)
+            out.defined.append((metric_id, None))
+            register(metric, kept)
+            continue
+        if metric.for_each is None:
+            out.defined.append((metric_id, None))
+            register(metric, kept)
+            continue
+        problems = for_each_problems(metric, sources, taken - {metric_id})
+        for path, message, hint, level in problems:
+            issues.append(
+                _issue_at(
+                    file,
+                    ("metrics", kept.index, *path),
+                    f"metric '{metric_id}': {message}",
+                    hint=hint,
+                    level=level,
+                    stage="references",
+                    label=".".join([f"metrics[{metric_id}]", *(str(p) for p in path)]),
+                )
+            )
+        each = metric.for_each
+        if any(level == "error" for *_rest, level in problems):
+            # One definition with errors: checked as it is (every problem in one run),
+            # never served.
+            out.defined.append((metric_id, metric_id))
+            out.unserved.add(metric_id)
+            register(metric, kept)
+            continue
+        if each.values is None:
+            # Values from the data: the definition is checked as it is, expanded on loading.
+            out.templates[metric_id] = metric
+            out.defined.append((metric_id, metric_id))
+            register(metric, kept)
+            continue
+        if each.labels_from is not None:
+            out.templates[metric_id] = metric  # names read on loading
+        for expanded in expand(metric, each.values):
+            if expanded.id in taken or expanded.id in out.metrics:
+                continue  # reported by for_each_problems
+            out.expanded_from[expanded.id] = metric_id
+            out.defined.append((expanded.id, metric_id))
+            register(expanded, kept)
+    return out
+
+
+def _source_test_origins(
+    sources_file: _File, source_files: dict[str, tuple[_File, int]]
+) -> dict[str, Origin]:
+    origins: dict[str, Origin] = {}
+    if sources_file.loaded is None:
+        return origins
+    data = sources_file.loaded.data
+    items = data.get("sources") if isinstance(data, dict) else None
+    for source_id, (_file, index) in source_files.items():
+        item = items[index] if isinstance(items, list) and index < len(items) else None
+        tests = item.get("tests") if isinstance(item, dict) else None
+        for position in range(len(tests) if isinstance(tests, list) else 0):
+            path = ("sources", index, "tests", position)
+            origins[f"sources[{source_id}].tests[{position}]"] = Origin(
+                sources_file.display, sources_file.loaded.position(path).line
+            )
+    return origins
+
+
+def _data_test_references(ctx: _RuleContext, assembly: _Assembly) -> None:
+    """Data tests name columns their source has (and a range on a source names one)."""
+    from metrics.definitions.data_tests import test_problems
+
+    cat = ctx.catalogue
+    for source in cat.sources.values():
+        for position, test in enumerate(source.tests):
+            for subpath, message, hint in test_problems(test, source, on_metric=False):
+                ctx.source_issue(source, ("tests", position, *subpath), message, hint)
+    seen: set[str] = set()
+    for metric in cat.metrics.values():
+        definition = assembly.expanded_from.get(metric.id, metric.id)
+        source = cat.sources.get(metric.source)
+        if definition in seen or source is None:
+            continue  # one report per definition; an unknown source is reported already
+        seen.add(definition)
+        for position, test in enumerate(metric.tests):
+            for subpath, message, hint in test_problems(test, source, on_metric=True):
+                ctx.metric_issue(metric, ("tests", position, *subpath), message, hint)
+
+
+def _finish(
+    catalogue: Catalogue,
+    issues: list[Issue],
+    assembly: _Assembly,
+    broken_things: Broken,
+    sources_file: _File,
+) -> ConfigLoad:
+    """What is served, and the issues without repeats: a for_each definition's problem is
+    reported once (not at each of its metrics), references to what is already reported
+    broken are not reported again, nor are a salvaged metric's removed parts."""
+    checked = catalogue.metrics
+    kept_issues: list[Issue] = []
+    for issue in issues:
+        if issue.stage in {"references", "sql"}:
+            metric_id = assembly.expanded_from.get(metric_of(issue) or "", metric_of(issue))
+            metric = checked.get(metric_of(issue) or "")
+            if is_follow_on(issue, broken_things, metric):
+                continue
+            gone = assembly.salvaged.get(metric_id or "")
+            if gone is not None and _salvage_follow_on(issue, metric_id or "", gone):
+                continue
+        kept_issues.append(issue)
+    duplicates = {id(i) for i in assembly.duplicates}
     # A metric with a reference error is not served: it would fail or mislead.
     broken = {
-        i.field.split(".")[0] for i in issues if i.is_error and i.stage in {"references", "sql"}
+        i.field.split(".")[0]
+        for i in kept_issues
+        if i.is_error and i.stage in {"references", "sql"} and id(i) not in duplicates
     }
-    kept = {mid: m for mid, m in metrics.items() if f"metrics[{mid}]" not in broken}
-    catalogue = Catalogue(**{**catalogue.__dict__, "metrics": kept})
-    return ConfigLoad(catalogue, sort_issues(issues))
+    failing = {metric_of(i) for i in kept_issues if i.is_error}
+    served_sources = {k: v for k, v in catalogue.sources.items() if k not in broken_things.sources}
+    served: dict[str, MetricDef] = {}
+    waiting: dict[str, str] = {}
+    for metric_id, metric in checked.items():
+        definition = assembly.expanded_from.get(metric_id, metric_id)
+        if (
+            metric_id in assembly.salvaged
+            or metric_id in assembly.unserved
+            or (metric.for_each is not None and metric.for_each.values is None)
+        ):
+            continue
+        if f"metrics[{metric_id}]" in broken or f"metrics[{definition}]" in broken:
+            continue
+        reason = _unmet(metric, catalogue, served_sources, broken_things)
+        if reason:
+            if metric_id not in failing and definition not in failing:
+                waiting[metric_id] = reason
+            continue
+        served[metric_id] = metric
+    for metric_id, metric in assembly.templates.items():
+        if metric.for_each is not None and metric.for_each.values is None:
+            reason = _unmet(metric, catalogue, served_sources, broken_things)
+            if reason and metric_id not in failing:
+                waiting[metric_id] = reason
+    final = [rewrite_expanded(i, assembly.expanded_from) for i in kept_issues]
+    templates = {
+        k: v
+        for k, v in assembly.templates.items()
+        if f"metrics[{k}]" not in broken and not _unmet(v, catalogue, served_sources, broken_things)
+    }
+    catalogue = dataclasses.replace(
+        catalogue, metrics=served, sources=served_sources, templates=templates
+    )
+    return ConfigLoad(
+        catalogue,
+        sort_issues(once(final)),
+        defined=tuple(assembly.defined),
+        waiting=waiting,
+        data_dir_at=_data_dir_at(sources_file),
+    )
+
+
+def _salvage_follow_on(issue: Issue, metric_id: str, gone: list[Any]) -> bool:
+    """An issue of a salvaged metric about a part removed (or replaced) by salvage."""
+    prefix = f"metrics[{metric_id}]"
+    rest = issue.field[len(prefix) :].lstrip(".")
+    path = tuple(rest.split(".")) if rest else ()
+    if path and under(path, gone):
+        return True
+    return any(f"'{p[0]}'" in issue.message for p in gone if p)
+
+
+def _unmet(
+    metric: MetricDef,
+    catalogue: Catalogue,
+    sources: Mapping[str, SourceDef],
+    broken_things: Broken,
+) -> str:
+    """What a metric needs that is reported broken ("" when it has it all)."""
+    for source_id in {metric.source, metric.rate.population if metric.rate else metric.source}:
+        if source_id not in sources:
+            return f"source '{source_id}'"
+    if metric.domain not in catalogue.domains:
+        return "framework.yaml"
+    references = [*metric.spc.rebase_at]
+    if metric.its is not None:
+        references += [*metric.its.interventions, *metric.its.shocks]
+    if any(ref not in catalogue.interventions for ref in references):
+        return "interventions.yaml"
+    return ""
+
+
+def _data_dir_at(sources_file: _File) -> Issue | None:
+    """Where data_dir is written in sources.yaml (line 0 when it is left to its default)."""
+    if sources_file.loaded is None:
+        return None
+    data = sources_file.loaded.data
+    written = isinstance(data, dict) and "data_dir" in data
+    position = sources_file.loaded.key_position(("data_dir",)) if written else None
+    return Issue(
+        "error",
+        "data",
+        sources_file.display,
+        "",
+        line=position.line if position else 0,
+        column=position.column if position else 0,
+        field="data_dir",
+    )
 
 
 def _unique(
@@ -688,6 +1071,79 @@ def columns_are_usable(ctx: _RuleContext) -> None:
                             "use strptime codes such as '%d/%m/%Y', or 'excel' for Excel "
                             "serial day numbers",
                         )
+
+
+@rule
+def sources_are_read_as_written(ctx: _RuleContext) -> None:
+    """header_row, skip_rows, rename and unpivot: settings the loader can follow."""
+    for source in ctx.catalogue.sources.values():
+        if source.header_row is not None and source.skip_rows is not None:
+            ctx.source_issue(
+                source,
+                ("skip_rows",),
+                "give header_row or skip_rows, not both",
+                f"header_row: {source.header_row} already says which line holds the names",
+            )
+        if source.path is not None and source.file_format == "parquet":
+            for name in ("header_row", "skip_rows"):
+                if getattr(source, name) is not None:
+                    ctx.source_issue(
+                        source,
+                        (name,),
+                        f"{name} applies to CSV and Excel files; a Parquet file names its "
+                        "columns itself",
+                    )
+        became: dict[str, str] = {}
+        for own, used in source.rename.items():
+            if used in became:
+                ctx.source_issue(
+                    source,
+                    ("rename", own),
+                    f"rename: '{became[used]}' and '{own}' both become '{used}'",
+                    key=True,
+                )
+            became[used] = own
+        spec = source.unpivot
+        if spec is None:
+            continue
+        made = (("name_column", spec.name_column), ("value_column", spec.value_column))
+        flagged: set[str] = set()  # one issue per setting: no follow-on for one mistake
+        for role, name in made:
+            if name not in source.columns:
+                example = "{type: date}" if role == "name_column" else "{type: integer, min: 0}"
+                problem = f"unpivot.{role} '{name}' is not among its columns"
+                fix = f"declare it under columns:, e.g. {name}: {example}"
+            elif name in (*spec.id_columns, *spec.ignore_columns):
+                problem = (
+                    f"unpivot.{role} '{name}' is also listed as an id or ignored column; it "
+                    "names a new column the unpivot makes"
+                )
+                fix = f"give {role} the name of a column the file does not have"
+            elif role == "value_column" and name == spec.name_column:
+                problem = f"unpivot: name_column and value_column are both '{name}'"
+                fix = "name_column holds each cell's month, value_column the cell"
+            else:
+                continue
+            flagged.add(role)
+            ctx.source_issue(source, ("unpivot", role), problem, fix)
+        month = source.columns.get(spec.name_column)
+        if month is None or "name_column" in flagged:
+            continue
+        if month.type != ColumnType.date:
+            ctx.source_issue(
+                source,
+                ("unpivot", "name_column"),
+                f"unpivot.name_column '{spec.name_column}' must be of type date (each "
+                f"header is read as a month), not {month.type}",
+                f"declare it under columns: as {spec.name_column}: {{type: date}}",
+            )
+        elif month.format is not None:
+            ctx.source_issue(
+                source,
+                ("columns", spec.name_column, "format"),
+                f"column '{spec.name_column}': format does not apply to an unpivot's "
+                "name_column; its headers are read as months (Apr-16, 2016-04, ...)",
+            )
 
 
 @rule
@@ -1412,11 +1868,20 @@ def _sql_check(ctx: _RuleContext) -> None:
             if text is None or label in already:
                 continue
             try:
-                parse_fragment(text, fragment_columns(metric, cat.sources, path))
+                fragment = parse_fragment(text, fragment_columns(metric, cat.sources, path))
             except FragmentError as exc:
                 refused.add(metric.id)
                 ctx.metric_issue(
                     metric, path, exc.describe(_field_name(path)), exc.hint, stage="sql"
+                )
+                continue
+            rate_part = path[0] == "rate" and metric.rate is not None
+            owner = cat.sources[metric.rate.population if rate_part else metric.source]  # type: ignore[union-attr]
+            mismatch = literal_type_problem(fragment.tree, owner.columns)
+            if mismatch is not None:
+                refused.add(metric.id)
+                ctx.metric_issue(
+                    metric, path, f"{_field_name(path)} {mismatch[0]}", mismatch[1], stage="sql"
                 )
 
     con = duckdb.connect(":memory:")
@@ -1436,11 +1901,12 @@ def _sql_check(ctx: _RuleContext) -> None:
         already_metrics = {i.field.split(".")[0] for i in ctx.issues if i.is_error}
         for metric in cat.metrics.values():
             needed = {metric.source, metric.rate.population if metric.rate else metric.source}
-            if (
-                metric.id in refused
-                or f"metrics[{metric.id}]" in already_metrics
-                or not needed <= set(cat.sources) - unusable
-            ):
+            if not needed <= set(cat.sources) - unusable:
+                continue
+            if metric.id in refused or f"metrics[{metric.id}]" in already_metrics:
+                # The whole query cannot be built: bind each remaining fragment on its own,
+                # so its problems are reported in this run too, not after the next fix.
+                _bind_fragments_alone(con, ctx, metric)
                 continue
             # The series with a neighbourhood filter binds every fragment the site uses;
             # a breakdown only adds a grouping column checked by the reference rules.
@@ -1461,9 +1927,97 @@ def _sql_check(ctx: _RuleContext) -> None:
                     if query is not None:
                         con.execute(query.sql(dialect="duckdb", comments=False)).fetchall()
             except (duckdb.Error, KeyError, AssertionError, ValueError) as exc:
-                _report_sql_error(ctx, metric, exc)
+                if not _bind_fragments_alone(con, ctx, metric):
+                    _report_sql_error(ctx, metric, exc)
     finally:
         con.close()
+
+
+def _bind_fragments_alone(
+    con: duckdb.DuckDBPyConnection, ctx: _RuleContext, metric: MetricDef
+) -> int:
+    """Bind each of a metric's fragments alone against the empty typed tables (a filter as
+    a WHERE, a value as a column); report each that fails at its own field. Returns how
+    many were reported."""
+    from metrics.sql.compiler import fragment_columns, fragment_texts
+    from metrics.sql.fragments import FragmentError, parse_fragment
+
+    cat = ctx.catalogue
+    errored = {i.field for i in ctx.issues if i.is_error}
+    reported = 0
+    for path, text in fragment_texts(metric).items():
+        label = ".".join([f"metrics[{metric.id}]", *path])
+        if text is None or label in errored:
+            continue
+        try:
+            fragment = parse_fragment(text, fragment_columns(metric, cat.sources, path))
+        except FragmentError:
+            continue  # reported with the fragment checks
+        owner = metric.rate.population if path[0] == "rate" and metric.rate else metric.source
+        source = table(table_name(owner))
+        if path[-1] == "filter":
+            query = exp.select(exp.Count(this=exp.Star())).from_(source).where(fragment.tree.copy())
+        else:
+            query = exp.select(fragment.tree.copy()).from_(source)
+        try:
+            con.execute(query.sql(dialect="duckdb", comments=False)).fetchall()
+        except duckdb.Error as exc:
+            message = re.sub(r"^[A-Za-z ]+ Error: ", "", _first_error_line(exc))
+            ctx.metric_issue(
+                metric, path, f"{_field_name(path)} does not run: {message}", stage="sql"
+            )
+            reported += 1
+    return reported
+
+
+def _first_error_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+_COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE)
+_ARITHMETIC = (exp.Add, exp.Sub, exp.Mul, exp.Div)
+_TEXT_TYPES = {ColumnType.string, ColumnType.category}
+
+
+def literal_type_problem(
+    tree: exp.Expression, columns: Mapping[str, Any]
+) -> tuple[str, str] | None:
+    """(problem, fix) when a fragment compares a text column with a bare number (kind = 1:
+    codes are text, so the number must be quoted) or a number column with text; None
+    otherwise. DuckDB would only fail on reading the data ("could not convert")."""
+    for node in tree.walk():
+        pairs: list[tuple[exp.Expression, exp.Expression]] = []
+        if isinstance(node, _COMPARISONS + _ARITHMETIC):
+            pairs = [(node.this, node.expression), (node.expression, node.this)]
+        elif isinstance(node, exp.In):
+            pairs = [(node.this, value) for value in node.expressions]
+        for side, other in pairs:
+            if not isinstance(side, exp.Column) or not isinstance(other, exp.Literal):
+                continue
+            declared = columns.get(side.name)
+            if declared is None:
+                continue
+            if (
+                declared.type in _TEXT_TYPES
+                and not other.is_string
+                and isinstance(node, (*_COMPARISONS, exp.In))
+            ):
+                return (
+                    f"compares the text column '{side.name}' with the number {other.this}",
+                    f"codes are text: write {side.name} = '{other.this}' (in single quotes)",
+                )
+            if declared.type in NUMERIC_TYPES and other.is_string:
+                try:
+                    float(other.this)
+                except ValueError:
+                    verb = "does arithmetic on" if isinstance(node, _ARITHMETIC) else "compares"
+                    return (
+                        f"{verb} the number column '{side.name}' with the text '{other.this}'",
+                        f"compare {side.name} with a number, or check the column's type "
+                        "in sources.yaml",
+                    )
+    return None
 
 
 def _expressions(metric: MetricDef) -> dict[YPath, str | None]:
@@ -1534,8 +2088,10 @@ def check_data(
         ) -> None:
             issues.append(_metric_data_issue(catalogue, metric, message, level, field, hint))
 
-        if metric.source not in warehouse.loaded:
-            report(f"unavailable because {warehouse.failure_reason(metric.source)}", field="source")
+        needed = {metric.source, metric.rate.population if metric.rate else metric.source}
+        if not needed <= set(warehouse.loaded):
+            # The source's own problem is reported once, with the source (not again at
+            # every metric on it); the summary counts these metrics as waiting for it.
             continue
         try:
             if series is not None:
@@ -1588,7 +2144,143 @@ def check_data(
                             "warning",
                             f"its.interventions[{position}]",
                         )
+    issues += _run_data_tests(catalogue, warehouse, series)
     return issues
+
+
+def _run_data_tests(
+    catalogue: Catalogue, warehouse: Warehouse, series: Callable[[str, Any], Any] | None
+) -> list[Issue]:
+    from metrics.definitions.data_tests import run_data_tests
+    from metrics.series import SeriesQuery, compute_series
+
+    def monthly_values(metric_id: str) -> Any:
+        if series is not None:
+            return series(metric_id, SeriesQuery()).frame
+        metric = catalogue.metrics[metric_id]
+        return compute_series(
+            warehouse,
+            metric,
+            catalogue.sources,
+            SeriesQuery(),
+            lcn_column=catalogue.board.lcn_column,
+        ).frame
+
+    return run_data_tests(catalogue, warehouse, monthly_values)
+
+
+def data_folder_issues(loaded: ConfigLoad, warehouse: Warehouse) -> list[Issue]:
+    """The warehouse's issues, with one wrong data folder said once: a data folder that
+    does not exist (or holds none of the source files) is one error at data_dir in
+    sources.yaml, not one "file not found" per source (and none per metric)."""
+    catalogue = loaded.catalogue
+    found = [i for i in warehouse.issues if not i.message.startswith("file not found")]
+    missing = [i for i in warehouse.issues if i.message.startswith("file not found")]
+    if getattr(catalogue, "warehouse_url", None) or not missing:
+        return list(warehouse.issues)
+    folder = catalogue.data_dir
+    exists = folder.is_dir()
+    if exists and (len(missing) < 2 or len(missing) < len(catalogue.sources)):
+        return list(warehouse.issues)  # some files are there: each missing one is its own slip
+    at = loaded.data_dir_at
+    override = os.environ.get("ALLIANCE_DATA_DIR")
+    setting = "" if override else _data_dir_setting(at, catalogue)
+    return [
+        missing_data_issue(
+            folder,
+            catalogue.config_dir,
+            at,
+            setting=setting,
+            override=override,
+            files=0 if not exists else len(missing),
+        ),
+        *found,
+    ]
+
+
+def missing_data_issue(
+    folder: Path,
+    config_dir: Path,
+    at: Issue | None,
+    *,
+    setting: str = "",
+    override: str | None = None,
+    files: int = 0,
+) -> Issue:
+    """The one error for a data folder that is not there (`files` = 0) or holds none of
+    the `files` source files, at data_dir in sources.yaml (`at`)."""
+    if override:
+        why = f"named by ALLIANCE_DATA_DIR={override}"
+        hint = (
+            "set ALLIANCE_DATA_DIR to the folder holding the source files (an absolute path, "
+            "or relative to the folder the command runs in), or unset it to use data_dir"
+        )
+    else:
+        why = (
+            f"data_dir: {setting} in sources.yaml, which is relative to the config folder "
+            f"{config_dir}"
+        )
+        hint = (
+            "write data_dir as the path from the config folder to the data folder (or an "
+            "absolute path), or set ALLIANCE_DATA_DIR to the data folder"
+        )
+    what = (
+        f"none of the {files} source files is in the data folder {folder}"
+        if files
+        else f"data folder not found: {folder}"
+    )
+    return Issue(
+        "error",
+        "data",
+        at.file if at is not None else "sources.yaml",
+        f"{what} ({why}); no source could be loaded",
+        line=at.line if at is not None else 0,
+        column=at.column if at is not None else 0,
+        field="data_dir",
+        hint=hint,
+    )
+
+
+def _data_dir_setting(at: Issue | None, catalogue: Catalogue) -> str:
+    if at is None or not at.line:
+        return "../sample_data (the default)"
+    try:
+        data = load_yaml((catalogue.config_dir / "sources.yaml").read_text(encoding="utf-8")).data
+    except (OSError, YamlSyntaxError):
+        return "(as written)"
+    return str(data.get("data_dir")) if isinstance(data, dict) else "(as written)"
+
+
+def metric_summary(
+    loaded: ConfigLoad, catalogue: Catalogue, issues: list[Issue], warehouse: Warehouse | None
+) -> MetricCounts:
+    """How many metrics are valid, have errors, or wait for a source with errors."""
+    waiting = dict(loaded.waiting)
+    defined = list(loaded.defined)
+    if warehouse is not None:
+        failed = set(warehouse.failed) | (set(catalogue.sources) - set(warehouse.loaded))
+        for metric_id, metric in catalogue.metrics.items():
+            needed = {metric.source, metric.rate.population if metric.rate else metric.source}
+            if needed & failed:
+                waiting[metric_id] = f"source '{sorted(needed & failed)[0]}'"
+        for template_id, template in loaded.catalogue.templates.items():
+            if template.source in failed:
+                waiting[template_id] = f"source '{template.source}'"
+        from_data = {
+            t for t, m in loaded.catalogue.templates.items() if m.for_each and not m.for_each.values
+        }
+        expanded = [
+            (metric_id, template_id)
+            for metric_id, template_id in catalogue.expanded_from.items()
+            if template_id in from_data
+        ]
+        made = {template_id for _, template_id in expanded}
+        defined = [(label, t) for label, t in defined if not (label in made and t == label)]
+        defined += expanded
+    served = set(catalogue.metrics)
+    if warehouse is None:  # definitions only: one whose values come from the data is checked
+        served |= set(loaded.catalogue.templates)
+    return metric_counts(defined, served, issues, waiting)
 
 
 def _metric_data_issue(
@@ -1611,6 +2303,7 @@ class ValidationReport:
     catalogue: Catalogue
     issues: list[Issue]
     warehouse: Warehouse | None = None
+    counts: MetricCounts | None = None  # metrics valid, with errors, waiting for a source
 
     @property
     def errors(self) -> list[Issue]:
@@ -1630,9 +2323,13 @@ def validate_config(config_dir: Path | str, *, data: bool = True) -> ValidationR
     warehouse = None
     if data:
         warehouse = open_for(loaded.catalogue)
-        issues += warehouse.issues
-        issues += check_data(loaded.catalogue, warehouse)
-    return ValidationReport(loaded.catalogue, sort_issues(issues), warehouse)
+        catalogue, expanded = expand_from_data(loaded.catalogue, warehouse)
+        issues += data_folder_issues(loaded, warehouse) + expanded
+        issues += check_data(catalogue, warehouse)
+    else:
+        catalogue = loaded.catalogue
+    counts = metric_summary(loaded, catalogue, issues, warehouse)
+    return ValidationReport(catalogue, sort_issues(issues), warehouse, counts)
 
 
 __all__ = [

@@ -25,6 +25,9 @@ class LoadedYaml:
     data: Any
     positions: dict[Path, Position] = field(default_factory=dict)
     key_positions: dict[Path, Position] = field(default_factory=dict)
+    # The text as written of every plain scalar YAML read as something other than text
+    # (01 -> 1, No -> false, 2024-04-01 -> a date), for hints that say what YAML did.
+    raw: dict[Path, str] = field(default_factory=dict)
 
     def position(self, path: Path) -> Position:
         """The position of the value at `path`, or of its nearest ancestor that has one."""
@@ -146,7 +149,10 @@ class _Builder:
                 return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
             finally:
                 self.active.discard(id(node))
-        return self.scalar(node)
+        value = self.scalar(node)
+        if not isinstance(value, str) and isinstance(node, yaml.ScalarNode) and not node.style:
+            self.out.raw[path] = node.value
+        return value
 
     def mapping(self, node: yaml.MappingNode, path: Path) -> dict[str, Any]:
         try:

@@ -46,6 +46,7 @@ from metrics.charts.part_of_whole_chart import part_of_whole_chart
 from metrics.charts.series_chart import series_chart
 from metrics.charts.spc_chart import spc_chart
 from metrics.charts.zero_axis import from_zero
+from metrics.data_status import is_synthetic, status_label, status_note
 from metrics.definitions.models import Comparison, MetricDef, SlideDef
 from metrics.definitions.validate import slide_claim_problem
 from metrics.disclosure import (
@@ -199,6 +200,7 @@ class Deck:
     slides: tuple[Slide, ...]
     problems: tuple[Problem, ...] = ()
     disclosed: tuple[Disclosed, ...] = ()
+    status_label: str = ""  # board.yaml data_status: 'Synthetic data', or '' (none claimed)
 
     @property
     def available_slides(self) -> tuple[Slide, ...]:
@@ -313,6 +315,7 @@ class BoardPack:
     problems: tuple[Problem, ...] = ()
     disclosed: tuple[Disclosed, ...] = ()
     showcase: Section | None = None  # the showcase slides' messages and their figures
+    status_label: str = ""  # board.yaml data_status: 'Synthetic data', or '' (none claimed)
 
     @property
     def sections(self) -> tuple[Section, ...]:
@@ -719,7 +722,8 @@ class _Builder:
             audience=self.audience,
             policy_name=self.policy.name,
             legend=legend(self.policy),
-            synthetic_label=SYNTHETIC_NOTE,
+            synthetic_label=status_note(self.catalogue),
+            status_label=status_label(self.catalogue),
             period=self.period_words,
             slides=tuple(slides),
             problems=tuple(self.problems),
@@ -748,7 +752,9 @@ class _Builder:
             reason = str(exc) or exc.__class__.__name__
             self.problems.append(Problem(f"slide {number} ({slide.id})", reason))
             notes = "\n\n".join(
-                part for part in (slide.notes, f"Unavailable: {reason}", SYNTHETIC_NOTE) if part
+                part
+                for part in (slide.notes, f"Unavailable: {reason}", status_note(self.catalogue))
+                if part
             )
             return dataclasses.replace(base, unavailable=reason, notes=notes)
 
@@ -780,7 +786,7 @@ class _Builder:
     def _slide_figures(self, base: Slide, slide: SlideDef) -> Slide:
         wants_metric = slide.number != "none" or slide.chart != "none"
         if not wants_metric:
-            notes = "\n\n".join(p for p in (slide.notes, SYNTHETIC_NOTE) if p)
+            notes = "\n\n".join(p for p in (slide.notes, status_note(self.catalogue)) if p)
             return dataclasses.replace(base, notes=notes)
         if not slide.metric:
             raise ValueError("the slide asks for a number or chart but names no metric")
@@ -928,7 +934,7 @@ class _Builder:
         )
         if self.controls and is_controlled(metric):
             caveats.append(legend(self.policy))
-        caveats.append(SYNTHETIC_NOTE)
+        caveats.extend(filter(None, [status_note(self.catalogue)]))
         notes = "\n\n".join(
             part
             for part in (
@@ -1096,7 +1102,8 @@ class _Builder:
             audience=self.audience,
             policy_name=self.policy.name,
             legend=legend(self.policy),
-            synthetic_label=SYNTHETIC_NOTE,
+            synthetic_label=status_note(self.catalogue),
+            status_label=status_label(self.catalogue),
             problems=tuple(self.problems),
             disclosed=tuple(self.ledger.entries),
             showcase=showcase,
@@ -1531,7 +1538,7 @@ class _Builder:
             "as computed."
         )
         paragraphs = (
-            SYNTHETIC_NOTE,
+            *filter(None, [status_note(self.catalogue)]),
             "Statistical process control: Making Data Count XmR charts (NHSRplotthedots "
             "rules): process limits at the mean plus or minus 2.66 times the mean moving "
             "range; special causes are a point outside the limits, a run of 7 on one side of "
@@ -1602,7 +1609,11 @@ class _Builder:
                 )
         bullets.extend(s.summary for s in (money, equity, quality) if s.available and s.summary)
         fillers = [
-            "Every figure in this pack is synthetic (a generated alliance for demonstration).",
+            *(
+                ["Every figure in this pack is synthetic (a generated alliance for demonstration)."]
+                if is_synthetic(self.catalogue)
+                else []
+            ),
             f"Figures cover {self.period_words}.",
             "Parts marked unavailable could not be computed; the reason is given with each.",
         ]

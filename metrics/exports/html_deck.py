@@ -18,7 +18,6 @@ import re
 from collections.abc import Callable
 
 from metrics.exports.content import (
-    SYNTHETIC_LABEL,
     Deck,
     Problem,
     Slide,
@@ -194,8 +193,8 @@ def _slide_html(slide: Slide, deck: Deck, total: int, svg: str | None, failure: 
     legend_text = deck.legend or "No small-number suppression applies to this version."
     parts.append(
         '<footer class="slide-foot">'
-        f'<span class="badge">{_e(SYNTHETIC_LABEL)}</span>'
-        f'<span class="legend">{_e(legend_text)}</span>'
+        + (f'<span class="badge">{_e(deck.status_label)}</span>' if deck.status_label else "")
+        + f'<span class="legend">{_e(legend_text)}</span>'
         f'<span class="slide-number">{slide.number} of {total}</span></footer>'
     )
     label = f"Slide {slide.number} of {total}: {slide.headline}"
@@ -223,6 +222,7 @@ def render_html(deck: Deck, progress: Progress | None = None) -> tuple[bytes, li
                 problems.append(Problem(f"slide {slide.number} ({slide.id})", failure))
         sections.append(_slide_html(slide, deck, total, svg, failure))
     subtitle = " · ".join(p for p in (deck.subtitle, deck.event) if p)
+    badge = f'<span class="badge">{_e(deck.status_label)}</span>' if deck.status_label else ""
     audience = "Public version" if deck.audience == "public" else "Board version"
     document = f"""<!doctype html>
 <html lang="en-GB">
@@ -236,7 +236,7 @@ def render_html(deck: Deck, progress: Progress | None = None) -> tuple[bytes, li
 </head>
 <body>
 <header class="bar">
-<div><span class="badge">{_e(SYNTHETIC_LABEL)}</span>
+<div>{badge}
 <span class="deck-title">{_e(deck.title)}</span></div>
 <div class="subtitle">{_e(subtitle)} · {_e(audience)} · {_e(deck.period)}</div>
 <nav class="controls" aria-label="Slides">

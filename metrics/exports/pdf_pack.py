@@ -21,7 +21,6 @@ from fpdf import FPDF, FontFace
 from fpdf.enums import XPos, YPos
 
 from metrics.exports.content import (
-    SYNTHETIC_LABEL,
     BoardPack,
     ImpactPage,
     Problem,
@@ -100,7 +99,13 @@ class _PackPDF(FPDF):
         self.cell(
             0,
             5,
-            pdf_text(f"{SYNTHETIC_LABEL}  |  {version}  |  Page {self.page_no()} of {{nb}}"),
+            pdf_text(
+                "  |  ".join(
+                    p
+                    for p in (self.pack.status_label, version, f"Page {self.page_no()} of {{nb}}")
+                    if p
+                )
+            ),
             align="C",
         )
 
@@ -217,7 +222,7 @@ def _cover(pdf: _PackPDF, pack: BoardPack) -> None:
     pdf.cell(
         0,
         8,
-        pdf_text(f"  {SYNTHETIC_LABEL.upper()}"),
+        pdf_text(f"  {(pack.status_label or 'Board pack').upper()}"),
         fill=True,
         new_x=XPos.LMARGIN,
         new_y=YPos.NEXT,

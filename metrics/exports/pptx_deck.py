@@ -21,8 +21,6 @@ from pptx.enum.text import MSO_ANCHOR
 from pptx.util import Emu, Inches, Pt
 
 from metrics.exports.content import (
-    SYNTHETIC_LABEL,
-    SYNTHETIC_NOTE,
     Deck,
     Problem,
     Slide,
@@ -116,16 +114,17 @@ def _story_box(slide, story, top: int, height: int) -> None:
 
 def _footer(slide, deck: Deck, number: int, total: int) -> None:
     top = SLIDE_HEIGHT - Inches(0.55)
-    badge = slide.shapes.add_shape(MSO_SHAPE.RECTANGLE, MARGIN, top, Inches(1.6), Inches(0.36))
-    badge.name = "Synthetic data"
-    badge.fill.solid()
-    badge.fill.fore_color.rgb = BADGE
-    badge.line.fill.background()
-    run = badge.text_frame.paragraphs[0].add_run()
-    run.text = SYNTHETIC_LABEL
-    run.font.size = Pt(12)
-    run.font.bold = True
-    run.font.color.rgb = INK
+    if deck.status_label:  # board.yaml data_status; no badge when none is claimed
+        badge = slide.shapes.add_shape(MSO_SHAPE.RECTANGLE, MARGIN, top, Inches(1.6), Inches(0.36))
+        badge.name = deck.status_label
+        badge.fill.solid()
+        badge.fill.fore_color.rgb = BADGE
+        badge.line.fill.background()
+        run = badge.text_frame.paragraphs[0].add_run()
+        run.text = deck.status_label
+        run.font.size = Pt(12)
+        run.font.bold = True
+        run.font.color.rgb = INK
     legend_text = deck.legend or "No small-number suppression applies to this version."
     _text(
         slide,
@@ -275,7 +274,7 @@ def _add_slide(prs, deck: Deck, slide: Slide, total: int, png: bytes | None, fai
     if slide.story is not None:
         _story_box(page, slide.story, story_top, Inches(1.35))
     _footer(page, deck, slide.number, total)
-    notes = slide.notes or SYNTHETIC_NOTE
+    notes = slide.notes or deck.synthetic_label
     if reason and reason not in notes:
         notes = f"{unavailable_text(reason)}\n\n{notes}"
     page.notes_slide.notes_text_frame.text = notes
@@ -291,7 +290,7 @@ def render_pptx(deck: Deck, progress: Progress | None = None) -> tuple[bytes, li
     properties.subject = deck.subtitle
     properties.author = "Alliance Board"
     properties.last_modified_by = "Alliance Board"
-    properties.comments = SYNTHETIC_NOTE
+    properties.comments = deck.synthetic_label
     properties.keywords = f"{deck.audience} version; disclosure policy {deck.policy_name}"
     problems: list[Problem] = []
     total = len(deck.slides)

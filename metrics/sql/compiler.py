@@ -250,6 +250,31 @@ def metric_fragments(metric: MetricDef, sources: Mapping[str, SourceDef]) -> Met
     return MetricFragments(**parsed)
 
 
+def for_each_condition(metric: MetricDef, source: SourceDef) -> exp.Expression | None:
+    """The rows of one value of a parameterised metric (`for_each`): `column = value`, or
+    `column IN (...)` for a definition not yet expanded; None for other metrics. Values
+    are literal nodes (integers for an integer column), never text in the SQL."""
+    each = metric.for_each
+    if each is None or not each.values:
+        return None
+    declared = source.columns.get(each.column)
+    if declared is None:
+        return None  # an unknown column: reported by validation, never served
+    whole = declared.type.value == "integer"
+
+    def value(text: str) -> exp.Expression:
+        if whole:
+            try:
+                return literal(int(text))
+            except ValueError:
+                pass
+        return literal(text)
+
+    if len(each.values) == 1:
+        return exp.EQ(this=column(each.column), expression=value(each.values[0]))
+    return exp.In(this=column(each.column), expressions=[value(v) for v in each.values])
+
+
 @dataclass(frozen=True)
 class SeriesPlan:
     """The queries behind one metric series, and how to read their rows."""
@@ -292,6 +317,9 @@ def series_plan(
     rows: list[exp.Expression] = list(period)
     if fragments.filter is not None:
         rows.append(fragments.filter.tree.copy())
+    one_of = for_each_condition(metric, source)
+    if one_of is not None:
+        rows.append(one_of)
     lcn_condition: exp.Expression | None = None
     if lcn:
         if lcn_column in source.columns and lcn_recorded:
@@ -462,6 +490,9 @@ def neighbourhood_probe(
     conditions: list[exp.Expression] = []
     if fragments.filter is not None:
         conditions.append(fragments.filter.tree.copy())
+    one_of = for_each_condition(metric, source)
+    if one_of is not None:
+        conditions.append(one_of)
     conditions.append(exp.Not(this=exp.Is(this=column(lcn_column), expression=exp.null())))
     return (
         exp.select(exp.alias_(literal(1), "found", quoted=True))

@@ -16,6 +16,7 @@ from metrics import audit
 from metrics.board import Board
 from metrics.charts.sparkline import sparkline_svg
 from metrics.charts.spc_chart import spc_alt_text, spc_chart
+from metrics.data_status import status_note
 from metrics.definitions.issues import Issue
 from metrics.definitions.models import MetricDef
 from metrics.exports.tables import csv_bytes, excel_bytes
@@ -30,10 +31,37 @@ SYNTHETIC_NOTICE = (
     "**Synthetic data.** Every figure on this site comes from a generated, fictional "
     "alliance for demonstration. No real person or service is described."
 )
+# Per board.yaml data_status kind: the banner's lead words and how it is shown.
+STATUS_BANNERS = {
+    "synthetic": ("Synthetic data.", "info", ":material/science:"),
+    "test": ("Test data.", "warning", ":material/labs:"),
+    "provisional": ("Provisional data.", "warning", ":material/pending:"),
+    "live": ("", "caption", None),
+}
 
 
-def synthetic_banner() -> None:
-    st.info(SYNTHETIC_NOTICE, icon=":material/science:")
+def synthetic_banner(board: Board | None = None) -> None:
+    """What the data are, as board.yaml `data_status` says (nothing when it says nothing:
+    a board on real data never claims to be synthetic). Written text is plain text."""
+    if board is None:
+        state = st.session_state.get("board_state")
+        board = state.board if state is not None else None
+    status = board.catalogue.board.data_status if board is not None else None
+    if status is None:
+        return
+    lead, kind, icon = STATUS_BANNERS[status.kind]
+    if status.kind == "synthetic" and not status.text.strip():
+        st.info(SYNTHETIC_NOTICE, icon=icon)
+        return
+    text = status.text.strip() or status_note(board.catalogue).split(": ", 1)[-1]
+    if not text:
+        return
+    text = text[0].upper() + text[1:]
+    body = f"**{lead}** {plain(text)}" if lead else plain(text)
+    if kind == "caption":
+        st.caption(body)
+    else:
+        getattr(st, kind)(body, icon=icon)
 
 
 def problems_banner(state: BoardState) -> None:

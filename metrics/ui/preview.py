@@ -6,6 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from metrics.board import Board
+from metrics.definitions.assemble import expand_from_data
 from metrics.definitions.validate import ConfigLoad
 from metrics.editing import edited_metric_id
 from metrics.impact import ImpactRequest, headline, impact_sentence, run_impact
@@ -25,13 +26,25 @@ def preview_edit(
 
 def preview_metric(board: Board, loaded: ConfigLoad, metric_id: str, filters: Filters) -> None:
     """Show the candidate metric's SPC chart and, if it has one, its ITS headline."""
-    if metric_id not in loaded.catalogue.metrics:
-        st.info("Fix the errors above to see a preview.")
-        return
-    candidate = Board(loaded.catalogue, board.warehouse, list(loaded.issues))
+    catalogue = loaded.catalogue
+    if metric_id not in catalogue.metrics:
+        # A for_each definition: preview the first of the metrics it makes.
+        if metric_id in catalogue.templates:
+            catalogue, _ = expand_from_data(catalogue, board.warehouse)
+        made = [m for m, t in catalogue.expanded_from.items() if t == metric_id]
+        if not made:
+            st.info("Fix the errors above to see a preview.")
+            return
+        st.caption(
+            f"This definition makes {len(made)} metric(s), one per value of "
+            f"{plain(catalogue.metrics[made[0]].for_each.column)}; the first, "  # type: ignore[union-attr]
+            f"{plain(made[0])}, is previewed."
+        )
+        metric_id = made[0]
+    candidate = Board(catalogue, board.warehouse, list(loaded.issues))
     reading = read_metric(candidate, metric_id, filters.query(), "board")
     spc_panel(reading, filters.url_params(), height=260)
-    metric = loaded.catalogue.metrics[metric_id]
+    metric = catalogue.metrics[metric_id]
     if metric.its is not None:
         impact = run_impact(candidate, ImpactRequest(metric_id, placebo=False))
         if impact.result is None:
