@@ -264,6 +264,8 @@ def test_html_deck_references_no_remote_url(public_exports):
 def test_html_deck_draws_every_chart_in_chromium_with_the_network_blocked(
     public_exports, public_deck, tmp_path, chromium_browser
 ):
+    from playwright.sync_api import expect
+
     deck_file = tmp_path / "deck.html"
     deck_file.write_bytes(public_exports["html"].data)
     page_url = deck_file.as_uri()
@@ -285,22 +287,31 @@ def test_html_deck_draws_every_chart_in_chromium_with_the_network_blocked(
         page = context.new_page()
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         page.goto(f"{page_url}#1")
+        # Playwright's expect() waits (up to its timeout) for each state: the deck switches
+        # slides and draws charts in event handlers, which a loaded machine runs late.
         for slide in public_deck.slides:
             number = slide.number
             if number > 1:
                 page.keyboard.press("ArrowRight")
-            assert page.evaluate("window.location.hash") == f"#{number}"
+            expect(page).to_have_url(re.compile(f"#{number}$"))
             section = page.locator(f"#slide-{number}")
-            assert section.is_visible()
+            expect(section).to_be_visible()
             chart = section.locator("figure.chart svg")
-            assert chart.count() == 1 and chart.is_visible(), slide.id
+            expect(chart).to_have_count(1)
+            expect(chart).to_be_visible()
+            marks = chart.locator("path, line, rect, circle")
+            page.wait_for_function(
+                "([n, min]) => document.querySelectorAll("
+                "`#slide-${n} figure.chart svg :is(path, line, rect, circle)`).length > min",
+                arg=[number, 20],
+            )
+            assert marks.count() > 20, slide.id  # drawn marks
             box = chart.bounding_box()
             assert box is not None and box["width"] > 300 and box["height"] > 100
-            assert chart.locator("path, line, rect, circle").count() > 20  # drawn marks
-            assert page.locator("section.slide:visible").count() == 1
-            assert page.locator("#counter").inner_text() == f"{number} of 6"
+            expect(page.locator("section.slide:visible")).to_have_count(1)
+            expect(page.locator("#counter")).to_have_text(f"{number} of 6")
         page.keyboard.press("ArrowLeft")
-        assert page.evaluate("window.location.hash") == "#5"
+        expect(page).to_have_url(re.compile("#5$"))
         page.goto(f"{page_url}#3")  # a deep link opens that slide
         # Only the hash changed, so the deck switches slide on its hashchange event: wait
         # for it (times out, and fails, if the deep link does not work).
