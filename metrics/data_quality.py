@@ -493,7 +493,8 @@ def definition_breaks(board: Board) -> pd.DataFrame:
             and loaded.last_month is not None
             and loaded.first_month <= item.start <= loaded.last_month
         ]
-        metrics = [m.id for m in live if m.source in sources]
+        # A break that names its metrics (interventions.yaml metrics:) is taken at its word.
+        metrics = list(item.metrics) or [m.id for m in live if m.source in sources]
         modelled = [
             m.id
             for m in live

@@ -38,6 +38,7 @@ from metrics.its import (
 from metrics.its.result import no_conclusion_sentence, verb_for
 from metrics.its.spec import LOG_LINK_FAMILIES, parse_seasonality
 from metrics.its.verdict import Verdict
+from metrics.labels import column_label
 from metrics.series import SeriesError, SeriesQuery
 
 OFFSET = "population"
@@ -173,6 +174,8 @@ def build_spec(
     interventions = []
     for position, intervention_id in enumerate(block.interventions):
         item = catalogue.interventions[intervention_id]
+        if item.kind == "relabel":  # a name changed, not the service: nothing to estimate
+            continue
         phase = item.phase_in_months if block.phase_in != "none" else 0
         by_group = item.staggered is not None and multiple and item.staggered.column == column
         if by_group and lcn is None:
@@ -283,7 +286,8 @@ def run_impact(board: Board, request: ImpactRequest) -> Impact:
             data, notes = _series_frame(board, metric, spec, SeriesQuery(breakdown=column))
             groups = ", ".join(sorted(data[GROUP].unique()))
             notes.append(
-                f"A multiple-baseline study: the {column.replace('_', ' ')} groups ({groups}) "
+                f"A multiple-baseline study: the {column_label(board.catalogue, column)} groups "
+                f"({groups}) "
                 "fitted together, each from its own start; the effect is pooled over them."
             )
         else:

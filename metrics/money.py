@@ -46,6 +46,7 @@ from sqlglot import exp
 
 from metrics.board import Board
 from metrics.charts.theme import CATEGORICAL, SECONDARY_TEXT, TEXT, apply_theme
+from metrics.definitions.models import MoneySettings, UnitCost
 from metrics.formatting import format_money
 from metrics.sql.compiler import column, literal, table, table_name, template
 
@@ -61,26 +62,17 @@ _GROUP_COLUMNS: dict[str, tuple[str, str]] = {
 ALLIANCE_ID = "alliance"
 ALLIANCE_NAME = "Whole alliance"
 
-# Savings targets by service line, as a share of the line's budget. IPSA: a 20% saving
-# against a GBP 12m budget (domain.md sections 1 and 6; seed figure, unverified), read as
-# "save 20% of the budget (GBP 2.4m a year) against the baseline year's spend". The budget
-# itself is read from the data. [The engine has no config home for targets yet.]
-SAVINGS_TARGETS: dict[str, float] = {"ipsa": 0.20}
-IPSA_LINE = "ipsa"
+# Savings targets, the headline savings line and unit-cost words come from board.yaml
+# `money:` (MoneySettings; its defaults are IPSA's 20% saving against a GBP 12m budget,
+# domain.md sections 1 and 6). These are the defaults, for callers without a board.
+SAVINGS_TARGETS: dict[str, float] = dict(MoneySettings().savings_targets)
+IPSA_LINE = MoneySettings().headline_line
 
-# How each activity unit becomes a unit cost: label, and a multiplier. Caseloads are
-# stocks (people on the books at month end), so spend / person-months x 12 gives the cost
-# of supporting one person for a year.
-UNIT_COSTS: dict[str, tuple[str, int]] = {
-    "bed days": ("per occupied bed day", 1),
-    "placement weeks": ("per placement week", 1),
-    "introductions": ("per introduction", 1),
-    "referrals": ("per referral", 1),
-    "visits": ("per visit", 1),
-    "finished courses": ("per finished course", 1),
-    "job starts": ("per job start", 1),
-    "people on caseload": ("per person supported a year", 12),
-}
+
+def money_settings(board: Board) -> MoneySettings:
+    """The board's money settings (board.yaml `money:`)."""
+    return board.catalogue.board.money
+
 
 # Variances smaller than a penny are "on budget" (sums of 2-dp amounts in floating point).
 ON_BUDGET_TOLERANCE_GBP = 0.005
@@ -638,15 +630,18 @@ def year_end_accrual(
 # --------------------------------------------------------------------------- unit costs
 
 
-def _unit_case(index: int) -> exp.Case:
+def _unit_case(index: int, unit_costs: dict[str, UnitCost]) -> exp.Case:
     """A CASE mapping the activity unit to its label (index 0) or multiplier (1)."""
     unit = column("activity_unit")
     default = literal(1) if index else exp.DPipe(this=literal("per "), expression=unit.copy())
     return exp.Case(
         this=unit,
         ifs=[
-            exp.If(this=literal(name), true=literal(spec[index]))
-            for name, spec in UNIT_COSTS.items()
+            exp.If(
+                this=literal(name),
+                true=literal((12 if spec.per_year else 1) if index else spec.label),
+            )
+            for name, spec in unit_costs.items()
         ],
         default=default,
     )
@@ -762,8 +757,8 @@ def unit_cost_trend(
         _UNIT_COSTS_SQL,
         line_months=line_months,
         costs=costs,
-        unit_label=_unit_case(0),
-        unit_multiplier=_unit_case(1),
+        unit_label=_unit_case(0, money_settings(board).unit_costs),
+        unit_multiplier=_unit_case(1, money_settings(board).unit_costs),
     )
     return _run(board, query, "unit costs")
 
@@ -883,11 +878,11 @@ ORDER BY
 """
 
 
-def _targets() -> exp.Query:
+def _targets(targets: dict[str, float]) -> exp.Query:
     """The savings targets as rows: service_line_id, target_share."""
     rows = [
         _tree(_TARGET_SQL, service_line_id=literal(line), target_share=literal(share))
-        for line, share in SAVINGS_TARGETS.items()
+        for line, share in targets.items()
     ]
     if not rows:
         return _tree(_NO_TARGETS_SQL)
@@ -928,7 +923,7 @@ def savings_against_baseline(
         provisional=literal(PROVISIONAL),
         alliance_id=literal(ALLIANCE_ID),
         alliance_name=literal(ALLIANCE_NAME),
-        targets=_targets(),
+        targets=_targets(money_settings(board).savings_targets),
         tolerance=literal(ON_BUDGET_TOLERANCE_GBP),
     )
     return _run(board, query, f"savings in {fin_year} against {baseline}")
@@ -937,7 +932,7 @@ def savings_against_baseline(
 def line_savings(
     board: Board,
     fin_year: str,
-    service_line_id: str = IPSA_LINE,
+    service_line_id: str | None = None,
     baseline_year: str | None = None,
     through_month: dt.date | None = None,
     *,
@@ -947,7 +942,7 @@ def line_savings(
     frame = savings_against_baseline(
         board, fin_year, baseline_year, through_month, source_id=source_id
     )
-    return _savings_from(frame, service_line_id)
+    return _savings_from(frame, service_line_id or money_settings(board).headline_line)
 
 
 def _savings_from(frame: pd.DataFrame, service_line_id: str) -> Savings | None:
@@ -1048,7 +1043,7 @@ def money_summary(
     return _summary(
         year_position(board, fin_year, through_month, source_id=source_id),
         budget_vs_actual(board, fin_year, "service_line", through_month, source_id=source_id),
-        line_savings(board, fin_year, IPSA_LINE, baseline_year, through_month, source_id=source_id),
+        line_savings(board, fin_year, None, baseline_year, through_month, source_id=source_id),
         year_end_accrual(board, fin_year, source_id=source_id),
         _typical_cost_revision(board),
     )
@@ -1144,7 +1139,7 @@ def _money_report(
     position = year_position(board, fin_year, through, source_id=source_id)
     by_line = budget_vs_actual(board, fin_year, "service_line", through, source_id=source_id)
     savings = savings_against_baseline(board, fin_year, baseline, through, source_id=source_id)
-    ipsa = _savings_from(savings, IPSA_LINE)
+    ipsa = _savings_from(savings, money_settings(board).headline_line)
     accrual = year_end_accrual(board, fin_year, source_id=source_id)
     return MoneyReport(
         fin_year=fin_year,

@@ -45,6 +45,7 @@ from metrics.disclosure import (
 from metrics.formatting import format_change, format_value
 from metrics.series import SeriesError, SeriesQuery
 from metrics.spc import FacetSPC, SPCOptions, SPCResult, compute_spc, icon_meaning
+from metrics.spc.wording import rule_meaning
 
 Audience = Literal["board", "public"]
 Scope = Literal["area", "neighbourhood", "borough"]
@@ -201,6 +202,7 @@ class SPCReading:
     rebased_at: tuple[str, ...] = ()  # intervention ids at which limits were recalculated
     provisional: pd.DataFrame | None = field(default=None, compare=False, repr=False)
     rebased_titles: tuple[str, ...] = ()  # their titles, for captions
+    rebased_starts: tuple[dt.date, ...] = ()  # their first months, for captions
 
 
 def spc_options(metric: MetricDef) -> SPCOptions:
@@ -256,6 +258,7 @@ def _spc_reading(board: Board, metric_id: str, query: SeriesQuery) -> SPCReading
         i
         for i in metric.spc.rebase_at
         if i in board.catalogue.interventions
+        and board.catalogue.interventions[i].kind != "relabel"  # a name, not the service
         and first < board.catalogue.interventions[i].start <= last
     )
     rebase = [board.catalogue.interventions[i].start for i in rebase_ids]
@@ -282,6 +285,7 @@ def _spc_reading(board: Board, metric_id: str, query: SeriesQuery) -> SPCReading
         rebased_at=rebase_ids,
         provisional=provisional_rows,
         rebased_titles=tuple(board.catalogue.interventions[i].title for i in rebase_ids),
+        rebased_starts=tuple(board.catalogue.interventions[i].start for i in rebase_ids),
     )
 
 
@@ -394,7 +398,9 @@ class Reading:
             return ""
         reasons = []
         if facet.variation_icon in CONCERN_ICONS:
-            reasons.append(f"special-cause concern ({facet.latest_rule or 'latest point'})")
+            reasons.append(
+                f"special-cause concern ({rule_meaning(facet.latest_rule) or 'latest month'})"
+            )
         if facet.assurance_type == "consistent_fail":
             reasons.append(
                 "will not meet its target without a change (the target is outside the limits)"

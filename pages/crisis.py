@@ -10,9 +10,10 @@ from metrics.ui.state import page_context
 
 state, filters = page_context()
 
-st.title("Crisis and acute care")
+TITLE = "Crisis and acute care"
+st.title(TITLE)
 st.caption(
     "When people are most unwell: crisis referrals, A&E liaison, acute admissions, beds in "
     "use, costly out-of-area placements and contact within 72 hours of leaving hospital."
 )
-domain_section(state.board, ["crisis", "choice"], filters)
+domain_section(state.board, ["crisis", "choice"], filters, page_title=TITLE)

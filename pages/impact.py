@@ -31,6 +31,7 @@ from metrics.impact import (
     verdict_badge,
 )
 from metrics.its.spec import FAMILIES
+from metrics.labels import chart_title
 from metrics.ui.components import chart, plain, unknown_in_link
 from metrics.ui.state import current_policy, page_context, url_param
 
@@ -202,7 +203,11 @@ if filters.lcn:
 # figures as computed. The alt text speaks only of the period and the model.
 shown = controlled_counterfactual(impact, policy)
 chart(
-    its_chart(controlled_result(impact, policy), title=None, y_title=metric.unit),
+    its_chart(
+        controlled_result(impact, policy),
+        title=chart_title(metric.title, catalogue, filters.lcn),
+        y_title=metric.unit,
+    ),
     its_alt_text(result, subject=metric.title),
     what_this_shows=(
         "Dots are what happened each month; the solid line is the model's fit; the dashed "

@@ -25,6 +25,7 @@ from metrics.funnel import (
     funnel_summary,
     not_shown_text,
 )
+from metrics.labels import column_label, label_values
 from metrics.reading import (
     group_icon_table,
     no_data_reason,
@@ -117,7 +118,7 @@ breakdown = st.radio(
     index=options.index(requested_breakdown) if requested_breakdown in options else 0,
     horizontal=True,
     # Radio options are rendered as Markdown (unlike a select box's).
-    format_func=lambda b: "No breakdown" if b == "none" else plain(b.replace("_", " ")),
+    format_func=lambda b: "No breakdown" if b == "none" else plain(column_label(catalogue, b)),
     key=f"metric_page_breakdown_{metric_id}",
 )
 if breakdown == "none":
@@ -141,17 +142,25 @@ if breakdown == "none":
 else:
     # Breakdown cells are not top level: the board's disclosure policy applies to them.
     shown = control_series(result, policy)
+    # groups in board words (a code config has no label for shows with a note)
+    shown = shown.assign(group=label_values(catalogue, breakdown, shown["group"]))
     chart(
         series_chart(shown, metric),
         series_alt_text(shown, metric),
-        what_this_shows=f"{metric.title} each month, one line per {breakdown.replace('_', ' ')}. "
+        what_this_shows=f"{metric.title} each month, one line per "
+        f"{column_label(catalogue, breakdown)}. "
         "Gaps are months with no data, not zero.",
     )
     groups = spc_reading(board, metric_id, filters.query(breakdown))
     if groups.result is not None:
         st.caption("**What this shows:** each group read through SPC on its own.")
+        icons = group_icon_table(groups.result, metric, control_series(result, policy)).assign(
+            Group=lambda t: label_values(catalogue, breakdown, t["Group"])
+        )
         st.dataframe(
-            group_icon_table(groups.result, metric, shown), hide_index=True, width="stretch"
+            icons.rename(columns={"Group": column_label(catalogue, breakdown)}),
+            hide_index=True,
+            width="stretch",
         )
     if shows_suppression(shown):
         st.caption(plain(legend(policy)))
@@ -205,6 +214,9 @@ with st.expander("Monthly values"):
     values = control_series(result, policy)
     pending = provisional_months(board, metric)
     table = monthly_values_table(values, pending)
+    if "Group" in table:
+        table["Group"] = label_values(catalogue, breakdown, table["Group"])
+        table = table.rename(columns={"Group": column_label(catalogue, breakdown)})
     st.dataframe(table, hide_index=True, width="stretch")
     downloads(table, f"{metric.id} monthly values", key=f"metric_values_{metric_id}")
     if shows_suppression(values):

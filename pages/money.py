@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 import streamlit as st
 
 from metrics.formatting import format_money
+from metrics.labels import code_list_label
 from metrics.money import (
     MoneyError,
     bed_day_sentence,
@@ -33,6 +35,7 @@ from metrics.money import (
     unit_cost_display,
     year_months,
 )
+from metrics.reading import month_label
 from metrics.ui.components import cached_table, chart, downloads, plain, unknown_in_link
 from metrics.ui.state import page_context, url_param
 
@@ -42,6 +45,41 @@ def signed(value: float) -> str:
 
 
 state, filters = page_context()
+
+
+def unit_costs_in_words(frame: pd.DataFrame, period: str) -> pd.DataFrame:
+    """The unit-cost table with providers named as config labels them (not their codes)."""
+    table = unit_cost_display(frame, period)
+    table["Providers"] = [
+        code_list_label(state.board.catalogue, "provider_id", codes) for codes in table["Providers"]
+    ]
+    return table
+
+
+# The monthly frame's columns in board words (pounds to the penny, months as 'Apr 2024').
+MONTHLY_WORDS = {
+    "month": "Month",
+    "fin_month": "Month of the financial year",
+    "budget_gbp": "Budget (£)",
+    "actual_gbp": "Actual (£)",
+    "variance_gbp": "Variance (£)",
+    "cumulative_budget_gbp": "Budget to date (£)",
+    "cumulative_actual_gbp": "Actual to date (£)",
+    "cumulative_variance_gbp": "Variance to date (£)",
+    "forecast_outturn_gbp": "Forecast outturn (£)",
+    "provisional": "Provisional",
+}
+
+
+def monthly_in_words(frame: pd.DataFrame) -> pd.DataFrame:
+    table = frame.copy()
+    if "month" in table:
+        table["month"] = [month_label(m) for m in table["month"]]
+    if "provisional" in table:
+        table["provisional"] = table["provisional"].map(lambda p: "yes" if p else "")
+    return table.rename(columns=MONTHLY_WORDS)
+
+
 board = state.board
 
 st.title("Money")
@@ -255,13 +293,13 @@ if sentence:
     st.markdown(plain(sentence))
 st.dataframe(
     cached_table(
-        (*report_key, "unit_costs"), lambda: unit_cost_display(report.unit_costs, unit_period)
+        (*report_key, "unit_costs"), lambda: unit_costs_in_words(report.unit_costs, unit_period)
     ),
     hide_index=True,
     width="stretch",
 )
 downloads(
-    lambda: unit_cost_display(report.unit_costs, unit_period),
+    lambda: unit_costs_in_words(report.unit_costs, unit_period),
     f"Unit costs {fin_year}",
     key="money_unit_costs",
 )
@@ -324,4 +362,4 @@ st.dataframe(
 downloads(lambda: savings_display(report.savings), f"Savings {fin_year}", key="money_savings")
 
 with st.expander("Monthly figures for analysts"):
-    st.dataframe(report.monthly, hide_index=True, width="stretch")
+    st.dataframe(monthly_in_words(report.monthly), hide_index=True, width="stretch")

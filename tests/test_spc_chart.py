@@ -118,9 +118,10 @@ def test_tooltip_has_date_value_limits_and_the_rule_in_words(result):
         "Rule",
     ]
     rows = spec["datasets"][spec["data"]["name"]]
-    assert rows[-1]["rule_text"] == "Above the upper process limit"
+    # the rule's meaning in board words, not the test's name
+    assert rows[-1]["rule_text"] == "Higher than the usual range"
     assert rows[-1]["point_label"] == "Special cause: concern (high)"
-    assert rows[0]["rule_text"] == "None (common cause)"
+    assert rows[0]["rule_text"] == "Within the usual range"
 
 
 def test_chart_without_target_or_rebase_has_no_such_layers():

@@ -88,6 +88,12 @@ def its_chart(
         frame["date"] >= first_start, ["date", "counterfactual", "cf_low", "cf_high"]
     ].copy()
     after["series"] = COUNTERFACTUAL_NAME
+    # A count or a wait is never below zero: an interval the model (on an identity link)
+    # puts partly below zero is drawn from zero, and the axis starts at zero.
+    non_negative = bool((observed["observed"] >= 0).all())
+    if non_negative:
+        for column in ("counterfactual", "cf_low", "cf_high"):
+            after[column] = after[column].clip(lower=0)
 
     colour = alt.Color(
         "series:N",
@@ -101,6 +107,7 @@ def its_chart(
     time_format = "%Y" if frequency == "annual" else "%b %Y"
     x = alt.X("date:T", title=None, axis=alt.Axis(format=time_format, grid=False))
     y_axis_title = y_title or name
+    y_scale = alt.Scale(domainMin=0) if non_negative else alt.Scale()
 
     windows = pd.DataFrame(
         [
@@ -137,7 +144,7 @@ def its_chart(
     band = (
         alt.Chart(after)
         .mark_area(opacity=0.18, color=COUNTERFACTUAL)
-        .encode(x=x, y=alt.Y("cf_low:Q", title=y_axis_title), y2="cf_high:Q")
+        .encode(x=x, y=alt.Y("cf_low:Q", title=y_axis_title, scale=y_scale), y2="cf_high:Q")
         .properties(name="counterfactual_band")
     )
     counterfactual_line = (
@@ -145,7 +152,7 @@ def its_chart(
         .mark_line(strokeDash=[6, 4])
         .encode(
             x=x,
-            y=alt.Y("counterfactual:Q", title=y_axis_title),
+            y=alt.Y("counterfactual:Q", title=y_axis_title, scale=y_scale),
             color=colour,
             tooltip=[
                 alt.Tooltip("date:T", format=time_format, title="Period"),
@@ -159,7 +166,12 @@ def its_chart(
     fitted_line = (
         alt.Chart(fitted)
         .mark_line()
-        .encode(x=x, y=alt.Y("fitted:Q", title=y_axis_title), color=colour, detail="piece:N")
+        .encode(
+            x=x,
+            y=alt.Y("fitted:Q", title=y_axis_title, scale=y_scale),
+            color=colour,
+            detail="piece:N",
+        )
         .properties(name="fitted_line")
     )
     points = (
@@ -167,7 +179,7 @@ def its_chart(
         .mark_point(size=36)
         .encode(
             x=x,
-            y=alt.Y("observed:Q", title=y_axis_title),
+            y=alt.Y("observed:Q", title=y_axis_title, scale=y_scale),
             color=colour,
             shape=alt.Shape(
                 "status:N",

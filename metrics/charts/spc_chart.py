@@ -44,7 +44,7 @@ from metrics.charts.theme import (
 )
 from metrics.spc import FacetSPC, SPCResult
 from metrics.spc.laney import LANEY_NAMES
-from metrics.spc.wording import LEGEND_LABELS, POINT_TYPE_WORDS, plain_number
+from metrics.spc.wording import LEGEND_LABELS, POINT_TYPE_WORDS, plain_number, rule_meaning
 
 POINT_COLOURS = {
     "common_cause": SPC_COMMON,
@@ -137,7 +137,10 @@ def _chart_data(result: SPCResult, facet: Hashable | None, all_facets: bool) -> 
         ]
     labels = LEGEND_LABELS[result.options.improvement]
     data["point_label"] = data["point_type"].map(labels)
-    data["rule_text"] = np.where(points["rule"] == "", "None (common cause)", points["rule"])
+    data["rule_text"] = [
+        _capital(rule_meaning(str(rule))) if rule else "Within the usual range"
+        for rule in points["rule"]
+    ]
     facet_codes = pd.factorize(data["facet"].astype(str))[0]
     group = data["rebase_group"].to_numpy()
     same_facet = np.concatenate([[False], facet_codes[1:] == facet_codes[:-1]])
@@ -146,6 +149,10 @@ def _chart_data(result: SPCResult, facet: Hashable | None, all_facets: bool) -> 
     data["is_last"] = np.concatenate([facet_codes[1:] != facet_codes[:-1], [True]])
     data["facet"] = data["facet"].astype(str)
     return data
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def provisional_points(pending: pd.DataFrame, y: Any, value_format: str = ",.2~f") -> alt.Chart:
@@ -202,8 +209,15 @@ def spc_chart(
     x = alt.X("date:T", title=None, axis=alt.Axis(format=date_format, labelAngle=0))
     base = alt.Chart().encode(x=x)
 
+    y_domain = None if all_facets else value_domain(data, provisional)
+    scale = (
+        alt.Scale(zero=False)
+        if y_domain is None
+        else alt.Scale(domain=list(y_domain), zero=False, nice=False)
+    )
+
     def y(field: str) -> alt.Y:
-        return alt.Y(f"{field}:Q", title=y_title, scale=alt.Scale(zero=False))
+        return alt.Y(f"{field}:Q", title=y_title, scale=scale)
 
     # detail by rebase group: the centre and limit lines break at a rebase
     by_group = alt.Detail("rebase_group:N")
@@ -290,9 +304,36 @@ def spc_chart(
             tooltip=tooltip,
         )
     )
-    # direct labels at the right-hand end of the latest group's lines
+    # direct labels at the right-hand end of the latest group's lines, placed at least
+    # LABEL_GAP_PX apart (a label whose line is close to another's is nudged up or down)
     labelled = [line for line in LINE_LABELS if line in data]
-    layers.append(
+    if y_domain is not None:
+        placed = line_label_positions(data, y_domain, height)
+        if not placed.empty:
+            layers.append(
+                alt.Chart(placed)
+                .mark_text(align="left", dx=6, fontSize=11, color=SECONDARY_TEXT)
+                .encode(
+                    x=alt.X("date:T"),
+                    y=alt.Y("label_y:Q", scale=scale),
+                    text="line_label:N",
+                )
+            )
+    else:
+        layers.append(_folded_line_labels(base, labelled))
+    chart: Any = alt.layer(*layers, data=data)
+    if provisional is not None and not all_facets:
+        pending = provisional.dropna(subset=["value"])
+        if not pending.empty:
+            chart = alt.layer(chart, provisional_points(pending, y, value_format))
+    return _finish(
+        chart, result, facet, all_facets=all_facets, height=height, title=title, themed=themed
+    )
+
+
+def _folded_line_labels(base: alt.Chart, labelled: list[str]) -> alt.Chart:
+    """Labels at the end of each facet's lines (faceted charts: each row its own scale)."""
+    return (
         base.transform_filter("datum.is_last")
         .transform_fold(labelled, as_=["line", "line_value"])
         .transform_filter("isValid(datum.line_value)")
@@ -303,11 +344,18 @@ def spc_chart(
         .mark_text(align="left", dx=6, fontSize=11, color=SECONDARY_TEXT)
         .encode(y=alt.Y("line_value:Q"), text="line_label:N")
     )
-    chart: Any = alt.layer(*layers, data=data)
-    if provisional is not None and not all_facets:
-        pending = provisional.dropna(subset=["value"])
-        if not pending.empty:
-            chart = alt.layer(chart, provisional_points(pending, y, value_format))
+
+
+def _finish(
+    chart: Any,
+    result: SPCResult,
+    facet: Hashable | None,
+    *,
+    all_facets: bool,
+    height: int,
+    title: str | None,
+    themed: bool,
+) -> alt.TopLevelMixin:
     if all_facets:
         chart = (
             chart.properties(height=height, width=600)
@@ -324,6 +372,86 @@ def spc_chart(
     description = spc_alt_text(result, facet, all_facets=all_facets)
     chart = chart.properties(description=description, **({"title": title} if title else {}))
     return apply_theme(chart) if themed else chart
+
+
+# --- y scale and line labels ---------------------------------------------------------------
+
+LABEL_GAP_PX = 14  # the least vertical distance between two line labels' centres
+_DOMAIN_PAD = 0.06  # share of the range added above and below the data
+
+
+def value_domain(
+    data: pd.DataFrame, provisional: pd.DataFrame | None = None
+) -> tuple[float, float]:
+    """The y domain of a single chart: every value, limit, centre line and target with a
+    little room; never below zero when nothing drawn is negative (a count or a wait)."""
+    columns = [c for c in ("value", "mean", "median", "lpl", "upl", "target") if c in data]
+    values = [data[c].to_numpy(dtype=float) for c in columns]
+    if provisional is not None and "value" in provisional:
+        values.append(provisional["value"].to_numpy(dtype=float))
+    drawn = np.concatenate(values) if values else np.array([])
+    drawn = drawn[np.isfinite(drawn)]
+    if drawn.size == 0:
+        return (0.0, 1.0)
+    low, high = float(drawn.min()), float(drawn.max())
+    observed = data["value"].to_numpy(dtype=float)
+    observed = observed[np.isfinite(observed)]
+    non_negative = observed.size == 0 or float(observed.min()) >= 0
+    span = high - low or abs(high) or 1.0
+    low, high = low - span * _DOMAIN_PAD, high + span * _DOMAIN_PAD
+    if non_negative:
+        low = max(low, 0.0)
+    return (low, high)
+
+
+def spread_labels(
+    values: list[float], domain: tuple[float, float], height: float, gap: float = LABEL_GAP_PX
+) -> list[float]:
+    """Label positions (data units, same order as `values`) at least `gap` pixels apart,
+    each as close to its own line as that allows and kept inside the plot."""
+    low, high = domain
+    if not values or high <= low:
+        return list(values)
+    per_px = (high - low) / height
+    order = sorted(range(len(values)), key=lambda i: -values[i])
+    pixels = [(high - values[i]) / per_px for i in order]  # from the top, top first
+    pixels = [min(max(p, gap / 2), height - gap / 2) for p in pixels]
+    for k in range(1, len(pixels)):
+        pixels[k] = max(pixels[k], pixels[k - 1] + gap)
+    if pixels and pixels[-1] > height - gap / 2:  # pushed off the bottom: move the rest up
+        pixels[-1] = height - gap / 2
+        for k in range(len(pixels) - 2, -1, -1):
+            pixels[k] = min(pixels[k], pixels[k + 1] - gap)
+    placed = [0.0] * len(values)
+    for k, i in enumerate(order):
+        placed[i] = high - pixels[k] * per_px
+    return placed
+
+
+def line_label_positions(
+    data: pd.DataFrame, domain: tuple[float, float], height: float
+) -> pd.DataFrame:
+    """One row per labelled line at the end of the latest group: its words, the line's
+    value and where the label goes (label_y), nudged apart so no two overlap."""
+    last = data[data["is_last"]]
+    if last.empty:
+        return pd.DataFrame(columns=["date", "line", "line_label", "line_value", "label_y"])
+    row = last.iloc[-1]
+    rows = [
+        (line, LINE_LABELS[line], float(row[line]))
+        for line in LINE_LABELS
+        if line in data and pd.notna(row[line])
+    ]
+    positions = spread_labels([value for _, _, value in rows], domain, height)
+    return pd.DataFrame(
+        {
+            "date": [row["date"]] * len(rows),
+            "line": [line for line, _, _ in rows],
+            "line_label": [words for _, words, _ in rows],
+            "line_value": [value for _, _, value in rows],
+            "label_y": positions,
+        }
+    )
 
 
 # --- alt text ---------------------------------------------------------------------------------

@@ -70,6 +70,18 @@ class ColumnDef(_Model):
     values: list[str] | None = Field(
         default=None, description="Allowed values (category columns); others are reported."
     )
+    label: str = Field(
+        default="",
+        description="The column's name in board words, e.g. 'Local Care Network' for lcn "
+        "(board pages show it instead of the column name).",
+    )
+    labels: dict[str, str] | None = Field(
+        default=None,
+        description="Board words for each code the column holds, e.g. {PRIVATE_SPOT: "
+        "Independent sector (spot purchase)}; board pages show these instead of the codes. "
+        "Once a column has labels, every one of its values needs one: a code without a "
+        "label is shown as the code with a note, and `validate` warns.",
+    )
     min: float | None = Field(
         default=None,
         allow_inf_nan=False,
@@ -398,10 +410,17 @@ class StaggeredStart(_Model):
 class InterventionDef(_Model):
     id: Identifier
     title: str = Field(description="Name shown on charts and in ITS results.")
-    kind: Literal["service_change", "shock", "definition_break"] = Field(
+    kind: Literal["service_change", "shock", "definition_break", "relabel"] = Field(
         description="service_change: a change the alliance made (ITS estimates its effect); "
         "shock: an outside event such as COVID (modelled, not credited); definition_break: "
-        "the way a figure is counted changed (flagged on data-quality pages)."
+        "the way a figure is counted changed (flagged on data-quality pages); relabel: only "
+        "a name changed (e.g. CCG to ICB), not the service or the count (recorded so a new "
+        "name in the data is explained; never an SPC rebase or an ITS intervention)."
+    )
+    metrics: list[str] = Field(
+        default_factory=list,
+        description="Metric ids whose figures the change touches (definition breaks and "
+        "relabels): named wherever breaks are listed.",
     )
     start: Month = Field(description="First month the change applies to (YYYY-MM).")
     end: Month | None = Field(
@@ -721,6 +740,51 @@ class DataStatus(_Model):
     )
 
 
+class UnitCost(_Model):
+    """How one activity unit in the cost data becomes a unit cost."""
+
+    label: str = Field(description="The unit cost's words, e.g. 'per occupied bed day'.")
+    per_year: bool = Field(
+        default=False,
+        description="A caseload (people on the books at month end, a stock): spend / "
+        "person-months x 12, the cost of supporting one person for a year.",
+    )
+
+
+def _default_unit_costs() -> dict[str, UnitCost]:
+    return {
+        "bed days": UnitCost(label="per occupied bed day"),
+        "placement weeks": UnitCost(label="per placement week"),
+        "introductions": UnitCost(label="per introduction"),
+        "referrals": UnitCost(label="per referral"),
+        "visits": UnitCost(label="per visit"),
+        "finished courses": UnitCost(label="per finished course"),
+        "job starts": UnitCost(label="per job start"),
+        "people on caseload": UnitCost(label="per person supported a year", per_year=True),
+    }
+
+
+class MoneySettings(_Model):
+    """The Money page's settings: savings targets and unit costs (figures come from the
+    cost source; these say what to compare them with and how to name them)."""
+
+    savings_targets: dict[str, Annotated[float, Field(gt=0, le=1)]] = Field(
+        default_factory=lambda: {"ipsa": 0.20},
+        description="Savings targets by service_line_id, as a share of the line's budget: "
+        "{ipsa: 0.20} reads 'save 20% of the budget against the baseline year's spend'.",
+    )
+    headline_line: str = Field(
+        default="ipsa",
+        description="The service_line_id whose saving the Money summary and the board pack "
+        "lead with (it should have a savings target).",
+    )
+    unit_costs: dict[str, UnitCost] = Field(
+        default_factory=_default_unit_costs,
+        description="Unit cost words by activity_unit (e.g. 'bed days': {label: per occupied "
+        "bed day}); a unit not listed reads 'per <unit>'.",
+    )
+
+
 class BoardFile(_Model):
     title: str = Field(default="Alliance Board", description="Name of the site.")
     organisation: str = Field(default="", description="Organisation named on exports.")
@@ -735,6 +799,11 @@ class BoardFile(_Model):
     )
     default_to: Month | None = Field(
         default=None, description="Last month of the default period (the latest with data)."
+    )
+    area: str = Field(
+        default="",
+        description="The place the board covers, named in chart titles (e.g. Lambeth); "
+        "'the whole alliance' when empty.",
     )
     lcn_column: str = Field(default="lcn", description="Column holding the neighbourhood (LCN).")
     lcns: list[str] = Field(default_factory=list, description="Neighbourhoods offered as a filter.")
@@ -756,6 +825,11 @@ class BoardFile(_Model):
         default=None,
         description="Metric id of the impact study the Impact page and the board pack open "
         "on (a metric with an its: block); the first planned study when omitted.",
+    )
+    money: MoneySettings = Field(
+        default_factory=MoneySettings,
+        description="Savings targets and unit costs for the Money page and the board pack "
+        "(see Money settings).",
     )
     data_status: DataStatus | None = Field(
         default=None,

@@ -64,6 +64,7 @@ from metrics.definitions.models import (
 from metrics.definitions.yaml_hints import shown_value, syntax_hint, value_hint
 from metrics.definitions.yaml_positions import LoadedYaml, YamlSyntaxError, load_yaml
 from metrics.definitions.yaml_positions import Path as YPath
+from metrics.labels import MISSING_NOTE, missing_labels
 from metrics.sql.compiler import table, table_name
 from metrics.warehouse import (
     SQL_TYPES,
@@ -967,7 +968,13 @@ class _RuleContext:
         )
 
     def source_issue(
-        self, source: SourceDef, subpath: YPath, message: str, hint: str = "", key: bool = False
+        self,
+        source: SourceDef,
+        subpath: YPath,
+        message: str,
+        hint: str = "",
+        key: bool = False,
+        level: str = "error",
     ) -> None:
         file, index = self.source_files[source.id]
         label = ".".join([f"sources[{source.id}]", *(str(p) for p in subpath)])
@@ -977,6 +984,7 @@ class _RuleContext:
                 ("sources", index, *subpath),
                 f"source '{source.id}': {message}",
                 hint=hint,
+                level=level,
                 stage="references",
                 label=label,
                 key=key,
@@ -1021,6 +1029,23 @@ def sources_name_their_columns(ctx: _RuleContext) -> None:
 
 
 NUMERIC_TYPES = {ColumnType.integer, ColumnType.number}
+
+
+@rule
+def labelled_columns_label_every_value(ctx: _RuleContext) -> None:
+    """A column with `labels:` names each of its values in board words: a code without a
+    label is shown on board pages as the code with a note, so `validate` warns."""
+    for source in ctx.catalogue.sources.values():
+        for name, column in source.columns.items():
+            for code in missing_labels(column.labels, column.values):
+                ctx.source_issue(
+                    source,
+                    ("columns", name, "labels"),
+                    f"column '{name}': value '{code}' has no label",
+                    f"add '{code}: <words the board reads>' under labels; board pages show "
+                    f"'{code} ({MISSING_NOTE})' until then",
+                    level="warning",
+                )
 
 
 @rule
@@ -1304,6 +1329,30 @@ def laney_charts_have_numerator_and_denominator(ctx: _RuleContext) -> None:
 
 
 @rule
+def changes_name_known_metrics(ctx: _RuleContext) -> None:
+    """A definition break or relabel names the metrics it touches: each must exist."""
+    known = {*ctx.catalogue.metrics, *ctx.catalogue.templates}
+    unknown = [i for i in ctx.catalogue.interventions.values() if set(i.metrics) - known]
+    file = _interventions_file(ctx) if unknown else None
+    if file is None:
+        return
+    for item in unknown:
+        index = _intervention_index(file, item.id)
+        for position, ref in enumerate(item.metrics):
+            if ref not in known:
+                ctx.issues.append(
+                    _issue_at(
+                        file,
+                        ("interventions", index if index is not None else 0, "metrics", position),
+                        f"intervention '{item.id}': unknown metric '{ref}'",
+                        hint=did_you_mean(ref, ctx.catalogue.metrics),
+                        stage="references",
+                        label=f"interventions[{item.id}].metrics[{position}]",
+                    )
+                )
+
+
+@rule
 def analyses_name_known_interventions(ctx: _RuleContext) -> None:
     cat = ctx.catalogue
     for metric in cat.metrics.values():
@@ -1314,6 +1363,14 @@ def analyses_name_known_interventions(ctx: _RuleContext) -> None:
                     ("spc", "rebase_at", position),
                     f"unknown intervention '{ref}'",
                     did_you_mean(ref, cat.interventions),
+                )
+            elif cat.interventions[ref].kind == "relabel":
+                ctx.metric_issue(
+                    metric,
+                    ("spc", "rebase_at", position),
+                    f"'{ref}' is a relabel (a name changed, not the service): limits are "
+                    "not recalculated for it",
+                    level="warning",
                 )
         if metric.its is None:
             continue
@@ -1331,6 +1388,14 @@ def analyses_name_known_interventions(ctx: _RuleContext) -> None:
                     metric,
                     ("its", "interventions", position),
                     f"'{ref}' is a shock: list it under its.shocks",
+                    level="warning",
+                )
+            elif cat.interventions[ref].kind == "relabel":
+                ctx.metric_issue(
+                    metric,
+                    ("its", "interventions", position),
+                    f"'{ref}' is a relabel (a name changed, not the service): it has no "
+                    "effect to estimate and is left out of the model",
                     level="warning",
                 )
         for position, ref in enumerate(metric.its.shocks):

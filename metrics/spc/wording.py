@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import Final
 
 POINT_TYPE_WORDS: Final = {
@@ -41,3 +42,38 @@ def plain_number(value: float | None) -> str:
     if value != 0 and abs(value) < 0.1:
         return f"{value:.3g}"
     return f"{value:,.2f}".rstrip("0").rstrip(".")
+
+
+_RULE_MEANINGS: Final = (
+    (
+        re.compile(r"^Run of (\d+) points (above|below) the mean$"),
+        lambda m: f"{m[1]} months in a row {m[2]} average",
+    ),
+    (
+        re.compile(r"^Run of (\d+) or more points in a row (above|below) the median$"),
+        lambda m: f"{m[1]} or more months in a row {m[2]} the middle value",
+    ),
+    (
+        re.compile(r"^Trend of (\d+)(?: or more)? points in a row (rising|falling)$"),
+        lambda m: f"{m[2]} {m[1]} months in a row",
+    ),
+    (
+        re.compile(r"^2 of 3 points in a row close to the (upper|lower) process limit$"),
+        lambda m: (
+            f"2 of 3 months running close to the {'top' if m[1] == 'upper' else 'bottom'}"
+            " of the usual range"
+        ),
+    ),
+    (re.compile(r"^Above the upper process limit$"), lambda m: "higher than the usual range"),
+    (re.compile(r"^Below the lower process limit$"), lambda m: "lower than the usual range"),
+)
+
+
+def rule_meaning(rule: str) -> str:
+    """What an SPC rule's finding means, in board words: 'Run of 7 points above the mean'
+    becomes '7 months in a row above average' (analyst pages keep the rule's name)."""
+    for pattern, words in _RULE_MEANINGS:
+        match = pattern.match(rule.strip())
+        if match:
+            return words(match)
+    return rule

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import html
+import itertools
 import re
 from collections.abc import Callable, Hashable, Iterable
 from typing import Any
@@ -21,11 +23,12 @@ from metrics.definitions.issues import Issue
 from metrics.definitions.models import MetricDef
 from metrics.exports.tables import csv_bytes, excel_bytes
 from metrics.formatting import format_value
+from metrics.labels import chart_title
 from metrics.reading import Reading, month_label, read_metric
 from metrics.serving import BoardState
 from metrics.spc import icon_data_uri, icon_meaning
 from metrics.text import looks_like_a_name, plain_markdown, safe_markdown
-from metrics.ui.state import Filters, current_audience
+from metrics.ui.state import Filters, board_state, current_audience
 
 SYNTHETIC_NOTICE = (
     "**Synthetic data.** Every figure on this site comes from a generated, fictional "
@@ -341,14 +344,11 @@ def spc_panel(reading: Reading, link_params: dict[str, str], *, height: int = 26
         if metric.target:
             what += " The red dashed line is the target."
         if reading.spc.rebased_titles:
-            what += (
-                " The limits start again after each change to how the service works ("
-                + ", ".join(reading.spc.rebased_titles)
-                + "), so each period is read against its own average."
-            )
+            what += " " + rebase_words(reading.spc.rebased_titles, reading.spc.rebased_starts)
         chart(
             lambda: spc_chart(
                 shown,
+                title=chart_title(metric.title, board_state().board.catalogue, reading.lcn),
                 y_title=metric.unit if metric.unit != "%" else "percent",
                 height=height,
                 provisional=reading.provisional_shown,
@@ -361,8 +361,24 @@ def spc_panel(reading: Reading, link_params: dict[str, str], *, height: int = 26
         )
 
 
-def domain_section(board: Board, domain_ids: list[str], filters: Filters) -> None:
-    """Every live metric of the given domains as SPC panels, in catalogue order."""
+def rebase_words(titles: tuple[str, ...], starts: tuple[dt.date, ...] = ()) -> str:
+    """What a rebase did, in words: 'The limits start again from Oct 2015 (Hub scale-up):
+    the months since are read against their own average, not the earlier one.'"""
+    changes = [
+        f"{month_label(start)} ({title})" if start else title
+        for title, start in itertools.zip_longest(titles, starts)
+    ]
+    return (
+        f"The limits start again from {' and from '.join(changes)}: the months since are read "
+        "against their own average, not the earlier one."
+    )
+
+
+def domain_section(
+    board: Board, domain_ids: list[str], filters: Filters, *, page_title: str = ""
+) -> None:
+    """Every live metric of the given domains as SPC panels, in catalogue order (a domain
+    named like the page, `page_title`, gets no heading of its own: the page has it)."""
     catalogue = board.catalogue
     for domain_id in domain_ids:
         domain = catalogue.domains.get(domain_id)
@@ -371,7 +387,7 @@ def domain_section(board: Board, domain_ids: list[str], filters: Filters) -> Non
         metrics = catalogue.metrics_in_domain(domain_id)
         if not metrics:
             continue
-        if len(domain_ids) > 1:
+        if len(domain_ids) > 1 and domain.title != page_title:
             st.header(plain(domain.title))
             if domain.description:
                 st.caption(rich(domain.description, catalogue.board.link_hosts))
