@@ -138,6 +138,14 @@ def test_the_deck_says_its_period(mini_board):
     export = build_export(mini_board, "html", "public", filters=filters)
     assert export.file_name == f"showcase-public-{span[0]:%Y-%m}-to-{span[1]:%Y-%m}.html"
     assert f"{span[0]:%B %Y} to {span[1]:%B %Y}" in export.data.decode("utf-8")
+    from pptx import Presentation
+
+    pptx = build_export(mini_board, "pptx", "public", filters=filters)
+    assert pptx.file_name == f"showcase-public-{span[0]:%Y-%m}-to-{span[1]:%Y-%m}.pptx"
+    deck = Presentation(io.BytesIO(pptx.data))
+    assert f"{span[0]:%B %Y} to {span[1]:%B %Y}" in deck.core_properties.subject
+    for slide in deck.slides:
+        assert f"{span[0]:%B %Y}" in slide.notes_slide.notes_text_frame.text
 
 
 # --------------------------------------------------------------------------- the page
