@@ -46,6 +46,7 @@ PAGE_REGISTRY: dict[str, tuple[str, str, str]] = {
     "impact": ("Analysis", "Impact", ":material/trending_down:"),
     "metric": ("Analysis", "Metric detail", ":material/show_chart:"),
     "showcase": ("Showcase", "Showcase", ":material/co_present:"),
+    "export": ("Showcase", "Export", ":material/download:"),
     "catalogue": ("Analysts", "Catalogue", ":material/list_alt:"),
     "editor": ("Analysts", "Edit definitions", ":material/edit_note:"),
     "diagnostics": ("Analysts", "Diagnostics", ":material/troubleshoot:"),

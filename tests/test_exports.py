@@ -231,6 +231,23 @@ def test_board_pack_pdf_reads_back_with_every_part(public_exports, public_pack):
     assert "suppressed to protect privacy" in whole
 
 
+def test_every_pack_table_keeps_its_title_header_and_rows_together(public_exports, public_pack):
+    """Issue 16: the unit-cost table broke across pages (its title at the foot of one
+    page, its rows on the next). A table that fits on a page is kept whole on one page."""
+    pages = [" ".join(text.split()) for text in pdf_pages(public_exports["pdf"].data)]
+    tables = [table for table in public_pack.money.tables if table.rows]
+    assert any(table.title.startswith("Unit costs") for table in tables)
+    for table in tables:
+        title = " ".join(table.title.split())
+        where = {i for i, text in enumerate(pages) if title in text}
+        assert len(where) == 1, f"{title!r} appears on pages {sorted(where)}"
+        (page,) = where
+        assert " ".join(table.columns[0].split()) in pages[page]
+        for row in table.rows:
+            # Each row's last cell (short figures), on the page of its title.
+            assert row[-1] in pages[page], f"a row of {title!r} left its page"
+
+
 def test_html_deck_parses_with_one_section_per_slide(public_exports, public_deck):
     parser = parse_html(public_exports["html"].data)
     assert [s["id"] for s in parser.sections] == [f"slide-{n}" for n in range(1, 7)]

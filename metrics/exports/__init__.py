@@ -13,6 +13,7 @@ heavy libraries (python-pptx, fpdf2) are imported only when that format is asked
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -34,6 +35,31 @@ MIME_TYPES: dict[str, str] = {
 }
 FORMAT_TITLES: dict[str, str] = {"html": "HTML deck", "pptx": "PowerPoint", "pdf": "Board pack PDF"}
 Progress = Callable[[float, str], None]
+
+
+@dataclass(frozen=True)
+class ExportFilters:
+    """The period and neighbourhood an export covers (the site's shared filters).
+
+    `start`/`end` are first days of months; None for either means the board's default
+    period. `lcn` names a neighbourhood (Local Care Network); None means the whole area.
+    The neighbourhood applies to the board pack's measures that are recorded by
+    neighbourhood; money, equity, data quality and the showcase slides cover the whole
+    area, and the files say so."""
+
+    start: dt.date | None = None
+    end: dt.date | None = None
+    lcn: str | None = None
+
+    def slug(self) -> str:
+        """For file names: '2024-04-to-2025-03' (and '-<neighbourhood>')."""
+        parts = []
+        if self.start is not None and self.end is not None:
+            parts.append(f"{self.start:%Y-%m}-to-{self.end:%Y-%m}")
+        if self.lcn:
+            name = re.sub(r"[^a-z0-9]+", "-", self.lcn.lower()).strip("-")
+            parts.append(name[:40] or "neighbourhood")
+        return "-".join(parts)
 
 
 @dataclass(frozen=True)
@@ -59,8 +85,10 @@ def build_export(
     *,
     meeting_date: dt.date | None = None,
     progress: Progress | None = None,
+    filters: ExportFilters | None = None,
 ) -> Export:
-    """Build one export for `audience` ("public" or "board").
+    """Build one export for `audience` ("public" or "board"), for the period and
+    neighbourhood of `filters` (the board's default period and the whole area if None).
 
     html and pptx are the showcase deck; pdf is the board pack. Raises ValueError for an
     unknown format or audience, and `NothingToExport` when no part could be built (every
@@ -78,13 +106,13 @@ def build_export(
     if fmt == "pdf":
         from metrics.exports.pdf_pack import render_pdf
 
-        pack = board_pack_content(board, audience, meeting_date=meeting_date)
+        pack = board_pack_content(board, audience, meeting_date=meeting_date, filters=filters)
         require_content(pack)
         data, problems = render_pdf(pack, progress=report)
         content_problems = pack.problems
         stem = "board-pack"
     else:
-        deck = deck_content(board, audience)
+        deck = deck_content(board, audience, filters=filters)
         require_content(deck)
         if fmt == "html":
             from metrics.exports.html_deck import render_html
@@ -97,11 +125,12 @@ def build_export(
         content_problems = deck.problems
         stem = "showcase"
     report(1.0, "Done")
+    scope = filters.slug() if filters is not None else ""
     return Export(
         format=fmt,
         audience=audience,
         data=data,
-        file_name=f"{stem}-{audience}.{fmt}",
+        file_name=f"{stem}-{audience}{'-' + scope if scope else ''}.{fmt}",
         mime=MIME_TYPES[fmt],
         problems=tuple(content_problems) + tuple(problems),
     )
@@ -123,6 +152,7 @@ __all__ = [
     "MIME_TYPES",
     "Audience",
     "Export",
+    "ExportFilters",
     "Format",
     "NothingToExport",
     "Problem",

@@ -60,7 +60,7 @@ from metrics.disclosure import (
     legend,
     policy_for,
 )
-from metrics.exports import AUDIENCES, Audience
+from metrics.exports import AUDIENCES, Audience, ExportFilters
 from metrics.formatting import format_money, format_value
 from metrics.impact import (
     FAMILY_WORDS,
@@ -84,6 +84,7 @@ from metrics.reading import (
     exceptions_first,
     read_metric,
     readings,
+    scope_of,
     spc_reading,
 )
 from metrics.series import SeriesQuery
@@ -335,22 +336,46 @@ class BoardPack:
 # --------------------------------------------------------------------------- entry points
 
 
-def deck_content(board: Board, audience: str) -> Deck:
-    """The showcase deck for `audience`, computed once per board (boards never change)."""
+def deck_content(board: Board, audience: str, *, filters: ExportFilters | None = None) -> Deck:
+    """The showcase deck for `audience`, computed once per board (boards never change) and
+    period (`filters`; the slides cover the whole area whatever its neighbourhood)."""
     checked = _audience(audience)
-    return board.memo(("exports", "deck", checked), lambda: _Builder(board, checked).deck())
+    scope = _scope(board, filters)
+    return board.memo(
+        ("exports", "deck", checked, scope),
+        lambda: _Builder(board, checked, scope).deck(),
+    )
 
 
 def board_pack_content(
-    board: Board, audience: str, *, meeting_date: dt.date | None = None
+    board: Board,
+    audience: str,
+    *,
+    meeting_date: dt.date | None = None,
+    filters: ExportFilters | None = None,
 ) -> BoardPack:
-    """The board pack for `audience` (meeting date: today unless given), once per board."""
+    """The board pack for `audience` (meeting date: today unless given), for the period
+    and neighbourhood of `filters` (the board's default period, whole area, if None);
+    once per board."""
     checked = _audience(audience)
     when = meeting_date or dt.date.today()
+    scope = _scope(board, filters)
     return board.memo(
-        ("exports", "pack", checked, when),
-        lambda: _Builder(board, checked).board_pack(when),
+        ("exports", "pack", checked, when, scope),
+        lambda: _Builder(board, checked, scope).board_pack(when),
     )
+
+
+def _scope(board: Board, filters: ExportFilters | None) -> ExportFilters:
+    """The filters made explicit: the board's default period where none is given (so the
+    same pack has one memo key), and a neighbourhood only if the board has it."""
+    filters = filters or ExportFilters()
+    start, end = filters.start, filters.end
+    if start is None or end is None or start > end:
+        period = default_period(board)
+        start, end = period if period is not None else (None, None)
+    lcn = filters.lcn if filters.lcn in board.catalogue.board.lcns else None
+    return ExportFilters(start, end, lcn)
 
 
 def require_content(content: Deck | BoardPack) -> None:
@@ -441,29 +466,50 @@ class _Ledger:
 class _Builder:
     """Computes one audience's content from the board (one instance per build)."""
 
-    def __init__(self, board: Board, audience: Audience) -> None:
+    def __init__(
+        self, board: Board, audience: Audience, scope: ExportFilters | None = None
+    ) -> None:
         self.board = board
         self.catalogue = board.catalogue
         self.audience = audience
         self.policy: Policy = policy_for(board.catalogue, audience)
         self.ledger = _Ledger()
         self.problems: list[Problem] = []
-        self.query = self._period_query()
+        self.scope = scope if scope is not None else _scope(board, None)
+        self.query = SeriesQuery(start=self.scope.start, end=self.scope.end)
+        # The measures' readings (exception report, SPC summary) for the neighbourhood.
+        self.reading_query = SeriesQuery(
+            start=self.scope.start, end=self.scope.end, lcn=self.scope.lcn
+        )
 
     # ---- period -----------------------------------------------------------------------
 
-    def _period_query(self) -> SeriesQuery:
-        """The board layout's default period (as the Overview opens), within the data."""
-        period = default_period(self.board)
-        if period is None:
-            return SeriesQuery()
-        return SeriesQuery(start=period[0], end=period[1])
+    @property
+    def is_default_period(self) -> bool:
+        return (self.query.start, self.query.end) == (default_period(self.board) or (None, None))
 
     @property
     def period_words(self) -> str:
         if self.query.start is None or self.query.end is None:
             return "the whole period of the data"
         return f"{month_words(self.query.start)} to {month_words(self.query.end)}"
+
+    @property
+    def pack_scope_words(self) -> str:
+        """The period, and the neighbourhood with what it applies to."""
+        if not self.scope.lcn:
+            return f"{self.period_words}, the whole area"
+        return (
+            f"{self.period_words}, {self.scope.lcn} neighbourhood (the measures recorded "
+            "by neighbourhood; money, equity, data quality and the others cover the whole "
+            "area)"
+        )
+
+    @property
+    def deck_scope_words(self) -> str:
+        if not self.scope.lcn:
+            return self.period_words
+        return f"{self.period_words}, the whole area (slides are not split by neighbourhood)"
 
     @property
     def controls(self) -> bool:
@@ -724,7 +770,7 @@ class _Builder:
             legend=legend(self.policy),
             synthetic_label=status_note(self.catalogue),
             status_label=status_label(self.catalogue),
-            period=self.period_words,
+            period=self.deck_scope_words,
             slides=tuple(slides),
             problems=tuple(self.problems),
             disclosed=tuple(self.ledger.entries),
@@ -1121,7 +1167,7 @@ class _Builder:
     def spc_lines(self) -> tuple[SPCLine, ...]:
         """Every live metric's reading, exceptions first (as the Overview orders them)."""
         try:
-            items = readings(self.board, self.query, self.audience)
+            items = readings(self.board, self.reading_query, self.audience)
         except Exception as exc:
             self.problems.append(Problem("board pack: SPC summary", str(exc)))
             return ()
@@ -1162,7 +1208,10 @@ class _Builder:
         metric = reading.metric
         if reading.month is None or not (is_controlled(metric) and self.controls):
             return
-        frame = self.board.series(metric.id, SeriesQuery()).frame
+        lcn = self.scope.lcn
+        if lcn and scope_of(self.board, metric, lcn) != "neighbourhood":
+            lcn = None  # the reading is the whole area's (not recorded by neighbourhood)
+        frame = self.board.series(metric.id, SeriesQuery(lcn=lcn)).frame
         row = frame.loc[frame["month"] == pd.Timestamp(reading.month)]
         if row.empty:
             return
@@ -1556,7 +1605,12 @@ class _Builder:
             "variance is an overspend. Money is not about individuals, so it is not suppressed.",
             f"Disclosure control ({self.audience} version, policy {self.policy.name}): "
             + legend_text,
-            f"Period: {self.period_words} (the board's default reporting period).",
+            f"Period: {self.pack_scope_words}"
+            + (
+                " (the board's default reporting period)."
+                if self.is_default_period
+                else " (chosen on the site's Export page)."
+            ),
         )
         return Section("method", "Method notes", paragraphs=paragraphs)
 
@@ -1614,7 +1668,7 @@ class _Builder:
                 if is_synthetic(self.catalogue)
                 else []
             ),
-            f"Figures cover {self.period_words}.",
+            f"Figures cover {self.pack_scope_words}.",
             "Parts marked unavailable could not be computed; the reason is given with each.",
         ]
         while len(bullets) < MIN_SUMMARY_BULLETS and fillers:
@@ -1645,7 +1699,7 @@ class _Builder:
                 if self.policy.area_totals_unrounded or self.policy.name == "none"
                 else "Board version: disclosure-controlled. Not for publication."
             ),
-            period=self.period_words,
+            period=self.pack_scope_words,
         )
 
 

@@ -8,17 +8,23 @@ checks in words), money, equity, data quality and method notes with the suppress
 legend. Every page carries its number and "Synthetic data" in the footer; the PDF
 outline (bookmarks) lists the sections.
 
+Tables never split a row across pages, and a table that goes on to another page repeats
+its header row there. A table that fits on one page is kept whole on one page (with its
+title), starting a new page if it does not fit in the space left; a longer one starts
+where it is if its title, header and first row fit.
+
 Built-in PDF fonts cover Windows-1252 only, so text is mapped to it (a minus sign becomes
 a hyphen); figures never depend on characters outside it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from collections.abc import Callable, Iterable
 
 from fpdf import FPDF, FontFace
-from fpdf.enums import XPos, YPos
+from fpdf.enums import TableHeadingsDisplay, XPos, YPos
 
 from metrics.exports.content import (
     BoardPack,
@@ -42,6 +48,7 @@ ACCENT = (0, 94, 184)
 WARN = (138, 21, 56)
 HEADING_FILL = (225, 232, 237)
 PAGE_WIDTH = 210.0
+PAGE_HEIGHT = 297.0
 MARGIN = 15.0
 TEXT_WIDTH = PAGE_WIDTH - 2 * MARGIN
 ICON_SIZE = 7.0  # mm
@@ -70,8 +77,9 @@ def pdf_text(text: object) -> str:
 
 
 class _PackPDF(FPDF):
-    def __init__(self, pack: BoardPack) -> None:
-        super().__init__(orientation="P", unit="mm", format="A4")
+    def __init__(self, pack: BoardPack, *, page_height: float = PAGE_HEIGHT) -> None:
+        # A taller page is only for measuring (see `_table_height`).
+        super().__init__(orientation="P", unit="mm", format=(PAGE_WIDTH, page_height))
         self.pack = pack
         self.core_fonts_encoding = "windows-1252"
         self.set_margins(MARGIN, MARGIN, MARGIN)
@@ -181,6 +189,17 @@ class _PackPDF(FPDF):
         self.ln(2)
 
     def data_table(self, table: Table, widths: tuple[float, ...] | None = None) -> None:
+        """A titled table that never splits a row and repeats its header on each page."""
+        space = self.page_break_trigger - self.get_y()
+        height = _table_height(self, table, widths)
+        if height > space:
+            fresh_page = self.page_break_trigger - self.t_margin - HEADER_HEIGHT
+            start = _table_height(self, table, widths, rows=1)  # title, header, first row
+            if height <= fresh_page or start > space:
+                self.add_page()
+        self._draw_table(table, widths)
+
+    def _draw_table(self, table: Table, widths: tuple[float, ...] | None) -> None:
         if table.title:
             self.heading(table.title, level=2)
         self.set_font(FONT, size=7.5)
@@ -192,6 +211,9 @@ class _PackPDF(FPDF):
             text_align="LEFT",
             first_row_as_headings=True,
             headings_style=FontFace(emphasis="BOLD", fill_color=HEADING_FILL),
+            # fpdf2 keeps each row whole (a row that would cross the page end starts the
+            # next page) and repeats the heading row on top of every page.
+            repeat_headings=TableHeadingsDisplay.ON_TOP_OF_EVERY_PAGE,
         ) as grid:
             header = grid.row()
             for column in table.columns:
@@ -208,6 +230,23 @@ class _PackPDF(FPDF):
     def chart(self, png: bytes, alt_text: str) -> None:
         self.image(io.BytesIO(png), x=MARGIN, w=CHART_WIDTH_MM, alt_text=pdf_text(alt_text))
         self.ln(2)
+
+
+HEADER_HEIGHT = 7.0  # the running header on pages after the first (5 mm line + 2 mm)
+MEASURE_HEIGHT = 5000.0  # mm: a page no table fills, to measure one in a single piece
+
+
+def _table_height(
+    pdf: _PackPDF, table: Table, widths: tuple[float, ...] | None, rows: int | None = None
+) -> float:
+    """The height a titled table takes when drawn in one piece (its first `rows` rows
+    only, if given), measured on a scratch document as tall as no table is."""
+    scratch = _PackPDF(pdf.pack, page_height=MEASURE_HEIGHT)
+    scratch.add_page()
+    top = scratch.get_y()
+    part = table if rows is None else dataclasses.replace(table, rows=table.rows[:rows], note="")
+    scratch._draw_table(part, widths)
+    return scratch.get_y() - top
 
 
 # --------------------------------------------------------------------------- pages

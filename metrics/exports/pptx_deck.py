@@ -275,6 +275,8 @@ def _add_slide(prs, deck: Deck, slide: Slide, total: int, png: bytes | None, fai
         _story_box(page, slide.story, story_top, Inches(1.35))
     _footer(page, deck, slide.number, total)
     notes = slide.notes or deck.synthetic_label
+    if deck.period and deck.period not in notes:
+        notes = f"{notes}\n\nFigures cover {deck.period}."
     if reason and reason not in notes:
         notes = f"{unavailable_text(reason)}\n\n{notes}"
     page.notes_slide.notes_text_frame.text = notes
@@ -287,7 +289,7 @@ def render_pptx(deck: Deck, progress: Progress | None = None) -> tuple[bytes, li
     prs.slide_height = SLIDE_HEIGHT
     properties = prs.core_properties
     properties.title = deck.title
-    properties.subject = deck.subtitle
+    properties.subject = f"{deck.subtitle} ({deck.period})" if deck.period else deck.subtitle
     properties.author = "Alliance Board"
     properties.last_modified_by = "Alliance Board"
     properties.comments = deck.synthetic_label

@@ -1,10 +1,14 @@
 """Export buttons: build the HTML deck, PowerPoint or board-pack PDF on click, then offer it.
 
 A file is built only when asked for (a board pack takes seconds), with its progress shown
-in an `st.status` box, and then kept per board + audience + format: a second click, or a
-second reader of the same board, gets it at once. A new board (any edited config or data
-file opens one) has a new fingerprint, so a stale file is never served; the audience is
-part of the key, so a board version is never handed to a public page.
+in an `st.status` box, and then kept per board + audience + period and neighbourhood +
+format: a second click, or a second reader of the same board and filters, gets it at once.
+A new board (any edited config or data file opens one) has a new fingerprint, so a stale
+file is never served; the audience is part of the key, so a board version is never handed
+to a public page; the filters are, so a file never covers another period than it says.
+
+Each format has one slot: "Prepare" while the file is not built, and the download button
+in its place once it is (the button becomes the download).
 """
 
 from __future__ import annotations
@@ -19,13 +23,20 @@ import streamlit as st
 
 from metrics import audit
 from metrics.board import Board
-from metrics.exports import FORMAT_TITLES, FORMATS, Export, NothingToExport, build_export
+from metrics.exports import (
+    FORMAT_TITLES,
+    FORMATS,
+    Export,
+    ExportFilters,
+    NothingToExport,
+    build_export,
+)
 from metrics.ui.components import plain
 
 LOG = logging.getLogger("alliance_board")
 MAX_KEPT = 12  # built files kept in memory (each a few hundred kB)
 
-ExportKey = tuple[str, str, str]
+ExportKey = tuple[str, str, ExportFilters | None, str]
 
 
 class _ExportStore:
@@ -59,16 +70,22 @@ def board_fingerprint(board: Board) -> str:
     return f"{board.catalogue.fingerprint}:{board.opened_at.isoformat()}"
 
 
-def export_key(board: Board, audience: str, fmt: str) -> ExportKey:
-    return (board_fingerprint(board), audience, fmt)
+def export_key(
+    board: Board, audience: str, fmt: str, filters: ExportFilters | None = None
+) -> ExportKey:
+    return (board_fingerprint(board), audience, filters, fmt)
 
 
-def prepared_export(board: Board, audience: str, fmt: str) -> Export | None:
-    """The file already built for this board, audience and format, if any."""
-    return _store().get(export_key(board, audience, fmt))
+def prepared_export(
+    board: Board, audience: str, fmt: str, filters: ExportFilters | None = None
+) -> Export | None:
+    """The file already built for this board, audience, filters and format, if any."""
+    return _store().get(export_key(board, audience, fmt, filters))
 
 
-def _build(board: Board, audience: str, fmt: str) -> Export | None:
+def _build(
+    board: Board, audience: str, fmt: str, filters: ExportFilters | None = None
+) -> Export | None:
     """Build with a progress bar inside a status box; None (and a message) on failure."""
     title = FORMAT_TITLES[fmt]
     with st.status(f"Building the {title}…", expanded=True) as status:
@@ -78,7 +95,7 @@ def _build(board: Board, audience: str, fmt: str) -> Export | None:
             bar.progress(min(max(fraction, 0.0), 1.0), text=message)
 
         try:
-            export = build_export(board, fmt, audience, progress=progress)
+            export = build_export(board, fmt, audience, progress=progress, filters=filters)
         except NothingToExport as exc:
             status.update(label=f"{title}: nothing could be built", state="error")
             st.caption(plain(str(exc)))
@@ -99,7 +116,7 @@ def _build(board: Board, audience: str, fmt: str) -> Export | None:
         audience=audience,
         unavailable=len(export.problems),
     )
-    _store().put(export_key(board, audience, fmt), export)
+    _store().put(export_key(board, audience, fmt, filters), export)
     return export
 
 
@@ -109,21 +126,25 @@ def export_buttons(
     audience: str = "public",
     formats: Sequence[str] = FORMATS,
     key: str = "export",
+    filters: ExportFilters | None = None,
 ) -> None:
-    """One column per format: 'Prepare' builds the file (with progress), then a download
-    button offers it. Files already built for this board and audience are offered at once."""
+    """One column per format, one slot per column: 'Prepare' builds the file (with
+    progress), and the download button then takes its place. Files already built for
+    this board, audience and filters are offered at once."""
     columns = st.columns(len(formats))
     for column, fmt in zip(columns, formats, strict=True):
         with column:
             title = FORMAT_TITLES[fmt]
-            export = prepared_export(board, audience, fmt)
-            if export is None and st.button(
+            export = prepared_export(board, audience, fmt, filters)
+            slot = st.empty()  # the Prepare button, then the download in its place
+            if export is None and slot.button(
                 f"Prepare the {title}", key=f"{key}_{audience}_{fmt}_build", width="stretch"
             ):
-                export = _build(board, audience, fmt)
+                slot.empty()
+                export = _build(board, audience, fmt, filters)
             if export is None:
                 continue
-            st.download_button(
+            slot.download_button(
                 f"Download the {title}",
                 data=export.data,
                 file_name=export.file_name,
