@@ -33,7 +33,7 @@ calendar, the usual month and the status are laid out here.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -46,6 +46,7 @@ from metrics.board import Board
 from metrics.charts.theme import CATEGORICAL, SECONDARY_TEXT, TEXT, apply_theme
 from metrics.definitions.issues import Issue
 from metrics.definitions.models import ColumnType, SourceDef
+from metrics.labels import code_labels
 from metrics.month_checks import (
     RECORDS,
     completeness_query,
@@ -233,15 +234,25 @@ def completeness_by_source(frame: pd.DataFrame) -> pd.DataFrame:
     return rolled.drop(columns="_rank")
 
 
-def completeness_gaps(frame: pd.DataFrame) -> pd.DataFrame:
+def _measure_words(board: Board) -> Callable[[str], str]:
+    """A measure in board words: the label sources.yaml gives a long-format source's
+    measure code (employed_den: 'People asked about employment'); anything else (a
+    source's own value column, 'all measures') as it is."""
+    labels = code_labels(board.catalogue, "measure") or {}
+    return lambda measure: labels.get(str(measure), str(measure))
+
+
+def completeness_gaps(
+    frame: pd.DataFrame, measure_words: Callable[[str], str] = str
+) -> pd.DataFrame:
     """The months that are missing or incomplete, newest first, as a readable table
-    (``Why``: what the month checks found)."""
+    (``Why``: what the month checks found; ``Measure`` in board words by `measure_words`)."""
     flagged = frame[frame["status"] != "complete"]
     return (
         pd.DataFrame(
             {
                 "Source": flagged["source_title"],
-                "Measure": flagged["measure"],
+                "Measure": flagged["measure"].map(measure_words),
                 "Month": flagged["month"].dt.strftime("%b %Y"),
                 "Status": flagged["status"],
                 "Values": flagged["n_values"].astype(int),
@@ -671,7 +682,7 @@ def _data_quality_report(
     return DataQualityReport(
         completeness=detail,
         completeness_by_source=completeness_by_source(detail),
-        gaps=completeness_gaps(detail),
+        gaps=completeness_gaps(detail, _measure_words(board)),
         scope=completeness_scope(board),
         vintages=vintages,
         revisions_by_lag=by_lag,

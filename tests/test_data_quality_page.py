@@ -50,7 +50,7 @@ def test_data_quality_page_source_deep_link():
     app = run_page(source="activity", **{"from": "2021-01", "to": "2023-03"})
     assert app.selectbox(key="dq_source").value == "activity"
     gaps = app.dataframe[0].value
-    assert {"sanctuary_visits", "settled_accom_num"} <= set(gaps["Measure"])
+    assert {"Sanctuary visits", "People in settled accommodation"} <= set(gaps["Measure"])
 
 
 def test_data_quality_page_unknown_source_is_a_calm_notice():
