@@ -36,7 +36,15 @@ from metrics.reading import (
     spc_reading,
 )
 from metrics.series import SeriesError
-from metrics.ui.components import chart, downloads, plain, rich, spc_panel, unknown_in_link
+from metrics.ui.components import (
+    chart,
+    downloads,
+    fitted_table,
+    plain,
+    rich,
+    spc_panel,
+    unknown_in_link,
+)
 from metrics.ui.state import (
     PERIOD_KEY,
     current_audience,
@@ -150,9 +158,7 @@ else:
     groups = spc_reading(board, metric_id, filters.query(breakdown))
     if groups.result is not None:
         st.caption("**What this shows:** each group read through SPC on its own.")
-        st.dataframe(
-            group_icon_table(groups.result, metric, shown), hide_index=True, width="stretch"
-        )
+        fitted_table(group_icon_table(groups.result, metric, shown), key="metric_groups")
     if shows_suppression(shown):
         st.caption(plain(legend(policy)))
     # Benchmarking (metrics.funnel): a funnel of the groups for a rate or a percentage.
@@ -205,7 +211,7 @@ with st.expander("Monthly values"):
     values = control_series(result, policy)
     pending = provisional_months(board, metric)
     table = monthly_values_table(values, pending)
-    st.dataframe(table, hide_index=True, width="stretch")
+    fitted_table(table, key="metric_values")
     downloads(table, f"{metric.id} monthly values", key=f"metric_values_{metric_id}")
     if shows_suppression(values):
         st.caption(plain(legend(policy)))
