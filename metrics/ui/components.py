@@ -241,13 +241,13 @@ ASSURANCE_SHORT = {
 # The Overview's table: these columns at these widths (px) fit 820 px of content (a 1280 px
 # window with the sidebar open) and stretch on a wider screen.
 OVERVIEW_WIDTHS = {
-    "Metric": 196,
+    "Metric": 186,
     "Latest": 96,
     "Month": 68,
     "Change": 118,
-    "Variation": 42,
-    "Assurance": 42,
-    "Signal": 118,
+    "Variation": 50,
+    "Assurance": 56,
+    "Signal": 112,
     "Last 24 months": 76,
     "Details": 48,
 }
