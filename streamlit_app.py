@@ -33,6 +33,10 @@ from metrics.ui.state import (
 LOG = logging.getLogger("alliance_board")
 # A local file: a :material/...: favicon would be fetched from Google's font CDN.
 FAVICON = Path(__file__).parent / "metrics" / "ui" / "assets" / "favicon.png"
+# The site's own layout rules: wrapping titles, Overview cards on a phone (local, no CDN).
+LAYOUT_CSS = (Path(__file__).parent / "metrics" / "ui" / "assets" / "layout.css").read_text(
+    encoding="utf-8"
+)
 
 # stem -> (navigation section, title, icon), in menu order.
 PAGE_REGISTRY: dict[str, tuple[str, str, str]] = {
@@ -139,8 +143,10 @@ def main() -> None:
         page_title="Alliance Board",
         page_icon=data_url(FAVICON),
         layout="wide",
-        initial_sidebar_state="expanded",
+        # Open on a wide screen, closed on a phone (where it would cover the page).
+        initial_sidebar_state="auto",
     )
+    st.html(f"<style>{LAYOUT_CSS}</style>")
     state = board_state()
     identity = current_identity(state)
     navigation = st.navigation(navigation_for(identity.pages, requested_page()), position="top")

@@ -7,7 +7,7 @@ import streamlit as st
 
 from metrics.catalogue_view import catalogue_table, lineage, metric_issues, search, where_used
 from metrics.describe import describe_metric, metric_yaml
-from metrics.ui.components import plain, rich, unknown_in_link
+from metrics.ui.components import fitted_table, plain, rich, unknown_in_link
 from metrics.ui.state import page_context, url_param
 
 state, filters = page_context()
@@ -50,7 +50,7 @@ if chosen_status:
     shown = shown[shown["Status"].isin(chosen_status) | shown["Validation"].isin(chosen_status)]
 
 st.caption(f"{len(shown)} of {len(table)} metrics.")
-st.dataframe(shown, hide_index=True, width="stretch")
+fitted_table(shown, key="catalogue")
 if state.pending_issues:
     st.warning(
         f"{len(state.pending_issues)} problem(s) in the files on disk are not being served yet; "

@@ -16,7 +16,7 @@ from metrics.data_quality import (
     revisions_alt_text,
     revisions_chart,
 )
-from metrics.ui.components import cached_table, chart, plain, unknown_in_link
+from metrics.ui.components import cached_table, chart, fitted_table, plain, unknown_in_link
 from metrics.ui.state import page_context, url_param
 
 ALL_SOURCES = "all"
@@ -81,11 +81,7 @@ if gaps.empty:
     st.success("No missing or incomplete months in the selected period.")
 else:
     st.caption("**Missing and incomplete months** (newest first).")
-    st.dataframe(
-        cached_table((*report_key, "gaps", source_choice), lambda: gaps),
-        hide_index=True,
-        width="stretch",
-    )
+    fitted_table(cached_table((*report_key, "gaps", source_choice), lambda: gaps), key="dq_gaps")
 if report.scope.skipped:
     st.caption("Not checked month by month:")
     st.text("\n".join(f"{sid}: {why}" for sid, why in report.scope.skipped.items()))
@@ -108,10 +104,8 @@ else:
         ),
     )
     with st.expander("First reported and latest value, month by month"):
-        st.dataframe(
-            cached_table((*report_key, "vintages"), lambda: report.vintages),
-            hide_index=True,
-            width="stretch",
+        fitted_table(
+            cached_table((*report_key, "vintages"), lambda: report.vintages), key="dq_vintages"
         )
 
 # ---------------------------------------------------------------- definition breaks
@@ -125,7 +119,7 @@ st.caption(
 if report.definition_breaks.empty:
     st.info("No definition breaks are recorded.")
 else:
-    st.dataframe(
+    fitted_table(
         report.definition_breaks[
             [
                 "title",
@@ -149,8 +143,7 @@ else:
                 "modelled_in": "Modelled in",
             }
         ),
-        hide_index=True,
-        width="stretch",
+        key="dq_breaks",
     )
 
 # ---------------------------------------------------------------- refresh
@@ -159,7 +152,7 @@ st.caption(
     "When each source file last changed, what it holds, and which of its latest months are "
     "provisional (sources.yaml: provisional_months)."
 )
-st.dataframe(
+fitted_table(
     report.refresh.rename(
         columns={
             "source_id": "Source",
@@ -177,8 +170,7 @@ st.dataframe(
             "problem": "Problem",
         }
     ),
-    hide_index=True,
-    width="stretch",
+    key="dq_refresh",
 )
 
 # ---------------------------------------------------------------- validation
@@ -194,12 +186,11 @@ else:
         f"{errors} error(s) and {warnings} warning(s) from validating the definitions and "
         "data. Errors make the figures they affect unavailable; warnings do not."
     )
-    st.dataframe(
+    fitted_table(
         report.issue_counts.rename(
             columns={"level": "Level", "stage": "Stage", "issues": "Issues"}
         ),
-        hide_index=True,
-        width="stretch",
+        key="dq_issues",
     )
     with st.expander("Details for analysts"):
         st.text("\n".join(report.issue_lines))

@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from metrics import audit
-from metrics.ui.components import plain
+from metrics.ui.components import fitted_table, plain
 from metrics.ui.state import PAGE_ERRORS, page_context
 
 state, filters = page_context()
@@ -57,7 +57,7 @@ rows += [
     {"Source": source_id, "Status": board.warehouse.failure_reason(source_id)}
     for source_id in board.warehouse.failed
 ]
-st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+fitted_table(pd.DataFrame(rows), key="diagnostics_sources")
 
 st.header("Page failures on this server")
 if not PAGE_ERRORS:
@@ -71,6 +71,6 @@ for failure in PAGE_ERRORS:
 st.header("Audit log")
 entries = audit.recent()
 if entries:
-    st.dataframe(pd.DataFrame(entries), hide_index=True, width="stretch")
+    fitted_table(pd.DataFrame(entries), key="diagnostics_failure")
 else:
     st.caption("Nothing recorded yet.")

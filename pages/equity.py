@@ -62,7 +62,7 @@ from metrics.funnel import (
 )
 from metrics.series import SeriesQuery
 from metrics.standardisation import STANDARD_NAME
-from metrics.ui.components import chart, plain, unknown_in_link
+from metrics.ui.components import chart, fitted_table, plain, unknown_in_link
 from metrics.ui.state import current_policy, page_context, url_param
 
 DEFAULT_METRIC = "detention_rate"
@@ -210,7 +210,7 @@ st.caption(
     f"confidence interval, and the rate ratio against {plain(reference)} with its 95% "
     "interval. 'Interval excludes 1' means the difference is unlikely to be chance alone."
 )
-st.dataframe(table, hide_index=True, width="stretch")
+fitted_table(table, key="equity_rates")
 if shows_suppression(table):
     st.caption(plain(legend(policy)))
 st.download_button(
@@ -243,7 +243,7 @@ else:
         f"rate ratio compares it with {plain(reference)}'s."
     )
     standardised = standardised_table(result, policy)
-    st.dataframe(standardised, hide_index=True, width="stretch")
+    fitted_table(standardised, key="equity_standardised")
     if shows_suppression(standardised):
         st.caption(plain(legend(policy)))
     if not standardised_chart_data(result, policy).empty:
@@ -333,7 +333,7 @@ else:
         )
         shares = bed_share_table(share, policy)
         with st.expander("Yearly figures"):
-            st.dataframe(shares, hide_index=True, width="stretch")
+            fitted_table(shares, key="equity_shares")
             if shows_suppression(shares):
                 st.caption(plain(legend(policy)))
 

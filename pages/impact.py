@@ -32,7 +32,7 @@ from metrics.impact import (
 )
 from metrics.its.spec import FAMILIES
 from metrics.labels import chart_title
-from metrics.ui.components import chart, plain, unknown_in_link
+from metrics.ui.components import chart, fitted_table, plain, unknown_in_link
 from metrics.ui.state import current_policy, page_context, url_param
 
 state, filters = page_context()
@@ -227,14 +227,14 @@ if result.design == "multiple_baseline":
         "group at its own date (and not before) is hard to put down to anything else. The "
         "headline is pooled over the groups."
     )
-    st.dataframe(group_table(impact, focus), hide_index=True, width="stretch")
+    fitted_table(group_table(impact, focus), key="impact_groups")
 elif impact.groups:
     st.subheader(f"Effect by {plain(breakdown.replace('_', ' '))}")
     st.caption(
         "**What this shows:** the same study fitted separately for each group "
         "(small groups give wide intervals)."
     )
-    st.dataframe(group_table(impact, focus), hide_index=True, width="stretch")
+    fitted_table(group_table(impact, focus), key="impact_groups")
 
 st.subheader("Does the answer depend on the model?")
 st.caption(
@@ -242,7 +242,7 @@ st.caption(
     "agree, the finding does not hinge on one modelling choice."
 )
 sensitivity = board.memo(("sensitivity", request), lambda: sensitivity_table(impact))
-st.dataframe(sensitivity_display(sensitivity), hide_index=True, width="stretch")
+fitted_table(sensitivity_display(sensitivity), key="impact_sensitivity")
 
 with st.expander("Is the model trustworthy? (the model's checks in plain English)"):
     for line in diagnostics_in_words(result):
@@ -255,7 +255,7 @@ with st.expander("Is the model trustworthy? (the model's checks in plain English
 with st.expander("Details for analysts (tests and coefficients)"):
     for line in diagnostics_for_analysts(result):
         st.markdown(f"- {plain(line)}")
-    st.dataframe(result.coefficients, width="stretch")
+    fitted_table(result.coefficients, key="impact_coefficients", hide_index=False)
 
 st.download_button(
     "Download observed, fitted and counterfactual values (CSV)",

@@ -37,7 +37,15 @@ from metrics.reading import (
     spc_reading,
 )
 from metrics.series import SeriesError
-from metrics.ui.components import chart, downloads, plain, rich, spc_panel, unknown_in_link
+from metrics.ui.components import (
+    chart,
+    downloads,
+    fitted_table,
+    plain,
+    rich,
+    spc_panel,
+    unknown_in_link,
+)
 from metrics.ui.state import (
     PERIOD_KEY,
     current_audience,
@@ -157,10 +165,9 @@ else:
         icons = group_icon_table(groups.result, metric, control_series(result, policy)).assign(
             Group=lambda t: label_values(catalogue, breakdown, t["Group"])
         )
-        st.dataframe(
+        fitted_table(
             icons.rename(columns={"Group": column_label(catalogue, breakdown)}),
-            hide_index=True,
-            width="stretch",
+            key="metric_groups",
         )
     if shows_suppression(shown):
         st.caption(plain(legend(policy)))
@@ -217,7 +224,7 @@ with st.expander("Monthly values"):
     if "Group" in table:
         table["Group"] = label_values(catalogue, breakdown, table["Group"])
         table = table.rename(columns={"Group": column_label(catalogue, breakdown)})
-    st.dataframe(table, hide_index=True, width="stretch")
+    fitted_table(table, key="metric_values")
     downloads(table, f"{metric.id} monthly values", key=f"metric_values_{metric_id}")
     if shows_suppression(values):
         st.caption(plain(legend(policy)))

@@ -36,7 +36,14 @@ from metrics.money import (
     year_months,
 )
 from metrics.reading import month_label
-from metrics.ui.components import cached_table, chart, downloads, plain, unknown_in_link
+from metrics.ui.components import (
+    cached_table,
+    chart,
+    downloads,
+    fitted_table,
+    plain,
+    unknown_in_link,
+)
 from metrics.ui.state import page_context, url_param
 
 
@@ -190,6 +197,27 @@ if position.provisional_months:
         + " (still filling up; actuals usually rise when final)."
     )
 
+# The budget tables show the year to date; the month's own figures are one click away (all
+# of them fit 1280 px that way, and the downloads carry every column).
+BUDGET_LABELS = {
+    "Budget (year to date)": "Budget to date",
+    "Actual (year to date)": "Actual to date",
+    "Variance (year to date)": "Variance to date",
+    "Provisional months": "Provisional",
+    "Budget (in month)": "Budget in month",
+    "Actual (in month)": "Actual in month",
+    "Variance (in month)": "Variance in month",
+}
+YEAR_TO_DATE = [
+    "Budget (year to date)",
+    "Actual (year to date)",
+    "Variance (year to date)",
+    "Variance %",
+    "Position",
+    "Provisional months",
+]
+IN_MONTH = ["Budget (in month)", "Actual (in month)", "Variance (in month)"]
+
 st.header("Budget against actual")
 by_provider, by_line = st.tabs(["By provider", "By service line"])
 with by_provider:
@@ -203,14 +231,25 @@ with by_provider:
             "budget, blue under."
         ),
     )
-    st.dataframe(
+    fitted_table(
         cached_table(
             (*report_key, "budget_by_provider"),
             lambda: budget_display(report.by_provider, "Provider"),
         ),
-        hide_index=True,
-        width="stretch",
+        key="money_by_provider",
+        column_config=BUDGET_LABELS,
+        column_order=["Provider", *YEAR_TO_DATE],
     )
+    with st.expander("In-month figures"):
+        fitted_table(
+            cached_table(
+                (*report_key, "budget_by_provider"),
+                lambda: budget_display(report.by_provider, "Provider"),
+            ),
+            key="money_by_provider_month",
+            column_config=BUDGET_LABELS,
+            column_order=["Provider", *IN_MONTH],
+        )
     downloads(
         lambda: budget_display(report.by_provider, "Provider"),
         f"Budget by provider {fin_year}",
@@ -227,14 +266,25 @@ with by_line:
             "are over budget, blue under."
         ),
     )
-    st.dataframe(
+    fitted_table(
         cached_table(
             (*report_key, "budget_by_line"),
             lambda: budget_display(report.by_service_line, "Service line"),
         ),
-        hide_index=True,
-        width="stretch",
+        key="money_by_line",
+        column_config=BUDGET_LABELS,
+        column_order=["Service line", *YEAR_TO_DATE],
     )
+    with st.expander("In-month figures"):
+        fitted_table(
+            cached_table(
+                (*report_key, "budget_by_line"),
+                lambda: budget_display(report.by_service_line, "Service line"),
+            ),
+            key="money_by_line_month",
+            column_config=BUDGET_LABELS,
+            column_order=["Service line", *IN_MONTH],
+        )
     downloads(
         lambda: budget_display(report.by_service_line, "Service line"),
         f"Budget by service line {fin_year}",
@@ -244,12 +294,11 @@ with by_line:
         f"**Forecast outturn by service line** (the finance forecast at "
         f"{position.through_month:%B %Y} against the full-year budget)."
     )
-    st.dataframe(
+    fitted_table(
         cached_table(
             (*report_key, "forecast"), lambda: forecast_display(report.forecast_by_service_line)
         ),
-        hide_index=True,
-        width="stretch",
+        key="money_forecast",
     )
     downloads(
         lambda: forecast_display(report.forecast_by_service_line),
@@ -291,12 +340,11 @@ unit_period = period_words(report.fin_year, report.through_month)
 sentence = bed_day_sentence(report.unit_costs, unit_period)
 if sentence:
     st.markdown(plain(sentence))
-st.dataframe(
+fitted_table(
     cached_table(
         (*report_key, "unit_costs"), lambda: unit_costs_in_words(report.unit_costs, unit_period)
     ),
-    hide_index=True,
-    width="stretch",
+    key="money_unit_costs",
 )
 downloads(
     lambda: unit_costs_in_words(report.unit_costs, unit_period),
@@ -354,12 +402,11 @@ st.caption(
     "target (to save 20% of its GBP 12m budget against the baseline). A line that did "
     "not exist in the baseline year has no comparison."
 )
-st.dataframe(
+fitted_table(
     cached_table((*report_key, "savings"), lambda: savings_display(report.savings)),
-    hide_index=True,
-    width="stretch",
+    key="money_savings",
 )
 downloads(lambda: savings_display(report.savings), f"Savings {fin_year}", key="money_savings")
 
 with st.expander("Monthly figures for analysts"):
-    st.dataframe(monthly_in_words(report.monthly), hide_index=True, width="stretch")
+    fitted_table(monthly_in_words(report.monthly), key="money_monthly")

@@ -3,6 +3,7 @@ framework domain with its latest value, change on a year earlier, sparkline and 
 
 from __future__ import annotations
 
+import html
 import urllib.parse
 
 import pandas as pd
@@ -12,7 +13,17 @@ from metrics.disclosure import legend
 from metrics.formatting import direction_word
 from metrics.reading import exceptions_first, provisional_statement, readings
 from metrics.spc import icon_data_uri
-from metrics.ui.components import cached_table, downloads, metric_tile, plain, rich
+from metrics.ui.components import (
+    OVERVIEW_COLUMNS,
+    OVERVIEW_WIDTHS,
+    cached_table,
+    downloads,
+    icon_img,
+    metric_tile,
+    plain,
+    rich,
+    short_icon_words,
+)
 from metrics.ui.state import current_audience, current_policy, page_context
 
 state, filters = page_context()
@@ -44,6 +55,59 @@ for start in range(0, len(attention), 3):
     for column, reading in zip(columns, attention[start : start + 3], strict=False):
         with column:
             metric_tile(reading, link_params)
+
+OVERVIEW_ROW_HEIGHT = 66  # two or three lines: long titles wrap (Streamlit wraps above 64 px)
+
+
+def change_words(reading) -> str:
+    """The change on a year earlier and whether it is better or worse, in a few words."""
+    if not reading.available or not reading.change_display:
+        return ""
+    change = f"{reading.change_display} {reading.change_period}".strip()
+    word = direction_word(reading.change, reading.metric)
+    return f"{change}, {word}" if word else change
+
+
+def metric_cards(domain_readings: list, link_query: str) -> str:
+    """The domain's readings as cards for a phone: title (a link to the metric), value with
+    its month, the SPC icons and one line of meaning. Every text is escaped here."""
+    cards = []
+    for reading in domain_readings:
+        metric = reading.metric
+        href = html.escape(f"metric?metric={urllib.parse.quote(metric.id)}&{link_query}")
+        parts = [
+            f'<p class="board-card-title"><a href="{href}" target="_self">'
+            f"{html.escape(metric.title)}</a></p>"
+        ]
+        if reading.available:
+            period = reading.period
+            if reading.provisional:
+                period += f" ({reading.status_label})"
+            parts.append(
+                f'<p><span class="board-card-value">{html.escape(reading.display)}</span> '
+                f'<span class="board-card-period">{html.escape(period)}</span></p>'
+            )
+            icons = icon_img(reading.variation_icon, 32) + icon_img(reading.assurance_icon, 32)
+            if icons:
+                parts.append(f"<p>{icons}</p>")
+            meaning = "; ".join(
+                w
+                for w in (
+                    short_icon_words(reading.variation_icon, reading.assurance_icon),
+                    change_words(reading),
+                )
+                if w
+            )
+            if meaning:
+                parts.append(f'<p class="board-card-meaning">{html.escape(meaning)}.</p>')
+        else:
+            parts.append(
+                f'<p class="board-card-meaning">Unavailable: {html.escape(reading.reason)}</p>'
+            )
+        cards.append(f'<li class="board-card">{"".join(parts)}</li>')
+    # One line, no blank lines: Markdown leaves an HTML block as it is.
+    return f'<ul class="board-cards">{"".join(cards)}</ul>'
+
 
 st.header("Every metric by domain")
 any_suppressed = False
@@ -87,6 +151,9 @@ for domain_id in catalogue.domain_order():
                         else ""
                     ),
                     "Reading": direction_word(reading.change, metric) if reading.available else "",
+                    # Shown in the table (the two above and the icons' meaning, briefly).
+                    "Change": change_words(reading),
+                    "Signal": short_icon_words(reading.variation_icon, reading.assurance_icon),
                     "Variation": icon_data_uri(reading.variation_icon)
                     if reading.variation_icon
                     else None,
@@ -100,26 +167,40 @@ for domain_id in catalogue.domain_order():
             )
         return pd.DataFrame(rows)
 
-    st.dataframe(
-        cached_table(
-            ("overview", domain_id, filters.query(), current_audience(), link_query),
-            domain_table,
-        ),
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "Metric": st.column_config.TextColumn(width="large"),
-            "Variation": st.column_config.ImageColumn(width="small"),
-            "Assurance": st.column_config.ImageColumn(width="small"),
-            "What the icons say": st.column_config.TextColumn(width="medium"),
-            "Last 24 months": st.column_config.LineChartColumn(width="medium"),
-            "Details": st.column_config.LinkColumn(display_text="Open", width="small"),
-        },
-    )
-    downloads(
-        domain_table,
-        f"{domain.title} {filters.start:%Y-%m} to {filters.end:%Y-%m}",
-        key=f"overview_{domain_id}",
-    )
+    # A wide screen gets the table (its columns fit 1280 px with the sidebar open), a phone
+    # the same readings as cards (layout.css shows one or the other by the screen's width).
+    with st.container(key=f"overview_table_{domain_id}"):
+        st.dataframe(
+            cached_table(
+                ("overview", domain_id, filters.query(), current_audience(), link_query),
+                domain_table,
+            ),
+            hide_index=True,
+            width="stretch",
+            column_order=OVERVIEW_COLUMNS,
+            row_height=OVERVIEW_ROW_HEIGHT,
+            column_config={
+                "Metric": st.column_config.TextColumn(width=OVERVIEW_WIDTHS["Metric"]),
+                "Latest": st.column_config.TextColumn(width=OVERVIEW_WIDTHS["Latest"]),
+                "Month": st.column_config.TextColumn(width=OVERVIEW_WIDTHS["Month"]),
+                "Change": st.column_config.TextColumn(width=OVERVIEW_WIDTHS["Change"]),
+                "Variation": st.column_config.ImageColumn(width=OVERVIEW_WIDTHS["Variation"]),
+                "Assurance": st.column_config.ImageColumn(width=OVERVIEW_WIDTHS["Assurance"]),
+                "Signal": st.column_config.TextColumn(width=OVERVIEW_WIDTHS["Signal"]),
+                "Last 24 months": st.column_config.LineChartColumn(
+                    width=OVERVIEW_WIDTHS["Last 24 months"]
+                ),
+                "Details": st.column_config.LinkColumn(
+                    display_text="Open", width=OVERVIEW_WIDTHS["Details"]
+                ),
+            },
+        )
+        downloads(
+            lambda domain_table=domain_table: domain_table().drop(columns=["Change", "Signal"]),
+            f"{domain.title} {filters.start:%Y-%m} to {filters.end:%Y-%m}",
+            key=f"overview_{domain_id}",
+        )
+    with st.container(key=f"overview_cards_{domain_id}"):
+        st.markdown(metric_cards(domain_readings, link_query), unsafe_allow_html=True)
 if any_suppressed:
     st.caption(plain(legend(policy)))

@@ -122,8 +122,9 @@ def downloads(table: pd.DataFrame | Callable[[], pd.DataFrame], name: str, *, ke
         return table() if callable(table) else table
 
     safe = re.sub(r"[^A-Za-z0-9_-]+", "_", name).strip("_") or "table"
-    left, right, _ = st.columns([1, 1, 4])
-    left.download_button(
+    # Side by side at their own width (columns of a fixed share cut the labels off).
+    row = st.container(horizontal=True, gap="small")
+    row.download_button(
         "Download CSV",
         data=lambda: csv_bytes(frame()),
         file_name=f"{safe}.csv",
@@ -132,7 +133,7 @@ def downloads(table: pd.DataFrame | Callable[[], pd.DataFrame], name: str, *, ke
         on_click="ignore",
         icon=":material/download:",
     )
-    right.download_button(
+    row.download_button(
         "Download Excel",
         data=lambda: excel_bytes(frame(), sheet=name),
         file_name=f"{safe}.xlsx",
@@ -222,6 +223,44 @@ def icon_img(icon: str | None, size: int = 44) -> str:
         f'<img src="{icon_data_uri(icon)}" alt="{meaning}" title="{meaning}" '
         f'width="{size}" height="{size}" style="margin-right:6px"/>'
     )
+
+
+# The icons' meaning in a few words, for a table cell or a phone card (icon_meaning says
+# it in full, in the alt text and tooltips).
+VARIATION_SHORT = {
+    "common_cause": "No significant change",
+    "improvement_high": "Improving (higher)",
+    "improvement_low": "Improving (lower)",
+    "concern_high": "Concern (higher)",
+    "concern_low": "Concern (lower)",
+    "neutral_high": "Higher than usual",
+    "neutral_low": "Lower than usual",
+}
+ASSURANCE_SHORT = {
+    "pass": "target met",
+    "fail": "target missed",
+    "inconsistent": "target hit and miss",
+}
+# The Overview's table: these columns at these widths (px) fit 820 px of content (a 1280 px
+# window with the sidebar open) and stretch on a wider screen.
+OVERVIEW_WIDTHS = {
+    "Metric": 186,
+    "Latest": 96,
+    "Month": 68,
+    "Change": 118,
+    "Variation": 50,
+    "Assurance": 56,
+    "Signal": 112,
+    "Last 24 months": 76,
+    "Details": 48,
+}
+OVERVIEW_COLUMNS = list(OVERVIEW_WIDTHS)
+
+
+def short_icon_words(variation: str | None, assurance: str | None) -> str:
+    """E.g. "Concern (higher); target missed" ('' with neither icon)."""
+    words = [VARIATION_SHORT.get(variation or "", ""), ASSURANCE_SHORT.get(assurance or "", "")]
+    return "; ".join(w for w in words if w)
 
 
 def reading_key(reading: Reading) -> tuple[Any, ...]:
@@ -394,3 +433,131 @@ def domain_section(
         for metric in metrics:
             reading = read_metric(board, metric.id, filters.query(), current_audience())
             spc_panel(reading, filters.url_params())
+
+
+# ---------------------------------------------------------------- tables that fit
+# The widest table a page may draw without cutting anything off: a 1280 px window with
+# the sidebar open leaves 820 px of content (Streamlit's wide layout pads 80 px a side);
+# a little is kept back for the grid's borders and scrollbar.
+TABLE_WIDTH_PX = 800
+PHONE_WIDTH_PX = 320  # a 390 px phone less the page's padding, with room to spare
+CHAR_PX = 7.4  # the data grid's 14 px sans-serif, per character on average
+CELL_PADDING_PX = 22
+MIN_COLUMN_PX = 64
+LINE_PX = 19
+MAX_LINES = 5
+
+
+def _text_widths(data: pd.DataFrame | pa.Table, sample: int = 400) -> dict[str, tuple[int, int]]:
+    """Per column: (header width, widest cell) in characters, over the first `sample` rows."""
+    frame = data.slice(0, sample).to_pandas() if isinstance(data, pa.Table) else data.head(sample)
+    widths: dict[str, tuple[int, int]] = {}
+    for name in frame.columns:
+        values = frame[name].dropna()
+        cells = values.map(lambda v: len(str(v))) if len(values) else pd.Series([0])
+        widths[str(name)] = (len(str(name)), int(cells.max()))
+    return widths
+
+
+def plan_table(
+    widths: dict[str, tuple[int, int]],
+    *,
+    fixed: dict[str, int] | None = None,
+    numeric: Iterable[str] = (),
+    budget: int = TABLE_WIDTH_PX,
+) -> tuple[dict[str, int], int | None]:
+    """Column widths (px) that fit `budget`, and a row height that lets long text wrap.
+
+    Each column gets its natural width (its widest cell, or its header) when they all fit.
+    Otherwise the widest text columns are narrowed, never below their header, until the
+    table fits, and rows grow tall enough for the wrapped text (up to MAX_LINES lines;
+    Streamlit wraps text only in rows taller than 64 px). `fixed` columns keep their width;
+    `numeric` columns are never narrowed (numbers do not wrap)."""
+    fixed = dict(fixed or {})
+    numeric = set(numeric)
+    natural = {
+        name: max(int(max(header, cell) * CHAR_PX) + CELL_PADDING_PX, MIN_COLUMN_PX)
+        for name, (header, cell) in widths.items()
+        if name not in fixed
+    }
+    floors = {
+        name: max(min(int(widths[name][0] * CHAR_PX) + CELL_PADDING_PX, 180), MIN_COLUMN_PX)
+        for name in natural
+    }
+    room = budget - sum(fixed.values())
+    if sum(natural.values()) <= room:
+        return {**fixed, **natural}, None
+    # Water-filling: the largest cap under which every narrowable column fits the room.
+    narrowable = [n for n in natural if n not in numeric]
+    steady = sum(natural[n] for n in natural if n in numeric)
+    low, high = 0, max(natural.values())
+    while low < high:
+        cap = (low + high + 1) // 2
+        used = steady + sum(max(min(natural[n], cap), floors[n]) for n in narrowable)
+        if used <= room:
+            low = cap
+        else:
+            high = cap - 1
+    planned = {
+        n: natural[n] if n in numeric else max(min(natural[n], low), floors[n]) for n in natural
+    }
+    lines = max(
+        -(-(natural[n] - CELL_PADDING_PX) // max(planned[n] - CELL_PADDING_PX, 1)) for n in natural
+    )
+    lines = min(max(lines, 2), MAX_LINES)
+    return {**fixed, **planned}, max(65, lines * LINE_PX + 12)
+
+
+def fitted_table(
+    data: pd.DataFrame | pa.Table,
+    *,
+    key: str,
+    column_config: dict[str, Any] | None = None,
+    column_order: list[str] | None = None,
+    fixed: dict[str, int] | None = None,
+    hide_index: bool = True,
+) -> None:
+    """st.dataframe whose columns fit a 1280 px window with the sidebar open (long text
+    wraps instead of running off the right edge) and stretch to fill wider screens.
+
+    A table still wider than a phone is drawn in a container (`st-key-wide_table_<key>`)
+    that says, on narrow screens only, that it scrolls sideways (layout.css)."""
+    names = data.column_names if isinstance(data, pa.Table) else data.columns
+    shown = column_order or [str(c) for c in names]
+    labels = {
+        name: given if isinstance(given, str) else (given or {}).get("label") or name
+        for name, given in (column_config or {}).items()
+    }
+    measured = _text_widths(data)
+    widths = {n: (len(labels.get(n, n)), cell) for n, (_, cell) in measured.items() if n in shown}
+    if isinstance(data, pa.Table):
+        numeric = [
+            f.name
+            for f in data.schema
+            if pa.types.is_integer(f.type) or pa.types.is_floating(f.type)
+        ]
+    else:
+        numeric = [str(c) for c in data.select_dtypes("number").columns]
+    planned, row_height = plan_table(widths, fixed=fixed, numeric=numeric)
+    config: dict[str, Any] = {}
+    for name, width in planned.items():
+        given = (column_config or {}).get(name)
+        if given is None:
+            config[name] = st.column_config.Column(width=width)
+        elif isinstance(given, str):
+            config[name] = st.column_config.Column(label=given, width=width)
+        else:
+            config[name] = {**given, "width": given.get("width") or width}
+    for name, given in (column_config or {}).items():
+        config.setdefault(name, given)
+    wide = sum(planned.values()) > PHONE_WIDTH_PX
+    safe = re.sub(r"[^A-Za-z0-9_-]+", "_", key)
+    with st.container(key=f"{'wide_table' if wide else 'table'}_{safe}"):
+        st.dataframe(
+            data,
+            hide_index=hide_index,
+            width="stretch",
+            column_config=config,
+            column_order=column_order,
+            row_height=row_height,
+        )
