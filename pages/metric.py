@@ -25,7 +25,7 @@ from metrics.funnel import (
     funnel_summary,
     not_shown_text,
 )
-from metrics.labels import column_label, label_values
+from metrics.labels import chart_title, column_label, label_values
 from metrics.reading import (
     group_icon_table,
     no_data_reason,
@@ -153,7 +153,13 @@ else:
     # groups in board words (a code config has no label for shows with a note)
     shown = shown.assign(group=label_values(catalogue, breakdown, shown["group"]))
     chart(
-        series_chart(shown, metric),
+        series_chart(
+            shown,
+            metric,
+            title=chart_title(
+                f"{metric.title} by {column_label(catalogue, breakdown)}", catalogue, filters.lcn
+            ),
+        ),
         series_alt_text(shown, metric),
         what_this_shows=f"{metric.title} each month, one line per "
         f"{column_label(catalogue, breakdown)}. "

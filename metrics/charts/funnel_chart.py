@@ -61,8 +61,8 @@ def funnel_chart_data(funnel: Funnel) -> tuple[pd.DataFrame, pd.DataFrame]:
     return points, lines
 
 
-def funnel_chart(funnel: Funnel, *, height: int = 360) -> alt.LayerChart:
-    """The funnel plot (see the module docstring)."""
+def funnel_chart(funnel: Funnel, *, height: int = 360, title: str | None = None) -> alt.LayerChart:
+    """The funnel plot (see the module docstring); `title` says what and where."""
     points, lines = funnel_chart_data(funnel)
     x_title = funnel.x_title
     y_title = f"{funnel.title} ({funnel.unit})" if funnel.unit != "%" else f"{funnel.title} (%)"
@@ -121,8 +121,12 @@ def funnel_chart(funnel: Funnel, *, height: int = 360) -> alt.LayerChart:
     names = base.mark_text(align="left", dx=8, dy=-6, color=TEXT, fontSize=12).encode(
         text="group:N"
     )
+    if title is None:  # what, compared how, and when
+        title = ", ".join(
+            part for part in (f"{funnel.title} by {funnel.group_label}", funnel.period) if part
+        )
     chart = alt.layer(limit_lines, target_line, target_label, dots, names).properties(
-        height=height, width="container"
+        height=height, width="container", **({"title": title} if title else {})
     )
     return apply_theme(chart)
 

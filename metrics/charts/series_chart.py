@@ -12,8 +12,11 @@ from metrics.formatting import format_value
 DASHES = [[1, 0], [6, 3], [2, 2], [8, 2, 2, 2], [4, 4], [1, 3], [10, 4], [3, 1]]
 
 
-def series_chart(frame: pd.DataFrame, metric: MetricDef, *, height: int = 320) -> alt.Chart:
-    """Lines with points; missing months are gaps, groups differ by colour AND dash."""
+def series_chart(
+    frame: pd.DataFrame, metric: MetricDef, *, height: int = 320, title: str | None = None
+) -> alt.Chart:
+    """Lines with points; missing months are gaps, groups differ by colour AND dash.
+    `title` says what and where (metrics.labels.chart_title)."""
     data = frame[["month", "value"] + (["group"] if "group" in frame else [])].copy()
     data["label"] = [format_value(v, metric) for v in data["value"]]
     y_title = metric.unit if metric.unit != "%" else "percent"
@@ -45,7 +48,9 @@ def series_chart(frame: pd.DataFrame, metric: MetricDef, *, height: int = 320) -
     else:
         lines = base.mark_line(color=NHS_BLUE, strokeWidth=2)
         points = base.mark_point(color=NHS_BLUE, filled=True, size=28)
-    chart = alt.layer(lines, points).properties(height=height, width="container")
+    chart = alt.layer(lines, points).properties(
+        height=height, width="container", **({"title": title} if title else {})
+    )
     return apply_theme(chart)
 
 

@@ -77,6 +77,7 @@ from metrics.impact import (
     studies_headline_first,
     verdict_badge,
 )
+from metrics.labels import chart_title
 from metrics.reading import (
     Reading,
     SPCReading,
@@ -693,7 +694,9 @@ class _Builder:
             f"({first['display']}) to {month_words(last['month'])} ({last['display']})"
         )
         if whole is None:
-            chart = series_chart(shown, metric, height=SVG_HEIGHT)
+            chart = series_chart(
+                shown, metric, height=SVG_HEIGHT, title=chart_title(metric.title, self.catalogue)
+            )
         else:
             whole_metric, whole_shown = whole
             chart = part_of_whole_chart(
