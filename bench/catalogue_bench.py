@@ -43,8 +43,8 @@ if str(ROOT) not in sys.path:
 
 from metrics.board import Board, open_board  # noqa: E402
 from metrics.definitions.validate import check_data, load_config  # noqa: E402
-from metrics.series import SeriesError, SeriesQuery  # noqa: E402
-from metrics.warehouse import Warehouse, open_warehouse  # noqa: E402
+from metrics.sql.series import SeriesError, SeriesQuery  # noqa: E402
+from metrics.sql.warehouse import Warehouse, open_warehouse  # noqa: E402
 
 CONFIG_DIR = ROOT / "config"
 CATALOGUE_BUDGET_S = 2.0

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from metrics.data_quality import (
+from metrics.analyses.data_quality import (
     completeness_alt_text,
     completeness_heatmap,
     data_quality_report,

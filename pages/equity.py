@@ -19,9 +19,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from metrics.charts.funnel_chart import funnel_chart
-from metrics.disclosure import legend, shows_suppression
-from metrics.equity import (
+from metrics.analyses.disclosure import legend, shows_suppression
+from metrics.analyses.equity import (
     BED_SHARE_GROUP,
     BED_SHARE_METRIC,
     DIMENSION_TITLES,
@@ -52,7 +51,7 @@ from metrics.equity import (
     standardised_sentence,
     standardised_table,
 )
-from metrics.funnel import (
+from metrics.analyses.funnel import (
     FunnelError,
     breakdown_funnel,
     funnel_alt_text,
@@ -60,8 +59,9 @@ from metrics.funnel import (
     funnel_summary,
     not_shown_text,
 )
-from metrics.series import SeriesQuery
-from metrics.standardisation import STANDARD_NAME
+from metrics.analyses.standardisation import STANDARD_NAME
+from metrics.charts.funnel_chart import funnel_chart
+from metrics.sql.series import SeriesQuery
 from metrics.ui.components import chart, plain, unknown_in_link
 from metrics.ui.state import current_policy, page_context, url_param
 

@@ -10,8 +10,7 @@ import datetime as dt
 
 import streamlit as st
 
-from metrics.formatting import format_money
-from metrics.money import (
+from metrics.analyses.money import (
     MoneyError,
     bed_day_sentence,
     budget_actual_alt_text,
@@ -33,6 +32,7 @@ from metrics.money import (
     unit_cost_display,
     year_months,
 )
+from metrics.formatting import format_money
 from metrics.ui.components import cached_table, chart, downloads, plain, unknown_in_link
 from metrics.ui.state import page_context, url_param
 

@@ -8,9 +8,9 @@ import urllib.parse
 import pandas as pd
 import streamlit as st
 
-from metrics.disclosure import legend
+from metrics.analyses.disclosure import legend
+from metrics.analyses.reading import exceptions_first, provisional_statement, readings
 from metrics.formatting import direction_word
-from metrics.reading import exceptions_first, provisional_statement, readings
 from metrics.spc import icon_data_uri
 from metrics.ui.components import cached_table, downloads, metric_tile, plain, rich
 from metrics.ui.state import current_audience, current_policy, page_context

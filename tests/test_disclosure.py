@@ -11,15 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from metrics.definitions.catalogue import Catalogue
-from metrics.definitions.models import (
-    DisclosureContext,
-    DisclosureFile,
-    MetricDef,
-    RateDef,
-    RatioPart,
-)
-from metrics.disclosure import (
+from metrics.analyses.disclosure import (
     LEGEND,
     MHSDS,
     NHS_SECONDARY_CARE,
@@ -44,7 +36,15 @@ from metrics.disclosure import (
     round_to_base,
     shows_suppression,
 )
-from metrics.series import SeriesQuery, SeriesResult
+from metrics.definitions.catalogue import Catalogue
+from metrics.definitions.models import (
+    DisclosureContext,
+    DisclosureFile,
+    MetricDef,
+    RateDef,
+    RatioPart,
+)
+from metrics.sql.series import SeriesQuery, SeriesResult
 
 ROUNDING = [
     Policy(name, unrounded)

@@ -10,9 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from metrics.board import Board, open_board
-from metrics.disclosure import MHSDS, NHS_SECONDARY_CARE, NO_CONTROL, SUPPRESSED, Policy
-from metrics.equity import (
+from metrics.analyses.disclosure import MHSDS, NHS_SECONDARY_CARE, NO_CONTROL, SUPPRESSED, Policy
+from metrics.analyses.equity import (
     NO_POPULATION,
     EquityError,
     EquityResult,
@@ -39,6 +38,7 @@ from metrics.equity import (
     shown_yearly,
     yearly_rate_ratios,
 )
+from metrics.board import Board, open_board
 
 ROOT = Path(__file__).resolve().parents[1]
 Z = 1.959963984540054
@@ -287,8 +287,8 @@ def test_black_bed_day_share_against_population_share(board):
 
 
 def test_a_group_missing_from_the_series_is_added_with_zero_events(board):
-    from metrics.equity import _with_groups_without_events, population_by_year
-    from metrics.series import SeriesQuery
+    from metrics.analyses.equity import _with_groups_without_events, population_by_year
+    from metrics.sql.series import SeriesQuery
 
     metric = board.metric("detention_rate")
     query = SeriesQuery(breakdown="gender", start=dt.date(2023, 1, 1), end=dt.date(2023, 12, 1))

@@ -23,10 +23,14 @@ import pytest
 from scipy.optimize import brentq
 from scipy.stats import norm, poisson
 
-from metrics.board import Board, open_board
-from metrics.definitions.models import MetricDef, RateDef
-from metrics.disclosure import MHSDS, NHS_SECONDARY_CARE, NO_CONTROL, SUPPRESSED, round_to_base
-from metrics.equity import (
+from metrics.analyses.disclosure import (
+    MHSDS,
+    NHS_SECONDARY_CARE,
+    NO_CONTROL,
+    SUPPRESSED,
+    round_to_base,
+)
+from metrics.analyses.equity import (
     EquityResult,
     dispersion_sentence,
     equity_download,
@@ -43,7 +47,7 @@ from metrics.equity import (
     standardised_table,
     yearly_rate_ratios,
 )
-from metrics.standardisation import (
+from metrics.analyses.standardisation import (
     ESP2013,
     ESP2013_TOTAL,
     StandardisationError,
@@ -53,6 +57,8 @@ from metrics.standardisation import (
     monthly_dispersion,
     parse_band,
 )
+from metrics.board import Board, open_board
+from metrics.definitions.models import MetricDef, RateDef
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT_BANDS = ["18-24", "25-34", "35-44", "45-54", "55-64", "65+"]

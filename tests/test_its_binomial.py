@@ -14,9 +14,15 @@ import pytest
 import statsmodels.api as sm
 from scipy import special
 
+from metrics.analyses.impact import (
+    ImpactRequest,
+    headline,
+    impact_sentence,
+    run_impact,
+    sensitivity_table,
+)
 from metrics.board import open_board
 from metrics.definitions.validate import load_config
-from metrics.impact import ImpactRequest, headline, impact_sentence, run_impact, sensitivity_table
 from metrics.its import InterventionSpec, ITSInputError, ITSSpec, fit_its
 
 ROOT = Path(__file__).resolve().parents[1]

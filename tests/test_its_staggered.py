@@ -11,15 +11,15 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
-from metrics.board import open_board
-from metrics.definitions.validate import load_config
-from metrics.impact import (
+from metrics.analyses.impact import (
     ImpactRequest,
     group_table,
     headline,
     impact_sentence,
     run_impact,
 )
+from metrics.board import open_board
+from metrics.definitions.validate import load_config
 from metrics.its import InterventionSpec, ITSInputError, ITSSpec, ShockSpec, fit_its
 from metrics.its.staggered import driscoll_kraay
 

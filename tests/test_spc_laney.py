@@ -596,8 +596,8 @@ def board():
 
 
 def test_sample_metric_settled_accommodation_is_read_as_a_laney_chart(board):
-    from metrics.reading import read_metric, spc_reading
-    from metrics.series import SeriesQuery
+    from metrics.analyses.reading import read_metric, spc_reading
+    from metrics.sql.series import SeriesQuery
 
     metric = board.metric("settled_accommodation")
     assert metric.spc.chart == "laney" and metric.measure == "ratio"

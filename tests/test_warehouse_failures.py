@@ -20,11 +20,11 @@ import pytest
 
 from metrics.board import open_board
 from metrics.definitions.validate import load_config
-from metrics.series import SeriesError
 from metrics.serving import BoardHolder
 from metrics.sql.backends import QueryError, QueryRefused, QueryTimeout, safe_url
 from metrics.sql.postgres import PostgresBackend
 from metrics.sql.remote import load_files
+from metrics.sql.series import SeriesError
 from tests.warehouse_support import (
     LOADER_PASSWORD,
     SITE_PASSWORD,

@@ -6,7 +6,7 @@ Five questions, each answered from what the board already loaded (no file is re-
    measure (a record source's rows; each numeric column of a wide table, or the columns
    `checks.measures` names; each ``measure`` of a long table): a month with no values at
    all (every cell blank, or no rows) is *missing*; a month the month-change rule of
-   `metrics.month_checks` finds low is *incomplete*: keys (providers, cells) with values
+   `metrics.sql.month_checks` finds low is *incomplete*: keys (providers, cells) with values
    in the months either side but none in it, or a total (or, without a key, a row count)
    below every reference (the 3 months before, the 3 after, the same month a year earlier
    scaled) by more than the source's `checks` tolerance, its usual swings and chance. The
@@ -46,13 +46,13 @@ from metrics.board import Board
 from metrics.charts.theme import CATEGORICAL, SECONDARY_TEXT, TEXT, apply_theme
 from metrics.definitions.issues import Issue
 from metrics.definitions.models import ColumnType, SourceDef
-from metrics.month_checks import (
+from metrics.sql.compiler import column, table, table_name, template
+from metrics.sql.month_checks import (
     RECORDS,
     completeness_query,
     judge_source,
     presence_query,
 )
-from metrics.sql.compiler import column, table, table_name, template
 
 REVISIONS_SOURCE = "revisions"
 
@@ -132,7 +132,7 @@ def score_cells(
     presence: Mapping[str, pd.DataFrame | None] | None = None,
 ) -> pd.DataFrame:
     """Lay the cells out on the calendar and judge every month (COMPLETENESS_COLUMNS,
-    ordered by source, measure and month) by `metrics.month_checks`.
+    ordered by source, measure and month) by `metrics.sql.month_checks`.
 
     `presence`: each keyed source's `presence_query` result (key gaps); without it, key
     gaps are not looked for. ``expected`` is the usual number of values (the median of

@@ -18,7 +18,7 @@ chosen period is pooled per group:
   populations treated as known). No interval is given when either group has no events.
 
 The intervals above assume events are independent (Poisson). Where a group's monthly
-counts vary more than that beyond chance (`metrics.standardisation.monthly_dispersion`:
+counts vary more than that beyond chance (`metrics.analyses.standardisation.monthly_dispersion`:
 Pearson X^2 / df against a smooth trend, tested at 5%), every interval built on the
 group's counts is widened by sqrt(phi) (the rate's about the rate; phi added to the
 group's term of the log ratio's variance), and the page says so (`dispersion_sentence`).
@@ -28,7 +28,7 @@ age-standardised rates (2013 European Standard Population, Dobson intervals) and
 ratios of standardised rates, from the events and person-years by group and age band
 (`age_specific_cells`: the metric's own queries grouped by age band too). Methods,
 sources and the aggregation of the standard's five-year bands are in
-`metrics.standardisation`.
+`metrics.analyses.standardisation`.
 
 A group without population figures (ethnicity "Not stated", a blank "Not recorded") has
 events but no rate; it is listed with the reason. The latest provisional months of the
@@ -37,7 +37,7 @@ readings.
 
 Disclosure: the analysis (`equity_rates`, `pool_rates`, `yearly_rate_ratios`) works on
 exact numbers. Everything shown goes through `shown_rates` / `shown_yearly` under the
-page's policy: each group's event count is controlled (`metrics.disclosure`), and its
+page's policy: each group's event count is controlled (`metrics.analyses.disclosure`), and its
 rate, Garwood interval, rate ratio and ratio interval are recomputed from the counts as
 shown (rounded), never from the exact ones. Otherwise rate x person-years / 100,000 beside
 a rounded count would give the exact count back (a count shown as 15 with a rate from 17
@@ -66,17 +66,7 @@ from dateutil.relativedelta import relativedelta
 from scipy.stats import chi2
 from sqlglot import exp
 
-from metrics.board import Board
-from metrics.charts.equity_chart import group_rates_points, ratio_trend, share_lines
-from metrics.charts.standardised_chart import (
-    CRUDE,
-    STANDARDISED,
-    crude_and_standardised_alt_text,
-    crude_and_standardised_chart,
-)
-from metrics.definitions.catalogue import Catalogue
-from metrics.definitions.models import MetricDef
-from metrics.disclosure import (
+from metrics.analyses.disclosure import (
     MISSING,
     SUPPRESSED,
     Policy,
@@ -84,18 +74,7 @@ from metrics.disclosure import (
     control_ratio,
     count_as_shown,
 )
-from metrics.series import SeriesError, SeriesQuery
-from metrics.sql.backends import QueryError
-from metrics.sql.compiler import (
-    GROUP,
-    MONTH,
-    NOT_RECORDED,
-    group_label,
-    population_plan,
-    series_plan,
-)
-from metrics.sql.fragments import FragmentError
-from metrics.standardisation import (
+from metrics.analyses.standardisation import (
     DSR,
     NOT_JUDGED,
     ROUNDING_VARIANCE_TO_5,
@@ -108,6 +87,27 @@ from metrics.standardisation import (
     monthly_dispersion,
     widen,
 )
+from metrics.board import Board
+from metrics.charts.equity_chart import group_rates_points, ratio_trend, share_lines
+from metrics.charts.standardised_chart import (
+    CRUDE,
+    STANDARDISED,
+    crude_and_standardised_alt_text,
+    crude_and_standardised_chart,
+)
+from metrics.definitions.catalogue import Catalogue
+from metrics.definitions.models import MetricDef
+from metrics.sql.backends import QueryError
+from metrics.sql.compiler import (
+    GROUP,
+    MONTH,
+    NOT_RECORDED,
+    group_label,
+    population_plan,
+    series_plan,
+)
+from metrics.sql.fragments import FragmentError
+from metrics.sql.series import SeriesError, SeriesQuery
 
 DIMENSIONS = ("ethnicity", "age_band", "gender", "lcn")
 DIMENSION_TITLES = {
@@ -553,7 +553,7 @@ def _month_numbers(months: pd.Series) -> np.ndarray:
 
 
 def group_dispersion(frame: pd.DataFrame, policy: Policy | None = None) -> dict[str, Dispersion]:
-    """Each group's dispersion factor from its monthly counts (`metrics.standardisation.
+    """Each group's dispersion factor from its monthly counts (`metrics.analyses.standardisation.
     monthly_dispersion`), with person-years (population / 12) as exposure.
 
     Under a `policy` that applies, the counts are those shown (`count_as_shown`): a group

@@ -1056,7 +1056,7 @@ def money_summary(
 
 def _typical_cost_revision(board: Board) -> float | None:
     # Imported here: the data-quality engine is optional for the money figures.
-    from metrics.data_quality import DataQualityError, typical_revision
+    from metrics.analyses.data_quality import DataQualityError, typical_revision
 
     try:
         return typical_revision(board, "costs:actual_gbp")

@@ -1,6 +1,6 @@
 """Rates as public health reports them: direct age standardisation and overdispersion.
 
-Pure statistics (numbers in, numbers out); `metrics.equity` applies them to the board's
+Pure statistics (numbers in, numbers out); `metrics.analyses.equity` applies them to the board's
 series and controls what is shown.
 
 Direct age standardisation

@@ -39,7 +39,7 @@ from metrics.definitions.issues import Issue, did_you_mean
 from metrics.definitions.models import ColumnType, MetricDef, SourceDef
 
 if TYPE_CHECKING:
-    from metrics.warehouse import Warehouse
+    from metrics.sql.warehouse import Warehouse
 
 Loc = tuple[Any, ...]
 _GONE = object()  # marks a value removed by salvage

@@ -65,7 +65,7 @@ from metrics.definitions.yaml_hints import shown_value, syntax_hint, value_hint
 from metrics.definitions.yaml_positions import LoadedYaml, YamlSyntaxError, load_yaml
 from metrics.definitions.yaml_positions import Path as YPath
 from metrics.sql.compiler import table, table_name
-from metrics.warehouse import (
+from metrics.sql.warehouse import (
     SQL_TYPES,
     Warehouse,
     date_format_problem,
@@ -751,7 +751,7 @@ def _source_test_origins(
 
 def _data_test_references(ctx: _RuleContext, assembly: _Assembly) -> None:
     """Data tests name columns their source has (and a range on a source names one)."""
-    from metrics.definitions.data_tests import test_problems
+    from metrics.sql.data_tests import test_problems
 
     cat = ctx.catalogue
     for source in cat.sources.values():
@@ -1852,9 +1852,9 @@ def _sql_check(ctx: _RuleContext) -> None:
     refused on its own). DuckDB's binder then catches unknown columns and type mistakes
     without reading any data, on a scratch database with file access and settings locked.
     """
-    from metrics.series import SeriesQuery, plan_series
     from metrics.sql.compiler import fragment_columns, fragment_texts, population_plan
     from metrics.sql.fragments import FragmentError, parse_fragment
+    from metrics.sql.series import SeriesQuery, plan_series
 
     cat = ctx.catalogue
     already = {i.field for i in ctx.issues if i.is_error}
@@ -2071,8 +2071,8 @@ def check_data(
     """Data checks that need the loaded sources: every metric computes and covers its span.
 
     `series(metric_id, query)` computes a series (the board's cached one when given)."""
-    from metrics.month_checks import month_change_issues
-    from metrics.series import SeriesError, SeriesQuery, compute_series
+    from metrics.sql.month_checks import month_change_issues
+    from metrics.sql.series import SeriesError, SeriesQuery, compute_series
 
     # Months that look incomplete, or out of line with the months around them (sources.yaml
     # checks:), in every loaded source dated by month, used by a metric or not yet.
@@ -2151,8 +2151,8 @@ def check_data(
 def _run_data_tests(
     catalogue: Catalogue, warehouse: Warehouse, series: Callable[[str, Any], Any] | None
 ) -> list[Issue]:
-    from metrics.definitions.data_tests import run_data_tests
-    from metrics.series import SeriesQuery, compute_series
+    from metrics.sql.data_tests import run_data_tests
+    from metrics.sql.series import SeriesQuery, compute_series
 
     def monthly_values(metric_id: str) -> Any:
         if series is not None:

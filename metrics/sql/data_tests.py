@@ -51,7 +51,7 @@ from metrics.sql.compiler import (
 )
 
 if TYPE_CHECKING:
-    from metrics.warehouse import Warehouse
+    from metrics.sql.warehouse import Warehouse
 
 EXAMPLES = 3
 NUMERIC = {ColumnType.integer, ColumnType.number}

@@ -83,7 +83,13 @@ from sqlglot import exp
 from metrics.definitions.issues import Issue, closest, did_you_mean
 from metrics.definitions.models import ColumnDef, ColumnType, SourceDef, UnpivotDef
 from metrics.files import FileProblem, read_table
-from metrics.loading import (
+from metrics.sql.backends import (
+    Backend,
+    DuckDBBackend,
+    QueryRefused,
+)
+from metrics.sql.compiler import covered_table_name, emit, table_name
+from metrics.sql.loading import (
     CELL_COLUMN,
     HEADER_HINT,
     Problem,
@@ -91,12 +97,6 @@ from metrics.loading import (
     plan_rename,
     plan_unpivot,
 )
-from metrics.sql.backends import (
-    Backend,
-    DuckDBBackend,
-    QueryRefused,
-)
-from metrics.sql.compiler import covered_table_name, emit, table_name
 
 DEFAULT_QUERY_TIMEOUT = 10.0  # seconds; sources.yaml query_timeout_seconds overrides it
 
