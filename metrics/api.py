@@ -73,10 +73,10 @@ from metrics.charts.its_chart import its_chart
 from metrics.charts.spc_chart import spc_chart as _spc_chart
 from metrics.definitions.issues import Issue, did_you_mean
 from metrics.definitions.models import MetricDef
-from metrics.definitions.validate import ValidationReport, validate_config
 from metrics.its import ITSInputError, ITSSpec, fit_its
 from metrics.spc import SPCOptions, SPCResult, compute_spc
 from metrics.sql.series import SeriesQuery
+from metrics.validation import ValidationReport, validate_config
 
 __all__ = [
     "Audience",

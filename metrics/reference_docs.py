@@ -723,7 +723,7 @@ SETTINGS = (
 def _own_data() -> str:
     from pathlib import PurePosixPath
 
-    from metrics.definitions.validate import missing_data_issue
+    from metrics.sql.data_checks import missing_data_issue
 
     at = Issue("error", "data", "config/sources.yaml", "", line=4, column=1)
     issue = missing_data_issue(
@@ -760,8 +760,8 @@ def _traps() -> str:
 
 
 def _data_tests() -> str:
+    from metrics.definitions.data_test_rules import describe
     from metrics.definitions.models import DataTest
-    from metrics.sql.data_tests import describe
 
     test = DataTest(test="every_month", by=["org_code"])
     issue = Issue(

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from metrics.definitions.issues import issues_to_json
 from metrics.definitions.schema import render_schemas, write_schemas
-from metrics.definitions.validate import validate_config
 from metrics.reference_docs import DOCS_PATH, render_reference, write_reference
+from metrics.validation import validate_config
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "config"
 

@@ -31,10 +31,10 @@ from metrics.analyses.equity import equity_rates, shown_rates
 from metrics.analyses.reading import read_metric
 from metrics.board import open_board
 from metrics.charts.zero_axis import from_zero, y_starts_at_zero
-from metrics.definitions.validate import load_config, validate_config
 from metrics.exports import build_export
 from metrics.exports.content import deck_content, export_spec, ratio_words
 from metrics.sql.series import SeriesQuery
+from metrics.validation import load_config, validate_config
 from tests.apptest_support import run_page
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -363,7 +363,7 @@ def test_series_top_level_is_unrounded_only_for_the_whole_area():
 
 
 def test_legend_and_policies_from_the_project_configuration():
-    from metrics.definitions.validate import load_config
+    from metrics.validation import load_config
 
     catalogue = load_config(Path(__file__).resolve().parents[1] / "config").catalogue
     assert policy_for(catalogue, "board") == Policy("mhsds", area_totals_unrounded=True)

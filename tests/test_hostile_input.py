@@ -33,8 +33,8 @@ from hypothesis import strategies as st
 
 from metrics.definitions.issues import Issue, issues_to_json
 from metrics.definitions.models import SourceDef
-from metrics.definitions.validate import ValidationReport, load_config, validate_config
 from metrics.sql.warehouse import Warehouse, open_warehouse
+from metrics.validation import ValidationReport, load_config, validate_config
 
 ROOT = Path(__file__).resolve().parents[1]
 MINI = ROOT / "tests" / "fixtures" / "mini"

@@ -28,7 +28,7 @@ from metrics.analyses.impact import (
     sensitivity_table,
 )
 from metrics.board import open_board
-from metrics.definitions.validate import load_config
+from metrics.validation import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -17,8 +17,8 @@ from metrics.analyses.impact import (
     verdict_badge,
 )
 from metrics.board import open_board
-from metrics.definitions.validate import load_config
 from metrics.exports.content import board_pack_content, deck_content
+from metrics.validation import load_config
 from tests.apptest_support import run_page
 
 ROOT = Path(__file__).resolve().parents[1]

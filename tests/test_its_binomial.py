@@ -22,8 +22,8 @@ from metrics.analyses.impact import (
     sensitivity_table,
 )
 from metrics.board import open_board
-from metrics.definitions.validate import load_config
 from metrics.its import InterventionSpec, ITSInputError, ITSSpec, fit_its
+from metrics.validation import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 HUB = InterventionSpec("hub", "2016-01", label="Hub scale-up")

@@ -19,9 +19,9 @@ from metrics.analyses.impact import (
     run_impact,
 )
 from metrics.board import open_board
-from metrics.definitions.validate import load_config
 from metrics.its import InterventionSpec, ITSInputError, ITSSpec, ShockSpec, fit_its
 from metrics.its.staggered import driscoll_kraay
+from metrics.validation import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 STARTS = {"North": "2015-10", "South West": "2016-01", "South East": "2016-04"}

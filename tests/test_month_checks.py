@@ -17,9 +17,9 @@ import pytest
 
 from metrics.analyses.data_quality import completeness, completeness_gaps
 from metrics.board import open_board
-from metrics.definitions.validate import load_config, validate_config
 from metrics.sql.month_checks import judge, key_gaps, month_change_issues
 from metrics.sql.warehouse import open_warehouse
+from metrics.validation import load_config, validate_config
 from tests.provider_extract import drop_provider, old_rule_flags, provider_extract, write_csv
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -19,8 +19,8 @@ import pytest
 
 from metrics.charts.spc_chart import spc_alt_text, spc_chart
 from metrics.cli import main
-from metrics.definitions.validate import load_config
 from metrics.spc import SPCInputError, SPCOptions, compute_spc, laney_limits
+from metrics.validation import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 LANEY = SPCOptions(chart="laney")

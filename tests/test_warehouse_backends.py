@@ -26,9 +26,9 @@ import pandas as pd
 import pytest
 
 from metrics.board import Board, open_board
-from metrics.definitions.validate import load_config
 from metrics.sql.remote import load_files
 from metrics.sql.series import SeriesQuery, compute_series
+from metrics.validation import load_config
 from tests.warehouse_support import SITE_PASSWORD, require_spark, start_postgres
 
 ROOT = Path(__file__).resolve().parents[1]

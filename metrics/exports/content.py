@@ -83,7 +83,7 @@ from metrics.charts.spc_chart import spc_chart
 from metrics.charts.zero_axis import from_zero
 from metrics.data_status import is_synthetic, status_label, status_note
 from metrics.definitions.models import Comparison, MetricDef, SlideDef
-from metrics.definitions.validate import slide_claim_problem
+from metrics.definitions.slide_claims import slide_claim_problem
 from metrics.exports import AUDIENCES, Audience
 from metrics.formatting import format_money, format_value
 from metrics.sql.series import SeriesQuery

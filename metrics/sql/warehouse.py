@@ -65,7 +65,6 @@ import csv
 import datetime as dt
 import functools
 import math
-import os
 import shutil
 import tempfile
 import threading
@@ -262,16 +261,6 @@ class Warehouse:
         finally:
             if self._files is not None:
                 shutil.rmtree(self._files, ignore_errors=True)
-
-
-def resolve_data_dir(config_dir: Path, data_dir_setting: str) -> Path:
-    """ALLIANCE_DATA_DIR (for real data) wins over the data_dir written in sources.yaml."""
-    override = os.environ.get("ALLIANCE_DATA_DIR")
-    path = Path(override) if override else config_dir / data_dir_setting
-    try:
-        return path.resolve()
-    except (OSError, ValueError):  # a NUL byte or an over-long name: reported on loading
-        return path
 
 
 READ_ONLY_CONFIG = {
