@@ -10,10 +10,12 @@ import streamlit as st
 
 from metrics.analyses.data_quality import (
     completeness_alt_text,
-    completeness_heatmap,
     data_quality_report,
     revision_sentence,
     revisions_alt_text,
+)
+from metrics.charts.data_quality_chart import (
+    completeness_heatmap,
     revisions_chart,
 )
 from metrics.ui.components import cached_table, chart, plain, unknown_in_link

@@ -28,7 +28,6 @@ from metrics.analyses.equity import (
     EquityResult,
     bed_day_share,
     bed_share_alt_text,
-    bed_share_chart,
     bed_share_sentence,
     bed_share_table,
     default_comparison,
@@ -39,14 +38,11 @@ from metrics.analyses.equity import (
     equity_table,
     metric_dimensions,
     rate_alt_text,
-    rate_chart,
     ratio_sentence,
     ratio_suppressed,
     ratio_trend_alt_text,
-    ratio_trend_chart,
     standard_description,
     standardised_alt_text,
-    standardised_chart,
     standardised_chart_data,
     standardised_sentence,
     standardised_table,
@@ -60,6 +56,12 @@ from metrics.analyses.funnel import (
     not_shown_text,
 )
 from metrics.analyses.standardisation import STANDARD_NAME
+from metrics.charts.equity_figures import (
+    bed_share_chart,
+    rate_chart,
+    ratio_trend_chart,
+    standardised_chart,
+)
 from metrics.charts.funnel_chart import funnel_chart
 from metrics.sql.series import SeriesQuery
 from metrics.ui.components import chart, plain, unknown_in_link

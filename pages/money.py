@@ -14,12 +14,9 @@ from metrics.analyses.money import (
     MoneyError,
     bed_day_sentence,
     budget_actual_alt_text,
-    budget_actual_chart,
     budget_display,
     cumulative_alt_text,
-    cumulative_chart,
     cumulative_variance_alt_text,
-    cumulative_variance_chart,
     default_baseline_year,
     financial_years,
     forecast_display,
@@ -28,9 +25,14 @@ from metrics.analyses.money import (
     savings_display,
     savings_sentence,
     unit_cost_alt_text,
-    unit_cost_chart,
     unit_cost_display,
     year_months,
+)
+from metrics.charts.money_chart import (
+    budget_actual_chart,
+    cumulative_chart,
+    cumulative_variance_chart,
+    unit_cost_chart,
 )
 from metrics.formatting import format_money
 from metrics.ui.components import cached_table, chart, downloads, plain, unknown_in_link

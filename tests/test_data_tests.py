@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from metrics.board import open_board
-from metrics.definitions import data_tests
+from metrics.sql import data_tests
 from metrics.validation import load_config, validate_config
 
 # events.csv (mini): e1 Jan a North, e2 Jan a South, e3 Jan b North, e4 Mar a North,

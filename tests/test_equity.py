@@ -16,7 +16,6 @@ from metrics.analyses.equity import (
     EquityError,
     EquityResult,
     bed_day_share,
-    bed_share_chart,
     bed_share_sentence,
     bed_share_table,
     default_comparison,
@@ -28,17 +27,20 @@ from metrics.analyses.equity import (
     financial_year,
     poisson_rate_ci,
     pool_rates,
-    rate_chart,
     rate_chart_data,
     rate_ratio_ci,
     ratio_sentence,
-    ratio_trend_chart,
     ratio_trend_data,
     shown_rates,
     shown_yearly,
     yearly_rate_ratios,
 )
 from metrics.board import Board, open_board
+from metrics.charts.equity_figures import (
+    bed_share_chart,
+    rate_chart,
+    ratio_trend_chart,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 Z = 1.959963984540054

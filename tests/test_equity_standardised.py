@@ -41,7 +41,6 @@ from metrics.analyses.equity import (
     shown_rates,
     shown_standardised,
     standardise,
-    standardised_chart,
     standardised_chart_data,
     standardised_sentence,
     standardised_table,
@@ -58,6 +57,9 @@ from metrics.analyses.standardisation import (
     parse_band,
 )
 from metrics.board import Board, open_board
+from metrics.charts.equity_figures import (
+    standardised_chart,
+)
 from metrics.definitions.models import MetricDef, RateDef
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -59,7 +59,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from statistics import NormalDist
 
-import altair as alt
 import numpy as np
 import pandas as pd
 from dateutil.relativedelta import relativedelta
@@ -88,12 +87,10 @@ from metrics.analyses.standardisation import (
     widen,
 )
 from metrics.board import Board
-from metrics.charts.equity_chart import group_rates_points, ratio_trend, share_lines
 from metrics.charts.standardised_chart import (
     CRUDE,
     STANDARDISED,
     crude_and_standardised_alt_text,
-    crude_and_standardised_chart,
 )
 from metrics.definitions.catalogue import Catalogue
 from metrics.definitions.models import MetricDef
@@ -1635,14 +1632,6 @@ def standardised_chart_data(result: EquityResult, policy: Policy) -> pd.DataFram
     return pd.DataFrame(rows, columns=columns)
 
 
-def standardised_chart(result: EquityResult, policy: Policy) -> alt.LayerChart:
-    """Crude beside age-standardised rates per group (metrics.charts.standardised_chart)."""
-    return crude_and_standardised_chart(
-        standardised_chart_data(result, policy),
-        x_title=f"Rate per {result.per:,.0f} a year (95% CI)",
-    )
-
-
 def standardised_alt_text(result: EquityResult, policy: Policy) -> str:
     data = standardised_chart_data(result, policy)
     table = shown_standardised(result, policy)
@@ -1652,16 +1641,6 @@ def standardised_alt_text(result: EquityResult, policy: Policy) -> str:
         f"{result.period_text.replace(' and ', ' to ')}"
     )
     return crude_and_standardised_alt_text(data, what=what, hidden=hidden)
-
-
-def rate_chart(
-    result: EquityResult, policy: Policy, *, height: int | None = None
-) -> alt.LayerChart:
-    """Rates per 100,000 a year as points with 95% CI bars, one row per group
-    (`metrics.charts.equity_chart.group_rates_points`), from the figures as shown."""
-    return group_rates_points(
-        rate_chart_data(result, policy), per_text=f"{result.per:,.0f}", height=height
-    )
 
 
 def rate_alt_text(result: EquityResult, policy: Policy) -> str:
@@ -1696,16 +1675,6 @@ def ratio_trend_data(result: EquityResult, group: str, policy: Policy) -> pd.Dat
     return rows[
         ["fin_year", "rate_ratio", "ratio_lower", "ratio_upper", "months", "year_kind"]
     ].reset_index(drop=True)
-
-
-def ratio_trend_chart(result: EquityResult, group: str, policy: Policy) -> alt.LayerChart:
-    """Rate ratio of `group` vs the reference by financial year, with 95% CI bars
-    (`metrics.charts.equity_chart.ratio_trend`), from the figures as shown."""
-    return ratio_trend(
-        ratio_trend_data(result, group, policy),
-        group=group,
-        reference=result.reference or "reference",
-    )
 
 
 def ratio_trend_alt_text(result: EquityResult, group: str, policy: Policy) -> str:
@@ -1854,34 +1823,6 @@ def bed_share_table(share: BedShare, policy: Policy) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows).astype("str")
-
-
-def bed_share_chart(share: BedShare, policy: Policy) -> alt.LayerChart:
-    """Yearly bed-day share (controlled as a whole-area figure) and population share: two
-    lines told apart by colour, dash, point shape and legend
-    (`metrics.charts.equity_chart.share_lines`)."""
-    rows = []
-    for r in share.yearly.itertuples():
-        cell = control_ratio(
-            r.numerator,
-            r.denominator,
-            policy,
-            per=share.metric.per,
-            decimals=share.metric.decimals,
-            top_level=True,
-        )
-        if cell.value is not None:
-            rows.append({"fin_year": r.fin_year, "series": BED_SHARE_SERIES, "share": cell.value})
-        if pd.notna(r.population_share):
-            rows.append(
-                {
-                    "fin_year": r.fin_year,
-                    "series": POPULATION_SHARE_SERIES,
-                    "share": round(float(r.population_share), 1),
-                }
-            )
-    data = pd.DataFrame(rows, columns=["fin_year", "series", "share"])
-    return share_lines(data, group=share.group, series=[BED_SHARE_SERIES, POPULATION_SHARE_SERIES])
 
 
 def bed_share_alt_text(share: BedShare, policy: Policy) -> str:

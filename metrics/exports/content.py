@@ -75,6 +75,7 @@ from metrics.analyses.reading import (
     spc_reading,
 )
 from metrics.board import Board
+from metrics.charts import equity_figures
 from metrics.charts.comparison_chart import group_rates_alt_text, group_rates_chart
 from metrics.charts.its_chart import its_chart
 from metrics.charts.part_of_whole_chart import part_of_whole_chart
@@ -1370,7 +1371,7 @@ class _Builder:
         if not equity.rate_chart_data(result, self.policy).empty:
             charts.append(
                 ChartContent(
-                    equity.rate_chart(result, self.policy),
+                    equity_figures.rate_chart(result, self.policy),
                     equity.rate_alt_text(result, self.policy),
                     "equity",
                 )
@@ -1378,7 +1379,7 @@ class _Builder:
         if not equity.standardised_chart_data(result, self.policy).empty:
             charts.append(
                 ChartContent(
-                    equity.standardised_chart(result, self.policy),
+                    equity_figures.standardised_chart(result, self.policy),
                     equity.standardised_alt_text(result, self.policy),
                     "equity",
                 )
