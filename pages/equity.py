@@ -42,7 +42,6 @@ from metrics.analyses.equity import (
     ratio_suppressed,
     ratio_trend_alt_text,
     standard_description,
-    standardised_alt_text,
     standardised_chart_data,
     standardised_sentence,
     standardised_table,
@@ -60,6 +59,7 @@ from metrics.charts.equity_figures import (
     bed_share_chart,
     rate_chart,
     ratio_trend_chart,
+    standardised_alt_text,
     standardised_chart,
 )
 from metrics.charts.funnel_chart import funnel_chart

@@ -74,10 +74,12 @@ from metrics.analyses.disclosure import (
     count_as_shown,
 )
 from metrics.analyses.standardisation import (
+    CRUDE,
     DSR,
     NOT_JUDGED,
     ROUNDING_VARIANCE_TO_5,
     STANDARD_NAME,
+    STANDARDISED,
     Dispersion,
     StandardisationError,
     band_weights,
@@ -87,11 +89,6 @@ from metrics.analyses.standardisation import (
     widen,
 )
 from metrics.board import Board
-from metrics.charts.standardised_chart import (
-    CRUDE,
-    STANDARDISED,
-    crude_and_standardised_alt_text,
-)
 from metrics.definitions.catalogue import Catalogue
 from metrics.definitions.models import MetricDef
 from metrics.sql.backends import QueryError
@@ -1630,17 +1627,6 @@ def standardised_chart_data(result: EquityResult, policy: Policy) -> pd.DataFram
                 }
             )
     return pd.DataFrame(rows, columns=columns)
-
-
-def standardised_alt_text(result: EquityResult, policy: Policy) -> str:
-    data = standardised_chart_data(result, policy)
-    table = shown_standardised(result, policy)
-    hidden = [] if table is None else [g.group for g in table.groups if g.suppressed]
-    what = (
-        f"{result.metric.title.lower()} by {result.dimension.replace('_', ' ')}, "
-        f"{result.period_text.replace(' and ', ' to ')}"
-    )
-    return crude_and_standardised_alt_text(data, what=what, hidden=hidden)
 
 
 def rate_alt_text(result: EquityResult, policy: Policy) -> str:

@@ -133,6 +133,10 @@ CONFIDENCE = 0.95
 _BAND = re.compile(r"^\s*(\d+)\s*(?:-|to|–)\s*(\d+)\s*$")
 _OPEN = re.compile(r"^\s*(\d+)\s*(?:\+|and over|or over)\s*$")
 
+# The two rates a standardised comparison shows, as labelled in its frames and charts.
+CRUDE = "Crude rate"
+STANDARDISED = "Age-standardised rate"
+
 
 class StandardisationError(ValueError):
     """Age bands the standard cannot be mapped onto; the message is for readers."""

@@ -17,10 +17,12 @@ from metrics.analyses.equity import (
     EquityResult,
     rate_chart_data,
     ratio_trend_data,
+    shown_standardised,
     standardised_chart_data,
 )
 from metrics.charts.equity_chart import group_rates_points, ratio_trend, share_lines
 from metrics.charts.standardised_chart import (
+    crude_and_standardised_alt_text,
     crude_and_standardised_chart,
 )
 
@@ -79,3 +81,14 @@ def bed_share_chart(share: BedShare, policy: Policy) -> alt.LayerChart:
             )
     data = pd.DataFrame(rows, columns=["fin_year", "series", "share"])
     return share_lines(data, group=share.group, series=[BED_SHARE_SERIES, POPULATION_SHARE_SERIES])
+
+
+def standardised_alt_text(result: EquityResult, policy: Policy) -> str:
+    data = standardised_chart_data(result, policy)
+    table = shown_standardised(result, policy)
+    hidden = [] if table is None else [g.group for g in table.groups if g.suppressed]
+    what = (
+        f"{result.metric.title.lower()} by {result.dimension.replace('_', ' ')}, "
+        f"{result.period_text.replace(' and ', ' to ')}"
+    )
+    return crude_and_standardised_alt_text(data, what=what, hidden=hidden)

@@ -12,11 +12,10 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from metrics.analyses.standardisation import CRUDE, STANDARDISED
 from metrics.charts.theme import NHS_BLUE, SECONDARY_TEXT, TEXT, apply_theme
 
 COLUMNS = ["group", "measure", "rate", "lower", "upper", "label", "interval"]
-CRUDE = "Crude rate"
-STANDARDISED = "Age-standardised rate"
 MEASURES = [CRUDE, STANDARDISED]
 
 

@@ -1380,7 +1380,7 @@ class _Builder:
             charts.append(
                 ChartContent(
                     equity_figures.standardised_chart(result, self.policy),
-                    equity.standardised_alt_text(result, self.policy),
+                    equity_figures.standardised_alt_text(result, self.policy),
                     "equity",
                 )
             )
