@@ -56,9 +56,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # so `metrics` imports when run as bench/<script>.py
 
 from metrics.definitions.models import MetricDef, SourceDef  # noqa: E402
-from metrics.definitions.validate import load_config  # noqa: E402
-from metrics.series import SeriesQuery, compute_series  # noqa: E402
-from metrics.warehouse import Warehouse, open_warehouse  # noqa: E402
+from metrics.sql.series import SeriesQuery, compute_series  # noqa: E402
+from metrics.sql.warehouse import Warehouse, open_warehouse  # noqa: E402
+from metrics.validation import load_config  # noqa: E402
 
 CONFIG_DIR = ROOT / "config"
 GENERATOR = ROOT / "sample_data" / "generate.py"

@@ -29,12 +29,12 @@ import statsmodels.api as sm
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from metrics.analyses.impact import ImpactRequest, group_studies, metrics_with_its, run_impact  # noqa: E402
 from metrics.board import open_board  # noqa: E402
-from metrics.impact import ImpactRequest, group_studies, metrics_with_its, run_impact  # noqa: E402
 from metrics.its import InterventionSpec, ITSSpec, ShockSpec, fit_its  # noqa: E402
 from metrics.its.models import fit_ols_hac  # noqa: E402
 from metrics.its.spec import FAMILIES  # noqa: E402
-from metrics.series import SeriesQuery  # noqa: E402
+from metrics.sql.series import SeriesQuery  # noqa: E402
 
 
 def _series(seed: int, n: int = 144) -> pd.DataFrame:

@@ -30,13 +30,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from metrics.board import open_board  # noqa: E402
-from metrics.impact import (  # noqa: E402
+from metrics.analyses.impact import (  # noqa: E402
     ImpactRequest,
     run_impact,
     sensitivity_table,
     studies_headline_first,
 )
+from metrics.board import open_board  # noqa: E402
 from metrics.its import fit_its  # noqa: E402
 
 STUDY_TARGET_S = 1.0  # every study with its sensitivity table, warm

@@ -90,7 +90,7 @@ def overview_table_count() -> int:
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     try:
-        from metrics.definitions.validate import load_config
+        from metrics.validation import load_config
 
         catalogue = load_config(ROOT / "config").catalogue
         return sum(1 for d in catalogue.domain_order() if catalogue.metrics_in_domain(d)) or 8

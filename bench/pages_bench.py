@@ -151,9 +151,9 @@ def browser_filter_change(runs: int) -> list[float]:
 
 def server_filter_change(runs: int) -> dict[str, float]:
     """Engine time behind the Overview for a new period and a new neighbourhood."""
+    from metrics.analyses.reading import readings
     from metrics.board import open_board
-    from metrics.reading import readings
-    from metrics.series import SeriesQuery
+    from metrics.sql.series import SeriesQuery
 
     board = open_board(ROOT / "config")
     readings(board, SeriesQuery(start=dt.date(2019, 4, 1), end=dt.date(2025, 3, 1)))  # warm

@@ -27,7 +27,7 @@ BASELINE = "daf5e73"  # before sqlglot: fragments checked by binding the whole q
 PROBE = r"""
 import json, sys, time
 sys.path.insert(0, sys.argv[1])
-from metrics.definitions.validate import load_config, validate_config
+from metrics.validation import load_config, validate_config
 config = sys.argv[2]
 load_config(config)  # imports and caches warm
 started = time.perf_counter(); load_config(config); definitions = time.perf_counter() - started

@@ -126,10 +126,11 @@ def _peak_mb() -> float:
 def site(config: Path, backend: str, repeats: int) -> dict[str, object]:
     """The site process: open the board, compute the whole catalogue (timed), then the
     referral metrics against hand-written queries."""
-    from metrics import equity, money, serving
+    from metrics import serving
+    from metrics.analyses import equity, money
+    from metrics.analyses.data_quality import data_quality_report
     from metrics.board import open_board
-    from metrics.data_quality import data_quality_report
-    from metrics.series import SeriesQuery, compute_series
+    from metrics.sql.series import SeriesQuery, compute_series
 
     started = time.perf_counter()
     board = serving.load_in_worker(config) if backend == "duckdb" else open_board(config)

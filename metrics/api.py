@@ -10,8 +10,9 @@
     api.study(board, model="negbin", seasonality="fourier:2")  # the same study, other design
     api.funnel(board, "detention_rate")                       # neighbourhoods on a funnel plot
 
-Every function here calls the engine the site uses (metrics.board, metrics.reading,
-metrics.spc, metrics.impact, metrics.funnel, metrics.charts); nothing is computed twice.
+Every function here calls the engine the site uses (metrics.board, metrics.analyses.reading,
+metrics.spc, metrics.analyses.impact, metrics.analyses.funnel, metrics.charts); nothing is
+computed twice.
 What the site shows goes through the same functions with the same arguments:
 
 - `reading`, `spc_chart(reading)`, `funnel`, `study_chart` are as shown to an audience
@@ -42,16 +43,9 @@ import altair as alt
 import pandas as pd
 
 from metrics import board as _board
-from metrics.board import Board
-from metrics.charts.funnel_chart import funnel_chart as _funnel_chart
-from metrics.charts.its_chart import its_chart
-from metrics.charts.spc_chart import spc_chart as _spc_chart
-from metrics.definitions.issues import Issue, did_you_mean
-from metrics.definitions.models import MetricDef
-from metrics.definitions.validate import ValidationReport, validate_config
-from metrics.disclosure import policy_for
-from metrics.funnel import Funnel, breakdown_funnel, funnel_points_frame, funnel_summary
-from metrics.impact import (
+from metrics.analyses.disclosure import policy_for
+from metrics.analyses.funnel import Funnel, breakdown_funnel, funnel_points_frame, funnel_summary
+from metrics.analyses.impact import (
     Impact,
     ImpactRequest,
     controlled_result,
@@ -65,17 +59,24 @@ from metrics.impact import (
     sensitivity_table,
     verdict_badge,
 )
-from metrics.its import ITSInputError, ITSSpec, fit_its
-from metrics.reading import (
+from metrics.analyses.reading import (
     Reading,
     default_period,
     provisional_months,
     read_metric,
     spc_reading,
 )
-from metrics.reading import readings as _readings
-from metrics.series import SeriesQuery
+from metrics.analyses.reading import readings as _readings
+from metrics.board import Board
+from metrics.charts.funnel_chart import funnel_chart as _funnel_chart
+from metrics.charts.its_chart import its_chart
+from metrics.charts.spc_chart import spc_chart as _spc_chart
+from metrics.definitions.issues import Issue, did_you_mean
+from metrics.definitions.models import MetricDef
+from metrics.its import ITSInputError, ITSSpec, fit_its
 from metrics.spc import SPCOptions, SPCResult, compute_spc
+from metrics.sql.series import SeriesQuery
+from metrics.validation import ValidationReport, validate_config
 
 __all__ = [
     "Audience",
@@ -515,7 +516,7 @@ def funnel(
     95% and 99.8% limits, adjusted for overdispersion between places when there are 5+
     groups. `.target` (the figure for all groups together, times `.per`), `.points`
     (each group: value, limits at its size, `.position`), `.phi`, `.tau2`, `.note`.
-    Raises `metrics.funnel.FunnelError` (a ValueError) with the page's reason."""
+    Raises `metrics.analyses.funnel.FunnelError` (a ValueError) with the page's reason."""
     metric = _metric(board, metric_id)
     _check_breakdown(metric, breakdown)
     start_, end_ = _period(board, start, end)

@@ -17,15 +17,16 @@ from typing import Any, TypeVar
 
 import pandas as pd
 
-from metrics.definitions.assemble import expand_from_data
 from metrics.definitions.catalogue import Catalogue, config_files
 from metrics.definitions.issues import Issue, sort_issues
 from metrics.definitions.models import MetricDef
-from metrics.definitions.validate import check_data, data_folder_issues, load_config
-from metrics.series import SeriesError, SeriesQuery, SeriesResult, compute_series
 from metrics.sql.backends import QueryError
 from metrics.sql.compiler import neighbourhood_probe
-from metrics.warehouse import Warehouse
+from metrics.sql.data_checks import check_data, data_folder_issues
+from metrics.sql.expand import expand_from_data
+from metrics.sql.series import SeriesError, SeriesQuery, SeriesResult, compute_series
+from metrics.sql.warehouse import Warehouse
+from metrics.validation import load_config
 
 T = TypeVar("T")
 

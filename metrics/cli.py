@@ -12,13 +12,13 @@ import importlib
 import sys
 
 SUBCOMMAND_MODULES = [
-    "metrics.definitions.cli",  # validate, schema
+    "metrics.validate_cli",  # validate, schema
     "metrics.its.cli",  # its
     "metrics.spc.cli",  # spc
     "metrics.exports.cli",  # export
-    "metrics.readings_cli",  # readings
+    "metrics.analyses.readings_cli",  # readings
     "metrics.show_cli",  # show
-    "metrics.impact_cli",  # impact
+    "metrics.analyses.impact_cli",  # impact
     "metrics.warehouse_cli",  # warehouse load, warehouse check
 ]
 

@@ -40,8 +40,9 @@ import yaml
 
 from metrics.definitions.catalogue import CONFIG_FILES, METRICS_DIR, config_files, fingerprint
 from metrics.definitions.issues import Issue
-from metrics.definitions.validate import ConfigLoad, load_config
+from metrics.definitions.validate import ConfigLoad
 from metrics.definitions.yaml_positions import YamlSyntaxError, load_yaml
+from metrics.validation import load_config
 
 try:  # POSIX; elsewhere only the in-process lock applies (the site is deployed on Linux).
     import fcntl

@@ -9,11 +9,9 @@ Female), shown as they are.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 
-from metrics.definitions.catalogue import Catalogue
-
-MISSING_NOTE = "label missing"
+from metrics.definitions.catalogue import MISSING_NOTE, Catalogue
 
 
 def code_labels(catalogue: Catalogue, column: str) -> dict[str, str] | None:
@@ -60,13 +58,6 @@ def column_label(catalogue: Catalogue, column: str) -> str:
 def label_values(catalogue: Catalogue, column: str, values: Iterable[object]) -> list[str]:
     """Labels for a sequence of codes, in order."""
     return [code_label(catalogue, column, value) for value in values]
-
-
-def missing_labels(labels: Mapping[str, str] | None, values: Iterable[str] | None) -> list[str]:
-    """Declared values of a labelled column that have no label (for `validate`)."""
-    if labels is None or values is None:
-        return []
-    return [value for value in values if value not in labels]
 
 
 def place_words(catalogue: Catalogue, lcn: str | None = None) -> str:

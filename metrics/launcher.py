@@ -570,9 +570,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if arguments and arguments[0] not in (*SITE_COMMANDS, "-h", "--help"):
         # The analysts' command line, with the site's configuration as the default.
         os.environ["ALLIANCE_CONFIG_DIR"] = str(default_config_dir())
-        from metrics.definitions import cli as definitions_cli
+        from metrics import validate_cli
 
-        definitions_cli.DEFAULT_CONFIG = default_config_dir()
+        validate_cli.DEFAULT_CONFIG = default_config_dir()
         from metrics.cli import main as metrics_main
 
         return metrics_main(arguments)

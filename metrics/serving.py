@@ -39,7 +39,7 @@ from metrics import audit
 from metrics.board import Board, open_board, watched_files
 from metrics.definitions.catalogue import Catalogue, fingerprint
 from metrics.definitions.issues import Issue
-from metrics.warehouse import LoadedSource, attach_warehouse
+from metrics.sql.warehouse import LoadedSource, attach_warehouse
 
 LOG = logging.getLogger("alliance_board")
 SNAPSHOT = "board.pickle"
@@ -172,7 +172,7 @@ def load_in_worker(config_dir: Path, *, time_limit: float | None = None) -> Boar
 
 
 def _failed_board(config_dir: Path, message: str) -> Board:
-    from metrics.warehouse import empty_warehouse
+    from metrics.sql.warehouse import empty_warehouse
 
     issue = Issue("error", "parse", str(config_dir.name), message)
     return Board(Catalogue(config_dir, config_dir), empty_warehouse(), [issue])
@@ -376,11 +376,11 @@ def warm(board: Board, *, on_step: Callable[[str], None] | None = None) -> list[
     visitor finds it ready: every reading (value, icons, SPC), the money report, the data
     quality report, the impact studies and the showcase and board-pack content. Returns
     the problems met (a step that fails is skipped, never fatal)."""
-    from metrics import money
-    from metrics.data_quality import data_quality_report
+    from metrics.analyses import money
+    from metrics.analyses.data_quality import data_quality_report
+    from metrics.analyses.reading import default_period, readings
     from metrics.exports.content import board_pack_content, deck_content
-    from metrics.reading import default_period, readings
-    from metrics.series import SeriesQuery
+    from metrics.sql.series import SeriesQuery
 
     problems: list[str] = []
     period = default_period(board)

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from metrics.readings_cli import DEFAULT_CONFIG, _month
+from metrics.analyses.readings_cli import DEFAULT_CONFIG, _month
 
 
 def register(subparsers: Any) -> None:
@@ -39,11 +39,11 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from metrics.analyses.reading import provisional_months
     from metrics.board import open_board
     from metrics.definitions.issues import did_you_mean
     from metrics.exports.tables import excel_bytes
-    from metrics.reading import provisional_months
-    from metrics.series import SeriesError, SeriesQuery
+    from metrics.sql.series import SeriesError, SeriesQuery
 
     config = Path(args.config_dir or os.environ.get("ALLIANCE_CONFIG_DIR") or DEFAULT_CONFIG)
     if not config.is_dir():

@@ -47,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _catalogue(config_dir: Path):  # type: ignore[no-untyped-def]
-    from metrics.definitions.validate import load_config
+    from metrics.validation import load_config
 
     if not config_dir.is_dir():
         print(f"config folder not found: {config_dir}", file=sys.stderr)

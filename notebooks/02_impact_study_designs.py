@@ -39,7 +39,7 @@ ROOT = next(p for p in (Path.cwd(), *Path.cwd().parents) if (p / "metrics" / "ap
 sys.path.insert(0, str(ROOT))
 
 from metrics import api  # noqa: E402
-from metrics.impact import ImpactRequest, headline, headline_study_id, run_impact  # noqa: E402
+from metrics.analyses.impact import ImpactRequest, headline, headline_study_id, run_impact  # noqa: E402
 
 board = api.open_board()  # $ALLIANCE_CONFIG_DIR, else the project's config/
 

@@ -21,7 +21,7 @@
 # neighbourhood at its size (person-years: residents times years) and its rate per
 # 100,000 adults a year, around the rate for all of them together, with 95% and 99.8%
 # limits that narrow as groups get bigger (Spiegelhalter 2005; the method is in
-# `docs/equity.md` and `metrics/funnel.py`).
+# `docs/equity.md` and `metrics/analyses/funnel.py`).
 #
 # This is the Equity page's "Benchmarking neighbourhoods" plot. The notebook draws it,
 # then works the target and the limits out again from the monthly series, step by step.
@@ -41,9 +41,9 @@ ROOT = next(p for p in (Path.cwd(), *Path.cwd().parents) if (p / "metrics" / "ap
 sys.path.insert(0, str(ROOT))
 
 from metrics import api  # noqa: E402
-from metrics.disclosure import count_as_shown, policy_for  # noqa: E402
-from metrics.funnel import breakdown_funnel  # noqa: E402
-from metrics.series import SeriesQuery  # noqa: E402
+from metrics.analyses.disclosure import count_as_shown, policy_for  # noqa: E402
+from metrics.analyses.funnel import breakdown_funnel  # noqa: E402
+from metrics.sql.series import SeriesQuery  # noqa: E402
 
 board = api.open_board()  # $ALLIANCE_CONFIG_DIR, else the project's config/
 METRIC = "detention_rate"

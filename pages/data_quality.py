@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from metrics.data_quality import (
+from metrics.analyses.data_quality import (
     completeness_alt_text,
-    completeness_heatmap,
     data_quality_report,
     revision_sentence,
     revisions_alt_text,
+)
+from metrics.charts.data_quality_chart import (
+    completeness_heatmap,
     revisions_chart,
 )
 from metrics.ui.components import cached_table, chart, fitted_table, plain, unknown_in_link

@@ -19,9 +19,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from metrics.charts.funnel_chart import funnel_chart
-from metrics.disclosure import legend, shows_suppression
-from metrics.equity import (
+from metrics.analyses.disclosure import legend, shows_suppression
+from metrics.analyses.equity import (
     BED_SHARE_GROUP,
     BED_SHARE_METRIC,
     DIMENSION_TITLES,
@@ -29,7 +28,6 @@ from metrics.equity import (
     EquityResult,
     bed_day_share,
     bed_share_alt_text,
-    bed_share_chart,
     bed_share_sentence,
     bed_share_table,
     default_comparison,
@@ -40,19 +38,15 @@ from metrics.equity import (
     equity_table,
     metric_dimensions,
     rate_alt_text,
-    rate_chart,
     ratio_sentence,
     ratio_suppressed,
     ratio_trend_alt_text,
-    ratio_trend_chart,
     standard_description,
-    standardised_alt_text,
-    standardised_chart,
     standardised_chart_data,
     standardised_sentence,
     standardised_table,
 )
-from metrics.funnel import (
+from metrics.analyses.funnel import (
     FunnelError,
     breakdown_funnel,
     funnel_alt_text,
@@ -60,8 +54,16 @@ from metrics.funnel import (
     funnel_summary,
     not_shown_text,
 )
-from metrics.series import SeriesQuery
-from metrics.standardisation import STANDARD_NAME
+from metrics.analyses.standardisation import STANDARD_NAME
+from metrics.charts.equity_figures import (
+    bed_share_chart,
+    rate_chart,
+    ratio_trend_chart,
+    standardised_alt_text,
+    standardised_chart,
+)
+from metrics.charts.funnel_chart import funnel_chart
+from metrics.sql.series import SeriesQuery
 from metrics.ui.components import chart, fitted_table, plain, unknown_in_link
 from metrics.ui.state import current_policy, page_context, url_param
 

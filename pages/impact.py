@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from metrics.charts.its_chart import its_alt_text, its_chart
-from metrics.disclosure import legend
-from metrics.impact import (
+from metrics.analyses.disclosure import legend
+from metrics.analyses.impact import (
     ImpactRequest,
     controlled_counterfactual,
     controlled_result,
@@ -30,6 +29,7 @@ from metrics.impact import (
     studies_headline_first,
     verdict_badge,
 )
+from metrics.charts.its_chart import its_alt_text, its_chart
 from metrics.its.spec import FAMILIES
 from metrics.labels import chart_title
 from metrics.ui.components import chart, fitted_table, plain, unknown_in_link

@@ -10,13 +10,8 @@ import datetime as dt
 
 import streamlit as st
 
-from metrics.charts.funnel_chart import funnel_chart
-from metrics.charts.series_chart import series_alt_text, series_chart
-from metrics.describe import describe_metric, metric_yaml
-from metrics.disclosure import control_series, legend, shows_suppression
-from metrics.editing import locate_definition
-from metrics.exports.tables import monthly_values_table
-from metrics.funnel import (
+from metrics.analyses.disclosure import control_series, legend, shows_suppression
+from metrics.analyses.funnel import (
     FunnelError,
     breakdown_funnel,
     funnel_alt_text,
@@ -25,8 +20,7 @@ from metrics.funnel import (
     funnel_summary,
     not_shown_text,
 )
-from metrics.labels import chart_title, column_label, label_values
-from metrics.reading import (
+from metrics.analyses.reading import (
     group_icon_table,
     no_data_reason,
     period_for,
@@ -36,7 +30,13 @@ from metrics.reading import (
     span_label,
     spc_reading,
 )
-from metrics.series import SeriesError
+from metrics.charts.funnel_chart import funnel_chart
+from metrics.charts.series_chart import series_alt_text, series_chart
+from metrics.describe import describe_metric, metric_yaml
+from metrics.editing import locate_definition
+from metrics.exports.tables import monthly_values_table
+from metrics.labels import chart_title, column_label, label_values
+from metrics.sql.series import SeriesError
 from metrics.ui.components import (
     chart,
     downloads,
@@ -177,7 +177,7 @@ else:
         )
     if shows_suppression(shown):
         st.caption(plain(legend(policy)))
-    # Benchmarking (metrics.funnel): a funnel of the groups for a rate or a percentage.
+    # Benchmarking (metrics.analyses.funnel): a funnel of the groups for a rate or a percentage.
     if funnel_kind(metric) is not None:
         st.subheader("Benchmarking: how each group compares")
         try:

@@ -11,18 +11,13 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from metrics.formatting import format_money
-from metrics.labels import code_list_label
-from metrics.money import (
+from metrics.analyses.money import (
     MoneyError,
     bed_day_sentence,
     budget_actual_alt_text,
-    budget_actual_chart,
     budget_display,
     cumulative_alt_text,
-    cumulative_chart,
     cumulative_variance_alt_text,
-    cumulative_variance_chart,
     default_baseline_year,
     financial_years,
     forecast_display,
@@ -31,11 +26,18 @@ from metrics.money import (
     savings_display,
     savings_sentence,
     unit_cost_alt_text,
-    unit_cost_chart,
     unit_cost_display,
     year_months,
 )
-from metrics.reading import month_label
+from metrics.analyses.reading import month_label
+from metrics.charts.money_chart import (
+    budget_actual_chart,
+    cumulative_chart,
+    cumulative_variance_chart,
+    unit_cost_chart,
+)
+from metrics.formatting import format_money
+from metrics.labels import code_list_label
 from metrics.ui.components import (
     cached_table,
     chart,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from metrics.reading import provisional_statement, read_metric
+from metrics.analyses.reading import provisional_statement, read_metric
 from metrics.ui.components import metric_tile, plain, rich
 from metrics.ui.state import current_audience, page_context
 

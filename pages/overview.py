@@ -9,9 +9,9 @@ import urllib.parse
 import pandas as pd
 import streamlit as st
 
-from metrics.disclosure import legend
+from metrics.analyses.disclosure import legend
+from metrics.analyses.reading import exceptions_first, provisional_statement, readings
 from metrics.formatting import direction_word
-from metrics.reading import exceptions_first, provisional_statement, readings
 from metrics.spc import icon_data_uri
 from metrics.ui.components import (
     OVERVIEW_COLUMNS,

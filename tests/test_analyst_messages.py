@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from metrics.definitions.validate import load_config, validate_config
 from metrics.editing import validate_candidate
 from metrics.serving import BoardHolder
+from metrics.validation import load_config, validate_config
 
 ROOT = Path(__file__).resolve().parents[1]
 

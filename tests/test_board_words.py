@@ -19,7 +19,7 @@ from metrics.charts.spc_chart import (
 )
 from metrics.definitions.catalogue import Catalogue
 from metrics.definitions.models import ColumnDef, InterventionDef, SourceDef
-from metrics.definitions.validate import load_config, validate_config
+from metrics.validation import load_config, validate_config
 from metrics.its import InterventionSpec, ITSSpec, fit_its
 from metrics.labels import (
     MISSING_NOTE,

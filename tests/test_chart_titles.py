@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import pytest
 
+from metrics.analyses.disclosure import MHSDS
+from metrics.analyses.funnel import breakdown_funnel
 from metrics.board import open_board
 from metrics.charts.funnel_chart import funnel_chart
 from metrics.charts.series_chart import series_chart
-from metrics.disclosure import MHSDS
-from metrics.funnel import breakdown_funnel
-from metrics.series import SeriesQuery
+from metrics.sql.series import SeriesQuery
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ comparison it shows, and validation checks that the slide shows it.
 - a headline that speaks of a group (e.g. 'Black') on a slide that shows the overall figure
   is refused, with file, line and field; the content model marks such a slide unavailable;
 - `compare` and `number: ratio` show the group's rate against the reference's with its
-  95% interval, computed by metrics.equity under the public disclosure policy (the sample's
+  95% interval, computed by metrics.analyses.equity under the public disclosure policy (the sample's
   Black:White detention rate ratio lies inside it), with a chart of both groups' rates;
 - the IPSA slide shows the whole history from zero, "N of M" from the public Reading;
 - speaker notes speak of the alliance, never of how the sample was generated;
@@ -26,15 +26,15 @@ import pytest
 from pptx import Presentation
 from pypdf import PdfReader
 
+from metrics.analyses.disclosure import policy_for
+from metrics.analyses.equity import equity_rates, shown_rates
+from metrics.analyses.reading import read_metric
 from metrics.board import open_board
 from metrics.charts.zero_axis import from_zero, y_starts_at_zero
-from metrics.definitions.validate import load_config, validate_config
-from metrics.disclosure import policy_for
-from metrics.equity import equity_rates, shown_rates
 from metrics.exports import build_export
 from metrics.exports.content import deck_content, export_spec, ratio_words
-from metrics.reading import read_metric
-from metrics.series import SeriesQuery
+from metrics.sql.series import SeriesQuery
+from metrics.validation import load_config, validate_config
 from tests.apptest_support import run_page
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -12,8 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from metrics.board import open_board
-from metrics.data_quality import (
+from metrics.analyses.data_quality import (
     DataQualityError,
     completeness,
     completeness_by_source,
@@ -29,6 +28,7 @@ from metrics.data_quality import (
     revisions_by_lag,
     typical_revision,
 )
+from metrics.board import open_board
 from metrics.definitions.issues import Issue
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -82,7 +82,7 @@ def test_missing_sanctuary_activity_in_costs_is_flagged(detail, truth):
 
 
 def test_month_checks_flag_only_the_planted_gap_on_the_sample(board, detail, truth):
-    """The month-change rule (metrics.month_checks) on twelve years of synthetic data with
+    """The month-change rule (metrics.sql.month_checks) on twelve years of synthetic data with
     NB noise, seasonality, COVID and planted effects: the one planted gap it can see (the
     Evening Sanctuary's blank activity in the costs return) and nothing else, both as
     validate's warnings and as the page's incomplete months."""

@@ -15,7 +15,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel
 
-import metrics.data_quality as dq
+import metrics.analyses.data_quality as dq
 from metrics.board import open_board
 from metrics.definitions.models import ColumnDef, ColumnType, SourceDef
 from metrics.sql.compiler import literal, table, table_name

@@ -12,14 +12,14 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from metrics.analyses.reading import default_period, read_metric
 from metrics.board import open_board
 from metrics.data_status import status_label, status_note
-from metrics.definitions.validate import load_config
 from metrics.exports import content
 from metrics.exports.html_deck import render_html
-from metrics.reading import default_period, read_metric
-from metrics.series import SeriesQuery
+from metrics.sql.series import SeriesQuery
 from metrics.ui.state import PERIOD_KEY
+from metrics.validation import load_config
 from tests.apptest_support import run_page
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 
 from metrics.board import open_board
-from metrics.definitions import data_tests
-from metrics.definitions.validate import load_config, validate_config
+from metrics.sql import data_tests
+from metrics.validation import load_config, validate_config
 
 # events.csv (mini): e1 Jan a North, e2 Jan a South, e3 Jan b North, e4 Mar a North,
 # e5 Mar b South (flag blank), e6 Apr b North; days 3, 10, 5, 7, 1, 2.

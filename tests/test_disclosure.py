@@ -11,15 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from metrics.definitions.catalogue import Catalogue
-from metrics.definitions.models import (
-    DisclosureContext,
-    DisclosureFile,
-    MetricDef,
-    RateDef,
-    RatioPart,
-)
-from metrics.disclosure import (
+from metrics.analyses.disclosure import (
     LEGEND,
     MHSDS,
     NHS_SECONDARY_CARE,
@@ -44,7 +36,15 @@ from metrics.disclosure import (
     round_to_base,
     shows_suppression,
 )
-from metrics.series import SeriesQuery, SeriesResult
+from metrics.definitions.catalogue import Catalogue
+from metrics.definitions.models import (
+    DisclosureContext,
+    DisclosureFile,
+    MetricDef,
+    RateDef,
+    RatioPart,
+)
+from metrics.sql.series import SeriesQuery, SeriesResult
 
 ROUNDING = [
     Policy(name, unrounded)
@@ -363,7 +363,7 @@ def test_series_top_level_is_unrounded_only_for_the_whole_area():
 
 
 def test_legend_and_policies_from_the_project_configuration():
-    from metrics.definitions.validate import load_config
+    from metrics.validation import load_config
 
     catalogue = load_config(Path(__file__).resolve().parents[1] / "config").catalogue
     assert policy_for(catalogue, "board") == Policy("mhsds", area_totals_unrounded=True)

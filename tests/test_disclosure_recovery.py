@@ -30,8 +30,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from scipy.stats import chi2
 
-from metrics.definitions.models import MetricDef, RateDef, RatioPart
-from metrics.disclosure import (
+from metrics.analyses.disclosure import (
     MHSDS,
     NHS_SECONDARY_CARE,
     SUPPRESSED,
@@ -45,7 +44,7 @@ from metrics.disclosure import (
     control_value,
     round_to_base,
 )
-from metrics.equity import (
+from metrics.analyses.equity import (
     EquityResult,
     equity_download,
     equity_table,
@@ -54,9 +53,10 @@ from metrics.equity import (
     ratio_trend_data,
     yearly_rate_ratios,
 )
-from metrics.impact import control_counterfactual_frame
-from metrics.series import SeriesQuery, SeriesResult
+from metrics.analyses.impact import control_counterfactual_frame
+from metrics.definitions.models import MetricDef, RateDef, RatioPart
 from metrics.spc import compute_spc
+from metrics.sql.series import SeriesQuery, SeriesResult
 
 PER = 100_000
 MAX_COUNT = 60  # counts tried by the reader (populations hold at most 40 a cell)

@@ -10,14 +10,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from metrics.board import Board, open_board
-from metrics.disclosure import MHSDS, NHS_SECONDARY_CARE, NO_CONTROL, SUPPRESSED, Policy
-from metrics.equity import (
+from metrics.analyses.disclosure import MHSDS, NHS_SECONDARY_CARE, NO_CONTROL, SUPPRESSED, Policy
+from metrics.analyses.equity import (
     NO_POPULATION,
     EquityError,
     EquityResult,
     bed_day_share,
-    bed_share_chart,
     bed_share_sentence,
     bed_share_table,
     default_comparison,
@@ -29,15 +27,19 @@ from metrics.equity import (
     financial_year,
     poisson_rate_ci,
     pool_rates,
-    rate_chart,
     rate_chart_data,
     rate_ratio_ci,
     ratio_sentence,
-    ratio_trend_chart,
     ratio_trend_data,
     shown_rates,
     shown_yearly,
     yearly_rate_ratios,
+)
+from metrics.board import Board, open_board
+from metrics.charts.equity_figures import (
+    bed_share_chart,
+    rate_chart,
+    ratio_trend_chart,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -287,8 +289,8 @@ def test_black_bed_day_share_against_population_share(board):
 
 
 def test_a_group_missing_from_the_series_is_added_with_zero_events(board):
-    from metrics.equity import _with_groups_without_events, population_by_year
-    from metrics.series import SeriesQuery
+    from metrics.analyses.equity import _with_groups_without_events, population_by_year
+    from metrics.sql.series import SeriesQuery
 
     metric = board.metric("detention_rate")
     query = SeriesQuery(breakdown="gender", start=dt.date(2023, 1, 1), end=dt.date(2023, 12, 1))

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
+from metrics.analyses.disclosure import SUPPRESSED, policy_for
+from metrics.analyses.equity import equity_rates, shown_standardised
 from metrics.board import Board, open_board
-from metrics.disclosure import SUPPRESSED, policy_for
-from metrics.equity import equity_rates, shown_standardised
 from metrics.exports import build_export
 from metrics.exports.content import board_pack_content
 

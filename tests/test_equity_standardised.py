@@ -23,10 +23,14 @@ import pytest
 from scipy.optimize import brentq
 from scipy.stats import norm, poisson
 
-from metrics.board import Board, open_board
-from metrics.definitions.models import MetricDef, RateDef
-from metrics.disclosure import MHSDS, NHS_SECONDARY_CARE, NO_CONTROL, SUPPRESSED, round_to_base
-from metrics.equity import (
+from metrics.analyses.disclosure import (
+    MHSDS,
+    NHS_SECONDARY_CARE,
+    NO_CONTROL,
+    SUPPRESSED,
+    round_to_base,
+)
+from metrics.analyses.equity import (
     EquityResult,
     dispersion_sentence,
     equity_download,
@@ -37,13 +41,12 @@ from metrics.equity import (
     shown_rates,
     shown_standardised,
     standardise,
-    standardised_chart,
     standardised_chart_data,
     standardised_sentence,
     standardised_table,
     yearly_rate_ratios,
 )
-from metrics.standardisation import (
+from metrics.analyses.standardisation import (
     ESP2013,
     ESP2013_TOTAL,
     StandardisationError,
@@ -53,6 +56,11 @@ from metrics.standardisation import (
     monthly_dispersion,
     parse_band,
 )
+from metrics.board import Board, open_board
+from metrics.charts.equity_figures import (
+    standardised_chart,
+)
+from metrics.definitions.models import MetricDef, RateDef
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT_BANDS = ["18-24", "25-34", "35-44", "45-54", "55-64", "65+"]

@@ -21,8 +21,8 @@ import pytest
 from pptx import Presentation
 from pypdf import PdfReader
 
+from metrics.analyses.disclosure import round_to_base
 from metrics.board import open_board
-from metrics.disclosure import round_to_base
 from metrics.exports import build_export, html_deck
 from metrics.exports import cli as export_cli
 from metrics.exports.content import (
@@ -31,7 +31,7 @@ from metrics.exports.content import (
     board_pack_content,
     deck_content,
 )
-from metrics.series import SeriesQuery
+from metrics.sql.series import SeriesQuery
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "config"
@@ -556,18 +556,18 @@ def test_missing_money_and_data_quality_engines_mark_their_sections(hostile_boar
 
     # An engine that does not import (still being finished) is a section marked
     # unavailable with the reason, never a crash.
-    monkeypatch.setitem(sys.modules, "metrics.money", None)
-    monkeypatch.setitem(sys.modules, "metrics.data_quality", None)
+    monkeypatch.setitem(sys.modules, "metrics.analyses.money", None)
+    monkeypatch.setitem(sys.modules, "metrics.analyses.data_quality", None)
     pack = board_pack_content(hostile_board, "public", meeting_date=dt.date(2031, 1, 1))
-    assert "metrics.money" in pack.money.unavailable
-    assert "metrics.data_quality" in pack.data_quality.unavailable
+    assert "metrics.analyses.money" in pack.money.unavailable
+    assert "metrics.analyses.data_quality" in pack.data_quality.unavailable
     assert pack.equity.available and pack.spc_summary
     wheres = {p.where for p in pack.problems}
     assert {"board pack: money", "board pack: data quality"} <= wheres
     # The same meeting date: the pack computed above (once per board) is the one written.
     export = build_export(hostile_board, "pdf", "public", meeting_date=dt.date(2031, 1, 1))
     text = "\n".join(pdf_pages(export.data))
-    assert "Unavailable: import of metrics.money halted" in " ".join(text.split())
+    assert "Unavailable: import of metrics.analyses.money halted" in " ".join(text.split())
 
 
 def test_the_export_engine_does_not_import_streamlit():

@@ -8,8 +8,8 @@ import shutil
 from pathlib import Path
 
 from metrics.board import open_board
-from metrics.definitions.validate import load_config, validate_config
 from metrics.sql.compiler import for_each_condition
+from metrics.validation import load_config, validate_config
 from tests.apptest_support import run_page
 
 ROOT = Path(__file__).resolve().parents[1]

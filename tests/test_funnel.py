@@ -12,10 +12,8 @@ import numpy as np
 import pytest
 from scipy.stats import binom, poisson
 
-from metrics.board import Board, open_board
-from metrics.charts.funnel_chart import funnel_chart, funnel_chart_data
-from metrics.disclosure import MHSDS, NHS_SECONDARY_CARE, NO_CONTROL
-from metrics.funnel import (
+from metrics.analyses.disclosure import MHSDS, NHS_SECONDARY_CARE, NO_CONTROL
+from metrics.analyses.funnel import (
     INSIDE,
     Z95,
     Z998,
@@ -30,7 +28,9 @@ from metrics.funnel import (
     overdispersion,
     winsorise,
 )
-from metrics.series import SeriesQuery
+from metrics.board import Board, open_board
+from metrics.charts.funnel_chart import funnel_chart, funnel_chart_data
+from metrics.sql.series import SeriesQuery
 
 ROOT = Path(__file__).resolve().parents[1]
 PERIOD = dict(start=dt.date(2019, 4, 1), end=dt.date(2025, 3, 1))

@@ -20,9 +20,8 @@ import pandas as pd
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from metrics.definitions.models import MetricDef, RateDef
-from metrics.disclosure import MHSDS, NHS_SECONDARY_CARE, Policy, control_count
-from metrics.equity import (
+from metrics.analyses.disclosure import MHSDS, NHS_SECONDARY_CARE, Policy, control_count
+from metrics.analyses.equity import (
     EquityResult,
     equity_download,
     group_dispersion,
@@ -33,8 +32,9 @@ from metrics.equity import (
     standardised_table,
     yearly_rate_ratios,
 )
-from metrics.funnel import build_funnel, controlled_parts, funnel_points_frame
-from metrics.standardisation import band_weights, directly_standardised_rate
+from metrics.analyses.funnel import build_funnel, controlled_parts, funnel_points_frame
+from metrics.analyses.standardisation import band_weights, directly_standardised_rate
+from metrics.definitions.models import MetricDef, RateDef
 from tests.test_disclosure_recovery import MAX_COUNT, check, close, count_range, fmt
 
 policies = st.sampled_from([MHSDS, NHS_SECONDARY_CARE])

@@ -12,7 +12,7 @@ Two halves:
 2. One test per awkward data file an analyst is likely to meet (byte-order marks, Latin-1
    text, Excel serial dates, thousands separators, blank rows, duplicate months, renamed
    columns, header-only and BOM-only files, mixed line endings, ragged rows): each is read
-   correctly or reported with file and line, as the `metrics.warehouse` docstring decides.
+   correctly or reported with file and line, as the `metrics.sql.warehouse` docstring decides.
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ from hypothesis import strategies as st
 
 from metrics.definitions.issues import Issue, issues_to_json
 from metrics.definitions.models import SourceDef
-from metrics.definitions.validate import ValidationReport, load_config, validate_config
-from metrics.warehouse import Warehouse, open_warehouse
+from metrics.sql.warehouse import Warehouse, open_warehouse
+from metrics.validation import ValidationReport, load_config, validate_config
 
 ROOT = Path(__file__).resolve().parents[1]
 MINI = ROOT / "tests" / "fixtures" / "mini"

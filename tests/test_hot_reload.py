@@ -124,7 +124,7 @@ def test_a_reload_past_its_time_limit_is_stopped_and_the_board_keeps_serving(
 
 
 def test_too_many_metrics_is_an_error_naming_the_limit(mini, monkeypatch):
-    from metrics.definitions.validate import load_config
+    from metrics.validation import load_config
 
     monkeypatch.setenv("ALLIANCE_MAX_METRICS", "3")
     loaded = load_config(mini)
@@ -135,7 +135,7 @@ def test_too_many_metrics_is_an_error_naming_the_limit(mini, monkeypatch):
 
 
 def test_an_oversized_configuration_file_is_refused_before_it_is_parsed(mini, monkeypatch):
-    from metrics.definitions.validate import load_config
+    from metrics.validation import load_config
 
     monkeypatch.setenv("ALLIANCE_MAX_CONFIG_FILE_KB", "1")
     path = mini / "metrics" / "all.yaml"

@@ -11,10 +11,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from metrics.board import open_board
-from metrics.definitions.validate import load_config
-from metrics.disclosure import MHSDS, NHS_SECONDARY_CARE, Policy, control_count
-from metrics.impact import (
+from metrics.analyses.disclosure import MHSDS, NHS_SECONDARY_CARE, Policy, control_count
+from metrics.analyses.impact import (
     ImpactRequest,
     controlled_counterfactual,
     controlled_result,
@@ -29,6 +27,8 @@ from metrics.impact import (
     sensitivity_display,
     sensitivity_table,
 )
+from metrics.board import open_board
+from metrics.validation import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 

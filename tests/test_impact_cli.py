@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from metrics.board import open_board
-from metrics.cli import main
-from metrics.impact import (
+from metrics.analyses.impact import (
     ImpactRequest,
     headline,
     impact_sentence,
     metrics_with_its,
     run_impact,
 )
+from metrics.board import open_board
+from metrics.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "config"

@@ -9,16 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from metrics.board import open_board
-from metrics.definitions.validate import load_config
-from metrics.exports.content import board_pack_content, deck_content
-from metrics.impact import (
+from metrics.analyses.impact import (
     ImpactRequest,
     headline_study_id,
     run_impact,
     studies_headline_first,
     verdict_badge,
 )
+from metrics.board import open_board
+from metrics.exports.content import board_pack_content, deck_content
+from metrics.validation import load_config
 from tests.apptest_support import run_page
 
 ROOT = Path(__file__).resolve().parents[1]

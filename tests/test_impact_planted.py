@@ -17,8 +17,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from metrics.analyses.impact import (
+    ImpactRequest,
+    headline,
+    impact_sentence,
+    metrics_with_its,
+    run_impact,
+)
 from metrics.board import open_board
-from metrics.impact import ImpactRequest, headline, impact_sentence, metrics_with_its, run_impact
 from metrics.its import InterventionSpec, ITSInputError, ITSSpec, ShockSpec, fit_its
 
 ROOT = Path(__file__).resolve().parents[1]

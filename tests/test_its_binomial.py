@@ -14,10 +14,16 @@ import pytest
 import statsmodels.api as sm
 from scipy import special
 
+from metrics.analyses.impact import (
+    ImpactRequest,
+    headline,
+    impact_sentence,
+    run_impact,
+    sensitivity_table,
+)
 from metrics.board import open_board
-from metrics.definitions.validate import load_config
-from metrics.impact import ImpactRequest, headline, impact_sentence, run_impact, sensitivity_table
 from metrics.its import InterventionSpec, ITSInputError, ITSSpec, fit_its
+from metrics.validation import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 HUB = InterventionSpec("hub", "2016-01", label="Hub scale-up")

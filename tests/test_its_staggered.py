@@ -11,17 +11,17 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
-from metrics.board import open_board
-from metrics.definitions.validate import load_config
-from metrics.impact import (
+from metrics.analyses.impact import (
     ImpactRequest,
     group_table,
     headline,
     impact_sentence,
     run_impact,
 )
+from metrics.board import open_board
 from metrics.its import InterventionSpec, ITSInputError, ITSSpec, ShockSpec, fit_its
 from metrics.its.staggered import driscoll_kraay
+from metrics.validation import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 STARTS = {"North": "2015-10", "South West": "2016-01", "South East": "2016-04"}

@@ -11,9 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from metrics.board import open_board
-from metrics.formatting import format_money
-from metrics.money import (
+from metrics.analyses.money import (
     MoneyError,
     budget_vs_actual,
     default_baseline_year,
@@ -32,6 +30,8 @@ from metrics.money import (
     year_end_accrual,
     year_position,
 )
+from metrics.board import open_board
+from metrics.formatting import format_money
 
 ROOT = Path(__file__).resolve().parents[1]
 YEAR = "2024/25"

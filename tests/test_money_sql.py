@@ -13,7 +13,7 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from metrics import money
+from metrics.analyses import money
 from metrics.board import SharedMemo, open_board
 from metrics.sql.compiler import literal, table, table_name
 

@@ -1,4 +1,4 @@
-"""Is a month complete (metrics.month_checks): hand cases for the rule, and a generated
+"""Is a month complete (metrics.sql.month_checks): hand cases for the rule, and a generated
 provider-level extract (tests/provider_extract.py) where a provider dropped from one month
 (1.2% of the England total) is flagged, with the month and the size of the drop, and the
 extract's normal churn, seasonality and noise are not. The sample data are checked in
@@ -15,11 +15,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from metrics.analyses.data_quality import completeness, completeness_gaps
 from metrics.board import open_board
-from metrics.data_quality import completeness, completeness_gaps
-from metrics.definitions.validate import load_config, validate_config
-from metrics.month_checks import judge, key_gaps, month_change_issues
-from metrics.warehouse import open_warehouse
+from metrics.sql.month_checks import judge, key_gaps, month_change_issues
+from metrics.sql.warehouse import open_warehouse
+from metrics.validation import load_config, validate_config
 from tests.provider_extract import drop_provider, old_rule_flags, provider_extract, write_csv
 
 ROOT = Path(__file__).resolve().parents[1]

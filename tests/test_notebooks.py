@@ -27,13 +27,13 @@ from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 
 from metrics import api
+from metrics.analyses.disclosure import policy_for
+from metrics.analyses.funnel import breakdown_funnel
+from metrics.analyses.impact import ImpactRequest, headline, headline_study_id, run_impact
+from metrics.analyses.reading import default_period, read_metric
 from metrics.board import Board, open_board
-from metrics.disclosure import policy_for
-from metrics.funnel import breakdown_funnel
-from metrics.impact import ImpactRequest, headline, headline_study_id, run_impact
 from metrics.its import fit_its
-from metrics.reading import default_period, read_metric
-from metrics.series import SeriesQuery
+from metrics.sql.series import SeriesQuery
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"

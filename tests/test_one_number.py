@@ -12,11 +12,11 @@ import pytest
 from pptx import Presentation
 from pypdf import PdfReader
 
+from metrics.analyses.reading import read_metric, readings
 from metrics.board import open_board
 from metrics.exports import build_export
 from metrics.exports.content import deck_content
-from metrics.reading import read_metric, readings
-from metrics.series import SeriesQuery
+from metrics.sql.series import SeriesQuery
 from tests.apptest_support import run_page
 
 ROOT = Path(__file__).resolve().parents[1]

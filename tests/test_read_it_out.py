@@ -36,7 +36,7 @@ def test_show_prints_the_series_with_its_parts_and_status():
 
 def test_show_csv_by_breakdown_matches_the_engine():
     from metrics.board import open_board
-    from metrics.series import SeriesQuery
+    from metrics.sql.series import SeriesQuery
 
     done = run_cli("show", "secondary_referrals", "--breakdown", "lcn", "--csv")
     assert done.returncode == 0, done.stderr

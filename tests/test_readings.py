@@ -13,9 +13,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from metrics.analyses.reading import read_metric, readings
 from metrics.board import open_board
-from metrics.reading import read_metric, readings
-from metrics.series import SeriesQuery
+from metrics.sql.series import SeriesQuery
 from tests.apptest_support import run_page
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -94,7 +94,7 @@ def test_public_readings_are_controlled_and_their_change_is_of_shown_figures(boa
     assert public.value == pytest.approx(5 * round(board_view.value / 5), abs=5)
     frame = board.series("secondary_referrals", SeriesQuery()).frame
     year_ago = frame.loc[frame["month"] == "2024-01-01", "value"].iloc[0]
-    from metrics.disclosure import round_to_base
+    from metrics.analyses.disclosure import round_to_base
 
     assert public.change == round_to_base(board_view.value) - round_to_base(year_ago)
 

@@ -22,7 +22,6 @@ import pytest
 
 from metrics import editing
 from metrics.board import Board
-from metrics.definitions.validate import load_config
 from metrics.editing import (
     BreaksOtherFilesError,
     BusyError,
@@ -38,6 +37,7 @@ from metrics.editing import (
     text_hash,
     validate_candidate,
 )
+from metrics.validation import load_config
 from tests.apptest_support import run_page
 
 ROOT = Path(__file__).resolve().parents[1]

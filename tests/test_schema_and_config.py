@@ -9,7 +9,7 @@ import pytest
 
 from metrics.definitions.catalogue import config_files
 from metrics.definitions.schema import render_schemas
-from metrics.definitions.validate import load_config
+from metrics.validation import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "config"

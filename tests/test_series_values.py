@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from metrics.board import open_board
-from metrics.series import SeriesQuery
+from metrics.sql.series import SeriesQuery
 
 NAN = math.nan
 
@@ -102,7 +102,7 @@ def test_period_filter(board):
 
 
 def test_reading_reports_latest_month_and_no_year_ago(board):
-    from metrics.reading import read_metric
+    from metrics.analyses.reading import read_metric
 
     reading = read_metric(board, "count_a", SeriesQuery())
     assert reading.available and not reading.provisional  # the mini source has none

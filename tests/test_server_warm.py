@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from metrics import serving
+from metrics.analyses.reading import default_period
 from metrics.board import open_board
-from metrics.reading import default_period
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -35,7 +35,7 @@ def test_warm_computes_the_default_views_for_both_audiences():
 
 def test_a_failing_step_is_reported_not_fatal(monkeypatch):
     board = open_board(ROOT / "config")
-    from metrics import money
+    from metrics.analyses import money
 
     def broken(*args, **kwargs):
         raise RuntimeError("cost data unavailable")

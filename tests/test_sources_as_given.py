@@ -18,10 +18,10 @@ import pandas as pd
 import pytest
 
 from metrics.definitions.issues import Issue
-from metrics.definitions.validate import load_config, validate_config
 from metrics.files import FileProblem, month_of_header, read_table
-from metrics.month_checks import month_change_issues
-from metrics.warehouse import Warehouse, open_warehouse
+from metrics.sql.month_checks import month_change_issues
+from metrics.sql.warehouse import Warehouse, open_warehouse
+from metrics.validation import load_config, validate_config
 from tests.provider_extract import drop_provider, provider_extract
 
 ROOT = Path(__file__).resolve().parents[1]

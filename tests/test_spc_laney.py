@@ -19,8 +19,8 @@ import pytest
 
 from metrics.charts.spc_chart import spc_alt_text, spc_chart
 from metrics.cli import main
-from metrics.definitions.validate import load_config
 from metrics.spc import SPCInputError, SPCOptions, compute_spc, laney_limits
+from metrics.validation import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 LANEY = SPCOptions(chart="laney")
@@ -596,8 +596,8 @@ def board():
 
 
 def test_sample_metric_settled_accommodation_is_read_as_a_laney_chart(board):
-    from metrics.reading import read_metric, spc_reading
-    from metrics.series import SeriesQuery
+    from metrics.analyses.reading import read_metric, spc_reading
+    from metrics.sql.series import SeriesQuery
 
     metric = board.metric("settled_accommodation")
     assert metric.spc.chart == "laney" and metric.measure == "ratio"

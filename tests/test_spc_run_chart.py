@@ -390,9 +390,9 @@ def test_cli_text_and_json_mention_the_run_chart(tmp_path: Path, capsys):
 def test_sample_board_median_wait_is_a_run_chart_with_far_fewer_flags():
     import dataclasses
 
+    from metrics.analyses.reading import spc_options, spc_reading
     from metrics.board import open_board
-    from metrics.reading import spc_options, spc_reading
-    from metrics.series import SeriesQuery
+    from metrics.sql.series import SeriesQuery
 
     board = open_board("config")
     reading = spc_reading(board, "days_to_first_contact_median", SeriesQuery())

@@ -15,9 +15,9 @@ import sqlglot
 from sqlglot import exp
 
 from metrics.board import SharedMemo, open_board
-from metrics.series import SeriesQuery, compute_series
 from metrics.sql.checks import check_table, columns_query, facts_query
 from metrics.sql.compiler import emit, physical_table
+from metrics.sql.series import SeriesQuery, compute_series
 
 ROOT = Path(__file__).resolve().parents[1]
 DIALECTS = ("duckdb", "postgres", "spark", "tsql")
@@ -27,8 +27,8 @@ DIALECTS = ("duckdb", "postgres", "spark", "tsql")
 def trees() -> list[tuple[str, exp.Expression]]:
     """Every tree the board runs for every metric x breakdown, money, equity, data quality,
     and the table checks, with its label."""
-    from metrics import equity, money
-    from metrics.data_quality import data_quality_report
+    from metrics.analyses import equity, money
+    from metrics.analyses.data_quality import data_quality_report
 
     board = open_board(ROOT / "config")
     seen: list[tuple[str, exp.Expression]] = []

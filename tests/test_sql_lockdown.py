@@ -16,11 +16,11 @@ import duckdb
 import pytest
 
 from metrics.definitions.models import MetricDef
-from metrics.definitions.validate import load_config
-from metrics.series import SeriesError, SeriesQuery, compute_series
 from metrics.sql.backends import QueryError, QueryRefused, QueryTimeout
 from metrics.sql.fragments import FragmentError, parse_fragment
-from metrics.warehouse import open_warehouse
+from metrics.sql.series import SeriesError, SeriesQuery, compute_series
+from metrics.sql.warehouse import open_warehouse
+from metrics.validation import load_config
 
 EVENT_COLUMNS = ["id", "date", "kind", "lcn", "flag", "days"]
 

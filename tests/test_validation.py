@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from metrics.cli import main
-from metrics.definitions.validate import load_config, validate_config
+from metrics.validation import load_config, validate_config
 
 
 def only(issues, text, file=""):

@@ -26,9 +26,9 @@ import pandas as pd
 import pytest
 
 from metrics.board import Board, open_board
-from metrics.definitions.validate import load_config
-from metrics.series import SeriesQuery, compute_series
 from metrics.sql.remote import load_files
+from metrics.sql.series import SeriesQuery, compute_series
+from metrics.validation import load_config
 from tests.warehouse_support import SITE_PASSWORD, require_spark, start_postgres
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -236,8 +236,8 @@ def _check_series(expected: dict, board: Board) -> None:
 
 def _analyses(board: Board) -> dict[str, object]:
     """Every money, equity and data-quality figure the pages show for the default views."""
-    from metrics import equity, money
-    from metrics.data_quality import data_quality_report
+    from metrics.analyses import equity, money
+    from metrics.analyses.data_quality import data_quality_report
 
     out: dict[str, object] = {}
     out["money"] = money.money_report(board)

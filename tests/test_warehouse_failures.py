@@ -19,12 +19,12 @@ from pathlib import Path
 import pytest
 
 from metrics.board import open_board
-from metrics.definitions.validate import load_config
-from metrics.series import SeriesError
 from metrics.serving import BoardHolder
 from metrics.sql.backends import QueryError, QueryRefused, QueryTimeout, safe_url
 from metrics.sql.postgres import PostgresBackend
 from metrics.sql.remote import load_files
+from metrics.sql.series import SeriesError
+from metrics.validation import load_config
 from tests.warehouse_support import (
     LOADER_PASSWORD,
     SITE_PASSWORD,

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from metrics.board import open_board
-from metrics.definitions.docs import DOCS_PATH, example_files
+from metrics.reference_docs import DOCS_PATH, example_files
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,6 +1,6 @@
 """Funnel plot: each group's figure against its size, with 95% and 99.8% limits.
 
-Built from a `metrics.funnel.Funnel` (figures as shown: points from controlled counts,
+Built from a `metrics.analyses.funnel.Funnel` (figures as shown: points from controlled counts,
 limits from those points). The chart data carry each point's figure, size, limits and
 label, never exact counts. Limits are told apart by dash (95% dashed, 99.8% dotted) and
 named in the legend; points by shape and colour (inside, outside the 95% limits only,
@@ -14,6 +14,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from metrics.analyses.funnel import Funnel, funnel_points_frame
 from metrics.charts.theme import (
     NHS_BLUE,
     SECONDARY_TEXT,
@@ -21,7 +22,6 @@ from metrics.charts.theme import (
     TEXT,
     apply_theme,
 )
-from metrics.funnel import Funnel, funnel_points_frame
 
 LIMIT_95 = "95% limits"
 LIMIT_998 = "99.8% limits"

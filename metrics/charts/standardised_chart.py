@@ -1,7 +1,7 @@
 """Crude and age-standardised rates side by side for each group, with 95% intervals.
 
 Built from figures as shown (the caller passes rates already computed from controlled
-counts, `metrics.equity.standardised_chart_data`); the data carry no event counts. The
+counts, `metrics.analyses.equity.standardised_chart_data`); the data carry no event counts. The
 two measures differ by colour, point shape and a legend, and each point's value is
 written beside it (colour is never the only cue). The x axis starts at zero, so the size
 of each group's rate is drawn to scale.
@@ -12,11 +12,10 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from metrics.analyses.standardisation import CRUDE, STANDARDISED
 from metrics.charts.theme import NHS_BLUE, SECONDARY_TEXT, TEXT, apply_theme
 
 COLUMNS = ["group", "measure", "rate", "lower", "upper", "label", "interval"]
-CRUDE = "Crude rate"
-STANDARDISED = "Age-standardised rate"
 MEASURES = [CRUDE, STANDARDISED]
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -108,3 +110,38 @@ def fingerprint(paths: list[Path]) -> str:
             continue
         digest.update(f"{path}:{stat.st_size}:{stat.st_mtime_ns}".encode())
     return digest.hexdigest()[:16]
+
+
+def resolve_data_dir(config_dir: Path, data_dir_setting: str) -> Path:
+    """ALLIANCE_DATA_DIR (for real data) wins over the data_dir written in sources.yaml."""
+    override = os.environ.get("ALLIANCE_DATA_DIR")
+    path = Path(override) if override else config_dir / data_dir_setting
+    try:
+        return path.resolve()
+    except (OSError, ValueError):  # a NUL byte or an over-long name: reported on loading
+        return path
+
+
+def fragment_texts(metric: MetricDef) -> dict[tuple[str, ...], str | None]:
+    """Every piece of SQL a metric writes, by its field path."""
+    return {
+        ("filter",): metric.filter,
+        ("value",): metric.value,
+        ("numerator", "filter"): metric.numerator.filter if metric.numerator else None,
+        ("numerator", "value"): metric.numerator.value if metric.numerator else None,
+        ("denominator", "filter"): metric.denominator.filter if metric.denominator else None,
+        ("denominator", "value"): metric.denominator.value if metric.denominator else None,
+        ("rate", "filter"): metric.rate.filter if metric.rate else None,
+        ("rate", "value"): metric.rate.value if metric.rate else None,
+    }
+
+
+# Board words for codes (metrics.labels shows them; rules.py warns about gaps).
+MISSING_NOTE = "label missing"
+
+
+def missing_labels(labels: Mapping[str, str] | None, values: Iterable[str] | None) -> list[str]:
+    """Declared values of a labelled column that have no label (for `validate`)."""
+    if labels is None or values is None:
+        return []
+    return [value for value in values if value not in labels]

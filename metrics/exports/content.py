@@ -8,7 +8,7 @@ Built once from the board for an audience:
 - "board": the board's own policy (typically whole-area totals unrounded, breakdowns
   controlled).
 
-Every figure a reader sees passes through `metrics.disclosure` here, at the output
+Every figure a reader sees passes through `metrics.analyses.disclosure` here, at the output
 boundary, and every controlled count is written to a ledger (`Disclosed`) so tests can
 prove that no suppressed number leaks into any format. Models (SPC, ITS, equity rates)
 always run on the exact figures; only what is shown is controlled. Charts are built from
@@ -39,17 +39,7 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
-from metrics.board import Board
-from metrics.charts.comparison_chart import group_rates_alt_text, group_rates_chart
-from metrics.charts.its_chart import its_chart
-from metrics.charts.part_of_whole_chart import part_of_whole_chart
-from metrics.charts.series_chart import series_chart
-from metrics.charts.spc_chart import spc_chart
-from metrics.charts.zero_axis import from_zero
-from metrics.data_status import is_synthetic, status_label, status_note
-from metrics.definitions.models import Comparison, MetricDef, SlideDef
-from metrics.definitions.validate import slide_claim_problem
-from metrics.disclosure import (
+from metrics.analyses.disclosure import (
     SUPPRESSED,
     Cell,
     Policy,
@@ -60,9 +50,7 @@ from metrics.disclosure import (
     legend,
     policy_for,
 )
-from metrics.exports import AUDIENCES, Audience, ExportFilters
-from metrics.formatting import format_money, format_value
-from metrics.impact import (
+from metrics.analyses.impact import (
     FAMILY_WORDS,
     Impact,
     ImpactRequest,
@@ -77,8 +65,7 @@ from metrics.impact import (
     studies_headline_first,
     verdict_badge,
 )
-from metrics.labels import chart_title
-from metrics.reading import (
+from metrics.analyses.reading import (
     Reading,
     SPCReading,
     default_period,
@@ -88,7 +75,21 @@ from metrics.reading import (
     scope_of,
     spc_reading,
 )
-from metrics.series import SeriesQuery
+from metrics.board import Board
+from metrics.charts import equity_figures
+from metrics.charts.comparison_chart import group_rates_alt_text, group_rates_chart
+from metrics.charts.its_chart import its_chart
+from metrics.charts.part_of_whole_chart import part_of_whole_chart
+from metrics.charts.series_chart import series_chart
+from metrics.charts.spc_chart import spc_chart
+from metrics.charts.zero_axis import from_zero
+from metrics.data_status import is_synthetic, status_label, status_note
+from metrics.definitions.models import Comparison, MetricDef, SlideDef
+from metrics.definitions.slide_claims import slide_claim_problem
+from metrics.exports import AUDIENCES, Audience, ExportFilters
+from metrics.formatting import format_money, format_value
+from metrics.labels import chart_title
+from metrics.sql.series import SeriesQuery
 
 SYNTHETIC_LABEL = "Synthetic data"
 SYNTHETIC_NOTE = (
@@ -1017,10 +1018,10 @@ class _Builder:
         return whole
 
     def comparison(self, metric: MetricDef, compare: Comparison, query: SeriesQuery) -> Any:
-        """The equity analysis behind a slide's comparison (metrics.equity: rates per
+        """The equity analysis behind a slide's comparison (metrics.analyses.equity: rates per
         population over the slide's period, the reference as asked), shared with the Equity
         page's memo."""
-        equity = importlib.import_module("metrics.equity")
+        equity = importlib.import_module("metrics.analyses.equity")
         result = self.board.memo(
             (
                 "equity",
@@ -1048,9 +1049,9 @@ class _Builder:
 
     def ratio_figure(self, result: Any, compare: Comparison) -> tuple[str, str, str]:
         """(big number, interval, label) of the group's rate against the reference's, from
-        metrics.equity's figures as shown under this audience's policy: '*' when either
+        metrics.analyses.equity's figures as shown under this audience's policy: '*' when either
         group's count is suppressed."""
-        equity = importlib.import_module("metrics.equity")
+        equity = importlib.import_module("metrics.analyses.equity")
         row = equity.shown_rates(result, self.policy).group(compare.group)
         reference = equity.group_phrase(compare.dimension, compare.reference)
         group = equity.group_phrase(compare.dimension, compare.group)
@@ -1076,7 +1077,7 @@ class _Builder:
 
     def ratio_method(self, result: Any, compare: Comparison) -> list[str]:
         """What the big number compares, in the speaker notes."""
-        equity = importlib.import_module("metrics.equity")
+        equity = importlib.import_module("metrics.analyses.equity")
         group = equity.group_phrase(compare.dimension, compare.group)
         reference = equity.group_phrase(compare.dimension, compare.reference)
         return [
@@ -1090,7 +1091,7 @@ class _Builder:
 
     def comparison_chart_content(self, result: Any, compare: Comparison) -> ChartContent:
         """The two groups' rates per financial year with their intervals, as shown."""
-        equity = importlib.import_module("metrics.equity")
+        equity = importlib.import_module("metrics.analyses.equity")
         yearly = equity.shown_yearly(result, self.policy)
         rows = yearly[
             yearly["group"].isin([compare.group, compare.reference]) & yearly["rate"].notna()
@@ -1273,7 +1274,7 @@ class _Builder:
         """Spend against budget, savings and unit costs (money is not about individuals,
         so only the activity counts behind unit costs are disclosure-controlled)."""
         # Imported here: the money engine may not import yet (its section is then unavailable).
-        money = importlib.import_module("metrics.money")
+        money = importlib.import_module("metrics.analyses.money")
         report = money.money_report(self.board)
         by_line = report.by_service_line
         budget = Table(
@@ -1359,7 +1360,7 @@ class _Builder:
 
     def equity_section(self) -> Section:
         """Rates per 100,000 a year by ethnicity and rate ratios (counts controlled)."""
-        equity = importlib.import_module("metrics.equity")
+        equity = importlib.import_module("metrics.analyses.equity")
         candidates = equity.equity_metrics(self.catalogue)
         if not candidates:
             raise ValueError("no rate metric with an equity breakdown is defined")
@@ -1422,7 +1423,7 @@ class _Builder:
         if not equity.rate_chart_data(result, self.policy).empty:
             charts.append(
                 ChartContent(
-                    equity.rate_chart(result, self.policy),
+                    equity_figures.rate_chart(result, self.policy),
                     equity.rate_alt_text(result, self.policy),
                     "equity",
                 )
@@ -1430,8 +1431,8 @@ class _Builder:
         if not equity.standardised_chart_data(result, self.policy).empty:
             charts.append(
                 ChartContent(
-                    equity.standardised_chart(result, self.policy),
-                    equity.standardised_alt_text(result, self.policy),
+                    equity_figures.standardised_chart(result, self.policy),
+                    equity_figures.standardised_alt_text(result, self.policy),
                     "equity",
                 )
             )
@@ -1492,7 +1493,7 @@ class _Builder:
 
     def data_quality_section(self) -> Section:
         """Completeness gaps, revisions, definition breaks and refresh dates."""
-        dq = importlib.import_module("metrics.data_quality")
+        dq = importlib.import_module("metrics.analyses.data_quality")
         report = dq.data_quality_report(self.board, self.query.start, self.query.end)
         paragraphs = []
         gaps = report.gaps

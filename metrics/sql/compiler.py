@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import sqlglot
 from sqlglot import exp
 
+from metrics.definitions.catalogue import fragment_texts
 from metrics.definitions.models import MetricDef, SourceDef
 from metrics.sql.fragments import Fragment, parse_fragment
 
@@ -211,20 +212,6 @@ FRAGMENT_FIELDS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("rate", "filter"), "rate_filter"),
     (("rate", "value"), "rate_value"),
 )
-
-
-def fragment_texts(metric: MetricDef) -> dict[tuple[str, ...], str | None]:
-    """Every piece of SQL a metric writes, by its field path."""
-    return {
-        ("filter",): metric.filter,
-        ("value",): metric.value,
-        ("numerator", "filter"): metric.numerator.filter if metric.numerator else None,
-        ("numerator", "value"): metric.numerator.value if metric.numerator else None,
-        ("denominator", "filter"): metric.denominator.filter if metric.denominator else None,
-        ("denominator", "value"): metric.denominator.value if metric.denominator else None,
-        ("rate", "filter"): metric.rate.filter if metric.rate else None,
-        ("rate", "value"): metric.rate.value if metric.rate else None,
-    }
 
 
 def fragment_columns(

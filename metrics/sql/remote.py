@@ -4,7 +4,7 @@ files into it.
 Two kinds of source (sources.yaml):
 
 - ``path:`` a file the project loads: ``python -m metrics warehouse load`` reads and checks
-  it exactly as the embedded database does (metrics.warehouse: every cell, every rule),
+  it exactly as the embedded database does (metrics.sql.warehouse: every cell, every rule),
   then copies the checked, typed table into the warehouse as ``<schema>.src_<id>`` (with
   the months it covers as ``<schema>.cov_<id>``): COPY through psycopg for PostgreSQL,
   Parquet in the Spark warehouse folder for local Spark. The site then only reads them.
@@ -49,7 +49,7 @@ from metrics.sql.backends import (
 )
 from metrics.sql.checks import check_table, source_facts
 from metrics.sql.compiler import covered_table_name, physical_table, table_name
-from metrics.warehouse import LoadedSource, Warehouse, open_warehouse
+from metrics.sql.warehouse import LoadedSource, Warehouse, open_warehouse
 
 ENVIRONMENT_URL = "ALLIANCE_WAREHOUSE"
 ENVIRONMENT_SCHEMA = "ALLIANCE_WAREHOUSE_SCHEMA"

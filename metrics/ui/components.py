@@ -15,6 +15,7 @@ import pyarrow as pa
 import streamlit as st
 
 from metrics import audit
+from metrics.analyses.reading import Reading, month_label, read_metric
 from metrics.board import Board
 from metrics.charts.sparkline import sparkline_svg
 from metrics.charts.spc_chart import spc_alt_text, spc_chart
@@ -24,7 +25,6 @@ from metrics.definitions.models import MetricDef
 from metrics.exports.tables import csv_bytes, excel_bytes
 from metrics.formatting import format_value
 from metrics.labels import chart_title
-from metrics.reading import Reading, month_label, read_metric
 from metrics.serving import BoardState
 from metrics.spc import icon_data_uri, icon_meaning
 from metrics.text import looks_like_a_name, plain_markdown, safe_markdown

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import streamlit as st
 
+from metrics.analyses.impact import ImpactRequest, headline, impact_sentence, run_impact
+from metrics.analyses.reading import read_metric
 from metrics.board import Board
-from metrics.definitions.assemble import expand_from_data
 from metrics.definitions.validate import ConfigLoad
 from metrics.editing import edited_metric_id
-from metrics.impact import ImpactRequest, headline, impact_sentence, run_impact
-from metrics.reading import read_metric
+from metrics.sql.expand import expand_from_data
 from metrics.ui.components import plain, spc_panel
 from metrics.ui.state import Filters
 

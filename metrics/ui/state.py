@@ -34,10 +34,10 @@ from metrics.access import (
     load_access,
     sign_in_config,
 )
-from metrics.disclosure import Policy, policy_for
-from metrics.reading import default_period
-from metrics.series import SeriesQuery
+from metrics.analyses.disclosure import Policy, policy_for
+from metrics.analyses.reading import default_period
 from metrics.serving import BoardState, holder_for
+from metrics.sql.series import SeriesQuery
 from metrics.text import looks_like_a_name, plain_markdown
 
 # ALLIANCE_CONFIG_DIR points the site at another config folder (tests, other alliances).

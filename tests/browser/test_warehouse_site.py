@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from metrics.definitions.validate import load_config
 from metrics.sql.remote import load_files
+from metrics.validation import load_config
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, READY_JS, _free_port  # noqa: F401
 from tests.warehouse_support import LOADER_PASSWORD, SITE_PASSWORD, start_postgres
 

@@ -1,6 +1,6 @@
 """Rates as public health reports them: direct age standardisation and overdispersion.
 
-Pure statistics (numbers in, numbers out); `metrics.equity` applies them to the board's
+Pure statistics (numbers in, numbers out); `metrics.analyses.equity` applies them to the board's
 series and controls what is shown.
 
 Direct age standardisation
@@ -132,6 +132,10 @@ CONFIDENCE = 0.95
 
 _BAND = re.compile(r"^\s*(\d+)\s*(?:-|to|–)\s*(\d+)\s*$")
 _OPEN = re.compile(r"^\s*(\d+)\s*(?:\+|and over|or over)\s*$")
+
+# The two rates a standardised comparison shows, as labelled in its frames and charts.
+CRUDE = "Crude rate"
+STANDARDISED = "Age-standardised rate"
 
 
 class StandardisationError(ValueError):

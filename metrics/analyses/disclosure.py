@@ -88,7 +88,7 @@ import pandas as pd
 from metrics.definitions.catalogue import Catalogue
 from metrics.definitions.models import DisclosureContext, MetricDef
 from metrics.formatting import format_value
-from metrics.series import SeriesResult
+from metrics.sql.series import SeriesResult
 
 PolicyName = Literal["mhsds", "nhs_secondary_care", "none"]
 Context = Literal["board", "public"]

@@ -28,7 +28,7 @@ from metrics.definitions.models import MetricDef, SourceDef
 from metrics.sql.backends import QueryError
 from metrics.sql.compiler import GROUP, MONTH, NOT_RECORDED, SeriesPlan, series_plan
 from metrics.sql.fragments import FragmentError
-from metrics.warehouse import Warehouse
+from metrics.sql.warehouse import Warehouse
 
 __all__ = ["NOT_RECORDED", "SeriesError", "SeriesQuery", "SeriesResult", "compute_series"]
 

@@ -72,7 +72,7 @@ from metrics.definitions.models import ColumnType, SourceChecks, SourceDef
 from metrics.sql.compiler import all_of, column, count_where, literal, month_of, table, table_name
 
 if TYPE_CHECKING:
-    from metrics.warehouse import Warehouse
+    from metrics.sql.warehouse import Warehouse
 
 WINDOW = 3  # months either side
 CHANCE_Z = 3.0  # standard deviations of Poisson variation (square-root scale)

@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from metrics.analyses.disclosure import Policy, control_count, control_value, is_controlled
 from metrics.board import Board
 from metrics.definitions.models import InterventionDef, ITSBlock, MetricDef
-from metrics.disclosure import Policy, control_count, control_value, is_controlled
 from metrics.formatting import format_money, format_value
 from metrics.its import (
     InterventionSpec,
@@ -39,7 +39,7 @@ from metrics.its.result import no_conclusion_sentence, verb_for
 from metrics.its.spec import LOG_LINK_FAMILIES, parse_seasonality
 from metrics.its.verdict import Verdict
 from metrics.labels import column_label
-from metrics.series import SeriesError, SeriesQuery
+from metrics.sql.series import SeriesError, SeriesQuery
 
 OFFSET = "population"
 DENOMINATOR = "denominator"  # a binomial model's denominator in the fitted frame

@@ -10,12 +10,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from metrics.definitions.docs import DOCS_PATH, render_reference, write_reference
 from metrics.definitions.issues import issues_to_json
 from metrics.definitions.schema import render_schemas, write_schemas
-from metrics.definitions.validate import validate_config
+from metrics.reference_docs import DOCS_PATH, render_reference, write_reference
+from metrics.validation import validate_config
 
-DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "config"
+DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "config"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -1,7 +1,7 @@
 """Loader options of sources.yaml: where the header is, column renames, and the unpivot
 of month-per-column sheets (issue 15, "sources as analysts get them").
 
-The warehouse (metrics.warehouse) reads a file into a raw table of text cells, each row
+The warehouse (metrics.sql.warehouse) reads a file into a raw table of text cells, each row
 carrying its line in the file; these functions say what to do with that table, and what
 is wrong, without running anything themselves:
 

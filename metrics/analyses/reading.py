@@ -29,10 +29,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from metrics.board import Board
-from metrics.definitions.catalogue import Catalogue
-from metrics.definitions.models import MetricDef
-from metrics.disclosure import (
+from metrics.analyses.disclosure import (
     SUPPRESSED,
     Cell,
     Policy,
@@ -42,10 +39,13 @@ from metrics.disclosure import (
     is_controlled,
     policy_for,
 )
+from metrics.board import Board
+from metrics.definitions.catalogue import Catalogue
+from metrics.definitions.models import MetricDef
 from metrics.formatting import format_change, format_value
-from metrics.series import SeriesError, SeriesQuery
 from metrics.spc import FacetSPC, SPCOptions, SPCResult, compute_spc, icon_meaning
 from metrics.spc.wording import rule_meaning
+from metrics.sql.series import SeriesError, SeriesQuery
 
 Audience = Literal["board", "public"]
 Scope = Literal["area", "neighbourhood", "borough"]
@@ -623,7 +623,7 @@ def _shown_spc(
     shown_result = None
     if result is not None:
         # Values as shown, and the centre line and limits worked out from them wherever
-        # exact ones could give a controlled count back (metrics.disclosure).
+        # exact ones could give a controlled count back (metrics.analyses.disclosure).
         points = control_spc_points(result.points, whole, metric, policy, top_level=top_level)
         facets = tuple(
             dataclasses.replace(f, latest_value=shown_value(f.latest_date))

@@ -65,7 +65,6 @@ import csv
 import datetime as dt
 import functools
 import math
-import os
 import shutil
 import tempfile
 import threading
@@ -83,7 +82,13 @@ from sqlglot import exp
 from metrics.definitions.issues import Issue, closest, did_you_mean
 from metrics.definitions.models import ColumnDef, ColumnType, SourceDef, UnpivotDef
 from metrics.files import FileProblem, read_table
-from metrics.loading import (
+from metrics.sql.backends import (
+    Backend,
+    DuckDBBackend,
+    QueryRefused,
+)
+from metrics.sql.compiler import covered_table_name, emit, table_name
+from metrics.sql.loading import (
     CELL_COLUMN,
     HEADER_HINT,
     Problem,
@@ -91,12 +96,6 @@ from metrics.loading import (
     plan_rename,
     plan_unpivot,
 )
-from metrics.sql.backends import (
-    Backend,
-    DuckDBBackend,
-    QueryRefused,
-)
-from metrics.sql.compiler import covered_table_name, emit, table_name
 
 DEFAULT_QUERY_TIMEOUT = 10.0  # seconds; sources.yaml query_timeout_seconds overrides it
 
@@ -262,16 +261,6 @@ class Warehouse:
         finally:
             if self._files is not None:
                 shutil.rmtree(self._files, ignore_errors=True)
-
-
-def resolve_data_dir(config_dir: Path, data_dir_setting: str) -> Path:
-    """ALLIANCE_DATA_DIR (for real data) wins over the data_dir written in sources.yaml."""
-    override = os.environ.get("ALLIANCE_DATA_DIR")
-    path = Path(override) if override else config_dir / data_dir_setting
-    try:
-        return path.resolve()
-    except (OSError, ValueError):  # a NUL byte or an over-long name: reported on loading
-        return path
 
 
 READ_ONLY_CONFIG = {

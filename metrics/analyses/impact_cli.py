@@ -3,7 +3,7 @@
     python -m metrics impact [CONFIG_DIR] [--metric ID] [--json]
 
 Every metric with an `its:` block, the board's headline study (board.yaml headline_study)
-first, each fitted by `metrics.impact.run_impact` as the Impact page fits it (the whole
+first, each fitted by `metrics.analyses.impact.run_impact` as the Impact page fits it (the whole
 area, the board's own request, the same memo key). `--json` prints a list of studies:
 
     {"metric", "title", "headline_study", "interventions", "model", "design", "verdict",
@@ -26,7 +26,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "config"
+DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "config"
 EXIT_OK, EXIT_INPUT = 0, 2
 
 
@@ -44,7 +44,7 @@ def register(subparsers: Any) -> None:
 
 def study_json(board: Any, impact: Any) -> dict[str, Any]:
     """One study as JSON (see the module docstring)."""
-    from metrics.impact import (
+    from metrics.analyses.impact import (
         block_model,
         cumulative_sentence,
         headline,
@@ -90,8 +90,8 @@ def study_json(board: Any, impact: Any) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from metrics.analyses.impact import ImpactRequest, run_impact, studies_headline_first
     from metrics.board import open_board
-    from metrics.impact import ImpactRequest, run_impact, studies_headline_first
 
     config = Path(args.config_dir or os.environ.get("ALLIANCE_CONFIG_DIR") or DEFAULT_CONFIG)
     if not config.is_dir():
@@ -133,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _report(board: Any, impacts: list[Any]) -> str:
-    from metrics.impact import (
+    from metrics.analyses.impact import (
         cumulative_sentence,
         diagnostics_for_analysts,
         headline,

@@ -72,11 +72,11 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from metrics.analyses.disclosure import Policy, count_as_shown, is_controlled
+from metrics.analyses.equity import provisional_start
 from metrics.board import Board
 from metrics.definitions.models import MetricDef
-from metrics.disclosure import Policy, count_as_shown, is_controlled
-from metrics.equity import provisional_start
-from metrics.series import SeriesError, SeriesQuery
+from metrics.sql.series import SeriesError, SeriesQuery
 
 Kind = Literal["proportion", "rate"]
 

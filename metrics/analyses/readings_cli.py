@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "config"
+DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "config"
 
 
 def _month(text: str) -> dt.date:
@@ -45,9 +45,9 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from metrics.analyses.reading import readings, span_label
     from metrics.board import open_board
-    from metrics.reading import readings, span_label
-    from metrics.series import SeriesQuery
+    from metrics.sql.series import SeriesQuery
 
     config = Path(args.config_dir or os.environ.get("ALLIANCE_CONFIG_DIR") or DEFAULT_CONFIG)
     if not config.is_dir():

@@ -18,7 +18,7 @@ chosen period is pooled per group:
   populations treated as known). No interval is given when either group has no events.
 
 The intervals above assume events are independent (Poisson). Where a group's monthly
-counts vary more than that beyond chance (`metrics.standardisation.monthly_dispersion`:
+counts vary more than that beyond chance (`metrics.analyses.standardisation.monthly_dispersion`:
 Pearson X^2 / df against a smooth trend, tested at 5%), every interval built on the
 group's counts is widened by sqrt(phi) (the rate's about the rate; phi added to the
 group's term of the log ratio's variance), and the page says so (`dispersion_sentence`).
@@ -28,7 +28,7 @@ age-standardised rates (2013 European Standard Population, Dobson intervals) and
 ratios of standardised rates, from the events and person-years by group and age band
 (`age_specific_cells`: the metric's own queries grouped by age band too). Methods,
 sources and the aggregation of the standard's five-year bands are in
-`metrics.standardisation`.
+`metrics.analyses.standardisation`.
 
 A group without population figures (ethnicity "Not stated", a blank "Not recorded") has
 events but no rate; it is listed with the reason. The latest provisional months of the
@@ -37,7 +37,7 @@ readings.
 
 Disclosure: the analysis (`equity_rates`, `pool_rates`, `yearly_rate_ratios`) works on
 exact numbers. Everything shown goes through `shown_rates` / `shown_yearly` under the
-page's policy: each group's event count is controlled (`metrics.disclosure`), and its
+page's policy: each group's event count is controlled (`metrics.analyses.disclosure`), and its
 rate, Garwood interval, rate ratio and ratio interval are recomputed from the counts as
 shown (rounded), never from the exact ones. Otherwise rate x person-years / 100,000 beside
 a rounded count would give the exact count back (a count shown as 15 with a rate from 17
@@ -59,24 +59,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from statistics import NormalDist
 
-import altair as alt
 import numpy as np
 import pandas as pd
 from dateutil.relativedelta import relativedelta
 from scipy.stats import chi2
 from sqlglot import exp
 
-from metrics.board import Board
-from metrics.charts.equity_chart import group_rates_points, ratio_trend, share_lines
-from metrics.charts.standardised_chart import (
-    CRUDE,
-    STANDARDISED,
-    crude_and_standardised_alt_text,
-    crude_and_standardised_chart,
-)
-from metrics.definitions.catalogue import Catalogue
-from metrics.definitions.models import MetricDef
-from metrics.disclosure import (
+from metrics.analyses.disclosure import (
     MISSING,
     SUPPRESSED,
     Policy,
@@ -84,7 +73,24 @@ from metrics.disclosure import (
     control_ratio,
     count_as_shown,
 )
-from metrics.series import SeriesError, SeriesQuery
+from metrics.analyses.standardisation import (
+    CRUDE,
+    DSR,
+    NOT_JUDGED,
+    ROUNDING_VARIANCE_TO_5,
+    STANDARD_NAME,
+    STANDARDISED,
+    Dispersion,
+    StandardisationError,
+    band_weights,
+    directly_standardised_rate,
+    dsr_ratio,
+    monthly_dispersion,
+    widen,
+)
+from metrics.board import Board
+from metrics.definitions.catalogue import Catalogue
+from metrics.definitions.models import MetricDef
 from metrics.sql.backends import QueryError
 from metrics.sql.compiler import (
     GROUP,
@@ -95,19 +101,7 @@ from metrics.sql.compiler import (
     series_plan,
 )
 from metrics.sql.fragments import FragmentError
-from metrics.standardisation import (
-    DSR,
-    NOT_JUDGED,
-    ROUNDING_VARIANCE_TO_5,
-    STANDARD_NAME,
-    Dispersion,
-    StandardisationError,
-    band_weights,
-    directly_standardised_rate,
-    dsr_ratio,
-    monthly_dispersion,
-    widen,
-)
+from metrics.sql.series import SeriesError, SeriesQuery
 
 DIMENSIONS = ("ethnicity", "age_band", "gender", "lcn")
 DIMENSION_TITLES = {
@@ -553,7 +547,7 @@ def _month_numbers(months: pd.Series) -> np.ndarray:
 
 
 def group_dispersion(frame: pd.DataFrame, policy: Policy | None = None) -> dict[str, Dispersion]:
-    """Each group's dispersion factor from its monthly counts (`metrics.standardisation.
+    """Each group's dispersion factor from its monthly counts (`metrics.analyses.standardisation.
     monthly_dispersion`), with person-years (population / 12) as exposure.
 
     Under a `policy` that applies, the counts are those shown (`count_as_shown`): a group
@@ -1635,35 +1629,6 @@ def standardised_chart_data(result: EquityResult, policy: Policy) -> pd.DataFram
     return pd.DataFrame(rows, columns=columns)
 
 
-def standardised_chart(result: EquityResult, policy: Policy) -> alt.LayerChart:
-    """Crude beside age-standardised rates per group (metrics.charts.standardised_chart)."""
-    return crude_and_standardised_chart(
-        standardised_chart_data(result, policy),
-        x_title=f"Rate per {result.per:,.0f} a year (95% CI)",
-    )
-
-
-def standardised_alt_text(result: EquityResult, policy: Policy) -> str:
-    data = standardised_chart_data(result, policy)
-    table = shown_standardised(result, policy)
-    hidden = [] if table is None else [g.group for g in table.groups if g.suppressed]
-    what = (
-        f"{result.metric.title.lower()} by {result.dimension.replace('_', ' ')}, "
-        f"{result.period_text.replace(' and ', ' to ')}"
-    )
-    return crude_and_standardised_alt_text(data, what=what, hidden=hidden)
-
-
-def rate_chart(
-    result: EquityResult, policy: Policy, *, height: int | None = None
-) -> alt.LayerChart:
-    """Rates per 100,000 a year as points with 95% CI bars, one row per group
-    (`metrics.charts.equity_chart.group_rates_points`), from the figures as shown."""
-    return group_rates_points(
-        rate_chart_data(result, policy), per_text=f"{result.per:,.0f}", height=height
-    )
-
-
 def rate_alt_text(result: EquityResult, policy: Policy) -> str:
     data = rate_chart_data(result, policy)
     if data.empty:
@@ -1696,16 +1661,6 @@ def ratio_trend_data(result: EquityResult, group: str, policy: Policy) -> pd.Dat
     return rows[
         ["fin_year", "rate_ratio", "ratio_lower", "ratio_upper", "months", "year_kind"]
     ].reset_index(drop=True)
-
-
-def ratio_trend_chart(result: EquityResult, group: str, policy: Policy) -> alt.LayerChart:
-    """Rate ratio of `group` vs the reference by financial year, with 95% CI bars
-    (`metrics.charts.equity_chart.ratio_trend`), from the figures as shown."""
-    return ratio_trend(
-        ratio_trend_data(result, group, policy),
-        group=group,
-        reference=result.reference or "reference",
-    )
 
 
 def ratio_trend_alt_text(result: EquityResult, group: str, policy: Policy) -> str:
@@ -1854,34 +1809,6 @@ def bed_share_table(share: BedShare, policy: Policy) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows).astype("str")
-
-
-def bed_share_chart(share: BedShare, policy: Policy) -> alt.LayerChart:
-    """Yearly bed-day share (controlled as a whole-area figure) and population share: two
-    lines told apart by colour, dash, point shape and legend
-    (`metrics.charts.equity_chart.share_lines`)."""
-    rows = []
-    for r in share.yearly.itertuples():
-        cell = control_ratio(
-            r.numerator,
-            r.denominator,
-            policy,
-            per=share.metric.per,
-            decimals=share.metric.decimals,
-            top_level=True,
-        )
-        if cell.value is not None:
-            rows.append({"fin_year": r.fin_year, "series": BED_SHARE_SERIES, "share": cell.value})
-        if pd.notna(r.population_share):
-            rows.append(
-                {
-                    "fin_year": r.fin_year,
-                    "series": POPULATION_SHARE_SERIES,
-                    "share": round(float(r.population_share), 1),
-                }
-            )
-    data = pd.DataFrame(rows, columns=["fin_year", "series", "share"])
-    return share_lines(data, group=share.group, series=[BED_SHARE_SERIES, POPULATION_SHARE_SERIES])
 
 
 def bed_share_alt_text(share: BedShare, policy: Policy) -> str:
