@@ -52,11 +52,20 @@ class Exclusion:
     reason: str
 
 
-# Nothing is excluded: every serious violation found so far has a fix on our side (the
+# Every serious violation found on the pages' own content has a fix on our side (the
 # theme's text colour for st.caption's contrast, our own described sparkline instead of
 # st.metric's chart_data, wrapped st.code blocks). Add an entry only for a defect inside
 # Streamlit's own chrome that no config or markup of ours can reach.
-EXCLUSIONS: tuple[Exclusion, ...] = ()
+NAV_REASON = (
+    "On a narrow screen st.navigation(position='top') moves the page links into the "
+    "sidebar, where Streamlit 1.67 wraps each section's <li> items in a <div> directly "
+    "inside the <ul> (no config or markup of ours reaches it; at 1400 px the links are in "
+    "the top bar and pass)."
+)
+EXCLUSIONS: tuple[Exclusion, ...] = (
+    Exclusion("list", '[data-testid="stSidebarNavItems"]', "st.navigation", NAV_REASON),
+    Exclusion("listitem", '[data-testid="stSidebarNavItems"] li', "st.navigation", NAV_REASON),
+)
 
 # Pages that test_pages_e2e may not deep-link: the analysts' pages and two more showcase
 # slides (the ITS slide with a story, an SPC slide). An entry whose name PAGES already has
