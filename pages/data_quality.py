@@ -6,22 +6,61 @@ Deep link: ?source=ID shows that source's measures in the completeness heatmap.
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from metrics.analyses.data_quality import (
+    DataQualityReport,
     completeness_alt_text,
     data_quality_report,
     revision_sentence,
     revisions_alt_text,
 )
+from metrics.analyses.reading import month_label
 from metrics.charts.data_quality_chart import (
     completeness_heatmap,
     revisions_chart,
 )
-from metrics.ui.components import cached_table, chart, fitted_table, plain, unknown_in_link
+from metrics.labels import code_labels
+from metrics.ui.components import (
+    cached_table,
+    chart,
+    downloads,
+    fitted_table,
+    plain,
+    unknown_in_link,
+)
 from metrics.ui.state import page_context, url_param
 
 ALL_SOURCES = "all"
+VINTAGE_WORDS = {
+    "measure_key": "Measure id",
+    "first_value": "First reported",
+    "first_extract": "First extract",
+    "latest_value": "Latest value",
+    "latest_extract": "Latest extract",
+    "latest_status": "Latest status",
+    "extracts": "Extracts",
+    "months_to_latest": "Months to latest",
+    "first_pct_of_latest": "First as % of latest",
+    "revision_pct": "Revision %",
+    "final": "Final",
+}
+REFRESH_WORDS = {
+    "source_id": "Source id",
+    "title": "Source",
+    "status": "Status",
+    "file": "File",
+    "file_modified": "File modified",
+    "rows": "Rows",
+    "first_period": "First",
+    "last_period": "Last",
+    "provisional_months": "Provisional months",
+    "provisional": "Provisional",
+    "owner": "Owner",
+    "refresh": "Refresh",
+    "problem": "Problem",
+}
 
 state, filters = page_context()
 board = state.board
@@ -33,6 +72,60 @@ st.caption(
     "period chosen in the sidebar). A month with no data is shown as a gap on every chart, "
     "never as zero."
 )
+
+
+def measure_words(key: str) -> str:
+    """A revisions measure ('activity:bed_days_acute') in board words ('Bed days, acute'):
+    its label in sources.yaml, else its source's title and the measure."""
+    source_id, _, measure = str(key).partition(":")
+    label = (code_labels(catalogue, "measure") or {}).get(measure)
+    if label:
+        return label
+    source = catalogue.sources.get(source_id)
+    return f"{source.title if source else source_id}: {measure.replace('_', ' ')}"
+
+
+def metric_titles(ids: object) -> str:
+    """'open_referrals, employment_rate' as the metrics' titles."""
+    parts = [part.strip() for part in str(ids or "").split(",") if part.strip()]
+    return "; ".join(catalogue.metrics[m].title if m in catalogue.metrics else m for m in parts)
+
+
+def day_words(value: object) -> str:
+    """A date or timestamp as '15 May 2013' ('' when there is none)."""
+    return "" if value is None or pd.isna(value) else f"{pd.Timestamp(value):%-d %b %Y}"
+
+
+def vintages_in_words(report: DataQualityReport) -> pd.DataFrame:
+    """The revisions vintages with board words for measures, months and dates."""
+    frame = report.vintages.copy() if report.vintages is not None else pd.DataFrame()
+    if frame.empty:
+        return frame
+    words = pd.DataFrame(
+        {
+            "Measure": frame["measure_key"].map(measure_words),
+            "Month": frame["month"].map(lambda m: f"{m:%b %Y}"),
+        }
+    )
+    frame["first_extract"] = frame["first_extract"].map(day_words)
+    frame["latest_extract"] = frame["latest_extract"].map(day_words)
+    frame["first_pct_of_latest"] = frame["first_pct_of_latest"].round(1)
+    frame["revision_pct"] = frame["revision_pct"].round(1)
+    table = pd.concat([words, frame.drop(columns="month").rename(columns=VINTAGE_WORDS)], axis=1)
+    table["Revision"] = ["" if pd.isna(v) else f"{v:+.1f}%" for v in frame["revision_pct"]]
+    return table
+
+
+def refresh_in_words(report: DataQualityReport) -> pd.DataFrame:
+    """The last-refresh table with board words for its columns and when files changed."""
+    frame = report.refresh.copy()
+    frame["file_modified"] = [
+        "" if v is None or pd.isna(v) else f"{pd.Timestamp(v):%-d %b %Y %H:%M}"
+        for v in frame["file_modified"]
+    ]
+    frame["problem"] = frame["problem"].fillna("").astype(str)
+    return frame.rename(columns=REFRESH_WORDS)
+
 
 report = data_quality_report(board, filters.start, filters.end)
 report_key = ("data_quality", filters.start, filters.end)  # what is drawn, made once per board
@@ -106,9 +199,22 @@ else:
         ),
     )
     with st.expander("First reported and latest value, month by month"):
+        # The values and how far they moved on screen (it fits 1280 px); the download
+        # carries every column, extract dates and counts too.
         fitted_table(
-            cached_table((*report_key, "vintages"), lambda: report.vintages), key="dq_vintages"
+            cached_table(("data_quality", "vintages"), lambda: vintages_in_words(report)),
+            key="dq_vintages",
+            column_order=[
+                "Measure",
+                "Month",
+                "First reported",
+                "Latest value",
+                "Revision",
+                "Latest extract",
+                "Latest status",
+            ],
         )
+        downloads(lambda: vintages_in_words(report), "Revisions month by month", key="dq_vintages")
 
 # ---------------------------------------------------------------- definition breaks
 st.header("Definition breaks")
@@ -121,32 +227,48 @@ st.caption(
 if report.definition_breaks.empty:
     st.info("No definition breaks are recorded.")
 else:
-    fitted_table(
-        report.definition_breaks[
-            [
-                "title",
-                "month",
-                "sources",
-                "metrics_count",
-                "modelled_in",
-                "description",
-                "metrics",
-                "id",
-            ]
-        ].rename(
-            columns={
-                "id": "Id",
-                "title": "Break",
-                "month": "From",
-                "description": "What changed",
-                "sources": "Sources spanning it",
-                "metrics": "Metrics on those sources",
-                "metrics_count": "Metrics",
-                "modelled_in": "Modelled in",
-            }
-        ),
-        key="dq_breaks",
+    breaks = report.definition_breaks.assign(
+        month=report.definition_breaks["month"].map(month_label),
+        metrics=report.definition_breaks["metrics"].map(metric_titles),
+        modelled_in=report.definition_breaks["modelled_in"].map(metric_titles),
     )
+    breaks = breaks[
+        [
+            "title",
+            "month",
+            "sources",
+            "metrics_count",
+            "modelled_in",
+            "description",
+            "metrics",
+            "id",
+        ]
+    ].rename(
+        columns={
+            "id": "Id",
+            "title": "Break",
+            "month": "From",
+            "description": "What changed",
+            "sources": "Sources spanning it",
+            "metrics": "Metrics on those sources",
+            "metrics_count": "Metrics",
+            "modelled_in": "Modelled in",
+        }
+    )
+    fitted_table(
+        breaks,
+        key="dq_breaks",
+        column_order=[
+            "Break",
+            "From",
+            "What changed",
+            "Sources spanning it",
+            "Metrics",
+            "Metrics on those sources",
+            "Modelled in",
+        ],
+    )
+    downloads(breaks, "Definition breaks", key="dq_breaks")
 
 # ---------------------------------------------------------------- refresh
 st.header("Last refresh")
@@ -154,26 +276,30 @@ st.caption(
     "When each source file last changed, what it holds, and which of its latest months are "
     "provisional (sources.yaml: provisional_months)."
 )
+refresh = refresh_in_words(report)
+# What each source holds on screen (it fits 1280 px), its file one click away; the
+# download carries every column.
 fitted_table(
-    report.refresh.rename(
-        columns={
-            "source_id": "Source",
-            "title": "Title",
-            "status": "Status",
-            "file": "File",
-            "file_modified": "File modified",
-            "rows": "Rows",
-            "first_period": "First",
-            "last_period": "Last",
-            "provisional_months": "Provisional months",
-            "provisional": "Provisional",
-            "owner": "Owner",
-            "refresh": "Refresh",
-            "problem": "Problem",
-        }
-    ),
+    refresh,
     key="dq_refresh",
+    column_order=[
+        "Source",
+        "Status",
+        "First",
+        "Last",
+        "Provisional",
+        "Refresh",
+        "Owner",
+        *(["Problem"] if refresh["Problem"].astype(bool).any() else []),
+    ],
 )
+with st.expander("Files behind each source"):
+    fitted_table(
+        refresh,
+        key="dq_refresh_files",
+        column_order=["Source", "Source id", "File", "File modified", "Rows"],
+    )
+downloads(refresh, "Last refresh", key="dq_refresh")
 
 # ---------------------------------------------------------------- validation
 st.header("Validation issues")

@@ -17,6 +17,7 @@ read the same figures.
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from metrics.analyses.disclosure import legend, shows_suppression
@@ -120,6 +121,33 @@ dimension = st.radio(
 )
 
 
+def rate_labels(frame: pd.DataFrame, rate: str, rate_ci: str, ratio: str) -> dict[str, str]:
+    """Short on-screen headings for a rate table's columns (the frame and the download keep
+    the full names, units and all)."""
+    labels = {}
+    for name in frame.columns:
+        if name.startswith(rate):
+            labels[name] = "Standardised rate" if name.startswith("Age") else "Rate"
+        elif name == rate_ci:
+            labels[name] = "Rate 95% CI"
+        elif name.startswith(ratio):
+            labels[name] = "Rate ratio"
+        elif name.startswith("95% CI (") and "ratio" in name:
+            labels[name] = "Ratio 95% CI"
+        elif name == "Interval excludes 1":
+            labels[name] = "Excludes 1"
+    return labels
+
+
+def group_notes(frame: pd.DataFrame, group_title: str) -> None:
+    """Each group's note (why a figure is missing, or widened intervals) under its table."""
+    if "Note" not in frame or group_title not in frame:
+        return
+    for group, note in zip(frame[group_title], frame["Note"], strict=True):
+        if note and note not in ("nan", "None"):
+            st.caption(f"**{plain(group)}:** {plain(note)}.")
+
+
 def analyse(reference: str | None) -> EquityResult:
     return board.memo(
         ("equity", metric_id, dimension, filters.start, filters.end, filters.lcn, reference),
@@ -210,9 +238,20 @@ st.caption(
     "**What this shows:** events in the period, person-years (each month counts one twelfth "
     "of the group's mid-year population), the rate per 100,000 a year with its exact 95% "
     f"confidence interval, and the rate ratio against {plain(reference)} with its 95% "
-    "interval. 'Interval excludes 1' means the difference is unlikely to be chance alone."
+    "interval (the group's rate divided by the reference rate: 1 is the same rate). "
+    "'Excludes 1' (the ratio's interval excludes 1) means the difference is unlikely to be "
+    "chance alone."
 )
-fitted_table(table, key="equity_rates")
+group_title = DIMENSION_TITLES.get(dimension, dimension)
+# Short headings (the units are in the caption above) and each group's note below the
+# table: every column fits 1280 px. The download carries every figure.
+fitted_table(
+    table,
+    key="equity_rates",
+    column_config=rate_labels(table, "Rate per", "95% CI (rate)", "Rate ratio vs"),
+    column_order=[c for c in table.columns if c != "Note"],
+)
+group_notes(table, group_title)
 if shows_suppression(table):
     st.caption(plain(legend(policy)))
 st.download_button(
@@ -242,10 +281,25 @@ else:
         "age, so part of a gap in crude rates can be age alone. The age-standardised rate "
         f"is the rate each group would have with the age mix of the {STANDARD_NAME} "
         "(direct standardisation), with its 95% confidence interval; the standardised "
-        f"rate ratio compares it with {plain(reference)}'s."
+        f"rate ratio compares it with {plain(reference)}'s. Rates are per 100,000 adults a "
+        "year."
     )
     standardised = standardised_table(result, policy)
-    fitted_table(standardised, key="equity_standardised")
+    fitted_table(
+        standardised,
+        key="equity_standardised",
+        column_config={
+            **rate_labels(
+                standardised,
+                "Age-standardised rate per",
+                "95% CI (standardised rate)",
+                "Standardised rate ratio vs",
+            ),
+            **{c: "Crude rate" for c in standardised.columns if c.startswith("Crude rate per")},
+        },
+        column_order=[c for c in standardised.columns if c != "Note"],
+    )
+    group_notes(standardised, group_title)
     if shows_suppression(standardised):
         st.caption(plain(legend(policy)))
     if not standardised_chart_data(result, policy).empty:

@@ -32,7 +32,7 @@ from metrics.analyses.impact import (
 from metrics.charts.its_chart import its_alt_text, its_chart
 from metrics.its.spec import FAMILIES
 from metrics.labels import chart_title
-from metrics.ui.components import chart, fitted_table, plain, unknown_in_link
+from metrics.ui.components import chart, downloads, fitted_table, plain, unknown_in_link
 from metrics.ui.state import current_policy, page_context, url_param
 
 state, filters = page_context()
@@ -255,7 +255,21 @@ with st.expander("Is the model trustworthy? (the model's checks in plain English
 with st.expander("Details for analysts (tests and coefficients)"):
     for line in diagnostics_for_analysts(result):
         st.markdown(f"- {plain(line)}")
-    fitted_table(result.coefficients, key="impact_coefficients", hide_index=False)
+    # Four decimals on screen (full precision would run off a 1280 px page); the download
+    # carries them in full.
+    fitted_table(
+        result.coefficients.round(4),
+        key="impact_coefficients",
+        column_config={
+            "term": "Term",
+            "estimate": "Estimate",
+            "se": "Standard error",
+            "ci_low": "Interval low",
+            "ci_high": "Interval high",
+            "p_value": "p-value",
+        },
+    )
+    downloads(result.coefficients, "Model coefficients", key="impact_coefficients")
 
 st.download_button(
     "Download observed, fitted and counterfactual values (CSV)",

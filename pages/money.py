@@ -80,6 +80,29 @@ MONTHLY_WORDS = {
 }
 
 
+# On screen the units go in the captions above the tables (headings stay short).
+MONTHLY_SHORT = {
+    "Budget (£)": "Budget",
+    "Actual (£)": "Actual",
+    "Variance (£)": "Variance",
+    "Budget to date (£)": "Budget to date",
+    "Actual to date (£)": "Actual to date",
+    "Variance to date (£)": "Variance to date",
+    "Forecast outturn (£)": "Forecast outturn",
+}
+
+
+def money_widths(frame: pd.DataFrame, columns: list[str]) -> dict[str, int]:
+    """Widths (px) for pound columns shown with thousands separators (-1,234,567.89)."""
+    widths = {}
+    for column in columns:
+        values = frame[column].dropna() if column in frame else pd.Series(dtype=float)
+        cell = max((len(f"{v:,.2f}") for v in values), default=0)
+        label = MONTHLY_SHORT[MONTHLY_WORDS[column]]
+        widths[MONTHLY_WORDS[column]] = int(max(cell, len(label)) * 7.4) + 30
+    return widths
+
+
 def monthly_in_words(frame: pd.DataFrame) -> pd.DataFrame:
     table = frame.copy()
     if "month" in table:
@@ -342,12 +365,49 @@ unit_period = period_words(report.fin_year, report.through_month)
 sentence = bed_day_sentence(report.unit_costs, unit_period)
 if sentence:
     st.markdown(plain(sentence))
-fitted_table(
-    cached_table(
-        (*report_key, "unit_costs"), lambda: unit_costs_in_words(report.unit_costs, unit_period)
-    ),
-    key="money_unit_costs",
+unit_table = cached_table(
+    (*report_key, "unit_costs"), lambda: unit_costs_in_words(report.unit_costs, unit_period)
 )
+unit_cost_column = unit_table.column_names[3]  # "Unit cost, 2024/25 (Apr 2024 to Mar 2025)"
+st.caption(
+    f"**Unit cost** over {plain(unit_period)}, against the same months a year before "
+    "(pounds per unit)."
+)
+# The cost and its change on screen; what it is worked out from one click away (all of it
+# fits 1280 px that way), and the downloads carry every column.
+fitted_table(
+    unit_table,
+    key="money_unit_costs",
+    column_config={
+        unit_cost_column: "Unit cost",
+        "Same months a year before": "A year before",
+        "Provisional months": "Provisional",
+    },
+    column_order=[
+        "Service line",
+        "Unit",
+        unit_cost_column,
+        "Same months a year before",
+        "Change",
+        "Provisional months",
+    ],
+)
+with st.expander("Spend and activity behind each unit cost"):
+    fitted_table(
+        unit_table,
+        key="money_unit_costs_detail",
+        column_config={"Months without activity": "Months left out"},
+        column_order=[
+            "Service line",
+            "Providers",
+            "Spend counted",
+            "Activity",
+            "Months without activity",
+        ],
+    )
+    st.caption(
+        "Months left out: months with spend but no activity recorded, not counted in the unit cost."
+    )
 downloads(
     lambda: unit_costs_in_words(report.unit_costs, unit_period),
     f"Unit costs {fin_year}",
@@ -411,4 +471,31 @@ fitted_table(
 downloads(lambda: savings_display(report.savings), f"Savings {fin_year}", key="money_savings")
 
 with st.expander("Monthly figures for analysts"):
-    fitted_table(monthly_in_words(report.monthly), key="money_monthly")
+    # Two tables of five columns (each fits 1280 px); the downloads carry every column.
+    monthly = cached_table((*report_key, "monthly"), lambda: monthly_in_words(report.monthly))
+    pounds = {
+        name: st.column_config.NumberColumn(label, format="localized")
+        for name, label in MONTHLY_SHORT.items()
+    }
+    st.caption("**Each month** (pounds)")
+    fitted_table(
+        monthly,
+        key="money_monthly",
+        column_config=pounds,
+        column_order=["Month", "Budget (£)", "Actual (£)", "Variance (£)", "Provisional"],
+        fixed=money_widths(report.monthly, ["budget_gbp", "actual_gbp", "variance_gbp"]),
+    )
+    st.caption("**Year to date**, and the forecast for the whole year made that month (pounds)")
+    to_date = ["cumulative_budget_gbp", "cumulative_actual_gbp", "cumulative_variance_gbp"]
+    fitted_table(
+        monthly,
+        key="money_monthly_to_date",
+        column_config=pounds,
+        column_order=["Month", *(MONTHLY_WORDS[c] for c in to_date), "Forecast outturn (£)"],
+        fixed=money_widths(report.monthly, [*to_date, "forecast_outturn_gbp"]),
+    )
+    downloads(
+        lambda: monthly_in_words(report.monthly),
+        f"Monthly figures {fin_year}",
+        key="money_monthly",
+    )

@@ -19,7 +19,6 @@ from metrics.charts.spc_chart import (
 )
 from metrics.definitions.catalogue import Catalogue
 from metrics.definitions.models import ColumnDef, InterventionDef, SourceDef
-from metrics.validation import load_config, validate_config
 from metrics.its import InterventionSpec, ITSSpec, fit_its
 from metrics.labels import (
     MISSING_NOTE,
@@ -30,6 +29,7 @@ from metrics.labels import (
 )
 from metrics.spc import SPCOptions, compute_spc
 from metrics.spc.wording import rule_meaning
+from metrics.validation import load_config, validate_config
 from tests.apptest_support import run_page
 
 # --------------------------------------------------------------------------- labels

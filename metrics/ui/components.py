@@ -446,6 +446,9 @@ CELL_PADDING_PX = 22
 MIN_COLUMN_PX = 64
 LINE_PX = 19
 MAX_LINES = 5
+DEFAULT_ROW_PX = 35  # the data grid's row and header heights
+HEADER_PX = 35
+WHOLE_TABLE_ROWS = 20  # a table of up to this many rows is drawn whole
 
 
 def _text_widths(data: pd.DataFrame | pa.Table, sample: int = 400) -> dict[str, tuple[int, int]]:
@@ -552,11 +555,17 @@ def fitted_table(
         config.setdefault(name, given)
     wide = sum(planned.values()) > PHONE_WIDTH_PX
     safe = re.sub(r"[^A-Za-z0-9_-]+", "_", key)
+    # A short table is drawn whole (no scrolling inside the page for its last rows).
+    rows = data.num_rows if isinstance(data, pa.Table) else len(data)
+    height: int | str = "auto"
+    if rows <= WHOLE_TABLE_ROWS:
+        height = HEADER_PX + rows * (row_height or DEFAULT_ROW_PX) + 3
     with st.container(key=f"{'wide_table' if wide else 'table'}_{safe}"):
         st.dataframe(
             data,
             hide_index=hide_index,
             width="stretch",
+            height=height,  # type: ignore[arg-type]
             column_config=config,
             column_order=column_order,
             row_height=row_height,
