@@ -159,6 +159,11 @@ else:
         lambda: completeness_heatmap(shown, by_source=by_source),
         completeness_alt_text(shown, by_source=by_source),
         key=(*report_key, "completeness", source_choice),
+        title=(
+            "Complete months, every source"
+            if by_source
+            else f"Complete months, {catalogue.sources[source_choice].title}"
+        ),
         what_this_shows=(
             "each row is a "
             + ("source" if by_source else "measure")
@@ -191,6 +196,7 @@ else:
         lambda: revisions_chart(report.revisions_by_lag),
         revisions_alt_text(report.revisions_by_lag),
         key=(*report_key, "revisions"),
+        title="How close early figures are to final ones, by months since the month",
         what_this_shows=(
             "how close a reported figure is to its final value, by how many months after the "
             "month it describes it was extracted (the median over every month that is now "

@@ -64,6 +64,7 @@ from metrics.charts.equity_figures import (
     standardised_chart,
 )
 from metrics.charts.funnel_chart import funnel_chart
+from metrics.labels import chart_title
 from metrics.sql.series import SeriesQuery
 from metrics.ui.components import chart, fitted_table, plain, unknown_in_link
 from metrics.ui.state import current_policy, page_context, url_param
@@ -232,6 +233,11 @@ if variation:
 for note in result.notes:
     st.caption(plain(note))
 
+# Everything below is the same for every reader of this choice: charts are made once per
+# board (their specifications shared by every session), not on every run of every session.
+view_key = (metric_id, dimension, filters.start, filters.end, filters.lcn, reference, policy)
+grouped_by = DIMENSION_TITLES.get(dimension, dimension).lower()
+
 table = equity_table(result, policy)
 st.subheader(f"Rates by {plain(DIMENSION_TITLES.get(dimension, dimension).lower())}")
 st.caption(
@@ -263,8 +269,10 @@ st.download_button(
 )
 
 chart(
-    rate_chart(result, policy),
+    lambda: rate_chart(result, policy),
     rate_alt_text(result, policy),
+    key=("equity_rate", *view_key),
+    title=chart_title(f"{metric.title} by {grouped_by}", catalogue, filters.lcn),
     what_this_shows=(
         "Each group's rate per 100,000 adults a year (point) with its 95% confidence "
         "interval (bar); the reference group is the diamond. Groups with small numbers "
@@ -304,8 +312,14 @@ else:
         st.caption(plain(legend(policy)))
     if not standardised_chart_data(result, policy).empty:
         chart(
-            standardised_chart(result, policy),
+            lambda: standardised_chart(result, policy),
             standardised_alt_text(result, policy),
+            key=("equity_standardised", *view_key),
+            title=chart_title(
+                f"{metric.title}: crude and age-standardised rates by {grouped_by}",
+                catalogue,
+                filters.lcn,
+            ),
             what_this_shows=(
                 "Each group's crude rate (grey circle) and age-standardised rate (blue "
                 "square) per 100,000 adults a year, with 95% confidence intervals. Where "
@@ -319,8 +333,14 @@ if group:
         st.caption("Numbers are too small to show the yearly comparison.")
     else:
         chart(
-            ratio_trend_chart(result, group, policy),
+            lambda: ratio_trend_chart(result, group, policy),
             ratio_trend_alt_text(result, group, policy),
+            key=("equity_ratio_trend", group, *view_key),
+            title=chart_title(
+                f"{metric.title}: {group} rate against {reference}, by year",
+                catalogue,
+                filters.lcn,
+            ),
             what_this_shows=(
                 f"How many times the {reference} rate the {group} rate was in "
                 "each financial year (April to March), with 95% confidence intervals. The "
@@ -345,7 +365,12 @@ if "lcn" in metric.breakdowns:
         st.caption(f"No funnel plot: {plain(exc)}")
     else:
         st.markdown(plain(funnel_summary(funnel)))
-        chart(funnel_chart(funnel), funnel_alt_text(funnel), what_this_shows=funnel_caption(funnel))
+        chart(
+            lambda: funnel_chart(funnel),
+            funnel_alt_text(funnel),
+            what_this_shows=funnel_caption(funnel),
+            key=("equity_funnel", metric_id, filters.start, filters.end, policy),
+        )
         for note in (not_shown_text(funnel), *funnel.notes):
             if note:
                 st.caption(plain(note))
@@ -378,8 +403,12 @@ else:
         for note in share.notes:
             st.caption(plain(note))
         chart(
-            bed_share_chart(share, policy),
+            lambda: bed_share_chart(share, policy),
             bed_share_alt_text(share, policy),
+            key=("equity_bed_share", metric_id, filters.start, filters.end, policy),
+            title=chart_title(
+                f"Share of acute bed days used by {BED_SHARE_GROUP} patients", catalogue
+            ),
             what_this_shows=(
                 f"The share of acute bed days used by {BED_SHARE_GROUP} patients each financial "
                 f"year (solid line, circles) against {BED_SHARE_GROUP} adults' share of the adult "

@@ -37,7 +37,7 @@ from metrics.charts.money_chart import (
     unit_cost_chart,
 )
 from metrics.formatting import format_money
-from metrics.labels import code_list_label
+from metrics.labels import chart_title, code_list_label
 from metrics.ui.components import (
     cached_table,
     chart,
@@ -250,6 +250,7 @@ with by_provider:
         lambda: budget_actual_chart(report.by_provider),
         budget_actual_alt_text(report.by_provider, "provider"),
         key=(*report_key, "budget_by_provider"),
+        title=chart_title(f"Spend against budget by provider, {fin_year}", board.catalogue),
         what_this_shows=(
             "spend to date for each provider as a bar, with the budget to date as a black "
             "line; the label says how far over or under budget each is. Orange bars are over "
@@ -285,6 +286,7 @@ with by_line:
         lambda: budget_actual_chart(report.by_service_line),
         budget_actual_alt_text(report.by_service_line, "service line"),
         key=(*report_key, "budget_by_line"),
+        title=chart_title(f"Spend against budget by service line, {fin_year}", board.catalogue),
         what_this_shows=(
             "spend to date for each service line as a bar, with the budget to date as a "
             "black line; the label says how far over or under budget each is. Orange bars "
@@ -336,6 +338,7 @@ chart(
     lambda: cumulative_chart(report.monthly),
     cumulative_alt_text(report.monthly, fin_year),
     key=(*report_key, "cumulative"),
+    title=chart_title(f"Spend and budget so far, {fin_year}", board.catalogue),
     what_this_shows=(
         "running totals of spend (solid line, dots) and budget (dashed line, squares) from "
         "April. Where the solid line is above the dashed one, the alliance is over budget to "
@@ -346,6 +349,7 @@ chart(
     lambda: cumulative_variance_chart(report.monthly),
     cumulative_variance_alt_text(report.monthly, fin_year),
     key=(*report_key, "cumulative_variance"),
+    title=chart_title(f"Over or under budget so far, {fin_year}", board.catalogue),
     what_this_shows=(
         "the gap between the two lines above: how far over (bars above zero, orange) or "
         "under (below zero, blue) budget the alliance was by the end of each month, with the "
@@ -446,6 +450,7 @@ if chosen:
         lambda: unit_cost_chart(report.unit_cost_trend, chosen),
         unit_cost_alt_text(report.unit_cost_trend, chosen),
         key=(*report_key, "unit_costs", tuple(chosen)),
+        title=chart_title("Unit costs by financial year", board.catalogue),
         what_this_shows=(
             "the unit cost of each chosen service line by financial year, one panel each "
             "with its own scale. A hollow diamond marks a year that includes provisional "

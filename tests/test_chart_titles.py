@@ -1,7 +1,9 @@
 """Every chart says what and where (issue 16, req. 3): the metric page's breakdown lines,
-and the funnel plots carry a title."""
+the funnel plots and every chart on a board page carry a title."""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 
@@ -11,6 +13,7 @@ from metrics.board import open_board
 from metrics.charts.funnel_chart import funnel_chart
 from metrics.charts.series_chart import series_chart
 from metrics.sql.series import SeriesQuery
+from tests.apptest_support import run_page
 
 
 @pytest.fixture(scope="module")
@@ -36,3 +39,27 @@ def test_a_funnel_plot_says_what_is_compared_by_what_and_when(board):
     title = _title(funnel_chart(funnel).to_dict())
     assert title.startswith(f"{funnel.title} by {funnel.group_label}")
     assert funnel.period and funnel.period in title
+
+
+def _charts(node) -> list[dict]:
+    """Every Vega-Lite spec in an AppTest element tree."""
+    found = []
+    children = getattr(node, "children", None) or {}
+    for child in children.values() if isinstance(children, dict) else children:
+        found += _charts(child)
+    proto = getattr(node, "proto", None)
+    if getattr(node, "type", "") == "vega_lite_chart" and proto is not None:
+        found.append(json.loads(proto.spec))
+    return found
+
+
+@pytest.mark.parametrize(
+    "page",
+    ["access", "crisis", "equity", "money", "data_quality", "impact", "metric"],
+)
+def test_every_chart_on_a_board_page_says_what_it_shows(page):
+    app = run_page(f"pages/{page}.py")
+    charts = _charts(app._tree)
+    assert charts, f"{page}: no chart found"
+    untitled = [spec.get("description", "")[:80] for spec in charts if not _title(spec)]
+    assert not untitled, f"{page}: charts without a title: {untitled}"

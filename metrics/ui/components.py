@@ -150,13 +150,16 @@ def chart(
     what_this_shows: str = "",
     *,
     key: Hashable | None = None,
+    title: str | None = None,
 ) -> None:
     """A chart with its plain-words caption and a text alternative.
 
     `chart_object` is an Altair chart or a function that builds one (so that, with a
     `key`, it is built once per board and shared by every session). `what_this_shows` is
     plain text (it often names a metric or group from configuration): it is escaped here,
-    so callers pass it as it is."""
+    so callers pass it as it is. `title` (what and where: metrics.labels.chart_title) is
+    drawn above the chart unless the chart has its own; Vega-Lite draws it as text, never
+    Markdown."""
     if what_this_shows:
         st.caption(f"**What this shows:** {plain(what_this_shows)}")
     build = (
@@ -165,6 +168,8 @@ def chart(
         else (lambda: chart_object)
     )
     spec = chart_spec(build, alt_text, key)  # type: ignore[arg-type]
+    if title and not spec.get("title"):
+        spec = {**spec, "title": title}  # a copy: the cached spec is shared
     # `alt` gives screen-reader users the same message as the picture (WCAG 1.1.1); the
     # project theme is applied in the chart itself, so Streamlit's theme is switched off.
     st.vega_lite_chart(spec=spec, width="stretch", theme=None)
