@@ -504,15 +504,19 @@ def open_editor(metric: str):
 
 
 def test_the_preview_follows_a_renamed_metric(config):
-    app = open_editor("open_referrals")
+    app = open_editor("seen_within_4_weeks")
     text = app.text_area(key="editor_text")
-    text.set_value(text.value.replace("id: open_referrals", "id: open_referrals_v2", 1)).run()
+    text.set_value(
+        text.value.replace("id: seen_within_4_weeks", "id: seen_within_4_weeks_v2", 1)
+    ).run()
     assert not app.exception, [e.message for e in app.exception]
     edit_tab = app.tabs[0]
     assert "Valid: no problems found." in shown(edit_tab)
     assert "Fix the errors above" not in shown(edit_tab)
     headings = [m.value for m in edit_tab.markdown if m.value.startswith("#### ")]
-    assert any("Open referrals in adult mental health" in h for h in headings), headings
+    assert any("Accepted secondary referrals with a second contact" in h for h in headings), (
+        headings
+    )
 
     app.button(key="editor_save").click().run()
     assert "the board serves the new one as soon as it has reloaded" in shown(app.tabs[0])
@@ -525,8 +529,8 @@ def test_the_preview_follows_a_renamed_metric(config):
     app.session_state["board_state"] = SimpleNamespace(board=reloaded)
     app.run()
     assert not app.exception, [e.message for e in app.exception]
-    assert app.selectbox(key="editor_metric").value == "open_referrals_v2"
-    assert app.text_area(key="editor_text").value.startswith("  - id: open_referrals_v2")
+    assert app.selectbox(key="editor_metric").value == "seen_within_4_weeks_v2"
+    assert app.text_area(key="editor_text").value.startswith("  - id: seen_within_4_weeks_v2")
 
 
 def test_a_rename_that_breaks_the_showcase_is_refused_until_insisted_on(config):
@@ -565,9 +569,11 @@ def test_a_showcase_edit_made_meanwhile_makes_the_save_refuse_and_audit(config, 
     """The edit was fine when typed; by the time Save is pressed another file names the
     old id. The save re-validates under the lock, refuses, and says which file and line."""
     path = config / "metrics" / "access.yaml"
-    app = open_editor("open_referrals")
+    app = open_editor("seen_within_4_weeks")
     text = app.text_area(key="editor_text")
-    text.set_value(text.value.replace("id: open_referrals", "id: open_referrals_v2", 1)).run()
+    text.set_value(
+        text.value.replace("id: seen_within_4_weeks", "id: seen_within_4_weeks_v2", 1)
+    ).run()
     assert not app.button(key="editor_save").disabled
     before = path.read_text()
     showcase = config / "showcase.yaml"
@@ -578,7 +584,9 @@ def test_a_showcase_edit_made_meanwhile_makes_the_save_refuse_and_audit(config, 
         # Between the page's check and this save, another analyst points a slide at the
         # old id (and the page script imports save_file afresh on every run).
         showcase.write_text(
-            showcase.read_text().replace("metric: secondary_referrals", "metric: open_referrals")
+            showcase.read_text().replace(
+                "metric: secondary_referrals", "metric: seen_within_4_weeks"
+            )
         )
         return real_save(*args, **kwargs)
 
@@ -592,7 +600,7 @@ def test_a_showcase_edit_made_meanwhile_makes_the_save_refuse_and_audit(config, 
     refusal = audit_entries(config)[-1]
     assert refusal["action"] == "save_refused" and refusal["reason"] == "breaks_other_files"
     assert refusal["what"] == "config/metrics/access.yaml" and refusal["who"]
-    assert refusal["metric"] == "open_referrals"
+    assert refusal["metric"] == "seen_within_4_weeks"
     assert any(f"config/showcase.yaml:{slide}:" in p for p in refusal["problems"])
 
 

@@ -319,10 +319,13 @@ def test_run_chart_spec_has_a_median_line_and_no_limit_layers():
     fields = _y_fields(spec)
     assert "median" in fields
     assert not {"upl", "lpl", "mean"} & set(fields)
-    labels = _layers(spec)[-1]["transform"][1]["fold"]
-    assert "median" in labels
-    label_calc = _layers(spec)[-1]["transform"][3]["calculate"]
-    assert "'Median'" in label_calc
+    # The line labels are placed in Python (apart by a pixel gap): one, 'Median', on it.
+    label_layer = _layers(spec)[-1]
+    assert label_layer["encoding"]["text"]["field"] == "line_label"
+    label_rows = spec["datasets"][label_layer["data"]["name"]]
+    assert [(r["line"], r["line_label"], r["label_y"]) for r in label_rows] == [
+        ("median", "Median", 7.0)
+    ]
     points_layer = next(layer for layer in _layers(spec) if layer["mark"]["type"] == "point")
     titles = [t["title"] for t in points_layer["encoding"]["tooltip"]]
     assert "Centre line" in titles and "Process limits" in titles

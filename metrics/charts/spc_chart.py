@@ -185,8 +185,11 @@ def spc_chart(
     all_facets: bool = False,
     themed: bool = True,
     provisional: pd.DataFrame | None = None,
+    from_zero: bool = False,
 ) -> alt.TopLevelMixin:
     """Altair SPC chart of one facet (or of every facet, one row each, with all_facets).
+
+    from_zero: the y axis starts at zero (counts on slides, read in seconds).
 
     provisional: months still filling up (columns date, value): drawn as hollow points,
     after the limits, and never read by the SPC rules.
@@ -209,9 +212,9 @@ def spc_chart(
     x = alt.X("date:T", title=None, axis=alt.Axis(format=date_format, labelAngle=0))
     base = alt.Chart().encode(x=x)
 
-    y_domain = None if all_facets else value_domain(data, provisional)
+    y_domain = None if all_facets else value_domain(data, provisional, from_zero=from_zero)
     scale = (
-        alt.Scale(zero=False)
+        alt.Scale(zero=from_zero)
         if y_domain is None
         else alt.Scale(domain=list(y_domain), zero=False, nice=False)
     )
@@ -381,10 +384,11 @@ _DOMAIN_PAD = 0.06  # share of the range added above and below the data
 
 
 def value_domain(
-    data: pd.DataFrame, provisional: pd.DataFrame | None = None
+    data: pd.DataFrame, provisional: pd.DataFrame | None = None, *, from_zero: bool = False
 ) -> tuple[float, float]:
     """The y domain of a single chart: every value, limit, centre line and target with a
-    little room; never below zero when nothing drawn is negative (a count or a wait)."""
+    little room; never below zero when nothing drawn is negative (a count or a wait), and
+    from zero when `from_zero` says so."""
     columns = [c for c in ("value", "mean", "median", "lpl", "upl", "target") if c in data]
     values = [data[c].to_numpy(dtype=float) for c in columns]
     if provisional is not None and "value" in provisional:
@@ -400,7 +404,7 @@ def value_domain(
     span = high - low or abs(high) or 1.0
     low, high = low - span * _DOMAIN_PAD, high + span * _DOMAIN_PAD
     if non_negative:
-        low = max(low, 0.0)
+        low = 0.0 if from_zero else max(low, 0.0)
     return (low, high)
 
 

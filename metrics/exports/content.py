@@ -603,8 +603,14 @@ class _Builder:
             for f in result.facets
         )
         display = dataclasses.replace(result, points=points, facets=facets)
+        # A count's axis starts at zero (see from_zero below; the SPC chart places its
+        # line labels on its own domain, so it is told rather than rescaled afterwards).
         chart = spc_chart(
-            display, y_title=_y_title(metric), height=SVG_HEIGHT, provisional=provisional
+            display,
+            y_title=_y_title(metric),
+            height=SVG_HEIGHT,
+            provisional=provisional,
+            from_zero=_is_count(metric),
         )
         facet = result.facet()
         latest = (
