@@ -72,3 +72,17 @@ def chart_title(what: str, catalogue: Catalogue, lcn: str | None = None, when: s
     """A chart title that says what and where (and when, if given): 'Acute admissions,
     Lambeth, Apr 2019 to Jan 2025'."""
     return ", ".join(part for part in (what, place_words(catalogue, lcn), when) if part)
+
+
+def measure_key_label(catalogue: Catalogue, key: str) -> str:
+    """A revisions measure ('activity:bed_days_acute') in board words ('Bed days, acute'):
+    its label in sources.yaml, else its source's title and the measure ('all measures'
+    as it is)."""
+    source_id, sep, measure = str(key).partition(":")
+    if not sep:
+        return str(key)
+    label = (code_labels(catalogue, "measure") or {}).get(measure)
+    if label:
+        return label
+    source = catalogue.sources.get(source_id)
+    return f"{source.title if source else source_id}: {measure.replace('_', ' ')}"

@@ -21,7 +21,7 @@ from metrics.charts.data_quality_chart import (
     completeness_heatmap,
     revisions_chart,
 )
-from metrics.labels import code_labels
+from metrics.labels import measure_key_label
 from metrics.ui.components import (
     cached_table,
     chart,
@@ -75,14 +75,13 @@ st.caption(
 
 
 def measure_words(key: str) -> str:
-    """A revisions measure ('activity:bed_days_acute') in board words ('Bed days, acute'):
-    its label in sources.yaml, else its source's title and the measure."""
-    source_id, _, measure = str(key).partition(":")
-    label = (code_labels(catalogue, "measure") or {}).get(measure)
-    if label:
-        return label
-    source = catalogue.sources.get(source_id)
-    return f"{source.title if source else source_id}: {measure.replace('_', ' ')}"
+    return measure_key_label(catalogue, key)
+
+
+def source_titles(ids: object) -> str:
+    """'activity, costs' as the sources' titles."""
+    parts = [part.strip() for part in str(ids or "").split(",") if part.strip()]
+    return "; ".join(catalogue.sources[s].title if s in catalogue.sources else s for s in parts)
 
 
 def metric_titles(ids: object) -> str:
@@ -192,9 +191,11 @@ if report.revisions is None or report.revisions_by_lag is None:
     st.info(f"Revisions are unavailable: {plain(report.revisions_problem)}")
 else:
     st.markdown(f"**{plain(revision_sentence(report.revisions))}**")
+    by_lag = report.revisions_by_lag
+    revisions_in_words = by_lag.assign(measure_key=by_lag["measure_key"].map(measure_words))
     chart(
-        lambda: revisions_chart(report.revisions_by_lag),
-        revisions_alt_text(report.revisions_by_lag),
+        lambda: revisions_chart(revisions_in_words),
+        revisions_alt_text(revisions_in_words),
         key=(*report_key, "revisions"),
         title="How close early figures are to final ones, by months since the month",
         what_this_shows=(
@@ -237,6 +238,7 @@ else:
         month=report.definition_breaks["month"].map(month_label),
         metrics=report.definition_breaks["metrics"].map(metric_titles),
         modelled_in=report.definition_breaks["modelled_in"].map(metric_titles),
+        sources=report.definition_breaks["sources"].map(source_titles),
     )
     breaks = breaks[
         [

@@ -26,6 +26,7 @@ from metrics.labels import (
     code_label,
     code_list_label,
     column_label,
+    measure_key_label,
 )
 from metrics.spc import SPCOptions, compute_spc
 from metrics.spc.wording import rule_meaning
@@ -244,3 +245,11 @@ def test_crisis_heading_appears_once_and_limits_say_when_they_start_again():
     headings = [t.value for t in app.title] + [h.value for h in app.header]
     assert headings.count("Crisis and acute care") == 1
     assert "Choice and control" in headings
+
+
+def test_revision_measures_read_in_board_words():
+    catalogue = load_config("config").catalogue
+    assert measure_key_label(catalogue, "activity:bed_days_acute") == "Bed days, acute"
+    assert measure_key_label(catalogue, "all measures") == "all measures"
+    unknown = measure_key_label(catalogue, "activity:new_measure")
+    assert unknown == "Monthly activity and outcome measures: new measure"
