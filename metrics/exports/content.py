@@ -1601,16 +1601,28 @@ class _Builder:
             "Statistical process control: Making Data Count XmR charts (NHSRplotthedots "
             "rules): process limits at the mean plus or minus 2.66 times the mean moving "
             "range; special causes are a point outside the limits, a run of 7 on one side of "
-            "the mean, a trend of 7 rising or falling, or 2 of 3 beyond two sigma. The "
-            "variation icon says whether a change is more than noise; the assurance icon "
-            "whether a target will be met. Provisional months (still filling up) are shown "
-            "but left out of the reading.",
+            "the mean, a trend of 7 rising or falling, or 2 of 3 beyond two sigma. "
+            "Percentages and rates over large numbers may use Laney p' and u' charts "
+            "(limits allowing for variation between months as well as within them), and a "
+            "measure of whole days too coarse for limits is read as a run chart around its "
+            "median. The variation icon says whether a change is more than noise; the "
+            "assurance icon whether a target will be met. Provisional months (still filling "
+            "up) are shown but left out of the reading.",
             "Impact of service changes: interrupted time series (segmented regression) over "
-            "the whole history, with seasonality and temporary shocks modelled; effects are "
-            f"read 12 months after a change by default, with a {CONFIDENCE_WORDS}. The "
-            "counterfactual is what the earlier trend and seasons predicted.",
-            "Equity: rates per 100,000 adults a year pooled over the period, exact Poisson "
-            "95% intervals, and rate ratios against a reference group with 95% intervals.",
+            "the whole history, with seasonality and temporary shocks modelled; counts use "
+            "quasi-Poisson or negative binomial models, percentages a quasi-binomial model "
+            "of numerator out of denominator, with autocorrelation allowed for. Effects are "
+            f"read 12 months after a change by default, with a {CONFIDENCE_WORDS} "
+            "simulated from the model. The counterfactual is what the earlier trend and "
+            "seasons predicted. A study whose model does not fit well enough (autocorrelation "
+            "left over, too few points, poor fit) is said to be inconclusive, never 'no "
+            "change'.",
+            "Equity: rates per 100,000 adults a year pooled over the period with exact "
+            "Poisson 95% intervals; directly age-standardised rates (European Standard "
+            "Population 2013) with Dobson 95% intervals, so differences in age mix are "
+            "allowed for; rate ratios against a reference group with 95% intervals, widened "
+            "where the month-to-month variation is more than chance alone would give; "
+            "neighbourhoods compared on funnel plots (95% and 99.8% limits).",
             "Money: pooled budget against actual spend (accruals basis, GBP); a positive "
             "variance is an overspend. Money is not about individuals, so it is not suppressed.",
             f"Disclosure control ({self.audience} version, policy {self.policy.name}): "
