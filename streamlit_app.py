@@ -183,6 +183,6 @@ else:
     # server opens, validates and loads the board and computes the default views before
     # it accepts its first visitor, and /healthz says whether it is warm and what is
     # missing (a probe for load balancers and Kubernetes).
-    from metrics.ui.server import health_route, lifespan
+    from metrics.ui.server import health_route, icon_route, lifespan
 
-    app = st.App(__file__, lifespan=lifespan, routes=[health_route()])
+    app = st.App(__file__, lifespan=lifespan, routes=[health_route(), icon_route()])

@@ -12,7 +12,7 @@ import streamlit as st
 from metrics.analyses.disclosure import legend
 from metrics.analyses.reading import exceptions_first, provisional_statement, readings
 from metrics.formatting import direction_word
-from metrics.spc import icon_data_uri
+from metrics.spc import icon_url
 from metrics.ui.components import (
     OVERVIEW_COLUMNS,
     OVERVIEW_WIDTHS,
@@ -154,10 +154,12 @@ for domain_id in catalogue.domain_order():
                     # Shown in the table (the two above and the icons' meaning, briefly).
                     "Change": change_words(reading),
                     "Signal": short_icon_words(reading.variation_icon, reading.assurance_icon),
-                    "Variation": icon_data_uri(reading.variation_icon)
+                    # The site's icon addresses, not data URIs: a screen reader reads a
+                    # cell's address (the Signal column says what the icons mean).
+                    "Variation": icon_url(reading.variation_icon)
                     if reading.variation_icon
                     else None,
-                    "Assurance": icon_data_uri(reading.assurance_icon)
+                    "Assurance": icon_url(reading.assurance_icon)
                     if reading.assurance_icon
                     else None,
                     "What the icons say": reading.icon_words,

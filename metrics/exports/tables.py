@@ -10,8 +10,9 @@ import re
 
 import pandas as pd
 
-# Columns that only make sense on screen (icons drawn from data URIs, sparkline lists).
-_SCREEN_ONLY = re.compile(r"^data:image/")
+# Columns that only make sense on screen (icons drawn from data URIs or the site's icon
+# route, sparkline lists).
+_SCREEN_ONLY = re.compile(r"^(data:image/|spc-icons/)")
 
 
 def for_file(frame: pd.DataFrame) -> pd.DataFrame:

@@ -24,7 +24,14 @@ from metrics.spc.engine import (
     classify_run_chart_points,
     compute_spc,
 )
-from metrics.spc.icons import ASSURANCE_ICONS, icon_data_uri, icon_meaning, icon_path, icon_svg
+from metrics.spc.icons import (
+    ASSURANCE_ICONS,
+    icon_data_uri,
+    icon_meaning,
+    icon_path,
+    icon_svg,
+    icon_url,
+)
 from metrics.spc.laney import LaneyLimits, laney_limits
 from metrics.spc.rules import POINT_TYPES, VARIATION_ICONS, assurance_type, variation_icon
 from metrics.spc.xmr import ProcessLimits, process_limits
@@ -48,6 +55,7 @@ __all__ = [
     "icon_meaning",
     "icon_path",
     "icon_svg",
+    "icon_url",
     "laney_limits",
     "process_limits",
     "variation_icon",

@@ -69,6 +69,18 @@ def icon_meaning(name: str) -> str:
     return ICON_MEANINGS[name]
 
 
+ICON_URL_PREFIX: Final = "spc-icons/"
+
+
+def icon_url(name: str) -> str:
+    """The icon's address on the site, relative to a page ('spc-icons/concern_high.svg'),
+    served by the site's own route (metrics.ui.server.icon_route). Table image cells use it:
+    a screen reader reads a cell's address, and a short one naming the icon is better than
+    a data URI thousands of characters long (the table's words column carries the meaning)."""
+    icon_path(name)  # the same clear error for an unknown name
+    return f"{ICON_URL_PREFIX}{name}.svg"
+
+
 def icon_data_uri(name: str) -> str:
     """The icon as a self-contained `data:` URI, for <img> tags in pages and exports."""
     encoded = base64.b64encode(icon_svg(name).encode("utf-8")).decode("ascii")

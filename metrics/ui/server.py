@@ -23,10 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from metrics.serving import health, warm_process
+from metrics.spc.icons import ASSURANCE_ICONS, ICON_URL_PREFIX, icon_svg
+from metrics.spc.rules import VARIATION_ICONS
 
 LOG = logging.getLogger("alliance_board")
 DEFAULT_WARM_SECONDS = 300.0
@@ -67,3 +69,24 @@ async def _health(_request: Request) -> JSONResponse:
 
 def health_route() -> Route:
     return Route("/healthz", _health, methods=["GET"])
+
+
+ICON_NAMES = frozenset((*VARIATION_ICONS, *ASSURANCE_ICONS))
+
+
+async def _icon(request: Request) -> Response:
+    """One of the project's SPC icons, by name only (nothing else on disk is reachable)."""
+    name = request.path_params["name"]
+    stem = name.removesuffix(".svg")
+    if not name.endswith(".svg") or stem not in ICON_NAMES:
+        return Response("not found", status_code=404, media_type="text/plain")
+    return Response(
+        icon_svg(stem),
+        media_type="image/svg+xml",
+        headers={"Cache-Control": "public, max-age=86400", "X-Content-Type-Options": "nosniff"},
+    )
+
+
+def icon_route() -> Route:
+    """The SPC icons table cells show (metrics.spc.icon_url): /spc-icons/<name>.svg."""
+    return Route(f"/{ICON_URL_PREFIX}{{name}}", _icon, methods=["GET"])
