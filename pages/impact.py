@@ -203,12 +203,13 @@ if filters.lcn:
 # figures as computed. The alt text speaks only of the period and the model.
 shown = controlled_counterfactual(impact, policy)
 chart(
-    its_chart(
+    lambda: its_chart(
         controlled_result(impact, policy),
         title=chart_title(metric.title, catalogue, filters.lcn),
         y_title=metric.unit,
     ),
     its_alt_text(result, subject=metric.title),
+    key=("impact_chart", request, policy, filters.lcn),  # made once per board and study
     what_this_shows=(
         "Dots are what happened each month; the solid line is the model's fit; the dashed "
         "line and its band are what the model expects would have happened without the "
