@@ -7,6 +7,7 @@ in CI (which installs it)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 from collections.abc import Iterator
@@ -73,11 +74,18 @@ def test_site_processes_are_started_on_loopback_only():
 
 
 def test_make_serve_starts_the_launcher_with_n_processes():
+    # Under `make test` this make is a sub-make: it would print "Entering directory" lines
+    # (and inherit the outer make's flags) unless told not to.
+    env = {k: v for k, v in os.environ.items() if k not in {"MAKEFLAGS", "MAKELEVEL", "MFLAGS"}}
     dry = subprocess.run(
-        ["make", "-n", "serve", "N=4", "PORT=8123"], cwd=ROOT, capture_output=True, text=True
+        ["make", "--no-print-directory", "-n", "serve", "N=4", "PORT=8123"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
     )
     assert dry.returncode == 0, dry.stderr
-    command = dry.stdout.splitlines()[-1]
+    command = dry.stdout.strip().splitlines()[-1]
     assert "-m metrics.launcher serve" in command
     assert "--processes 4" in command and "--port 8123" in command
 
