@@ -203,6 +203,10 @@ for domain_id in catalogue.domain_order():
             key=f"overview_{domain_id}",
         )
     with st.container(key=f"overview_cards_{domain_id}"):
-        st.markdown(metric_cards(domain_readings, link_query), unsafe_allow_html=True)
+        cards = board.memo(  # the same for every reader of this view: made once per board
+            ("overview_cards", domain_id, filters.query(), current_audience(), link_query),
+            lambda domain_readings=domain_readings: metric_cards(domain_readings, link_query),
+        )
+        st.markdown(cards, unsafe_allow_html=True)
 if any_suppressed:
     st.caption(plain(legend(policy)))
