@@ -239,12 +239,17 @@ else:
         metrics=report.definition_breaks["metrics"].map(metric_titles),
         modelled_in=report.definition_breaks["modelled_in"].map(metric_titles),
         sources=report.definition_breaks["sources"].map(source_titles),
+        # On screen, how many; their titles (too long for a cell) are in the download.
+        source_count=report.definition_breaks["sources"].map(
+            lambda ids: len([s for s in str(ids or "").split(",") if s.strip()])
+        ),
     )
     breaks = breaks[
         [
             "title",
             "month",
             "sources",
+            "source_count",
             "metrics_count",
             "modelled_in",
             "description",
@@ -258,6 +263,7 @@ else:
             "month": "From",
             "description": "What changed",
             "sources": "Sources spanning it",
+            "source_count": "Sources",
             "metrics": "Metrics on those sources",
             "metrics_count": "Metrics",
             "modelled_in": "Modelled in",
@@ -270,7 +276,7 @@ else:
             "Break",
             "From",
             "What changed",
-            "Sources spanning it",
+            "Sources",
             "Metrics",
             "Metrics on those sources",
             "Modelled in",
