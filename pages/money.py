@@ -243,80 +243,47 @@ YEAR_TO_DATE = [
 ]
 IN_MONTH = ["Budget (in month)", "Actual (in month)", "Variance (in month)"]
 
-st.header("Budget against actual")
-by_provider, by_line = st.tabs(["By provider", "By service line"])
-with by_provider:
+
+def budget_against_actual(frame: pd.DataFrame, group: str, key: str) -> None:
+    """One tab: the chart, the year-to-date table, the in-month figures and downloads for
+    a grouping ('Provider' or 'Service line')."""
+    noun = group.lower()
     chart(
-        lambda: budget_actual_chart(report.by_provider),
-        budget_actual_alt_text(report.by_provider, "provider"),
-        key=(*report_key, "budget_by_provider"),
-        title=chart_title(f"Spend against budget by provider, {fin_year}", board.catalogue),
+        lambda: budget_actual_chart(frame),
+        budget_actual_alt_text(frame, noun),
+        key=(*report_key, key),
+        title=chart_title(f"Spend against budget by {noun}, {fin_year}", board.catalogue),
         what_this_shows=(
-            "spend to date for each provider as a bar, with the budget to date as a black "
+            f"spend to date for each {noun} as a bar, with the budget to date as a black "
             "line; the label says how far over or under budget each is. Orange bars are over "
             "budget, blue under."
         ),
     )
+    table = cached_table((*report_key, key), lambda: budget_display(frame, group))
+    table_key = "money_" + key.removeprefix("budget_")
     fitted_table(
-        cached_table(
-            (*report_key, "budget_by_provider"),
-            lambda: budget_display(report.by_provider, "Provider"),
-        ),
-        key="money_by_provider",
-        column_config=BUDGET_LABELS,
-        column_order=["Provider", *YEAR_TO_DATE],
+        table, key=table_key, column_config=BUDGET_LABELS, column_order=[group, *YEAR_TO_DATE]
     )
     with st.expander("In-month figures"):
         fitted_table(
-            cached_table(
-                (*report_key, "budget_by_provider"),
-                lambda: budget_display(report.by_provider, "Provider"),
-            ),
-            key="money_by_provider_month",
+            table,
+            key=f"{table_key}_month",
             column_config=BUDGET_LABELS,
-            column_order=["Provider", *IN_MONTH],
+            column_order=[group, *IN_MONTH],
         )
     downloads(
-        lambda: budget_display(report.by_provider, "Provider"),
-        f"Budget by provider {fin_year}",
-        key="money_by_provider",
+        lambda: budget_display(frame, group),
+        f"Budget by {noun} {fin_year}",
+        key=table_key,
     )
+
+
+st.header("Budget against actual")
+by_provider, by_line = st.tabs(["By provider", "By service line"])
+with by_provider:
+    budget_against_actual(report.by_provider, "Provider", "budget_by_provider")
 with by_line:
-    chart(
-        lambda: budget_actual_chart(report.by_service_line),
-        budget_actual_alt_text(report.by_service_line, "service line"),
-        key=(*report_key, "budget_by_line"),
-        title=chart_title(f"Spend against budget by service line, {fin_year}", board.catalogue),
-        what_this_shows=(
-            "spend to date for each service line as a bar, with the budget to date as a "
-            "black line; the label says how far over or under budget each is. Orange bars "
-            "are over budget, blue under."
-        ),
-    )
-    fitted_table(
-        cached_table(
-            (*report_key, "budget_by_line"),
-            lambda: budget_display(report.by_service_line, "Service line"),
-        ),
-        key="money_by_line",
-        column_config=BUDGET_LABELS,
-        column_order=["Service line", *YEAR_TO_DATE],
-    )
-    with st.expander("In-month figures"):
-        fitted_table(
-            cached_table(
-                (*report_key, "budget_by_line"),
-                lambda: budget_display(report.by_service_line, "Service line"),
-            ),
-            key="money_by_line_month",
-            column_config=BUDGET_LABELS,
-            column_order=["Service line", *IN_MONTH],
-        )
-    downloads(
-        lambda: budget_display(report.by_service_line, "Service line"),
-        f"Budget by service line {fin_year}",
-        key="money_by_line",
-    )
+    budget_against_actual(report.by_service_line, "Service line", "budget_by_line")
     st.caption(
         f"**Forecast outturn by service line** (the finance forecast at "
         f"{position.through_month:%B %Y} against the full-year budget)."
