@@ -21,10 +21,17 @@ from metrics.definitions.catalogue import Catalogue, config_files
 from metrics.definitions.issues import Issue, sort_issues
 from metrics.definitions.models import MetricDef
 from metrics.sql.backends import QueryError
-from metrics.sql.compiler import neighbourhood_probe
+from metrics.sql.compiler import NOT_RECORDED, neighbourhood_probe
 from metrics.sql.data_checks import check_data, data_folder_issues
 from metrics.sql.expand import expand_from_data
-from metrics.sql.series import SeriesError, SeriesQuery, SeriesResult, compute_series
+from metrics.sql.series import (
+    SeriesError,
+    SeriesQuery,
+    SeriesResult,
+    compute_series,
+    compute_series_by_lcn,
+    plan_series,
+)
 from metrics.sql.warehouse import Warehouse
 from metrics.validation import load_config
 
@@ -155,6 +162,10 @@ class Board:
         metric = self.catalogue.metrics.get(metric_id)
         if metric is None:
             raise SeriesError(f"unknown metric '{metric_id}'")
+        if query.lcn and query.breakdown is None and self._splits_by_lcn(metric):
+            sliced = self._lcn_slice(metric, query)
+            if sliced is not None:
+                return sliced
         return compute_series(
             self.warehouse,
             metric,
@@ -162,6 +173,48 @@ class Board:
             query,
             lcn_column=self.catalogue.board.lcn_column,
             lcn_recorded=not query.lcn or self.lcn_recorded(metric_id),
+        )
+
+    def _splits_by_lcn(self, metric: MetricDef) -> bool:
+        """Whether the metric's neighbourhood series come from one query of every
+        neighbourhood: when its source records neighbourhoods for it."""
+        column = self.catalogue.board.lcn_column
+        source = self.catalogue.sources.get(metric.source)
+        return source is not None and column in source.columns and self.lcn_recorded(metric.id)
+
+    def _lcn_slice(self, metric: MetricDef, query: SeriesQuery) -> SeriesResult | None:
+        """The neighbourhood's series from one query of every neighbourhood (made once per
+        metric and board: a reader's first neighbourhood change fills all of them). None
+        when the data have no rows for that neighbourhood: its own query says what that is."""
+        column = self.catalogue.board.lcn_column
+        every = self.memo(
+            ("series_by_lcn", metric.id),
+            lambda: compute_series_by_lcn(
+                self.warehouse, metric, self.catalogue.sources, lcn_column=column
+            ),
+        )
+        frame = every.get(query.lcn or "")
+        if frame is None or query.lcn == NOT_RECORDED:
+            return None
+        if query.start is not None:
+            frame = frame[frame["month"] >= pd.Timestamp(query.start)]
+        if query.end is not None:
+            frame = frame[frame["month"] <= pd.Timestamp(query.end)]
+        # The SQL shown is the neighbourhood's own query: it gives these same figures (a
+        # test checks every metric and neighbourhood), and it is what an analyst re-runs.
+        own = plan_series(
+            metric,
+            self.catalogue.sources,
+            query,
+            lcn_column=column,
+            covered_table=self.warehouse.covered_table(metric.source),
+        )
+        return SeriesResult(
+            metric=metric,
+            query=query,
+            frame=frame.reset_index(drop=True),
+            sql=self.warehouse.render(own.aggregate),
+            notes=own.notes,
         )
 
     def lcn_recorded(self, metric_id: str) -> bool:

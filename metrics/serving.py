@@ -20,6 +20,7 @@ operator's, set in the environment, not in the configuration an analyst edits):
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import logging
 import os
@@ -39,6 +40,7 @@ from metrics import audit
 from metrics.board import Board, open_board, watched_files
 from metrics.definitions.catalogue import Catalogue, fingerprint
 from metrics.definitions.issues import Issue
+from metrics.sql.series import SeriesQuery
 from metrics.sql.warehouse import LoadedSource, attach_warehouse
 
 LOG = logging.getLogger("alliance_board")
@@ -380,7 +382,6 @@ def warm(board: Board, *, on_step: Callable[[str], None] | None = None) -> list[
     from metrics.analyses.data_quality import data_quality_report
     from metrics.analyses.reading import default_period, readings
     from metrics.exports.content import board_pack_content, deck_content
-    from metrics.sql.series import SeriesQuery
 
     problems: list[str] = []
     period = default_period(board)
@@ -388,6 +389,12 @@ def warm(board: Board, *, on_step: Callable[[str], None] | None = None) -> list[
     steps: list[tuple[str, Callable[[], object]]] = [
         ("readings (board)", lambda: readings(board, query, "board")),
         ("readings (public)", lambda: readings(board, query, "public")),
+        # Every neighbourhood's view too: a reader's first neighbourhood change is then
+        # laid out, not computed (the series behind them come from one query per metric).
+        *(
+            (f"readings (board, {lcn})", _neighbourhood_readings(board, query, lcn))
+            for lcn in board.catalogue.board.lcns
+        ),
         ("money", lambda: money.money_report(board)),
         ("data quality", lambda: data_quality_report(board, query.start, query.end)),
         ("board pack (board)", lambda: board_pack_content(board, "board")),
@@ -402,6 +409,12 @@ def warm(board: Board, *, on_step: Callable[[str], None] | None = None) -> list[
         if on_step is not None:
             on_step(name)
     return problems
+
+
+def _neighbourhood_readings(board: Board, query: SeriesQuery, lcn: str) -> Callable[[], object]:
+    from metrics.analyses.reading import readings
+
+    return lambda: readings(board, dataclasses.replace(query, lcn=lcn), "board")
 
 
 def warm_process(config_dir: Path | str) -> Warmth:

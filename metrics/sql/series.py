@@ -26,11 +26,25 @@ import pandas as pd
 
 from metrics.definitions.models import MetricDef, SourceDef
 from metrics.sql.backends import QueryError
-from metrics.sql.compiler import GROUP, MONTH, NOT_RECORDED, SeriesPlan, series_plan
+from metrics.sql.compiler import (
+    GROUP,
+    MONTH,
+    NOT_RECORDED,
+    SeriesPlan,
+    population_plan,
+    series_plan,
+)
 from metrics.sql.fragments import FragmentError
-from metrics.sql.warehouse import Warehouse
+from metrics.sql.warehouse import LoadedSource, Warehouse
 
-__all__ = ["NOT_RECORDED", "SeriesError", "SeriesQuery", "SeriesResult", "compute_series"]
+__all__ = [
+    "NOT_RECORDED",
+    "SeriesError",
+    "SeriesQuery",
+    "SeriesResult",
+    "compute_series",
+    "compute_series_by_lcn",
+]
 
 
 @dataclass(frozen=True)
@@ -107,12 +121,7 @@ def compute_series(
     lcn_recorded: bool = True,
 ) -> SeriesResult:
     """Run the metric's queries. Raises `SeriesError` with a reader-facing reason on failure."""
-    needed = [metric.source] + ([metric.rate.population] if metric.rate else [])
-    for source_id in needed:
-        if source_id not in warehouse.loaded:
-            raise SeriesError(warehouse.failure_reason(source_id))
-    loaded = warehouse.loaded[metric.source]
-    own_date = (metric.date or loaded.source.date_column) == loaded.source.date_column
+    loaded = _loaded_source(warehouse, metric)
     record_level = loaded.source.grain != "monthly"
     try:
         plan = plan_series(
@@ -131,33 +140,124 @@ def compute_series(
         population = (
             warehouse.select(plan.population, label=label) if plan.population is not None else None
         )
-        covered: pd.DatetimeIndex | None = None
-        if record_level:
-            if own_date:
-                months = pd.DatetimeIndex(pd.to_datetime(list(loaded.covered_months)))
-            else:
-                assert plan.covered is not None
-                months = pd.DatetimeIndex(
-                    pd.to_datetime(warehouse.select(plan.covered, label=label)[MONTH])
-                )
-            covered = _within(months, query, metric)
+        covered = _covered_months(warehouse, metric, plan, query)
     except QueryError as exc:
         raise SeriesError(f"{label} could not be computed: {exc}") from exc
     frame = assemble_series(metric, aggregates, covered, population, breakdown=query.breakdown)
-    if metric.maturity_months and loaded.last_month:
-        # Outcomes that take time to happen (a second contact within 4 weeks) are not yet
-        # known for the latest months: those months are not reported at all.
-        last_reportable = pd.Timestamp(loaded.last_month) - pd.DateOffset(
-            months=metric.maturity_months
-        )
-        frame = frame[frame["month"] <= last_reportable].reset_index(drop=True)
     return SeriesResult(
         metric=metric,
         query=query,
-        frame=frame,
+        frame=_mature_only(frame, metric, loaded.last_month),
         sql=warehouse.render(plan.aggregate),
         notes=plan.notes,
     )
+
+
+def compute_series_by_lcn(
+    warehouse: Warehouse,
+    metric: MetricDef,
+    sources: Mapping[str, SourceDef],
+    *,
+    lcn_column: str = "lcn",
+) -> dict[str, pd.DataFrame]:
+    """Every neighbourhood's whole-span series of a metric from one query: the aggregate
+    grouped by month and neighbourhood, laid out one neighbourhood at a time exactly as
+    that neighbourhood's own filtered query would be (the same rows make each month's
+    figure; the calendar and the covered months are the neighbourhood's own for a monthly
+    source and the source's for a record-level one; a rate's population is the
+    neighbourhood's where the population records neighbourhoods, the area's otherwise).
+
+    Keyed by neighbourhood as the data spell it; a neighbourhood with no rows is absent
+    (its series is empty). Only for a metric whose source records neighbourhoods."""
+    loaded = _loaded_source(warehouse, metric)
+    source = sources[metric.source]
+    record_level = source.grain != "monthly"
+    label = f"metric '{metric.id}'"
+    try:
+        plan = plan_series(
+            metric,
+            sources,
+            SeriesQuery(breakdown=lcn_column),
+            lcn_column=lcn_column,
+            covered_table=warehouse.covered_table(metric.source) if record_level else None,
+        )
+        by_lcn_population = False
+        population_query = None
+        if metric.rate is not None:
+            by_lcn_population = lcn_column in sources[metric.rate.population].columns
+            population_query = population_plan(
+                metric,
+                sources,
+                breakdown=lcn_column if by_lcn_population else None,
+                lcn_column=lcn_column,
+            )
+    except FragmentError as exc:
+        raise SeriesError(f"{label} could not be computed: {exc}") from exc
+    try:
+        aggregates = warehouse.select(plan.aggregate, label=label)
+        population = (
+            warehouse.select(population_query, label=label)
+            if population_query is not None
+            else None
+        )
+        covered = _covered_months(warehouse, metric, plan, SeriesQuery())
+    except QueryError as exc:
+        raise SeriesError(f"{label} could not be computed: {exc}") from exc
+
+    def own(frame: pd.DataFrame | None, lcn: str) -> pd.DataFrame | None:
+        if frame is None:
+            return None
+        mine = frame[frame[GROUP].astype(str) == lcn]
+        return mine.drop(columns=GROUP).reset_index(drop=True)
+
+    series: dict[str, pd.DataFrame] = {}
+    labels = aggregates[GROUP].astype(str) if not aggregates.empty else pd.Series(dtype=str)
+    for lcn in sorted(set(labels) - {NOT_RECORDED}):
+        frame = assemble_series(
+            metric,
+            own(aggregates, lcn),
+            covered,
+            own(population, lcn) if by_lcn_population else population,
+            breakdown=None,
+        )
+        series[lcn] = _mature_only(frame, metric, loaded.last_month)
+    return series
+
+
+def _loaded_source(warehouse: Warehouse, metric: MetricDef) -> LoadedSource:
+    needed = [metric.source] + ([metric.rate.population] if metric.rate else [])
+    for source_id in needed:
+        if source_id not in warehouse.loaded:
+            raise SeriesError(warehouse.failure_reason(source_id))
+    return warehouse.loaded[metric.source]
+
+
+def _covered_months(
+    warehouse: Warehouse, metric: MetricDef, plan: SeriesPlan, query: SeriesQuery
+) -> pd.DatetimeIndex | None:
+    """The months a record-level source covers (None for a monthly source: there a month is
+    covered when the metric has rows in it)."""
+    loaded = warehouse.loaded[metric.source]
+    if loaded.source.grain == "monthly":
+        return None
+    if (metric.date or loaded.source.date_column) == loaded.source.date_column:
+        months = pd.DatetimeIndex(pd.to_datetime(list(loaded.covered_months)))
+    else:
+        assert plan.covered is not None
+        rows = warehouse.select(plan.covered, label=f"metric '{metric.id}'")
+        months = pd.DatetimeIndex(pd.to_datetime(rows[MONTH]))
+    return _within(months, query, metric)
+
+
+def _mature_only(
+    frame: pd.DataFrame, metric: MetricDef, last_month: dt.date | None
+) -> pd.DataFrame:
+    """Outcomes that take time to happen (a second contact within 4 weeks) are not yet
+    known for the latest months: those months are not reported at all."""
+    if not metric.maturity_months or not last_month:
+        return frame
+    last_reportable = pd.Timestamp(last_month) - pd.DateOffset(months=metric.maturity_months)
+    return frame[frame["month"] <= last_reportable].reset_index(drop=True)
 
 
 def _within(months: pd.DatetimeIndex, query: SeriesQuery, metric: MetricDef) -> pd.DatetimeIndex:
