@@ -156,7 +156,7 @@ if shown.empty:
 else:
     chart(
         lambda: completeness_heatmap(shown, by_source=by_source),
-        completeness_alt_text(shown, by_source=by_source),
+        lambda: completeness_alt_text(shown, by_source=by_source),
         key=(*report_key, "completeness", source_choice),
         title=(
             "Complete months, every source"
@@ -195,7 +195,7 @@ else:
     revisions_in_words = by_lag.assign(measure_key=by_lag["measure_key"].map(measure_words))
     chart(
         lambda: revisions_chart(revisions_in_words),
-        revisions_alt_text(revisions_in_words),
+        lambda: revisions_alt_text(revisions_in_words),
         key=(*report_key, "revisions"),
         title="How close early figures are to final ones, by months since the month",
         what_this_shows=(
@@ -234,41 +234,46 @@ st.caption(
 if report.definition_breaks.empty:
     st.info("No definition breaks are recorded.")
 else:
-    breaks = report.definition_breaks.assign(
-        month=report.definition_breaks["month"].map(month_label),
-        metrics=report.definition_breaks["metrics"].map(metric_titles),
-        modelled_in=report.definition_breaks["modelled_in"].map(metric_titles),
-        sources=report.definition_breaks["sources"].map(source_titles),
-        # On screen, how many; their titles (too long for a cell) are in the download.
-        source_count=report.definition_breaks["sources"].map(
-            lambda ids: len([s for s in str(ids or "").split(",") if s.strip()])
-        ),
-    )
-    breaks = breaks[
-        [
-            "title",
-            "month",
-            "sources",
-            "source_count",
-            "metrics_count",
-            "modelled_in",
-            "description",
-            "metrics",
-            "id",
-        ]
-    ].rename(
-        columns={
-            "id": "Id",
-            "title": "Break",
-            "month": "From",
-            "description": "What changed",
-            "sources": "Sources spanning it",
-            "source_count": "Sources",
-            "metrics": "Metrics on those sources",
-            "metrics_count": "Metrics",
-            "modelled_in": "Modelled in",
-        }
-    )
+
+    def shown_breaks() -> pd.DataFrame:
+        breaks = report.definition_breaks.assign(
+            month=report.definition_breaks["month"].map(month_label),
+            metrics=report.definition_breaks["metrics"].map(metric_titles),
+            modelled_in=report.definition_breaks["modelled_in"].map(metric_titles),
+            sources=report.definition_breaks["sources"].map(source_titles),
+            # On screen, how many; their titles (too long for a cell) are in the download.
+            source_count=report.definition_breaks["sources"].map(
+                lambda ids: len([s for s in str(ids or "").split(",") if s.strip()])
+            ),
+        )
+        breaks = breaks[
+            [
+                "title",
+                "month",
+                "sources",
+                "source_count",
+                "metrics_count",
+                "modelled_in",
+                "description",
+                "metrics",
+                "id",
+            ]
+        ].rename(
+            columns={
+                "id": "Id",
+                "title": "Break",
+                "month": "From",
+                "description": "What changed",
+                "sources": "Sources spanning it",
+                "source_count": "Sources",
+                "metrics": "Metrics on those sources",
+                "metrics_count": "Metrics",
+                "modelled_in": "Modelled in",
+            }
+        )
+        return breaks
+
+    breaks = board.memo((*report_key, "breaks"), shown_breaks)  # made once per board
     fitted_table(
         breaks,
         key="dq_breaks",
@@ -290,7 +295,7 @@ st.caption(
     "When each source file last changed, what it holds, and which of its latest months are "
     "provisional (sources.yaml: provisional_months)."
 )
-refresh = refresh_in_words(report)
+refresh = board.memo((*report_key, "refresh"), lambda: refresh_in_words(report))
 # What each source holds on screen (it fits 1280 px), its file one click away; the
 # download carries every column.
 fitted_table(
@@ -329,8 +334,11 @@ else:
         "data. Errors make the figures they affect unavailable; warnings do not."
     )
     fitted_table(
-        report.issue_counts.rename(
-            columns={"level": "Level", "stage": "Stage", "issues": "Issues"}
+        board.memo(
+            (*report_key, "issue_counts"),
+            lambda: report.issue_counts.rename(
+                columns={"level": "Level", "stage": "Stage", "issues": "Issues"}
+            ),
         ),
         key="dq_issues",
     )

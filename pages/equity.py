@@ -17,6 +17,9 @@ read the same figures.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 import pandas as pd
 import streamlit as st
 
@@ -68,6 +71,8 @@ from metrics.labels import chart_title
 from metrics.sql.series import SeriesQuery
 from metrics.ui.components import chart, fitted_table, plain, unknown_in_link
 from metrics.ui.state import current_policy, page_context, url_param
+
+T = TypeVar("T")
 
 DEFAULT_METRIC = "detention_rate"
 
@@ -220,25 +225,32 @@ if group:
 else:
     st.query_params.pop("group", None)
 
+# Everything below is the same for every reader of this choice: tables, sentences and
+# charts are made once per board and shared by every session, not on every run of every
+# session (the age-standardised figures as shown are worked out afresh from the counts).
+view_key = (metric_id, dimension, filters.start, filters.end, filters.lcn, reference, policy)
+
+
+def once(name: str, compute: Callable[[], T], *more: object) -> T:
+    return board.memo(("equity_view", name, *view_key, *more), compute)
+
+
 st.header(plain(metric.title))
 if group:
-    st.markdown(f"**{plain(ratio_sentence(result, group, policy))}**")
-    age_words = standardised_sentence(result, group, policy)
+    st.markdown(f"**{plain(once('ratio', lambda: ratio_sentence(result, group, policy), group))}**")
+    age_words = once("age", lambda: standardised_sentence(result, group, policy), group)
     if age_words:
         st.markdown(plain(age_words))
 # Said where the intervals are read, in board words: whose intervals are widened, and why.
-variation = dispersion_sentence(result, policy)
+variation = once("dispersion", lambda: dispersion_sentence(result, policy))
 if variation:
     st.markdown(plain(variation))
 for note in result.notes:
     st.caption(plain(note))
 
-# Everything below is the same for every reader of this choice: charts are made once per
-# board (their specifications shared by every session), not on every run of every session.
-view_key = (metric_id, dimension, filters.start, filters.end, filters.lcn, reference, policy)
 grouped_by = DIMENSION_TITLES.get(dimension, dimension).lower()
 
-table = equity_table(result, policy)
+table = once("table", lambda: equity_table(result, policy))
 st.subheader(f"Rates by {plain(DIMENSION_TITLES.get(dimension, dimension).lower())}")
 st.caption(
     "**What this shows:** events in the period, person-years (each month counts one twelfth "
@@ -258,11 +270,13 @@ fitted_table(
     column_order=[c for c in table.columns if c != "Note"],
 )
 group_notes(table, group_title)
-if shows_suppression(table):
+if once("table_suppressed", lambda: shows_suppression(table)):
     st.caption(plain(legend(policy)))
 st.download_button(
     "Download these figures (CSV)",
-    data=equity_download(result, policy).to_csv(index=False).encode("utf-8"),
+    data=once(
+        "download", lambda: equity_download(result, policy).to_csv(index=False).encode("utf-8")
+    ),
     file_name=f"equity_{metric_id}_{dimension}.csv",
     mime="text/csv",
     key=f"equity_download_{metric_id}_{dimension}_{reference}",
@@ -270,7 +284,7 @@ st.download_button(
 
 chart(
     lambda: rate_chart(result, policy),
-    rate_alt_text(result, policy),
+    lambda: rate_alt_text(result, policy),
     key=("equity_rate", *view_key),
     title=chart_title(f"{metric.title} by {grouped_by}", catalogue, filters.lcn),
     what_this_shows=(
@@ -292,7 +306,7 @@ else:
         f"rate ratio compares it with {plain(reference)}'s. Rates are per 100,000 adults a "
         "year."
     )
-    standardised = standardised_table(result, policy)
+    standardised = once("standardised", lambda: standardised_table(result, policy))
     fitted_table(
         standardised,
         key="equity_standardised",
@@ -308,12 +322,12 @@ else:
         column_order=[c for c in standardised.columns if c != "Note"],
     )
     group_notes(standardised, group_title)
-    if shows_suppression(standardised):
+    if once("standardised_suppressed", lambda: shows_suppression(standardised)):
         st.caption(plain(legend(policy)))
-    if not standardised_chart_data(result, policy).empty:
+    if not once("standardised_chart", lambda: standardised_chart_data(result, policy)).empty:
         chart(
             lambda: standardised_chart(result, policy),
-            standardised_alt_text(result, policy),
+            lambda: standardised_alt_text(result, policy),
             key=("equity_standardised", *view_key),
             title=chart_title(
                 f"{metric.title}: crude and age-standardised rates by {grouped_by}",
@@ -334,7 +348,7 @@ if group:
     else:
         chart(
             lambda: ratio_trend_chart(result, group, policy),
-            ratio_trend_alt_text(result, group, policy),
+            lambda: ratio_trend_alt_text(result, group, policy),
             key=("equity_ratio_trend", group, *view_key),
             title=chart_title(
                 f"{metric.title}: {group} rate against {reference}, by year",
@@ -367,7 +381,7 @@ if "lcn" in metric.breakdowns:
         st.markdown(plain(funnel_summary(funnel)))
         chart(
             lambda: funnel_chart(funnel),
-            funnel_alt_text(funnel),
+            lambda: funnel_alt_text(funnel),
             what_this_shows=funnel_caption(funnel),
             key=("equity_funnel", metric_id, filters.start, filters.end, policy),
         )
@@ -395,7 +409,7 @@ else:
     except EquityError as exc:
         st.caption(f"Unavailable: {plain(str(exc))}")
     else:
-        st.markdown(plain(bed_share_sentence(share, policy)))
+        st.markdown(plain(once("bed_share_sentence", lambda: bed_share_sentence(share, policy))))
         if filters.lcn:
             st.caption(
                 "Bed days are recorded for the whole area only, so these are whole-area figures."
@@ -404,7 +418,7 @@ else:
             st.caption(plain(note))
         chart(
             lambda: bed_share_chart(share, policy),
-            bed_share_alt_text(share, policy),
+            lambda: bed_share_alt_text(share, policy),
             key=("equity_bed_share", metric_id, filters.start, filters.end, policy),
             title=chart_title(
                 f"Share of acute bed days used by {BED_SHARE_GROUP} patients", catalogue
@@ -416,10 +430,10 @@ else:
                 "population share alone would suggest."
             ),
         )
-        shares = bed_share_table(share, policy)
+        shares = once("bed_shares", lambda: bed_share_table(share, policy))
         with st.expander("Yearly figures"):
             fitted_table(shares, key="equity_shares")
-            if shows_suppression(shares):
+            if once("bed_shares_suppressed", lambda: shows_suppression(shares)):
                 st.caption(plain(legend(policy)))
 
 with st.expander("How these figures are worked out"):

@@ -250,7 +250,7 @@ def budget_against_actual(frame: pd.DataFrame, group: str, key: str) -> None:
     noun = group.lower()
     chart(
         lambda: budget_actual_chart(frame),
-        budget_actual_alt_text(frame, noun),
+        lambda: budget_actual_alt_text(frame, noun),
         key=(*report_key, key),
         title=chart_title(f"Spend against budget by {noun}, {fin_year}", board.catalogue),
         what_this_shows=(
@@ -303,7 +303,7 @@ with by_line:
 st.header("Spend through the year")
 chart(
     lambda: cumulative_chart(report.monthly),
-    cumulative_alt_text(report.monthly, fin_year),
+    lambda: cumulative_alt_text(report.monthly, fin_year),
     key=(*report_key, "cumulative"),
     title=chart_title(f"Spend and budget so far, {fin_year}", board.catalogue),
     what_this_shows=(
@@ -314,7 +314,7 @@ chart(
 )
 chart(
     lambda: cumulative_variance_chart(report.monthly),
-    cumulative_variance_alt_text(report.monthly, fin_year),
+    lambda: cumulative_variance_alt_text(report.monthly, fin_year),
     key=(*report_key, "cumulative_variance"),
     title=chart_title(f"Over or under budget so far, {fin_year}", board.catalogue),
     what_this_shows=(
@@ -415,7 +415,7 @@ chosen = st.multiselect(
 if chosen:
     chart(
         lambda: unit_cost_chart(report.unit_cost_trend, chosen),
-        unit_cost_alt_text(report.unit_cost_trend, chosen),
+        lambda: unit_cost_alt_text(report.unit_cost_trend, chosen),
         key=(*report_key, "unit_costs", tuple(chosen)),
         title=chart_title("Unit costs by financial year", board.catalogue),
         what_this_shows=(

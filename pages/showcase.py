@@ -14,7 +14,7 @@ import re
 import streamlit as st
 
 from metrics.exports.content import Slide, deck_content
-from metrics.ui.components import plain, unknown_in_link
+from metrics.ui.components import chart, plain, unknown_in_link
 from metrics.ui.exports import export_buttons
 from metrics.ui.state import page_context
 
@@ -75,7 +75,7 @@ def go_to(number: int) -> None:
     st.query_params[SLIDE_PARAM] = str(number)
 
 
-def slide_view(slide: Slide) -> None:
+def slide_view(slide: Slide, number: int) -> None:
     """One slide: outcome, headline, big number with interval, chart, story, notes."""
     if slide.outcome:
         st.markdown(
@@ -101,14 +101,14 @@ def slide_view(slide: Slide) -> None:
                 st.markdown("".join(parts), unsafe_allow_html=True)
         with chart_column:
             if slide.chart is not None:
-                st.altair_chart(
-                    slide.chart.chart.properties(description=slide.chart.alt_text),
-                    width="stretch",
-                    theme=None,
+                # Its specification made once per board (this deck is the board's, public,
+                # whole area), with the text alternative and its words below it.
+                chart(
+                    slide.chart.chart,
+                    slide.chart.alt_text,
+                    key=("showcase_slide", AUDIENCE, number),
                 )
                 st.caption(f"Measure: {plain(slide.metric_title)}")
-                with st.expander("Chart described in words"):
-                    st.text(slide.chart.alt_text)
     if slide.story is not None:
         paragraphs = "".join(
             f"<p>{e(p)}</p>" for p in re.split(r"\n\s*\n", slide.story.text) if p.strip()
@@ -163,7 +163,7 @@ with next_column:
         width="stretch",
     )
 
-slide_view(slide)
+slide_view(slide, current)
 
 legend_text = deck.legend or "No small-number suppression applies."
 st.markdown(

@@ -309,9 +309,14 @@ def year_months(board: Board, fin_year: str, source_id: str = COSTS_SOURCE) -> l
     """Months of `fin_year` that have cost rows, in order."""
     costs = _table(board, source_id)
     _check_year(board, fin_year, source_id)
-    query = _tree(_YEAR_MONTHS_SQL, costs=costs, fin_year=literal(fin_year))
-    frame = _run(board, query, f"months of {fin_year}")
-    return [pd.Timestamp(m).date() for m in frame["month"]]
+
+    def compute() -> list[dt.date]:
+        query = _tree(_YEAR_MONTHS_SQL, costs=costs, fin_year=literal(fin_year))
+        frame = _run(board, query, f"months of {fin_year}")
+        return [pd.Timestamp(m).date() for m in frame["month"]]
+
+    # A list shared by every caller: copied so a caller's change cannot reach the next.
+    return list(board.memo(("money.year_months", source_id, fin_year), compute))
 
 
 def _resolve_through(

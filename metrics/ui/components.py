@@ -6,13 +6,16 @@ import datetime as dt
 import html
 import itertools
 import re
+import threading
+import weakref
 from collections.abc import Callable, Hashable, Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 import altair as alt
 import pandas as pd
 import pyarrow as pa
 import streamlit as st
+from streamlit.dataframe_util import convert_anything_to_arrow_bytes
 
 from metrics import audit
 from metrics.analyses.reading import Reading, month_label, read_metric
@@ -146,7 +149,7 @@ def downloads(table: pd.DataFrame | Callable[[], pd.DataFrame], name: str, *, ke
 
 def chart(
     chart_object: alt.TopLevelMixin | Callable[[], alt.TopLevelMixin],
-    alt_text: str,
+    alt_text: str | Callable[[], str],
     what_this_shows: str = "",
     *,
     key: Hashable | None = None,
@@ -155,7 +158,8 @@ def chart(
     """A chart with its plain-words caption and a text alternative.
 
     `chart_object` is an Altair chart or a function that builds one (so that, with a
-    `key`, it is built once per board and shared by every session). `what_this_shows` is
+    `key`, it is built once per board and shared by every session); so is `alt_text` when
+    it is a function that writes the words. `what_this_shows` is
     plain text (it often names a metric or group from configuration): it is escaped here,
     so callers pass it as it is. `title` (what and where: metrics.labels.chart_title) is
     drawn above the chart unless the chart has its own; Vega-Lite draws it as text, never
@@ -167,14 +171,39 @@ def chart(
         if callable(chart_object) and not isinstance(chart_object, alt.TopLevelMixin)
         else (lambda: chart_object)
     )
+    if callable(alt_text):
+        words = alt_text
+        alt_text = (
+            words()
+            if key is None
+            else st.session_state["board_state"].board.memo(("alt_text", key), words)
+        )
     spec = chart_spec(build, alt_text, key)  # type: ignore[arg-type]
     if title and not spec.get("title"):
         spec = {**spec, "title": title}  # a copy: the cached spec is shared
+    if key is not None:
+        board = st.session_state["board_state"].board
+        spec = board.memo(("chart_wire", key, alt_text, title), lambda: wire_spec(spec))
     # `alt` gives screen-reader users the same message as the picture (WCAG 1.1.1); the
     # project theme is applied in the chart itself, so Streamlit's theme is switched off.
     st.vega_lite_chart(spec=spec, width="stretch", theme=None)
     with st.expander("Chart described in words"):
         st.text(alt_text)
+
+
+def wire_spec(spec: dict[str, Any]) -> dict[str, Any]:
+    """The spec with its named datasets already in the Arrow form Streamlit sends (it
+    passes bytes through as they are): converting a chart's rows to Arrow was most of what
+    drawing a cached chart cost on every run of every session. Streamlit's own converter,
+    so the bytes are the ones it would have made."""
+    datasets = spec.get("datasets")
+    if not isinstance(datasets, dict):
+        return spec
+    converted = {
+        name: rows if not isinstance(rows, list) else convert_anything_to_arrow_bytes(rows)
+        for name, rows in datasets.items()
+    }
+    return {**spec, "datasets": converted}
 
 
 def issue_list(issues: list[Issue]) -> None:
@@ -397,7 +426,7 @@ def spc_panel(reading: Reading, link_params: dict[str, str], *, height: int = 26
                 height=height,
                 provisional=reading.provisional_shown,
             ),
-            spc_alt_text(
+            lambda: spc_alt_text(
                 shown, measure=metric.title, format_value=lambda v: format_value(v, metric)
             ),
             what_this_shows=what,
@@ -456,6 +485,42 @@ HEADER_PX = 35
 WHOLE_TABLE_ROWS = 20  # a table of up to this many rows is drawn whole
 
 
+T = TypeVar("T")
+
+
+class _PerObject:
+    """Values computed from an object and kept as long as that object lives.
+
+    The tables pages draw are mostly made once per board and shared (board.memo), so the
+    same object comes back on every run of every session; what is measured from it need
+    not be measured again. Keyed by identity and checked through a weak reference, so a
+    new object that happens to reuse an old one's id is measured afresh."""
+
+    def __init__(self) -> None:
+        self._entries: dict[int, tuple[weakref.ref[Any], Any]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, obj: Any, compute: Callable[[], T]) -> T:
+        with self._lock:
+            entry = self._entries.get(id(obj))
+        if entry is not None and entry[0]() is obj:
+            return entry[1]
+        value = compute()
+        key = id(obj)
+
+        def forget(ref: weakref.ref[Any]) -> None:
+            with self._lock:
+                if self._entries.get(key, (None, None))[0] is ref:
+                    del self._entries[key]
+
+        with self._lock:
+            self._entries[key] = (weakref.ref(obj, forget), value)
+        return value
+
+
+_MEASURED = _PerObject()
+
+
 def _text_widths(data: pd.DataFrame | pa.Table, sample: int = 400) -> dict[str, tuple[int, int]]:
     """Per column: (header width, widest cell) in characters, over the first `sample` rows."""
     frame = data.slice(0, sample).to_pandas() if isinstance(data, pa.Table) else data.head(sample)
@@ -465,6 +530,16 @@ def _text_widths(data: pd.DataFrame | pa.Table, sample: int = 400) -> dict[str, 
         cells = values.map(lambda v: len(str(v))) if len(values) else pd.Series([0])
         widths[str(name)] = (len(str(name)), int(cells.max()))
     return widths
+
+
+def _numeric_columns(data: pd.DataFrame | pa.Table) -> list[str]:
+    if isinstance(data, pa.Table):
+        return [
+            f.name
+            for f in data.schema
+            if pa.types.is_integer(f.type) or pa.types.is_floating(f.type)
+        ]
+    return [str(c) for c in data.select_dtypes("number").columns]
 
 
 def plan_table(
@@ -536,16 +611,8 @@ def fitted_table(
         name: given if isinstance(given, str) else (given or {}).get("label") or name
         for name, given in (column_config or {}).items()
     }
-    measured = _text_widths(data)
+    measured, numeric = _MEASURED.get(data, lambda: (_text_widths(data), _numeric_columns(data)))
     widths = {n: (len(labels.get(n, n)), cell) for n, (_, cell) in measured.items() if n in shown}
-    if isinstance(data, pa.Table):
-        numeric = [
-            f.name
-            for f in data.schema
-            if pa.types.is_integer(f.type) or pa.types.is_floating(f.type)
-        ]
-    else:
-        numeric = [str(c) for c in data.select_dtypes("number").columns]
     planned, row_height = plan_table(widths, fixed=fixed, numeric=numeric)
     config: dict[str, Any] = {}
     for name, width in planned.items():
