@@ -354,9 +354,51 @@ def validate_candidate(
     checks on every keystroke); `fresh` reloads them regardless (a save does)."""
     root = config_dir.resolve()
     relative = _relative(config_dir, path)
+    stamp, _current_issues_now, _defined_in = _current(root, fresh=fresh)
+    # The page checks on every run; the same text against the same files (definitions and
+    # data) gets the same answer, so it is worked out once.
+    key = (
+        root,
+        relative.as_posix(),
+        hashlib.sha256(candidate_text.encode("utf-8")).hexdigest(),
+        stamp,
+        _data_stamp(root),
+    )
+    with _CHECKS_LOCK:
+        known = _CHECKS.get(key)
+    if known is not None and not fresh:
+        return known
+    check = _check_candidate(root, relative, candidate_text, fresh=fresh)
+    with _CHECKS_LOCK:
+        # Only checks against the files as they are now are kept (with what hangs off
+        # them, such as a preview's board).
+        for stale in [k for k in _CHECKS if k[0] == root and k[3:] != key[3:]]:
+            del _CHECKS[stale]
+        _CHECKS[key] = check
+        while len(_CHECKS) > CHECKS_KEPT:
+            _CHECKS.pop(next(iter(_CHECKS)))
+    return check
+
+
+CHECKS_KEPT = 32  # candidate checks remembered (an analyst's last few edits)
+_CHECKS: dict[tuple[object, ...], CandidateCheck] = {}
+_CHECKS_LOCK = threading.Lock()
+
+
+def _data_stamp(root: Path) -> str:
+    """Changes whenever a file in the data folder the configuration reads changes."""
+    folder = _DATA_DIRS.get(root)
+    if folder is None or not folder.is_dir():
+        return ""
+    return fingerprint([p for p in folder.rglob("*") if p.is_file()])
+
+
+def _check_candidate(
+    root: Path, relative: Path, candidate_text: str, *, fresh: bool
+) -> CandidateCheck:
     edited = f"{root.name}/{relative.as_posix()}"
     # A duplicate id keeps the definition on disk now (an edit never replaces it).
-    _stamp, current, defined_in = _current(root, fresh=fresh)
+    _stamp, current, defined_in = _current(root, fresh=False)
     with tempfile.TemporaryDirectory(prefix="alliance-board-edit-") as scratch:
         # Named like the real folder, so issues name files the same way in both loads.
         copy = Path(scratch) / root.name
@@ -387,6 +429,7 @@ def validate_candidate(
 
 
 _CURRENT: dict[Path, tuple[str, list[Issue], dict[str, str]]] = {}
+_DATA_DIRS: dict[Path, Path] = {}
 
 
 def _current_issues(root: Path, *, fresh: bool) -> list[Issue]:
@@ -403,6 +446,7 @@ def _current(root: Path, *, fresh: bool) -> tuple[str, list[Issue], dict[str, st
         defined_in = {mid: origin.file for mid, origin in loaded.catalogue.origins.items()}
         cached = (stamp, loaded.issues, defined_in)
         _CURRENT[root] = cached
+        _DATA_DIRS[root] = loaded.catalogue.data_dir.resolve()
     return cached
 
 

@@ -31,7 +31,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -417,14 +417,25 @@ def _neighbourhood_readings(board: Board, query: SeriesQuery, lcn: str) -> Calla
     return lambda: readings(board, dataclasses.replace(query, lcn=lcn), "board")
 
 
-def warm_process(config_dir: Path | str) -> Warmth:
+def warm_process(
+    config_dir: Path | str,
+    more: Sequence[tuple[str, Callable[[Board], object]]] = (),
+) -> Warmth:
     """Open the board for `config_dir` and warm it (the server does this before its first
-    visitor); then move the long-lived heap out of the garbage collector's way."""
+    visitor); then move the long-lived heap out of the garbage collector's way. `more`:
+    further named steps from the layers above (the site's own charts of the default
+    views), run after the figures, each skipped with its problem noted if it fails."""
     started = time.monotonic()
     WARMTH.status = "warming"
     try:
         board = holder_for(config_dir).current().board
         WARMTH.problems = warm(board, on_step=WARMTH.steps.append)
+        for name, step in more:
+            try:
+                step(board)
+            except Exception as exc:  # shown as such on its page; never fatal here
+                WARMTH.problems.append(f"{name}: {exc}")
+            WARMTH.steps.append(name)
         WARMTH.problems += [i.format_text() for i in board.errors][:20]
         WARMTH.status = "ready"
     except Exception as exc:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from metrics.ui.components import domain_section
+from metrics.ui.components import SPC_PAGE_DOMAINS, domain_section
 from metrics.ui.state import page_context
 
 state, filters = page_context()
@@ -16,4 +16,4 @@ st.caption(
     "wait (the median, and the 90th percentile for the longest waits), how many are seen "
     "within four weeks, and how many are on a caseload or waiting list."
 )
-domain_section(state.board, ["access"], filters)
+domain_section(state.board, SPC_PAGE_DOMAINS["access"], filters)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from metrics.ui.components import domain_section
+from metrics.ui.components import SPC_PAGE_DOMAINS, domain_section
 from metrics.ui.state import page_context
 
 state, filters = page_context()
@@ -16,4 +16,4 @@ st.caption(
     "When people are most unwell: crisis referrals, A&E liaison, acute admissions, beds in "
     "use, costly out-of-area placements and contact within 72 hours of leaving hospital."
 )
-domain_section(state.board, ["crisis", "choice"], filters, page_title=TITLE)
+domain_section(state.board, SPC_PAGE_DOMAINS["crisis"], filters, page_title=TITLE)

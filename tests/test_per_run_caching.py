@@ -13,7 +13,7 @@ import altair as alt
 import pandas as pd
 from streamlit.elements.vega_charts import VegaLiteChartProto, _marshall_chart_data
 
-from metrics.ui.components import _PerObject, wire_spec
+from metrics.ui.components import PerObject, wire_spec
 
 
 def a_spec() -> dict:
@@ -61,7 +61,7 @@ def test_a_spec_without_datasets_is_returned_as_it_is() -> None:
 
 
 def test_a_measurement_is_reused_only_for_the_same_object() -> None:
-    cache = _PerObject()
+    cache = PerObject()
     calls: list[str] = []
     first = pd.DataFrame({"a": ["x"]})
     same_content = pd.DataFrame({"a": ["x"]})
@@ -72,7 +72,7 @@ def test_a_measurement_is_reused_only_for_the_same_object() -> None:
 
 
 def test_a_measurement_goes_with_its_object() -> None:
-    cache = _PerObject()
+    cache = PerObject()
     table = pd.DataFrame({"a": [1]})
     cache.get(table, lambda: "measured")
     assert len(cache._entries) == 1

@@ -18,7 +18,7 @@ import streamlit as st
 from streamlit.dataframe_util import convert_anything_to_arrow_bytes
 
 from metrics import audit
-from metrics.analyses.reading import Reading, month_label, read_metric
+from metrics.analyses.reading import Reading, default_period, month_label, read_metric
 from metrics.board import Board
 from metrics.charts.sparkline import sparkline_svg
 from metrics.charts.spc_chart import spc_alt_text, spc_chart
@@ -30,6 +30,7 @@ from metrics.formatting import format_value
 from metrics.labels import chart_title
 from metrics.serving import BoardState
 from metrics.spc import icon_data_uri, icon_meaning
+from metrics.sql.series import SeriesQuery
 from metrics.text import looks_like_a_name, plain_markdown, safe_markdown
 from metrics.ui.state import Filters, board_state, current_audience
 
@@ -94,7 +95,10 @@ def problems_banner(state: BoardState) -> None:
 
 
 def chart_spec(
-    build: Callable[[], alt.TopLevelMixin], alt_text: str, key: Hashable | None = None
+    build: Callable[[], alt.TopLevelMixin],
+    alt_text: str,
+    key: Hashable | None = None,
+    board: Board | None = None,
 ) -> dict[str, Any]:
     """The Vega-Lite specification of a chart, made once per board when `key` names it.
 
@@ -107,7 +111,7 @@ def chart_spec(
 
     if key is None:
         return make()
-    board = st.session_state["board_state"].board
+    board = board or st.session_state["board_state"].board
     return board.memo(("chart_spec", key, alt_text), make)
 
 
@@ -166,6 +170,26 @@ def chart(
     Markdown."""
     if what_this_shows:
         st.caption(f"**What this shows:** {plain(what_this_shows)}")
+    board = st.session_state["board_state"].board if key is not None else None
+    spec, alt_text = prepared_chart(chart_object, alt_text, key=key, title=title, board=board)
+    # `alt` gives screen-reader users the same message as the picture (WCAG 1.1.1); the
+    # project theme is applied in the chart itself, so Streamlit's theme is switched off.
+    st.vega_lite_chart(spec=spec, width="stretch", theme=None)
+    with st.expander("Chart described in words"):
+        st.text(alt_text)
+
+
+def prepared_chart(
+    chart_object: alt.TopLevelMixin | Callable[[], alt.TopLevelMixin],
+    alt_text: str | Callable[[], str],
+    *,
+    key: Hashable | None,
+    title: str | None,
+    board: Board | None,
+) -> tuple[dict[str, Any], str]:
+    """What `chart` hands Streamlit, and the text alternative: with a `key`, made once per
+    board (the server's start-up warm makes the default views' charts the same way, so
+    the first visitor finds them made)."""
     build = (
         chart_object
         if callable(chart_object) and not isinstance(chart_object, alt.TopLevelMixin)
@@ -173,22 +197,14 @@ def chart(
     )
     if callable(alt_text):
         words = alt_text
-        alt_text = (
-            words()
-            if key is None
-            else st.session_state["board_state"].board.memo(("alt_text", key), words)
-        )
-    spec = chart_spec(build, alt_text, key)  # type: ignore[arg-type]
+        alt_text = words() if key is None or board is None else board.memo(("alt_text", key), words)
+    spec = chart_spec(build, alt_text, key, board)  # type: ignore[arg-type]
     if title and not spec.get("title"):
         spec = {**spec, "title": title}  # a copy: the cached spec is shared
-    if key is not None:
-        board = st.session_state["board_state"].board
-        spec = board.memo(("chart_wire", key, alt_text, title), lambda: wire_spec(spec))
-    # `alt` gives screen-reader users the same message as the picture (WCAG 1.1.1); the
-    # project theme is applied in the chart itself, so Streamlit's theme is switched off.
-    st.vega_lite_chart(spec=spec, width="stretch", theme=None)
-    with st.expander("Chart described in words"):
-        st.text(alt_text)
+    if key is not None and board is not None:
+        shown = spec
+        spec = board.memo(("chart_wire", key, alt_text, title), lambda: wire_spec(shown))
+    return spec, alt_text
 
 
 def wire_spec(spec: dict[str, Any]) -> dict[str, Any]:
@@ -400,38 +416,68 @@ def spc_panel(reading: Reading, link_params: dict[str, str], *, height: int = 26
             query_params={"metric": metric.id, **link_params},
         )
     with left:
-        shown = reading.spc_shown or result
-        if facet.chart_kind == "run":
-            what = (
-                f"{metric.title} each month against its median (a run chart): unusual runs "
-                f"are marked as special cause. {facet.chart_note}"
-            )
-        else:
-            what = (
-                f"{metric.title} each month, with its average (solid) and process limits "
-                "(dashed): points outside the limits or in unusual runs are marked as special "
-                "cause."
-            )
-        if reading.provisional_points:
-            what += " Hollow points are provisional months (still filling up), not yet read."
-        if metric.target:
-            what += " The red dashed line is the target."
-        if reading.spc.rebased_titles:
-            what += " " + rebase_words(reading.spc.rebased_titles, reading.spc.rebased_starts)
-        chart(
-            lambda: spc_chart(
-                shown,
-                title=chart_title(metric.title, board_state().board.catalogue, reading.lcn),
-                y_title=metric.unit if metric.unit != "%" else "percent",
-                height=height,
-                provisional=reading.provisional_shown,
-            ),
-            lambda: spc_alt_text(
-                shown, measure=metric.title, format_value=lambda v: format_value(v, metric)
-            ),
-            what_this_shows=what,
-            key=("spc_panel", height, *reading_key(reading)),
+        what, build, words, key = spc_panel_chart(board_state().board, reading, height)
+        chart(build, words, what_this_shows=what, key=key)
+
+
+def spc_panel_chart(
+    board: Board, reading: Reading, height: int = 260
+) -> tuple[str, Callable[[], alt.TopLevelMixin], Callable[[], str], Hashable]:
+    """An SPC panel's chart as `chart` takes it: its caption, builder, text alternative
+    and key (the start-up warm prepares the default views' panels from the same)."""
+    metric = reading.metric
+    result = reading.spc.result
+    assert result is not None
+    facet = result.facet()
+    shown = reading.spc_shown or result
+    if facet.chart_kind == "run":
+        what = (
+            f"{metric.title} each month against its median (a run chart): unusual runs "
+            f"are marked as special cause. {facet.chart_note}"
         )
+    else:
+        what = (
+            f"{metric.title} each month, with its average (solid) and process limits "
+            "(dashed): points outside the limits or in unusual runs are marked as special "
+            "cause."
+        )
+    if reading.provisional_points:
+        what += " Hollow points are provisional months (still filling up), not yet read."
+    if metric.target:
+        what += " The red dashed line is the target."
+    if reading.spc.rebased_titles:
+        what += " " + rebase_words(reading.spc.rebased_titles, reading.spc.rebased_starts)
+
+    def build() -> alt.TopLevelMixin:
+        return spc_chart(
+            shown,
+            title=chart_title(metric.title, board.catalogue, reading.lcn),
+            y_title=metric.unit if metric.unit != "%" else "percent",
+            height=height,
+            provisional=reading.provisional_shown,
+        )
+
+    def words() -> str:
+        return spc_alt_text(
+            shown, measure=metric.title, format_value=lambda v: format_value(v, metric)
+        )
+
+    return what, build, words, ("spc_panel", height, *reading_key(reading))
+
+
+def warm_spc_pages(board: Board) -> None:
+    """Make the SPC panels' charts of the panel pages' default view (the whole period,
+    every neighbourhood, the board's readings) before anyone asks: the server's warm."""
+    period = default_period(board)
+    query = SeriesQuery(start=period[0], end=period[1]) if period else SeriesQuery()
+    for domain_ids in SPC_PAGE_DOMAINS.values():
+        for domain_id in domain_ids:
+            for metric in board.catalogue.metrics_in_domain(domain_id):
+                reading = read_metric(board, metric.id, query, "board")
+                if reading.spc.result is None:
+                    continue
+                _what, build, words, key = spc_panel_chart(board, reading)
+                prepared_chart(build, words, key=key, title=None, board=board)
 
 
 def rebase_words(titles: tuple[str, ...], starts: tuple[dt.date, ...] = ()) -> str:
@@ -445,6 +491,11 @@ def rebase_words(titles: tuple[str, ...], starts: tuple[dt.date, ...] = ()) -> s
         f"The limits start again from {' and from '.join(changes)}: the months since are read "
         "against their own average, not the earlier one."
     )
+
+
+# The pages drawn as SPC panels, and their framework domains (the pages and the start-up
+# warm read them from here).
+SPC_PAGE_DOMAINS: dict[str, list[str]] = {"access": ["access"], "crisis": ["crisis", "choice"]}
 
 
 def domain_section(
@@ -488,7 +539,7 @@ WHOLE_TABLE_ROWS = 20  # a table of up to this many rows is drawn whole
 T = TypeVar("T")
 
 
-class _PerObject:
+class PerObject:
     """Values computed from an object and kept as long as that object lives.
 
     The tables pages draw are mostly made once per board and shared (board.memo), so the
@@ -518,7 +569,7 @@ class _PerObject:
         return value
 
 
-_MEASURED = _PerObject()
+_MEASURED = PerObject()
 
 
 def _text_widths(data: pd.DataFrame | pa.Table, sample: int = 400) -> dict[str, tuple[int, int]]:

@@ -3,6 +3,9 @@ computed on the data already loaded (nothing on disk changes)."""
 
 from __future__ import annotations
 
+import threading
+import weakref
+
 import streamlit as st
 
 from metrics.analyses.impact import ImpactRequest, headline, impact_sentence, run_impact
@@ -11,8 +14,11 @@ from metrics.board import Board
 from metrics.definitions.validate import ConfigLoad
 from metrics.editing import edited_metric_id
 from metrics.sql.expand import expand_from_data
-from metrics.ui.components import plain, spc_panel
+from metrics.ui.components import PerObject, plain, spc_panel
 from metrics.ui.state import Filters
+
+_CANDIDATE_BOARDS = PerObject()
+_SLOT_LOCK = threading.Lock()
 
 
 def preview_edit(
@@ -41,7 +47,15 @@ def preview_metric(board: Board, loaded: ConfigLoad, metric_id: str, filters: Fi
             f"{plain(made[0])}, is previewed."
         )
         metric_id = made[0]
-    candidate = Board(catalogue, board.warehouse, list(loaded.issues))
+    # The candidate's board lives as long as its check (the same text against the same
+    # files is checked once), so moving about the editor does not recompute the preview.
+    slot = _CANDIDATE_BOARDS.get(loaded, dict)
+    with _SLOT_LOCK:
+        held = slot.get((metric_id, id(board)))
+        if held is None or held[0]() is not board:
+            held = (weakref.ref(board), Board(catalogue, board.warehouse, list(loaded.issues)))
+            slot[(metric_id, id(board))] = held
+    candidate = held[1]
     reading = read_metric(candidate, metric_id, filters.query(), "board")
     spc_panel(reading, filters.url_params(), height=260)
     metric = catalogue.metrics[metric_id]

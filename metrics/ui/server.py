@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -29,9 +30,14 @@ from starlette.routing import Route
 from metrics.serving import health, warm_process
 from metrics.spc.icons import ASSURANCE_ICONS, ICON_URL_PREFIX, icon_svg
 from metrics.spc.rules import VARIATION_ICONS
+from metrics.ui.components import warm_spc_pages
 
 LOG = logging.getLogger("alliance_board")
 DEFAULT_WARM_SECONDS = 300.0
+# After the figures (metrics.serving.warm): the charts of the pages drawn as SPC panels,
+# made for the default view the way the pages make them, so their first visitor does not
+# wait for a dozen charts to be built.
+PAGE_WARM_STEPS = (("SPC panel charts", warm_spc_pages),)
 
 
 def config_dir() -> Path:
@@ -51,7 +57,9 @@ def _warm_seconds() -> float:
 @contextlib.asynccontextmanager
 async def lifespan(_app: Any) -> AsyncIterator[None]:
     """Warm the board before serving (off the event loop, bounded in time)."""
-    work = asyncio.get_running_loop().run_in_executor(None, warm_process, config_dir())
+    work = asyncio.get_running_loop().run_in_executor(
+        None, functools.partial(warm_process, config_dir(), more=PAGE_WARM_STEPS)
+    )
     try:
         await asyncio.wait_for(asyncio.shield(work), timeout=_warm_seconds())
     except TimeoutError:
