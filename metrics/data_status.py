@@ -11,8 +11,8 @@ figures are synthetic because the sample configuration did.
 
 from __future__ import annotations
 
+from metrics.definitions.board_files import DataStatus
 from metrics.definitions.catalogue import Catalogue
-from metrics.definitions.models import DataStatus
 
 LABELS = {
     "synthetic": "Synthetic data",

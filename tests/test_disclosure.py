@@ -36,14 +36,9 @@ from metrics.analyses.disclosure import (
     round_to_base,
     shows_suppression,
 )
+from metrics.definitions.board_files import DisclosureContext, DisclosureFile
 from metrics.definitions.catalogue import Catalogue
-from metrics.definitions.models import (
-    DisclosureContext,
-    DisclosureFile,
-    MetricDef,
-    RateDef,
-    RatioPart,
-)
+from metrics.definitions.models import MetricDef, RateDef, RatioPart
 from metrics.sql.series import SeriesQuery, SeriesResult
 
 ROUNDING = [

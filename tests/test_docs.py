@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from metrics.cli import main
-from metrics.definitions.models import FILE_MODELS
+from metrics.definitions.board_files import FILE_MODELS
 from metrics.reference_docs import DOCS_PATH, all_models, field_names, render_reference
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from metrics.definitions.models import BoardFile
+from metrics.definitions.board_files import BoardFile
 from metrics.text import WORD_JOINER, allowed_url, plain_markdown, safe_markdown
 
 ROOT = Path(__file__).resolve().parents[1]

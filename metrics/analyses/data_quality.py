@@ -696,7 +696,9 @@ def _data_quality_report(
 # --------------------------------------------------------------------------- charts
 
 
-def _cell_state(status: str, provisional: bool) -> str:
+def cell_state(status: str, provisional: bool) -> str:
+    """A completeness cell's state as drawn: its status, with a complete month still
+    filling up shown as provisional (the heatmap and its table use the same states)."""
     if status != "complete":
         return status
     return "provisional" if provisional else "complete"

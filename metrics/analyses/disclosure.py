@@ -85,8 +85,9 @@ from typing import Literal
 
 import pandas as pd
 
+from metrics.definitions.board_files import DisclosureContext
 from metrics.definitions.catalogue import Catalogue
-from metrics.definitions.models import DisclosureContext, MetricDef
+from metrics.definitions.models import MetricDef
 from metrics.formatting import format_value
 from metrics.sql.series import SeriesResult
 

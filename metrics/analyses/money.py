@@ -44,7 +44,7 @@ import pandas as pd
 from sqlglot import exp
 
 from metrics.board import Board
-from metrics.definitions.models import MoneySettings, UnitCost
+from metrics.definitions.board_files import MoneySettings, UnitCost
 from metrics.formatting import format_money
 from metrics.sql.compiler import column, literal, table, table_name, template
 
@@ -1167,7 +1167,8 @@ def _money_or_dash(value: float | None) -> str:
     return "–" if value is None or pd.isna(value) else format_money(float(value))
 
 
-def _signed_money(value: float | None) -> str:
+def signed_money(value: float | None) -> str:
+    """An amount with its sign written (+£1.2m, -£0.4m; an en dash when there is none)."""
     if value is None or pd.isna(value):
         return "–"
     return ("+" if value > 0 else "") + format_money(float(value))
@@ -1186,10 +1187,10 @@ def budget_display(frame: pd.DataFrame, group_title: str) -> pd.DataFrame:
             group_title: frame["group_name"],
             "Budget (in month)": frame["month_budget_gbp"].map(_money_or_dash),
             "Actual (in month)": frame["month_actual_gbp"].map(_money_or_dash),
-            "Variance (in month)": frame["month_variance_gbp"].map(_signed_money),
+            "Variance (in month)": frame["month_variance_gbp"].map(signed_money),
             "Budget (year to date)": frame["ytd_budget_gbp"].map(_money_or_dash),
             "Actual (year to date)": frame["ytd_actual_gbp"].map(_money_or_dash),
-            "Variance (year to date)": frame["ytd_variance_gbp"].map(_signed_money),
+            "Variance (year to date)": frame["ytd_variance_gbp"].map(signed_money),
             "Variance %": frame["ytd_variance_pct"].map(_pct_text),
             "Position": frame["status"].str.capitalize(),
             "Provisional months": frame["provisional"].map(lambda p: "yes" if p else ""),
@@ -1204,7 +1205,7 @@ def forecast_display(frame: pd.DataFrame) -> pd.DataFrame:
             "Service line": frame["group_name"],
             "Full-year budget": frame["full_year_budget_gbp"].map(_money_or_dash),
             "Forecast outturn": frame["forecast_outturn_gbp"].map(_money_or_dash),
-            "Variance": frame["forecast_variance_gbp"].map(_signed_money),
+            "Variance": frame["forecast_variance_gbp"].map(signed_money),
             "Variance %": frame["forecast_variance_pct"].map(_pct_text),
         }
     )
@@ -1240,7 +1241,7 @@ def savings_display(frame: pd.DataFrame) -> pd.DataFrame:
             "Service line": frame["service_line"],
             f"Spend {baseline}": frame["baseline_actual_gbp"].map(_money_or_dash),
             f"Spend {year}": frame["actual_gbp"].map(_money_or_dash),
-            "Saving": frame["saving_gbp"].map(_signed_money),
+            "Saving": frame["saving_gbp"].map(signed_money),
             "Saving %": frame["saving_pct"].map(_pct_text),
             "Target saving": [
                 "" if pd.isna(pct) else f"{pct:.0f}% of budget ({format_money(float(gbp))})"
@@ -1268,13 +1269,13 @@ def budget_actual_alt_text(frame: pd.DataFrame, what: str) -> str:
     )
     if not over.empty:
         text += " Over budget: " + "; ".join(
-            f"{r.group_name} {_signed_money(r.ytd_variance_gbp)} ({_pct_text(r.ytd_variance_pct)})"
+            f"{r.group_name} {signed_money(r.ytd_variance_gbp)} ({_pct_text(r.ytd_variance_pct)})"
             for r in over.itertuples()
         )
         text += "."
     if not under.empty:
         text += " Under budget: " + "; ".join(
-            f"{r.group_name} {_signed_money(r.ytd_variance_gbp)}" for r in under.itertuples()
+            f"{r.group_name} {signed_money(r.ytd_variance_gbp)}" for r in under.itertuples()
         )
         text += "."
     return text
@@ -1303,7 +1304,7 @@ def cumulative_variance_alt_text(monthly: pd.DataFrame, fin_year: str) -> str:
     if monthly.empty:
         return f"Variance to date in {fin_year}: no data."
     steps = "; ".join(
-        f"{m:%b %Y} {_signed_money(v)}"
+        f"{m:%b %Y} {signed_money(v)}"
         for m, v in zip(monthly["month"], monthly["cumulative_variance_gbp"], strict=True)
     )
     return (

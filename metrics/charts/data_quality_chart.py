@@ -10,7 +10,7 @@ from metrics.analyses.data_quality import (
     CELL_COLOURS,
     CELL_SHAPES,
     CELL_STATES,
-    _cell_state,
+    cell_state,
 )
 from metrics.charts.theme import CATEGORICAL, SECONDARY_TEXT, TEXT, apply_theme
 from metrics.sql.month_checks import (
@@ -37,7 +37,7 @@ def completeness_heatmap(frame: pd.DataFrame, *, by_source: bool) -> alt.LayerCh
             "share_pct": (100 * frame["share"].astype(float)).round(1),
             "why": frame["reason"].fillna("").astype(str).to_numpy() if "reason" in frame else "",
             "state": [
-                _cell_state(s, bool(p))
+                cell_state(s, bool(p))
                 for s, p in zip(frame["status"], frame["provisional"], strict=True)
             ],
         }

@@ -9,18 +9,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from metrics.definitions.models import (
+from metrics.definitions.board_files import (
     BoardFile,
     DisclosureFile,
     Domain,
     FrameworkFile,
-    InterventionDef,
-    MetricDef,
     Outcome,
     ShowcaseFile,
     SlideDef,
-    SourceDef,
 )
+from metrics.definitions.models import InterventionDef, MetricDef, SourceDef
 
 CONFIG_FILES = (
     "sources.yaml",

@@ -10,18 +10,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from metrics.definitions.board_files import SlideDef
 from metrics.definitions.catalogue import (
     MISSING_NOTE,
     Catalogue,
     missing_labels,
 )
 from metrics.definitions.issues import Issue, did_you_mean
-from metrics.definitions.models import (
-    ColumnType,
-    MetricDef,
-    SlideDef,
-    SourceDef,
-)
+from metrics.definitions.models import ColumnType, MetricDef, SourceDef
 from metrics.definitions.parsing import YamlFile, display_path, issue_at, parse_file
 from metrics.definitions.slide_claims import (
     GENERATION_WORDS,

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from metrics.definitions.models import FILE_MODELS
+from metrics.definitions.board_files import FILE_MODELS
 
 SCHEMA_DIR = "schema"
 

@@ -7,14 +7,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from metrics.definitions.board_files import SlideDef
 from metrics.definitions.catalogue import (
     Catalogue,
 )
 from metrics.definitions.issues import did_you_mean
-from metrics.definitions.models import (
-    MetricDef,
-    SlideDef,
-)
+from metrics.definitions.models import MetricDef
 
 # Words about how the sample data were made, not about the alliance: speaker notes,
 # captions and headlines speak of the alliance (the synthetic-data label says the rest).

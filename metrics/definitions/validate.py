@@ -32,6 +32,13 @@ from metrics.definitions.assemble import (
     rewrite_expanded,
     under,
 )
+from metrics.definitions.board_files import (
+    BoardFile,
+    DisclosureFile,
+    FrameworkFile,
+    ShowcaseFile,
+    SlideDef,
+)
 from metrics.definitions.catalogue import (
     CONFIG_FILES,
     METRICS_DIR,
@@ -44,15 +51,10 @@ from metrics.definitions.catalogue import (
 from metrics.definitions.data_test_rules import test_problems
 from metrics.definitions.issues import Issue, did_you_mean, sort_issues
 from metrics.definitions.models import (
-    BoardFile,
-    DisclosureFile,
-    FrameworkFile,
     InterventionDef,
     InterventionsFile,
     MetricDef,
     MetricsFile,
-    ShowcaseFile,
-    SlideDef,
     SourceDef,
     SourcesFile,
 )

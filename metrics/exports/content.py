@@ -84,7 +84,8 @@ from metrics.charts.series_chart import series_chart
 from metrics.charts.spc_chart import spc_chart
 from metrics.charts.zero_axis import from_zero
 from metrics.data_status import is_synthetic, status_label, status_note
-from metrics.definitions.models import Comparison, MetricDef, SlideDef
+from metrics.definitions.board_files import Comparison, SlideDef
+from metrics.definitions.models import MetricDef
 from metrics.definitions.slide_claims import slide_claim_problem
 from metrics.exports import AUDIENCES, Audience, ExportFilters
 from metrics.formatting import format_money, format_value
