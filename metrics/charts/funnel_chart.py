@@ -115,7 +115,8 @@ def funnel_chart(funnel: Funnel, *, height: int = 360, title: str | None = None)
             "status:N",
             title=None,
             scale=alt.Scale(domain=STATUSES, range=[NHS_BLUE, SPC_CONCERN, "#8A1538"]),
-            legend=alt.Legend(orient="top"),
+            # Below the plot in two columns: beside the limits' legend it ran off a phone.
+            legend=alt.Legend(orient="bottom", columns=2),
         ),
     )
     names = base.mark_text(align="left", dx=8, dy=-6, color=TEXT, fontSize=12).encode(

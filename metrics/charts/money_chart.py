@@ -8,7 +8,7 @@ import pandas as pd
 
 from metrics.analyses.money import (
     ON_BUDGET_TOLERANCE_GBP,
-    _signed_money,
+    signed_money,
 )
 from metrics.charts.theme import CATEGORICAL, SECONDARY_TEXT, TEXT, apply_theme
 from metrics.formatting import format_money
@@ -42,7 +42,7 @@ def budget_actual_chart(frame: pd.DataFrame, *, height_per_row: int = 34) -> alt
     data["label"] = [
         "on budget"
         if s == "on budget"
-        else f"{_signed_money(v)} {'over' if s == 'overspend' else 'under'}"
+        else f"{signed_money(v)} {'over' if s == 'overspend' else 'under'}"
         for v, s in zip(data["variance"], data["status"], strict=True)
     ]
     data["end"] = data[["budget", "actual"]].max(axis=1)
@@ -69,8 +69,10 @@ def budget_actual_chart(frame: pd.DataFrame, *, height_per_row: int = 34) -> alt
                 title="Position",
                 scale=alt.Scale(
                     domain=["overspend", "underspend", "on budget"],
-                    range=[ON_BUDGET_COLOUR],
+                    range=[OVERSPEND_COLOUR, UNDERSPEND_COLOUR, ON_BUDGET_COLOUR],
                 ),
+                # Below the plot: on the right it lay over the bar labels on a phone.
+                legend=alt.Legend(orient="bottom", direction="horizontal"),
             ),
             tooltip=tooltip,
         )
@@ -180,7 +182,7 @@ def cumulative_variance_chart(monthly: pd.DataFrame) -> alt.LayerChart:
     data["position"] = [
         "over budget" if v > ON_BUDGET_TOLERANCE_GBP else "under budget" for v in data["variance"]
     ]
-    data["label"] = data["variance"].map(_signed_money)
+    data["label"] = data["variance"].map(signed_money)
     data["status"] = data["provisional"].map(lambda p: "provisional" if p else "final")
     positions = ["over budget", "under budget"]
     # Room beyond the longest bars for their labels (and for the month labels below zero).
@@ -201,7 +203,7 @@ def cumulative_variance_chart(monthly: pd.DataFrame) -> alt.LayerChart:
             color=alt.Color(
                 "position:N",
                 title=None,
-                scale=alt.Scale(domain=positions, range=[UNDERSPEND_COLOUR]),
+                scale=alt.Scale(domain=positions, range=[OVERSPEND_COLOUR, UNDERSPEND_COLOUR]),
             ),
             opacity=alt.Opacity(
                 "status:N",
