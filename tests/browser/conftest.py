@@ -6,6 +6,7 @@ blocked), so a test can assert that nothing leaves the machine.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -68,30 +69,31 @@ class Server:
     output: list[str] = field(default_factory=list)
 
 
-@pytest.fixture(scope="session")
-def server() -> Iterator[Server]:
+@contextlib.contextmanager
+def site_server(
+    env: dict[str, str] | None = None, *, background_reload: bool = True
+) -> Iterator[Server]:
+    """`streamlit run streamlit_app.py` on a free port of 127.0.0.1, with `env` laid over
+    this process's environment, stopped (and its remaining output kept) on exit. Every
+    browser test's server starts here. `background_reload`: reload a changed file in the
+    background as deployed (False keeps the suite's ALLIANCE_RELOAD setting)."""
     _require_chromium()
     port = _free_port()
     command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        "streamlit_app.py",
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--server.headless",
-        "true",
-        "--browser.gatherUsageStats",
-        "false",
-    ]
-    # The browser tests read every page: the development default, opted into explicitly.
-    env = dict(os.environ, ALLIANCE_DEVELOPMENT_ACCESS="1")
-    env.pop("ALLIANCE_RELOAD", None)  # the server reloads as deployed (in the background)
+        sys.executable, "-m", "streamlit", "run", "streamlit_app.py",
+        "--server.port", str(port), "--server.address", "127.0.0.1",
+        "--server.headless", "true", "--browser.gatherUsageStats", "false",
+    ]  # fmt: skip
+    environment = dict(os.environ, **(env or {}))
+    if background_reload:
+        environment.pop("ALLIANCE_RELOAD", None)
     process = subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        command,
+        cwd=ROOT,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     output: list[str] = []
     assert process.stdout is not None
@@ -101,13 +103,25 @@ def server() -> Iterator[Server]:
         if "URL:" in line or "You can now view" in line:
             break
     else:
-        pytest.fail("streamlit did not start:\n" + "".join(output))
-    yield Server(f"http://127.0.0.1:{port}", process, output)
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
         process.kill()
+        pytest.fail("streamlit did not start:\n" + "".join(output))
+    try:
+        yield Server(f"http://127.0.0.1:{port}", process, output)
+    finally:
+        process.terminate()
+        try:
+            remaining, _ = process.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            remaining, _ = process.communicate(timeout=20)
+        output.append(remaining or "")
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[Server]:
+    # The browser tests read every page: the development default, opted into explicitly.
+    with site_server({"ALLIANCE_DEVELOPMENT_ACCESS": "1"}) as running:
+        yield running
 
 
 @dataclass

@@ -18,10 +18,7 @@ where a page takes one), with every expander opened, and:
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -34,9 +31,8 @@ import yaml
 from tests.browser.conftest import (
     ROOT,
     Server,
-    _free_port,
-    _require_chromium,
     screenshot,
+    site_server,
     wait_ready,
 )
 from tests.browser.test_accessibility import OPEN_EXPANDERS_JS
@@ -139,50 +135,10 @@ def hostile_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]
 
     (The conftest `server` is session-wide on the project's own config, so this module
     starts its own, in the same way.)"""
-    _require_chromium()
     config = hostile_config(tmp_path_factory.mktemp("hostile"))
-    port = _free_port()
-    env = dict(
-        os.environ,
-        ALLIANCE_CONFIG_DIR=str(config),
-        ALLIANCE_DATA_DIR=str(ROOT / "sample_data"),
-    )
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        "streamlit_app.py",
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--server.headless",
-        "true",
-        "--browser.gatherUsageStats",
-        "false",
-    ]
-    process = subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    output: list[str] = []
-    assert process.stdout is not None
-    # Streamlit prints its URL once the server listens; reading lines blocks until then.
-    for line in process.stdout:
-        output.append(line)
-        if "URL:" in line or "You can now view" in line:
-            break
-    else:
-        pytest.fail("streamlit did not start:\n" + "".join(output))
-    try:
-        yield Server(f"http://127.0.0.1:{port}", process, output)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=20)
+    env = {"ALLIANCE_CONFIG_DIR": str(config), "ALLIANCE_DATA_DIR": str(ROOT / "sample_data")}
+    with site_server(env, background_reload=False) as running:
+        yield running
 
 
 @dataclass

@@ -19,10 +19,7 @@ metric title, 40 more metrics in one domain, and 12 providers in the Money table
 from __future__ import annotations
 
 import csv
-import os
 import shutil
-import subprocess
-import sys
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,9 +31,8 @@ import yaml
 from tests.browser.conftest import (
     ROOT,
     Server,
-    _free_port,
-    _require_chromium,
     screenshot,
+    site_server,
     wait_ready,
 )
 from tests.browser.test_accessibility import OPEN_EXPANDERS_JS
@@ -269,41 +265,14 @@ def bad_input(target: Path) -> tuple[Path, Path]:
 @pytest.fixture(scope="module")
 def bad_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """`streamlit run` on a free port over the bad-input copies (as test_escaping does)."""
-    _require_chromium()
     config, data = bad_input(tmp_path_factory.mktemp("layout"))
-    port = _free_port()
-    env = dict(
-        os.environ,
-        ALLIANCE_CONFIG_DIR=str(config),
-        ALLIANCE_DATA_DIR=str(data),
-        ALLIANCE_DEVELOPMENT_ACCESS="1",
-    )
-    env.pop("ALLIANCE_RELOAD", None)
-    command = [
-        sys.executable, "-m", "streamlit", "run", "streamlit_app.py",
-        "--server.port", str(port), "--server.address", "127.0.0.1",
-        "--server.headless", "true", "--browser.gatherUsageStats", "false",
-    ]  # fmt: skip
-    process = subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    output: list[str] = []
-    assert process.stdout is not None
-    for line in process.stdout:
-        output.append(line)
-        if "URL:" in line or "You can now view" in line:
-            break
-    else:
-        pytest.fail("streamlit did not start:\n" + "".join(output))
-    try:
-        yield Server(f"http://127.0.0.1:{port}", process, output)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=20)
+    env = {
+        "ALLIANCE_CONFIG_DIR": str(config),
+        "ALLIANCE_DATA_DIR": str(data),
+        "ALLIANCE_DEVELOPMENT_ACCESS": "1",
+    }
+    with site_server(env) as running:
+        yield running
 
 
 BAD_PAGES = [

@@ -39,9 +39,8 @@ from metrics.text import WORD_JOINER
 from tests.browser.conftest import (
     ROOT,
     Server,
-    _free_port,
-    _require_chromium,
     screenshot,
+    site_server,
     wait_ready,
 )
 from tests.browser.test_accessibility import OPEN_EXPANDERS_JS
@@ -217,45 +216,10 @@ def hostile_copy(target: Path) -> tuple[Path, Path]:
 @pytest.fixture(scope="module")
 def hostile_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """`streamlit run` on a free port over the hostile copies (as in test_escaping)."""
-    _require_chromium()
     config, data = hostile_copy(tmp_path_factory.mktemp("markdown"))
-    port = _free_port()
-    env = dict(os.environ, ALLIANCE_CONFIG_DIR=str(config), ALLIANCE_DATA_DIR=str(data))
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        "streamlit_app.py",
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--server.headless",
-        "true",
-        "--browser.gatherUsageStats",
-        "false",
-    ]
-    process = subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    output: list[str] = []
-    assert process.stdout is not None
-    for line in process.stdout:  # blocks until Streamlit says it listens
-        output.append(line)
-        if "URL:" in line or "You can now view" in line:
-            break
-    else:
-        pytest.fail("streamlit did not start:\n" + "".join(output))
-    try:
-        yield Server(f"http://127.0.0.1:{port}", process, output)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=20)
+    env = {"ALLIANCE_CONFIG_DIR": str(config), "ALLIANCE_DATA_DIR": str(data)}
+    with site_server(env, background_reload=False) as running:
+        yield running
 
 
 @dataclass

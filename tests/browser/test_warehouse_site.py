@@ -7,9 +7,6 @@ no page and no server output."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -20,7 +17,7 @@ import pytest
 
 from metrics.sql.remote import load_files
 from metrics.validation import load_config
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, READY_JS, _free_port  # noqa: F401
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, READY_JS, site_server  # noqa: F401
 from tests.warehouse_support import LOADER_PASSWORD, SITE_PASSWORD, start_postgres
 
 pytestmark = pytest.mark.browser
@@ -32,53 +29,17 @@ def site_on_postgres() -> Iterator[tuple[str, list[str], object]]:
     cluster = start_postgres()
     report = load_files(load_config(ROOT / "config").catalogue, cluster.loader_url)
     assert report.loaded
-    port = _free_port()
-    env = dict(
-        os.environ,
-        ALLIANCE_DEVELOPMENT_ACCESS="1",
-        ALLIANCE_WAREHOUSE=cluster.site_url,
-        PGPASSWORD=SITE_PASSWORD,
-        ALLIANCE_QUERY_TIMEOUT_SECONDS="60",
-    )
-    env.pop("ALLIANCE_RELOAD", None)
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "streamlit_app.py",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-            "--browser.gatherUsageStats",
-            "false",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    output: list[str] = []
-    assert process.stdout is not None
-    for line in process.stdout:
-        output.append(line)
-        if "URL:" in line or "You can now view" in line:
-            break
-    else:
-        pytest.fail("streamlit did not start:\n" + "".join(output))
-    yield f"http://127.0.0.1:{port}", output, process
-    process.terminate()
+    env = {
+        "ALLIANCE_DEVELOPMENT_ACCESS": "1",
+        "ALLIANCE_WAREHOUSE": cluster.site_url,
+        "PGPASSWORD": SITE_PASSWORD,
+        "ALLIANCE_QUERY_TIMEOUT_SECONDS": "60",
+    }
     try:
-        remaining, _ = process.communicate(timeout=20)
-        output.append(remaining or "")
-    except subprocess.TimeoutExpired:
-        process.kill()
-    cluster.stop()
+        with site_server(env) as running:
+            yield running.url, running.output, running.process
+    finally:
+        cluster.stop()
 
 
 def _health(url: str) -> tuple[int, dict]:
