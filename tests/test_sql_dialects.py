@@ -17,7 +17,7 @@ from sqlglot import exp
 from metrics.board import SharedMemo, open_board
 from metrics.sql.checks import check_table, columns_query, facts_query
 from metrics.sql.compiler import emit, physical_table
-from metrics.sql.series import SeriesQuery, compute_series
+from metrics.sql.series import SeriesQuery, compute_series, compute_series_by_lcn
 
 ROOT = Path(__file__).resolve().parents[1]
 DIALECTS = ("duckdb", "postgres", "spark", "tsql")
@@ -52,7 +52,14 @@ def trees() -> list[tuple[str, exp.Expression]]:
                 board.warehouse, metric, board.catalogue.sources, SeriesQuery(breakdown=breakdown)
             )
         compute_series(board.warehouse, metric, board.catalogue.sources, SeriesQuery(lcn="North"))
-        board.lcn_recorded(metric.id)
+        if board.lcn_recorded(metric.id):
+            # Every neighbourhood from one grouped query, as the board serves the filter.
+            compute_series_by_lcn(
+                board.warehouse,
+                metric,
+                board.catalogue.sources,
+                lcn_column=board.catalogue.board.lcn_column,
+            )
     money.money_report(board)
     for metric in equity.equity_metrics(board.catalogue):
         for dimension in equity.metric_dimensions(metric):
