@@ -29,7 +29,7 @@ from metrics.exports.tables import csv_bytes, excel_bytes
 from metrics.formatting import format_value
 from metrics.labels import chart_title
 from metrics.serving import BoardState
-from metrics.spc import icon_data_uri, icon_meaning
+from metrics.spc import icon_meaning, icon_url
 from metrics.sql.series import SeriesQuery
 from metrics.text import looks_like_a_name, plain_markdown, safe_markdown
 from metrics.ui.state import Filters, board_state, current_audience
@@ -264,13 +264,15 @@ def unknown_in_link(name: str, value: str, *, what: str, instead: str) -> None:
 
 
 def icon_img(icon: str | None, size: int = 44) -> str:
-    """An SPC icon as an inline image (data URI: nothing is fetched) with its meaning as alt
-    text and tooltip, so it is not conveyed by colour or shape alone."""
+    """An SPC icon as an image with its meaning as alt text and tooltip, so it is not
+    conveyed by colour or shape alone. The site's own icon file (same host; the browser
+    keeps it for a day), not a data URI: with a couple of icons on every tile and card,
+    data URIs made each page run carry (and the browser parse) over a hundred kilobytes."""
     if not icon:
         return ""
     meaning = html.escape(icon_meaning(icon))
     return (
-        f'<img src="{icon_data_uri(icon)}" alt="{meaning}" title="{meaning}" '
+        f'<img src="{html.escape(icon_url(icon))}" alt="{meaning}" title="{meaning}" '
         f'width="{size}" height="{size}" style="margin-right:6px"/>'
     )
 

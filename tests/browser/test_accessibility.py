@@ -177,11 +177,13 @@ CHART_TEXT_JS = """() => {
   return charts;
 }"""
 
-# Every <img> in the page; SPC icons are inline SVG data URIs (metrics.spc.icon_data_uri).
+# Every <img> in the page; SPC icons are the site's own icon files (metrics.spc.icon_url,
+# served by metrics.ui.server.icon_route) or, in exports, inline SVG data URIs.
 IMAGES_JS = """() => [...document.querySelectorAll('img')].map((img) => ({
-  spc_icon: (img.getAttribute('src') || '').startsWith('data:image/svg+xml'),
+  spc_icon: /(^data:image\\/svg\\+xml|spc-icons\\/)/.test(img.getAttribute('src') || ''),
   alt: img.getAttribute('alt'),
   src: (img.getAttribute('src') || '').slice(0, 60),
+  loaded: img.complete && img.naturalWidth > 0,
 }))"""
 
 
@@ -312,6 +314,8 @@ def _check_page(page: Any, name: str, url: str, axe_source: str) -> None:
     icons = [i for i in images if i["spc_icon"]]
     silent = [i for i in icons if not (i["alt"] or "").strip()]
     assert not silent, f"{name}: SPC icons without alt text: {silent}"
+    broken = [i["src"] for i in icons if not i["loaded"]]
+    assert not broken, f"{name}: SPC icons that did not load: {broken}"
     if name in SPC_ICON_PAGES:
         assert icons, f"{name}: expected SPC icons on this page, found none to check"
     assert all(i["alt"] is not None for i in images), f"{name}: <img> without alt: {images}"
