@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import altair as alt
+
 # NHS identity colours (plain look: dark text on white, one accent).
 NHS_BLUE = "#005EB8"
 NHS_DARK_BLUE = "#003087"
@@ -71,13 +73,19 @@ def vega_config() -> dict[str, Any]:
 
 
 def apply_theme(chart: Any) -> Any:
-    """Return `chart` with the project theme configured (works on any Altair top-level chart)."""
+    """Return `chart` with the project theme configured (works on any Altair top-level chart).
+
+    One shallow copy with the whole configuration set at once: each chained configure_*
+    call deep-copied the chart, data and all, six times per chart."""
     cfg = vega_config()
-    return (
-        chart.configure(background=cfg["background"], font=cfg["font"])
-        .configure_view(stroke=None)
-        .configure_axis(**cfg["axis"])
-        .configure_legend(**cfg["legend"])
-        .configure_title(**cfg["title"])
-        .configure_range(category=CATEGORICAL)
+    themed = chart.copy(deep=False)
+    themed.config = alt.Config(
+        background=cfg["background"],
+        font=cfg["font"],
+        view=alt.ViewConfig(stroke=None),
+        axis=alt.AxisConfig(**cfg["axis"]),
+        legend=alt.LegendConfig(**cfg["legend"]),
+        title=alt.TitleConfig(**cfg["title"]),
+        range=alt.RangeConfig(category=CATEGORICAL),
     )
+    return themed
