@@ -354,7 +354,7 @@ def validate_candidate(
     checks on every keystroke); `fresh` reloads them regardless (a save does)."""
     root = config_dir.resolve()
     relative = _relative(config_dir, path)
-    stamp, _current_issues_now, _defined_in = _current(root, fresh=fresh)
+    stamp, current, defined_in = _current(root, fresh=fresh)
     # The page checks on every run; the same text against the same files (definitions and
     # data) gets the same answer, so it is worked out once.
     key = (
@@ -368,7 +368,7 @@ def validate_candidate(
         known = _CHECKS.get(key)
     if known is not None and not fresh:
         return known
-    check = _check_candidate(root, relative, candidate_text, fresh=fresh)
+    check = _check_candidate(root, relative, candidate_text, current, defined_in)
     with _CHECKS_LOCK:
         # Only checks against the files as they are now are kept (with what hangs off
         # them, such as a preview's board).
@@ -394,11 +394,15 @@ def _data_stamp(root: Path) -> str:
 
 
 def _check_candidate(
-    root: Path, relative: Path, candidate_text: str, *, fresh: bool
+    root: Path,
+    relative: Path,
+    candidate_text: str,
+    current: list[Issue],
+    defined_in: dict[str, str],
 ) -> CandidateCheck:
+    """The check itself, against the issues of the files on disk now (`current`); a
+    duplicate id keeps the definition on disk now (`defined_in`: an edit never replaces it)."""
     edited = f"{root.name}/{relative.as_posix()}"
-    # A duplicate id keeps the definition on disk now (an edit never replaces it).
-    _stamp, current, defined_in = _current(root, fresh=False)
     with tempfile.TemporaryDirectory(prefix="alliance-board-edit-") as scratch:
         # Named like the real folder, so issues name files the same way in both loads.
         copy = Path(scratch) / root.name

@@ -16,6 +16,13 @@ from metrics.charts.money_chart import (
 )
 
 
+def colours_of(chart: Any, field: str) -> tuple[dict[str, str], dict[str, Any]]:
+    """The colour each value of `field` is drawn in, and that colour encoding."""
+    [colour] = [c for c in colour_scales(chart.to_dict()) if c.get("field") == field]
+    scale = colour["scale"]
+    return dict(zip(scale["domain"], scale["range"], strict=True)), colour
+
+
 def colour_scales(spec: Any) -> list[dict[str, Any]]:
     """Every colour encoding's scale in a Vega-Lite spec."""
     found = []
@@ -41,10 +48,8 @@ def test_budget_bars_are_coloured_by_position() -> None:
             "status": ["overspend", "underspend", "on budget"],
         }
     )
-    spec = budget_actual_chart(frame).to_dict()
-    [colour] = [c for c in colour_scales(spec) if c.get("field") == "status"]
-    scale = colour["scale"]
-    assert dict(zip(scale["domain"], scale["range"], strict=True)) == {
+    colours, colour = colours_of(budget_actual_chart(frame), "status")
+    assert colours == {
         "overspend": OVERSPEND_COLOUR,
         "underspend": UNDERSPEND_COLOUR,
         "on budget": ON_BUDGET_COLOUR,
@@ -60,10 +65,8 @@ def test_running_variance_bars_are_coloured_over_and_under() -> None:
             "provisional": [False, False, True],
         }
     )
-    spec = cumulative_variance_chart(monthly).to_dict()
-    [colour] = [c for c in colour_scales(spec) if c.get("field") == "position"]
-    scale = colour["scale"]
-    assert dict(zip(scale["domain"], scale["range"], strict=True)) == {
+    colours, _ = colours_of(cumulative_variance_chart(monthly), "position")
+    assert colours == {
         "over budget": OVERSPEND_COLOUR,
         "under budget": UNDERSPEND_COLOUR,
     }

@@ -132,7 +132,14 @@ def test_a_hostile_year_that_got_past_the_check_is_only_a_literal(
     # Each function ran its query with the whole value as one string literal (the months
     # of a year are queried once and shared by the functions that need them).
     hostile_queries = [q for _, q in recorded if hostile in _strings(q)]
-    assert len(hostile_queries) >= 4
+    labels = [label for label, q in recorded if hostile in _strings(q)]
+    for kind in (
+        "money: months of",
+        "money: provisional months",
+        "money: monthly spend in",
+        "money: year-end accrual in",
+    ):
+        assert any(label.startswith(kind) for label in labels), (kind, labels)
     for query in hostile_queries:
         for dialect in DIALECTS:
             (parsed,) = sqlglot.parse(query.sql(dialect=dialect), read=dialect)
