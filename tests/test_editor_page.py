@@ -90,3 +90,24 @@ def test_restore_an_earlier_version(config):
     app.button(key="history_restore").click().run()
     assert "Restored" in messages(app)
     assert path.read_text() == original
+
+
+def _preview_words(app: AppTest) -> list[str]:
+    """The text alternatives of the charts in the edit tab's preview."""
+    preview = next(e for e in app.expander if e.label == "Preview with the current data")
+    return [t.value for t in preview.text]
+
+
+def test_the_preview_draws_the_edit_not_the_served_definition(config):
+    """The preview's chart is made from the edited definition: a chart cached for the
+    served metric of the same id must not stand in for it."""
+    app = open_editor()
+    served = _preview_words(app)
+    assert served and "Open referrals" in served[0]
+    text = app.text_area(key="editor_text")
+    edited = text.value.replace("measure: sum\n    value: value\n", "measure: count\n")
+    assert edited != text.value
+    text.set_value(edited).run()
+    assert not app.exception, [e.message for e in app.exception]
+    counted = _preview_words(app)
+    assert counted and counted != served

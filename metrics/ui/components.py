@@ -158,6 +158,7 @@ def chart(
     *,
     key: Hashable | None = None,
     title: str | None = None,
+    board: Board | None = None,
 ) -> None:
     """A chart with its plain-words caption and a text alternative.
 
@@ -167,10 +168,14 @@ def chart(
     plain text (it often names a metric or group from configuration): it is escaped here,
     so callers pass it as it is. `title` (what and where: metrics.labels.chart_title) is
     drawn above the chart unless the chart has its own; Vega-Lite draws it as text, never
-    Markdown."""
+    Markdown. A keyed chart is kept on `board`, the board its figures come from (the
+    served one unless given: the editor's preview draws from a candidate board)."""
     if what_this_shows:
         st.caption(f"**What this shows:** {plain(what_this_shows)}")
-    board = st.session_state["board_state"].board if key is not None else None
+    if key is None:
+        board = None
+    elif board is None:
+        board = st.session_state["board_state"].board
     spec, alt_text = prepared_chart(chart_object, alt_text, key=key, title=title, board=board)
     # `alt` gives screen-reader users the same message as the picture (WCAG 1.1.1); the
     # project theme is applied in the chart itself, so Streamlit's theme is switched off.
@@ -383,8 +388,16 @@ def sparkline(values: list[float], metric: MetricDef, key: Hashable | None = Non
         st.markdown(svg, unsafe_allow_html=True)
 
 
-def spc_panel(reading: Reading, link_params: dict[str, str], *, height: int = 260) -> None:
-    """A metric's SPC chart with its icons, its reading and a plain-words caption."""
+def spc_panel(
+    reading: Reading,
+    link_params: dict[str, str],
+    *,
+    height: int = 260,
+    board: Board | None = None,
+) -> None:
+    """A metric's SPC chart with its icons, its reading and a plain-words caption.
+    `board`: the board the reading is from (the served one unless given), on which its
+    chart is kept."""
     metric = reading.metric
     st.markdown(f"#### {plain(metric.title)}")
     result = reading.spc.result
@@ -418,8 +431,9 @@ def spc_panel(reading: Reading, link_params: dict[str, str], *, height: int = 26
             query_params={"metric": metric.id, **link_params},
         )
     with left:
-        what, build, words, key = spc_panel_chart(board_state().board, reading, height)
-        chart(build, words, what_this_shows=what, key=key)
+        board = board or board_state().board
+        what, build, words, key = spc_panel_chart(board, reading, height)
+        chart(build, words, what_this_shows=what, key=key, board=board)
 
 
 def spc_panel_chart(

@@ -57,7 +57,7 @@ def preview_metric(board: Board, loaded: ConfigLoad, metric_id: str, filters: Fi
             slot[(metric_id, id(board))] = held
     candidate = held[1]
     reading = read_metric(candidate, metric_id, filters.query(), "board")
-    spc_panel(reading, filters.url_params(), height=260)
+    spc_panel(reading, filters.url_params(), height=260, board=candidate)
     metric = catalogue.metrics[metric_id]
     if metric.its is not None:
         impact = run_impact(candidate, ImpactRequest(metric_id, placebo=False))
