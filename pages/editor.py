@@ -15,6 +15,16 @@ import streamlit as st
 
 from metrics import audit
 from metrics.definitions.issues import Issue
+from metrics.drafting import (
+    BETTER,
+    MEASURES,
+    NO_VALUE,
+    NewMetricChoice,
+    SourceColumns,
+    append_item,
+    draft_file,
+    draft_item,
+)
 from metrics.editing import (
     BreaksOtherFilesError,
     BusyError,
@@ -24,18 +34,15 @@ from metrics.editing import (
     SaveRefused,
     SaveResult,
     UnsafePathError,
-    append_item,
     checked_path,
     display_path,
     edited_metric_id,
     history,
     locate_metric,
     metric_files,
-    new_metric_item,
     replace_lines,
     restore,
     save_file,
-    slug,
     text_hash,
     unified_diff,
     validate_candidate,
@@ -331,6 +338,8 @@ def edit_a_metric() -> None:
 
 def new_metric() -> None:
     st.caption("Pick a source, columns and a measure to get a valid starting definition.")
+    # The widgets open on NewMetricChoice.default (the first of each list), which the
+    # server's start-up warm drafts and checks too.
     source_id = st.selectbox(
         "Source",
         list(catalogue.sources),
@@ -338,15 +347,9 @@ def new_metric() -> None:
         key="new_source",
     )
     source = catalogue.sources[source_id]
-    measure = st.selectbox(
-        "Measure", ["count", "sum", "mean", "median", "p90", "ratio", "rate"], key="new_measure"
-    )
-    numeric = [c for c, d in source.columns.items() if d.type.value in {"integer", "number"}]
-    categories = [
-        c for c, d in source.columns.items() if d.type.value in {"category", "string", "boolean"}
-    ]
-    dates = [c for c, d in source.columns.items() if d.type.value == "date"]
-    title = st.text_input("Title", value="New metric", key="new_title")
+    measure = st.selectbox("Measure", MEASURES, key="new_measure")
+    columns = SourceColumns.of(source)
+    title = st.text_input("Title", value=NewMetricChoice.title, key="new_title")
     left, right = st.columns(2)
     domain = left.selectbox(
         "Domain",
@@ -354,10 +357,10 @@ def new_metric() -> None:
         format_func=lambda d: catalogue.domains[d].title,
         key="new_domain",
     )
-    date = left.selectbox("Date column", dates or [source.date_column], key="new_date")
+    date = left.selectbox("Date column", columns.dates, key="new_date")
     value = left.selectbox(
         "Value column",
-        numeric or ["(none)"],
+        columns.numeric or [NO_VALUE],
         key="new_value",
         disabled=measure in {"count", "ratio", "rate"},
     )
@@ -375,10 +378,10 @@ def new_metric() -> None:
         count_rows = "(count rows)"
         top, bottom = st.columns(2)
         picked_top = top.selectbox(
-            "Numerator: sum of", [count_rows, *numeric], key="new_numerator_value"
+            "Numerator: sum of", [count_rows, *columns.numeric], key="new_numerator_value"
         )
         picked_bottom = bottom.selectbox(
-            "Denominator: sum of", [count_rows, *numeric], key="new_denominator_value"
+            "Denominator: sum of", [count_rows, *columns.numeric], key="new_denominator_value"
         )
         denominator = bottom.text_input(
             "Denominator condition (optional)",
@@ -387,34 +390,35 @@ def new_metric() -> None:
         )
         numerator_value = None if picked_top == count_rows else picked_top
         denominator_value = None if picked_bottom == count_rows else picked_bottom
-    better = right.selectbox("Better when", ["up", "down", "neutral"], key="new_better")
-    unit = right.text_input("Unit", value="people", key="new_unit")
-    breakdowns = st.multiselect("Breakdowns", categories, key="new_breakdowns")
+    better = right.selectbox("Better when", BETTER, key="new_better")
+    unit = right.text_input("Unit", value=NewMetricChoice.unit, key="new_unit")
+    breakdowns = st.multiselect("Breakdowns", columns.categories, key="new_breakdowns")
     file_names = [p.name for p in metric_files(config_dir)]
-    default_file = f"{domain}.yaml"
+    default_file = draft_file(config_dir, domain)
     target_file = st.selectbox(
         "Save into",
         file_names,
         index=file_names.index(default_file) if default_file in file_names else 0,
         key="new_file",
     )
-    new_id = slug(title, set(catalogue.metrics))
-    item = new_metric_item(
-        metric_id=new_id,
-        title=title,
-        domain=domain,
-        source=source_id,
-        measure=measure,
-        unit=unit,
-        better=better,
-        date=None if date == source.date_column else date,
-        value=None if value == "(none)" else value,
-        filter=row_filter or None,
-        numerator_filter=numerator or None,
-        breakdowns=breakdowns,
-        numerator_value=numerator_value,
-        denominator_filter=denominator or None,
-        denominator_value=denominator_value,
+    new_id, item = draft_item(
+        catalogue,
+        NewMetricChoice(
+            source=source_id,
+            domain=domain,
+            date=date,
+            measure=measure,
+            title=title,
+            value=value,
+            filter=row_filter,
+            numerator=numerator,
+            better=better,
+            unit=unit,
+            breakdowns=tuple(breakdowns),
+            numerator_value=numerator_value,
+            denominator=denominator,
+            denominator_value=denominator_value,
+        ),
     )
     new_text = st.text_area(
         "Generated YAML (you can edit it)",

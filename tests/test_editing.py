@@ -5,18 +5,16 @@ from __future__ import annotations
 
 import pytest
 
+from metrics.drafting import append_item, new_metric_item, slug
 from metrics.editing import (
     ConflictError,
     InvalidDefinitionError,
-    append_item,
     atomic_write,
     history,
     locate_metric,
-    new_metric_item,
     replace_lines,
     restore,
     save_file,
-    slug,
     text_hash,
     unified_diff,
     validate_candidate,

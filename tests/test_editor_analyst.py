@@ -11,7 +11,8 @@ import pytest
 import yaml
 from streamlit.testing.v1 import AppTest
 
-from metrics.editing import append_item, new_metric_item, validate_candidate
+from metrics.drafting import append_item, new_metric_item
+from metrics.editing import validate_candidate
 from metrics.validation import load_config
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -111,3 +111,32 @@ def test_the_preview_draws_the_edit_not_the_served_definition(config):
     assert not app.exception, [e.message for e in app.exception]
     counted = _preview_words(app)
     assert counted and counted != served
+
+
+def test_the_start_up_warm_makes_what_a_first_visit_to_the_editor_checks(
+    config, monkeypatch
+):
+    """The server's warm drafts, checks and previews what the editor opens on (the first
+    metric as it is on disk, and the new-metric form's defaults) the way the page does: a
+    first visit then checks nothing and builds no chart."""
+    from metrics import editing
+    from metrics.serving import holder_for
+    from metrics.ui import components
+    from metrics.ui.preview import warm_editor
+
+    warm_editor(holder_for(config).current().board)
+    checks, charts = [], []
+    check, draw = editing._check_candidate, components.spc_chart
+    monkeypatch.setattr(editing, "_check_candidate", lambda *a: checks.append(a) or check(*a))
+    monkeypatch.setattr(components, "spc_chart", lambda *a, **k: charts.append(a) or draw(*a, **k))
+    app = AppTest.from_file(APP, default_timeout=120)
+    app.run()
+    app.switch_page("pages/editor.py")
+    app.run()
+    assert not app.exception, [e.message for e in app.exception]
+    assert len(app.expander) >= 2  # both previews were drawn
+    assert checks == [] and charts == []
+    # And the warm is not simply skipping the work: a changed text is checked afresh.
+    text = app.text_area(key="editor_text")
+    text.set_value(text.value + "\n").run()
+    assert len(checks) == 1

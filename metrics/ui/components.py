@@ -484,8 +484,7 @@ def spc_panel_chart(
 def warm_spc_pages(board: Board) -> None:
     """Make the SPC panels' charts of the panel pages' default view (the whole period,
     every neighbourhood, the board's readings) before anyone asks: the server's warm."""
-    period = default_period(board)
-    query = SeriesQuery(start=period[0], end=period[1]) if period else SeriesQuery()
+    query = default_query(board)
     for domain_ids in SPC_PAGE_DOMAINS.values():
         for domain_id in domain_ids:
             for metric in board.catalogue.metrics_in_domain(domain_id):
@@ -494,6 +493,13 @@ def warm_spc_pages(board: Board) -> None:
                     continue
                 _what, build, words, key = spc_panel_chart(board, reading)
                 prepared_chart(build, words, key=key, title=None, board=board)
+
+
+def default_query(board: Board) -> SeriesQuery:
+    """The query of a first visit's filters (the whole period, every neighbourhood), as the
+    start-up warm makes the default views."""
+    period = default_period(board)
+    return SeriesQuery(start=period[0], end=period[1]) if period else SeriesQuery()
 
 
 def rebase_words(titles: tuple[str, ...], starts: tuple[dt.date, ...] = ()) -> str:
