@@ -5,14 +5,18 @@ parses, passes the allow-list and binds against empty typed tables."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
-from collections.abc import Mapping
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import duckdb
 from sqlglot import exp
 
-from metrics.definitions.catalogue import fragment_texts
+from metrics.definitions.catalogue import Catalogue, fragment_texts
 from metrics.definitions.issues import did_you_mean
 from metrics.definitions.models import ColumnType, MetricDef
 from metrics.definitions.parsing import field_label
@@ -55,11 +59,19 @@ def fragments_bind(ctx: RuleContext) -> None:
     """
     cat = ctx.catalogue
     already = {i.field for i in ctx.issues if i.is_error}
+    issues_before = len(ctx.issues)
+    # A metric whose definition, sources and neighbourhood setting all bound cleanly before
+    # binds cleanly again: the editor checks the whole configuration on every edit, and
+    # one edit changes one metric.
+    keys = _bind_keys(cat)
+    passed_before = {mid for mid, key in keys.items() if _bound_before(key)}
     refused: set[str] = set()
     for metric in cat.metrics.values():
         needed = {metric.source, metric.rate.population if metric.rate else metric.source}
         if not needed <= set(cat.sources):
             continue  # an unknown source is reported by the reference rules
+        if metric.id in passed_before:
+            continue
         for path, text in fragment_texts(metric).items():
             label = ".".join([f"metrics[{metric.id}]", *path])
             if text is None or label in already:
@@ -81,6 +93,9 @@ def fragments_bind(ctx: RuleContext) -> None:
                     metric, path, f"{field_label(path)} {mismatch[0]}", mismatch[1], stage="sql"
                 )
 
+    if all(m in passed_before for m in cat.metrics):
+        return
+    bound: set[str] = set()
     con = duckdb.connect(":memory:")
     try:
         unusable: set[str] = set()
@@ -98,7 +113,7 @@ def fragments_bind(ctx: RuleContext) -> None:
         already_metrics = {i.field.split(".")[0] for i in ctx.issues if i.is_error}
         for metric in cat.metrics.values():
             needed = {metric.source, metric.rate.population if metric.rate else metric.source}
-            if not needed <= set(cat.sources) - unusable:
+            if not needed <= set(cat.sources) - unusable or metric.id in passed_before:
                 continue
             if metric.id in refused or f"metrics[{metric.id}]" in already_metrics:
                 # The whole query cannot be built: bind each remaining fragment on its own,
@@ -123,11 +138,49 @@ def fragments_bind(ctx: RuleContext) -> None:
                 for query in queries:
                     if query is not None:
                         con.execute(query.sql(dialect="duckdb", comments=False)).fetchall()
+                bound.add(metric.id)
             except (duckdb.Error, KeyError, AssertionError, ValueError) as exc:
                 if not _bind_fragments_alone(con, ctx, metric):
                     _report_sql_error(ctx, metric, exc)
     finally:
         con.close()
+    reported = {i.field.split(".")[0] for i in ctx.issues[issues_before:]}
+    _remember_bound(keys[m] for m in bound if f"metrics[{m}]" not in reported)
+
+
+def _bind_keys(cat: Catalogue) -> dict[str, str]:
+    """What a metric's SQL checks depend on, as one string per metric: its definition, the
+    definitions of the sources it reads and the neighbourhood setting."""
+    sources = {sid: source.model_dump_json() for sid, source in cat.sources.items()}
+    lcn = json.dumps([cat.board.lcn_column, cat.board.lcns[:1]])
+    keys = {}
+    for metric in cat.metrics.values():
+        needed = sorted({metric.source, metric.rate.population if metric.rate else metric.source})
+        parts = [metric.model_dump_json(), lcn, *(sources.get(s, "") for s in needed)]
+        keys[metric.id] = hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
+    return keys
+
+
+BOUND_KEPT = 4096  # metric definitions remembered as binding cleanly (about 64 bytes each)
+_BOUND: OrderedDict[str, None] = OrderedDict()
+_BOUND_LOCK = threading.Lock()
+
+
+def _bound_before(key: str) -> bool:
+    with _BOUND_LOCK:
+        if key in _BOUND:
+            _BOUND.move_to_end(key)
+            return True
+        return False
+
+
+def _remember_bound(keys: Iterable[str]) -> None:
+    with _BOUND_LOCK:
+        for key in keys:
+            _BOUND[key] = None
+            _BOUND.move_to_end(key)
+        while len(_BOUND) > BOUND_KEPT:
+            _BOUND.popitem(last=False)
 
 
 def _bind_fragments_alone(
