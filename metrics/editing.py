@@ -23,6 +23,7 @@ import dataclasses
 import datetime as dt
 import difflib
 import errno
+import functools
 import hashlib
 import json
 import os
@@ -465,19 +466,29 @@ def _issue_key(issue: Issue, edited: str) -> tuple[object, ...]:
 def _with_data_dir(sources_text: str, config_dir: Path) -> str:
     """Rewrite data_dir as an absolute path so a scratch copy reads the same files. The
     line stays where it was (or is added at the end), so no issue's line number moves."""
-    try:
-        data = yaml.safe_load(sources_text) or {}
-    except yaml.YAMLError:
+    setting = _data_dir_setting(sources_text)
+    if setting is None:
         return sources_text  # reported by the parse stage; nothing to point anywhere
-    if not isinstance(data, dict):
-        return sources_text
-    setting = data.get("data_dir", "../sample_data")
-    data_dir = (config_dir / str(setting)).resolve()
+    data_dir = (config_dir / setting).resolve()
     line = f"data_dir: {json.dumps(str(data_dir))}"  # JSON strings are YAML strings
     if re.search(r"^data_dir:", sources_text, flags=re.M):
         return re.sub(r"^data_dir:.*$", lambda _: line, sources_text, count=1, flags=re.M)
     body = sources_text if sources_text.endswith("\n") else sources_text + "\n"
     return body + line + "\n"
+
+
+@functools.lru_cache(maxsize=8)
+def _data_dir_setting(sources_text: str) -> str | None:
+    """sources.yaml's data_dir (None when the file does not parse to a mapping). Kept for
+    the same text: parsing the whole file was a large part of checking an edit, and the
+    editor checks on every edit of a metrics file, which leaves sources.yaml as it is."""
+    try:
+        data = yaml.safe_load(sources_text) or {}
+    except yaml.YAMLError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    return str(data.get("data_dir", "../sample_data"))
 
 
 def _relocated(loaded: ConfigLoad, config_dir: Path) -> ConfigLoad:
