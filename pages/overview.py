@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import urllib.parse
+from collections.abc import Callable
 
 import pandas as pd
 import streamlit as st
@@ -17,12 +18,12 @@ from metrics.ui.components import (
     OVERVIEW_COLUMNS,
     OVERVIEW_WIDTHS,
     cached_table,
-    downloads,
     icon_img,
     metric_tile,
     plain,
     rich,
     short_icon_words,
+    workbook_downloads,
 )
 from metrics.ui.state import current_audience, current_policy, page_context
 
@@ -111,6 +112,7 @@ def metric_cards(domain_readings: list, link_query: str) -> str:
 
 st.header("Every metric by domain")
 any_suppressed = False
+for_download: dict[str, Callable[[], pd.DataFrame]] = {}
 by_domain: dict[str, list] = {}
 for reading in all_readings:
     by_domain.setdefault(reading.metric.domain, []).append(reading)
@@ -197,10 +199,12 @@ for domain_id in catalogue.domain_order():
                 ),
             },
         )
-        downloads(
-            lambda domain_table=domain_table: domain_table().drop(columns=["Change", "Signal"]),
-            f"{domain.title} {filters.start:%Y-%m} to {filters.end:%Y-%m}",
-            key=f"overview_{domain_id}",
+        # Downloaded without the two columns that only restate others briefly on screen.
+        sheet = (
+            domain.title if domain.title not in for_download else f"{domain.title} ({domain_id})"
+        )
+        for_download[sheet] = lambda domain_table=domain_table: domain_table().drop(
+            columns=["Change", "Signal"]
         )
     with st.container(key=f"overview_cards_{domain_id}"):
         cards = board.memo(  # the same for every reader of this view: made once per board
@@ -210,3 +214,14 @@ for domain_id in catalogue.domain_order():
         st.markdown(cards, unsafe_allow_html=True)
 if any_suppressed:
     st.caption(plain(legend(policy)))
+st.caption(
+    "**Download every domain's table:** the Excel workbook has a sheet for each domain; "
+    "the CSV has them one after another, each row led by its domain."
+)
+workbook_downloads(
+    lambda: {title: table() for title, table in for_download.items()},
+    f"Overview {filters.start:%Y-%m} to {filters.end:%Y-%m}"
+    + (f" {filters.lcn}" if filters.lcn else ""),
+    label="Domain",
+    key="overview_domains",
+)

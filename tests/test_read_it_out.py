@@ -9,7 +9,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from metrics.exports.tables import csv_bytes, excel_bytes, for_file, monthly_values_table
+from metrics.exports.tables import (
+    combined_csv_bytes,
+    csv_bytes,
+    excel_bytes,
+    for_file,
+    monthly_values_table,
+    workbook_bytes,
+)
 from tests.apptest_support import run_page
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -99,6 +106,32 @@ def test_monthly_values_table_reads_like_the_page():
 
 
 def test_tables_on_the_site_have_csv_and_excel_downloads():
+    app = run_page("pages/money.py")
+    labels = [b.proto.label for b in app.get("download_button")]
+    assert labels.count("Download CSV") >= 3 and labels.count("Download Excel") >= 3
+
+
+def test_the_overview_downloads_every_domain_in_one_pair():
+    """One CSV and one workbook of every domain's table, not a pair under each table."""
     app = run_page("pages/overview.py")
     labels = [b.proto.label for b in app.get("download_button")]
-    assert labels.count("Download CSV") >= 5 and labels.count("Download Excel") >= 5
+    assert labels.count("Download CSV") == 1 and labels.count("Download Excel") == 1
+    assert any("sheet for each domain" in c.value for c in app.caption)
+
+
+def test_a_workbook_has_a_sheet_per_table_and_the_csv_names_each_rows_table():
+    first = pd.DataFrame({"Metric": ["Waits"], "Latest": ["12 days"]})
+    second = pd.DataFrame({"Metric": ["Detentions", "Beds"], "Latest": ["*", "40"]})
+    tables = {"Access: waits/flow": first, "Crisis": second, "crisis": second}
+    book = pd.read_excel(io.BytesIO(workbook_bytes(tables)), sheet_name=None)
+    assert list(book) == ["Access  waits flow", "Crisis", "crisis (2)"]
+    assert book["Crisis"]["Latest"].astype(str).tolist() == ["*", "40"]
+    combined = pd.read_csv(io.BytesIO(combined_csv_bytes(tables, "Domain")), encoding="utf-8-sig")
+    assert list(combined.columns) == ["Domain", "Metric", "Latest"]
+    assert combined["Domain"].tolist() == [
+        "Access: waits/flow",
+        "Crisis",
+        "Crisis",
+        "crisis",
+        "crisis",
+    ]

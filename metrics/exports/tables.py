@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Mapping
 
 import pandas as pd
 
@@ -37,15 +38,42 @@ def csv_bytes(frame: pd.DataFrame) -> bytes:
 
 def excel_bytes(frame: pd.DataFrame, sheet: str = "Table") -> bytes:
     """The table as an Excel workbook with one sheet (dates as dates, numbers as numbers)."""
+    return workbook_bytes({sheet: frame})
+
+
+def workbook_bytes(sheets: Mapping[str, pd.DataFrame]) -> bytes:
+    """Tables as one Excel workbook, a sheet each, in the order given (names made safe for
+    Excel: at most 31 characters, none of []:*?/\\, each different)."""
     buffer = io.BytesIO()
-    safe_sheet = re.sub(r"[\[\]:*?/\\]", " ", sheet)[:31] or "Table"
-    table = for_file(frame)
-    for column in table.columns:
-        if isinstance(table[column].dtype, pd.DatetimeTZDtype):
-            table[column] = table[column].dt.tz_localize(None)
+    used: set[str] = set()
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        table.to_excel(writer, index=False, sheet_name=safe_sheet)
+        for name, frame in sheets.items():
+            table = for_file(frame)
+            for column in table.columns:
+                if isinstance(table[column].dtype, pd.DatetimeTZDtype):
+                    table[column] = table[column].dt.tz_localize(None)
+            table.to_excel(writer, index=False, sheet_name=_sheet_name(name, used))
     return buffer.getvalue()
+
+
+def _sheet_name(name: str, used: set[str]) -> str:
+    base = re.sub(r"[\[\]:*?/\\]", " ", name).strip()[:31] or "Table"
+    candidate, number = base, 2
+    while candidate.lower() in used:  # Excel compares sheet names without case
+        suffix = f" ({number})"
+        candidate, number = base[: 31 - len(suffix)] + suffix, number + 1
+    used.add(candidate.lower())
+    return candidate
+
+
+def combined_csv_bytes(tables: Mapping[str, pd.DataFrame], label: str) -> bytes:
+    """Tables as one CSV, each row led by the name of the table it came from (`label` is
+    that column's heading)."""
+    frames = [for_file(frame).assign(**{label: name}) for name, frame in tables.items()]
+    if not frames:
+        return csv_bytes(pd.DataFrame({label: []}))
+    combined = pd.concat(frames, ignore_index=True)
+    return csv_bytes(combined[[label, *[c for c in combined.columns if c != label]]])
 
 
 def monthly_values_table(

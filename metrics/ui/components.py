@@ -8,7 +8,7 @@ import itertools
 import re
 import threading
 import weakref
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from typing import Any, TypeVar
 
 import altair as alt
@@ -25,7 +25,7 @@ from metrics.charts.spc_chart import spc_alt_text, spc_chart
 from metrics.data_status import status_note
 from metrics.definitions.issues import Issue
 from metrics.definitions.models import MetricDef
-from metrics.exports.tables import csv_bytes, excel_bytes
+from metrics.exports.tables import combined_csv_bytes, csv_bytes, excel_bytes, workbook_bytes
 from metrics.formatting import format_value
 from metrics.labels import chart_title
 from metrics.serving import BoardState
@@ -128,12 +128,32 @@ def downloads(table: pd.DataFrame | Callable[[], pd.DataFrame], name: str, *, ke
     def frame() -> pd.DataFrame:
         return table() if callable(table) else table
 
+    _download_row(
+        lambda: csv_bytes(frame()), lambda: excel_bytes(frame(), sheet=name), name, key=key
+    )
+
+
+def workbook_downloads(
+    tables: Callable[[], Mapping[str, pd.DataFrame]], name: str, *, label: str, key: str
+) -> None:
+    """Several tables as shown, in one pair of downloads made only when clicked: an Excel
+    workbook with a sheet each, and one CSV whose first column (`label`) names each row's
+    table. (A pair of buttons under each of many tables cost a page more server time than
+    anything else on it, for every reader on every run.)"""
+    _download_row(
+        lambda: combined_csv_bytes(tables(), label), lambda: workbook_bytes(tables()), name, key=key
+    )
+
+
+def _download_row(
+    csv: Callable[[], bytes], excel: Callable[[], bytes], name: str, *, key: str
+) -> None:
     safe = re.sub(r"[^A-Za-z0-9_-]+", "_", name).strip("_") or "table"
     # Side by side at their own width (columns of a fixed share cut the labels off).
     row = st.container(horizontal=True, gap="small")
     row.download_button(
         "Download CSV",
-        data=lambda: csv_bytes(frame()),
+        data=csv,
         file_name=f"{safe}.csv",
         mime="text/csv",
         key=f"download_csv_{key}",
@@ -142,7 +162,7 @@ def downloads(table: pd.DataFrame | Callable[[], pd.DataFrame], name: str, *, ke
     )
     row.download_button(
         "Download Excel",
-        data=lambda: excel_bytes(frame(), sheet=name),
+        data=excel,
         file_name=f"{safe}.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         key=f"download_xlsx_{key}",
