@@ -29,7 +29,7 @@ from metrics.sql.series import (
     SeriesQuery,
     SeriesResult,
     compute_series,
-    compute_series_by_lcn,
+    compute_sources_by_lcn,
     plan_series,
 )
 from metrics.sql.warehouse import Warehouse
@@ -182,17 +182,30 @@ class Board:
         source = self.catalogue.sources.get(metric.source)
         return source is not None and column in source.columns and self.lcn_recorded(metric.id)
 
+    def _source_by_lcn(self, metric: MetricDef) -> dict[str, dict[str, pd.DataFrame] | SeriesError]:
+        """Every neighbourhood's series of every metric that reads `metric`'s source and
+        is served so, from one query of the source (per date it is read by)."""
+        metrics = [
+            m
+            for m in self.catalogue.metrics.values()
+            if m.source == metric.source and self._splits_by_lcn(m)
+        ]
+        return compute_sources_by_lcn(
+            self.warehouse,
+            metrics,
+            self.catalogue.sources,
+            lcn_column=self.catalogue.board.lcn_column,
+        )
+
     def _lcn_slice(self, metric: MetricDef, query: SeriesQuery) -> SeriesResult | None:
         """The neighbourhood's series from one query of every neighbourhood (made once per
-        metric and board: a reader's first neighbourhood change fills all of them). None
+        source and board: a reader's first neighbourhood change fills all of them). None
         when the data have no rows for that neighbourhood: its own query says what that is."""
         column = self.catalogue.board.lcn_column
-        every = self.memo(
-            ("series_by_lcn", metric.id),
-            lambda: compute_series_by_lcn(
-                self.warehouse, metric, self.catalogue.sources, lcn_column=column
-            ),
-        )
+        found = self.memo(("series_by_lcn", metric.source), lambda: self._source_by_lcn(metric))
+        every = found[metric.id]
+        if isinstance(every, SeriesError):
+            raise every
         frame = every.get(query.lcn or "")
         if frame is None or query.lcn == NOT_RECORDED:
             return None

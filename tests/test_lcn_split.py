@@ -92,9 +92,16 @@ def test_the_shown_sql_is_the_neighbourhoods_own(board: Board) -> None:
     assert "Not recorded" not in result.sql  # not the broken-down query
 
 
-def test_one_query_serves_every_neighbourhood(board: Board) -> None:
+def test_one_query_of_a_source_serves_every_neighbourhood_of_its_metrics(board: Board) -> None:
+    """Requirement: all neighbourhood series for a source come from one query (one per date
+    column the source is read by); only a rate's population and a metric's own-date
+    calendar are asked separately."""
     fresh = open_board(ROOT / "config")
-    metric_id = split_metrics(fresh)[0]
+    by_source: dict[str, list[str]] = {}
+    for metric_id in split_metrics(fresh):
+        by_source.setdefault(fresh.metric(metric_id).source, []).append(metric_id)
+    source, metric_ids = max(by_source.items(), key=lambda item: len(item[1]))
+    assert len(metric_ids) >= 3, by_source
     calls: list[str] = []
     select = fresh.warehouse.select
 
@@ -103,13 +110,44 @@ def test_one_query_serves_every_neighbourhood(board: Board) -> None:
         return select(*args, **kwargs)
 
     fresh.warehouse.select = counting  # type: ignore[method-assign]
-    fresh.lcn_recorded(metric_id)  # the probe is asked once per metric, not per neighbourhood
+    for metric_id in metric_ids:
+        fresh.lcn_recorded(metric_id)  # the probe is asked once per metric, not per neighbourhood
     calls.clear()
-    for lcn in fresh.catalogue.board.lcns:
-        fresh.series(metric_id, SeriesQuery(lcn=lcn))
-    aggregates = [c for c in calls if metric_id in c]
-    # The broken-down aggregate (and, for a source with its own date, the covered months).
-    assert 1 <= len(aggregates) <= 2, calls
+    for metric_id in metric_ids:
+        for lcn in fresh.catalogue.board.lcns:
+            fresh.series(metric_id, SeriesQuery(lcn=lcn))
+    dates = {
+        fresh.metric(m).date or fresh.catalogue.sources[source].date_column for m in metric_ids
+    }
+    shared = [c for c in calls if c == f"the metrics of source '{source}' by neighbourhood"]
+    assert len(shared) == len(dates), calls
+    for metric_id in metric_ids:
+        metric = fresh.metric(metric_id)
+        allowed = (metric.rate is not None) + (metric.date is not None)
+        assert len([c for c in calls if c == f"metric '{metric_id}'"]) <= allowed, calls
+
+
+def test_metrics_that_cannot_share_a_query_still_get_their_own_figures(board: Board) -> None:
+    """A shared query that fails (here: made to fail) falls back to each metric's own
+    query, with the same figures."""
+    from metrics.sql.backends import QueryError
+
+    fresh = open_board(ROOT / "config")
+    select = fresh.warehouse.select
+
+    def refusing(query, *, label: str = ""):
+        if label.startswith("the metrics of source"):
+            raise QueryError("refused for the test")
+        return select(query, label=label)
+
+    fresh.warehouse.select = refusing  # type: ignore[method-assign]
+    lcn = fresh.catalogue.board.lcns[0]
+    for metric_id in split_metrics(fresh)[:6]:
+        pd.testing.assert_frame_equal(
+            fresh.series(metric_id, SeriesQuery(lcn=lcn)).frame.reset_index(drop=True),
+            board.series(metric_id, SeriesQuery(lcn=lcn)).frame.reset_index(drop=True),
+            obj=f"{metric_id} in {lcn}",
+        )
 
 
 def test_the_check_covers_monthly_sources_rates_and_record_level_sources(board: Board) -> None:

@@ -17,7 +17,7 @@ from sqlglot import exp
 from metrics.board import SharedMemo, open_board
 from metrics.sql.checks import check_table, columns_query, facts_query
 from metrics.sql.compiler import emit, physical_table
-from metrics.sql.series import SeriesQuery, compute_series, compute_series_by_lcn
+from metrics.sql.series import SeriesQuery, compute_series, compute_sources_by_lcn
 
 ROOT = Path(__file__).resolve().parents[1]
 DIALECTS = ("duckdb", "postgres", "spark", "tsql")
@@ -52,11 +52,18 @@ def trees() -> list[tuple[str, exp.Expression]]:
                 board.warehouse, metric, board.catalogue.sources, SeriesQuery(breakdown=breakdown)
             )
         compute_series(board.warehouse, metric, board.catalogue.sources, SeriesQuery(lcn="North"))
-        if board.lcn_recorded(metric.id):
-            # Every neighbourhood from one grouped query, as the board serves the filter.
-            compute_series_by_lcn(
+    # Every neighbourhood of every metric of a source from one grouped query, as the board
+    # serves the filter.
+    for source in board.catalogue.sources:
+        split = [
+            m
+            for m in board.catalogue.metrics.values()
+            if m.source == source and board._splits_by_lcn(m)
+        ]
+        if split:
+            compute_sources_by_lcn(
                 board.warehouse,
-                metric,
+                split,
                 board.catalogue.sources,
                 lcn_column=board.catalogue.board.lcn_column,
             )
@@ -121,3 +128,8 @@ def test_function_names_differ_by_engine():
     assert "EXTRACT(DAY FROM" in emit(tree, "postgres")
     assert "DAY(EOMONTH(" in emit(tree, "tsql")
     assert "PERCENTILE_CONT(0.9) WITHIN GROUP (ORDER BY x)" in emit(tree, "postgres")
+
+
+def test_the_shared_neighbourhood_queries_are_among_those_checked(trees):
+    shared = [label for label, _ in trees if label.startswith("the metrics of source")]
+    assert len(shared) >= 2, shared

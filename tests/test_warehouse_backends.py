@@ -27,7 +27,7 @@ import pytest
 
 from metrics.board import Board, open_board
 from metrics.sql.remote import load_files
-from metrics.sql.series import SeriesQuery, compute_series
+from metrics.sql.series import SeriesQuery, compute_series, compute_sources_by_lcn
 from metrics.validation import load_config
 from tests.warehouse_support import SITE_PASSWORD, require_spark, start_postgres
 
@@ -234,6 +234,58 @@ def _check_series(expected: dict, board: Board) -> None:
     )
 
 
+def _lcn_splits(board: Board) -> dict[object, object]:
+    """Every neighbourhood's series of every metric served from its source's shared query
+    (compute_sources_by_lcn), as the board serves the neighbourhood filter. The shared
+    queries must run on the backend itself: a metric falling back to its own query would
+    hide a dialect the shared query does not suit."""
+    failed: list[str] = []
+    select = board.warehouse.select
+
+    def watching(query, *, label: str):
+        try:
+            return select(query, label=label)
+        except Exception:
+            if label.startswith("the metrics of source"):
+                failed.append(label)
+            raise
+
+    board.warehouse.select = watching  # type: ignore[method-assign]
+    found: dict[object, object] = {}
+    try:
+        for source in board.catalogue.sources:
+            split = [
+                m
+                for m in board.catalogue.metrics.values()
+                if m.source == source and board._splits_by_lcn(m)
+            ]
+            if not split:
+                continue
+            outcome = compute_sources_by_lcn(
+                board.warehouse,
+                split,
+                board.catalogue.sources,
+                lcn_column=board.catalogue.board.lcn_column,
+            )
+            for metric_id, series in outcome.items():
+                if isinstance(series, Exception):
+                    found[metric_id] = type(series).__name__
+                    continue
+                for lcn, frame in series.items():
+                    found[(metric_id, lcn)] = frame
+    finally:
+        del board.warehouse.select
+    assert not failed, failed
+    return found
+
+
+@pytest.fixture(scope="module")
+def duckdb_splits(duckdb_board) -> dict:
+    splits = _lcn_splits(duckdb_board)
+    assert len(splits) >= 20
+    return splits
+
+
 def _analyses(board: Board) -> dict[str, object]:
     """Every money, equity and data-quality figure the pages show for the default views."""
     from metrics.analyses import equity, money
@@ -292,6 +344,13 @@ def test_postgres_series_are_identical(duckdb_series, postgres_board):
     _check_series(duckdb_series, postgres_board)
 
 
+def test_postgres_neighbourhood_splits_are_identical(duckdb_splits, postgres_board):
+    actual = _lcn_splits(postgres_board)
+    assert set(actual) == set(duckdb_splits)
+    for key, frame in duckdb_splits.items():
+        assert_same(frame, actual[key], f"postgres {key}")
+
+
 def test_postgres_money_equity_and_data_quality_are_identical(duckdb_analyses, postgres_board):
     assert_same(duckdb_analyses, _analyses(postgres_board), "postgres")
 
@@ -303,6 +362,13 @@ def test_spark_series_are_identical(duckdb_board, duckdb_series, spark_board):
         other = spark_board.warehouse.loaded[source_id]
         assert (other.rows, other.covered_months) == (loaded.rows, loaded.covered_months)
     _check_series(duckdb_series, spark_board)
+
+
+def test_spark_neighbourhood_splits_are_identical(duckdb_splits, spark_board):
+    actual = _lcn_splits(spark_board)
+    assert set(actual) == set(duckdb_splits)
+    for key, frame in duckdb_splits.items():
+        assert_same(frame, actual[key], f"spark {key}")
 
 
 def test_spark_money_equity_and_data_quality_are_identical(duckdb_analyses, spark_board):

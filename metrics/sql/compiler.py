@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 import sqlglot
@@ -466,6 +466,78 @@ def _aggregates(metric: MetricDef, fragments: MetricFragments) -> list[tuple[str
         ]
 
     raise ValueError(f"unknown measure '{measure}'")
+
+
+# The aggregates a metric's series uses, each over one value: these can be narrowed to a
+# query's own rows by nulling the value elsewhere (they all skip NULLs).
+_NARROWABLE = (exp.Count, exp.Sum, exp.Avg, exp.PercentileCont)
+
+
+def scan_key(query: exp.Select) -> str:
+    """What a series query reads and how it groups: queries with the same key can share
+    one scan (shared_scan)."""
+    grouping = query.args.get("group")
+    keys = grouping.expressions if grouping is not None else []
+    return " | ".join([query.args["from_"].sql(), *(k.sql() for k in keys)])
+
+
+def shared_scan(queries: list[exp.Select]) -> exp.Select | None:
+    """Aggregate queries over the same table with the same grouping (series_plan's, with
+    the same scan_key) as one query that reads the table once.
+
+    Each query's aggregates keep their meaning over its own rows: the value each aggregates
+    is NULL outside its WHERE (CASE WHEN, portable, as count_where), and every aggregate
+    used skips NULLs. Its columns are named "__q{i}" + the original name; a group where
+    query i has no rows has its "__q{i}__rows" 0 (that query would have had no such
+    group). None when a query aggregates in a way this cannot narrow."""
+    first = queries[0]
+    keys = [s for s in first.expressions if s.alias in (MONTH, GROUP)]
+    selects: list[exp.Expression] = [k.copy() for k in keys]
+    conditions: list[exp.Expression] = []
+    for index, query in enumerate(queries):
+        if scan_key(query) != scan_key(first):
+            return None
+        where = query.args.get("where")
+        condition = where.this if where is not None else exp.true()
+        conditions.append(exp.paren(condition.copy(), copy=False))
+        for select in query.expressions:
+            if select.alias in (MONTH, GROUP):
+                continue
+            narrowed = _narrowed(select.this, condition)
+            if narrowed is None:
+                return None
+            selects.append(exp.alias_(narrowed, f"__q{index}{select.alias}", quoted=True))
+    grouping = first.args.get("group")
+    combined = exp.select(*selects, copy=False).from_(first.args["from_"].this.copy(), copy=False)
+    combined = combined.where(exp.or_(*conditions, copy=False), copy=False)
+    if grouping is not None:
+        combined = combined.group_by(*(k.copy() for k in grouping.expressions), copy=False)
+    return combined
+
+
+def _narrowed(aggregate: exp.Expression, condition: exp.Expression) -> exp.Expression | None:
+    """`aggregate` computed over the rows meeting `condition` only (None if it holds an
+    aggregate that cannot be narrowed so)."""
+    tree = aggregate.copy()
+    outermost = [
+        node
+        for node in tree.find_all(exp.AggFunc)
+        if not any(isinstance(a, exp.AggFunc) for a in _ancestors(node))
+    ]
+    for node in outermost:
+        value = node.this
+        if not isinstance(node, _NARROWABLE) or isinstance(value, exp.Distinct) or value is None:
+            return None
+        kept = literal(1) if isinstance(value, exp.Star) else value.copy()
+        node.set("this", exp.Case(ifs=[exp.If(this=condition.copy(), true=kept)]))
+    return tree
+
+
+def _ancestors(node: exp.Expression) -> Iterator[exp.Expression]:
+    parent = node.parent
+    while parent is not None:
+        yield parent
+        parent = parent.parent
 
 
 def neighbourhood_probe(

@@ -18,11 +18,12 @@ Rules that matter to the numbers:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from sqlglot import exp
 
 from metrics.definitions.models import MetricDef, SourceDef
 from metrics.sql.backends import QueryError
@@ -32,7 +33,9 @@ from metrics.sql.compiler import (
     NOT_RECORDED,
     SeriesPlan,
     population_plan,
+    scan_key,
     series_plan,
+    shared_scan,
 )
 from metrics.sql.fragments import FragmentError
 from metrics.sql.warehouse import LoadedSource, Warehouse
@@ -44,6 +47,7 @@ __all__ = [
     "SeriesResult",
     "compute_series",
     "compute_series_by_lcn",
+    "compute_sources_by_lcn",
 ]
 
 
@@ -160,19 +164,72 @@ def compute_series_by_lcn(
     *,
     lcn_column: str = "lcn",
 ) -> dict[str, pd.DataFrame]:
-    """Every neighbourhood's whole-span series of a metric from one query: the aggregate
-    grouped by month and neighbourhood, laid out one neighbourhood at a time exactly as
-    that neighbourhood's own filtered query would be (the same rows make each month's
-    figure; the calendar and the covered months are the neighbourhood's own for a monthly
-    source and the source's for a record-level one; a rate's population is the
-    neighbourhood's where the population records neighbourhoods, the area's otherwise).
+    """Every neighbourhood's whole-span series of one metric (compute_sources_by_lcn)."""
+    found = compute_sources_by_lcn(warehouse, [metric], sources, lcn_column=lcn_column)
+    outcome = found[metric.id]
+    if isinstance(outcome, SeriesError):
+        raise outcome
+    return outcome
 
-    Keyed by neighbourhood as the data spell it; a neighbourhood with no rows is absent
-    (its series is empty). Only for a metric whose source records neighbourhoods."""
-    loaded = _loaded_source(warehouse, metric)
-    source = sources[metric.source]
-    record_level = source.grain != "monthly"
-    label = f"metric '{metric.id}'"
+
+def compute_sources_by_lcn(
+    warehouse: Warehouse,
+    metrics: Sequence[MetricDef],
+    sources: Mapping[str, SourceDef],
+    *,
+    lcn_column: str = "lcn",
+) -> dict[str, dict[str, pd.DataFrame] | SeriesError]:
+    """Every neighbourhood's whole-span series of each metric given (each must read a
+    source that records neighbourhoods): the aggregates grouped by month and neighbourhood,
+    one query for all the metrics that read the same source by the same date (shared_scan),
+    laid out one neighbourhood at a time exactly as that neighbourhood's own filtered query
+    would be (the same rows make each month's figure; the calendar and the covered months
+    are the neighbourhood's own for a monthly source and the source's for a record-level
+    one; a rate's population is the neighbourhood's where the population records
+    neighbourhoods, the area's otherwise).
+
+    By metric id: the series keyed by neighbourhood as the data spell it (a neighbourhood
+    with no rows is absent: its series is empty), or the SeriesError that metric met. If a
+    shared query fails, each of its metrics is queried on its own, so one cannot fail
+    another."""
+    plans: dict[str, _LcnPlan] = {}
+    outcome: dict[str, dict[str, pd.DataFrame] | SeriesError] = {}
+    for metric in metrics:
+        try:
+            plans[metric.id] = _lcn_plan(warehouse, metric, sources, lcn_column)
+        except SeriesError as exc:
+            outcome[metric.id] = exc
+    by_scan: dict[str, list[MetricDef]] = {}
+    for metric in metrics:
+        if metric.id in plans:
+            by_scan.setdefault(scan_key(plans[metric.id].series.aggregate), []).append(metric)
+    for group in by_scan.values():
+        aggregates = _shared_aggregates(warehouse, group, plans) if len(group) > 1 else {}
+        for metric in group:
+            try:
+                outcome[metric.id] = _lcn_series(
+                    warehouse, metric, plans[metric.id], aggregates.get(metric.id)
+                )
+            except SeriesError as exc:
+                outcome[metric.id] = exc
+    return outcome
+
+
+@dataclass(frozen=True)
+class _LcnPlan:
+    """A metric's queries by neighbourhood: its series grouped by month and neighbourhood,
+    and a rate's population (by neighbourhood when the population records them)."""
+
+    series: SeriesPlan
+    population: exp.Select | None
+    population_by_lcn: bool
+
+
+def _lcn_plan(
+    warehouse: Warehouse, metric: MetricDef, sources: Mapping[str, SourceDef], lcn_column: str
+) -> _LcnPlan:
+    _loaded_source(warehouse, metric)
+    record_level = sources[metric.source].grain != "monthly"
     try:
         plan = plan_series(
             metric,
@@ -181,20 +238,57 @@ def compute_series_by_lcn(
             lcn_column=lcn_column,
             covered_table=warehouse.covered_table(metric.source) if record_level else None,
         )
-        by_lcn_population = False
+        by_lcn = metric.rate is not None and lcn_column in sources[metric.rate.population].columns
         population_query = None
         if metric.rate is not None:
-            by_lcn_population = lcn_column in sources[metric.rate.population].columns
             population_query = population_plan(
-                metric,
-                sources,
-                breakdown=lcn_column if by_lcn_population else None,
-                lcn_column=lcn_column,
+                metric, sources, breakdown=lcn_column if by_lcn else None, lcn_column=lcn_column
             )
     except FragmentError as exc:
-        raise SeriesError(f"{label} could not be computed: {exc}") from exc
+        raise SeriesError(f"metric '{metric.id}' could not be computed: {exc}") from exc
+    return _LcnPlan(plan, population_query, by_lcn)
+
+
+def _shared_aggregates(
+    warehouse: Warehouse,
+    metrics: list[MetricDef],
+    plans: Mapping[str, _LcnPlan],
+) -> dict[str, pd.DataFrame]:
+    """Each metric's aggregates, as its own query would return them, from one query of the
+    source for them all; empty when they cannot share one (each then runs its own)."""
+    combined = shared_scan([plans[m.id].series.aggregate for m in metrics])
+    if combined is None:
+        return {}
+    label = f"the metrics of source '{metrics[0].source}' by neighbourhood"
     try:
-        aggregates = warehouse.select(plan.aggregate, label=label)
+        rows = warehouse.select(combined, label=label)
+    except QueryError:
+        return {}
+    keys = [c for c in (MONTH, GROUP) if c in rows.columns]
+    split = {}
+    for index, metric in enumerate(metrics):
+        prefix = f"__q{index}"
+        names = {c: c[len(prefix) :] for c in rows.columns if c.startswith(prefix + "__")}
+        mine = rows[[*keys, *names]].rename(columns=names)
+        # A group where the metric has no rows is one its own query would not return.
+        split[metric.id] = mine[mine["__rows"] > 0].reset_index(drop=True)
+    return split
+
+
+def _lcn_series(
+    warehouse: Warehouse,
+    metric: MetricDef,
+    planned: _LcnPlan,
+    aggregates: pd.DataFrame | None,
+) -> dict[str, pd.DataFrame]:
+    """The metric's series for each neighbourhood (`aggregates`: from a shared query, or
+    None to run its own)."""
+    plan, population_query = planned.series, planned.population
+    loaded = _loaded_source(warehouse, metric)
+    label = f"metric '{metric.id}'"
+    try:
+        if aggregates is None:
+            aggregates = warehouse.select(plan.aggregate, label=label)
         population = (
             warehouse.select(population_query, label=label)
             if population_query is not None
@@ -217,7 +311,7 @@ def compute_series_by_lcn(
             metric,
             own(aggregates, lcn),
             covered,
-            own(population, lcn) if by_lcn_population else population,
+            own(population, lcn) if planned.population_by_lcn else population,
             breakdown=None,
         )
         series[lcn] = _mature_only(frame, metric, loaded.last_month)
