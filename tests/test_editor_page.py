@@ -113,9 +113,7 @@ def test_the_preview_draws_the_edit_not_the_served_definition(config):
     assert counted and counted != served
 
 
-def test_the_start_up_warm_makes_what_a_first_visit_to_the_editor_checks(
-    config, monkeypatch
-):
+def test_the_start_up_warm_makes_what_a_first_visit_to_the_editor_checks(config, monkeypatch):
     """The server's warm drafts, checks and previews what the editor opens on (the first
     metric as it is on disk, and the new-metric form's defaults) the way the page does: a
     first visit then checks nothing and builds no chart."""
