@@ -24,6 +24,9 @@ pid and the pids of any children, on exit, on errors, on Ctrl-C and on SIGTERM):
      the page, read until the run has finished), with no browser. On a small machine N
      Chromium tabs drawing at once take the CPU from the server, so the browser rounds
      measure the machine; these measure what the server alone does under N sessions.
+  5. Reference (also skipped with --no-protocol): the server-only Overview round's burst
+     against a hello-world app (`st.write("hello")`) on a server of its own: the least any
+     page's ratio can be here, since N loads that each cost the server CPU share its cores.
 
 With --processes (a separate run; the default run above is unchanged): throughput behind
 HAProxy. For each count given (say 1 and 2), that many site processes are started behind
@@ -863,6 +866,30 @@ def report_throughput(results: list[dict[str, Any]], args: argparse.Namespace) -
     )
 
 
+HELLO = 'import streamlit as st\nst.write("hello")\n'
+
+
+def reference_round(args: argparse.Namespace) -> dict[str, Any]:
+    """The same server-only burst against a hello-world app on its own server: the least
+    any page's ratio can be on this machine (a page that costs its server more CPU per
+    load than it waits on anything else cannot do better than its CPU allows)."""
+    with tempfile.TemporaryDirectory(prefix="load_bench_hello_") as scratch:
+        script = Path(scratch) / "hello.py"
+        script.write_text(HELLO)
+        hello = Server(args.python)
+        hello.command[hello.command.index(APP)] = str(script)
+        try:
+            hello.start()
+            load = protocol_loader(hello.port, args.timeout)
+            pages = [("hello", "/")]
+            result = asyncio.run(
+                run_round(load, "protocol", hello, "hello world (reference)", pages, args)
+            )
+        finally:
+            hello.stop()
+    return result.figures()
+
+
 def report(out: dict[str, Any], server_start_s: float) -> None:
     print(
         f"Load benchmark: one streamlit server, {out['sessions']} concurrent sessions, "
@@ -1013,6 +1040,8 @@ def main(argv: list[str] | None = None) -> int:
         out["server_tracebacks"] = server.tracebacks()
         if out["server_tracebacks"]:
             out["server_log_tail"] = server.log_tail(40)
+        if not args.no_protocol:
+            out.setdefault("rounds_detail", []).append(reference_round(args))
     except (RuntimeError, TimeoutError, OSError) as exc:
         print(f"load benchmark could not run: {exc}")
         return 1
