@@ -67,6 +67,7 @@ from metrics.charts.equity_figures import (
     standardised_chart,
 )
 from metrics.charts.funnel_chart import funnel_chart
+from metrics.exports.tables import csv_bytes
 from metrics.labels import chart_title
 from metrics.sql.series import SeriesQuery
 from metrics.ui.components import chart, fitted_table, plain, unknown_in_link
@@ -274,9 +275,7 @@ if once("table_suppressed", lambda: shows_suppression(table)):
     st.caption(plain(legend(policy)))
 st.download_button(
     "Download these figures (CSV)",
-    data=once(
-        "download", lambda: equity_download(result, policy).to_csv(index=False).encode("utf-8")
-    ),
+    data=once("download", lambda: csv_bytes(equity_download(result, policy))),
     file_name=f"equity_{metric_id}_{dimension}.csv",
     mime="text/csv",
     key=f"equity_download_{metric_id}_{dimension}_{reference}",

@@ -30,6 +30,7 @@ from metrics.analyses.impact import (
     verdict_badge,
 )
 from metrics.charts.its_chart import its_alt_text, its_chart
+from metrics.exports.tables import csv_bytes
 from metrics.its.spec import FAMILIES
 from metrics.labels import chart_title
 from metrics.ui.components import chart, downloads, fitted_table, plain, unknown_in_link
@@ -274,7 +275,7 @@ with st.expander("Details for analysts (tests and coefficients)"):
 
 st.download_button(
     "Download observed, fitted and counterfactual values (CSV)",
-    data=shown.to_csv(index=False).encode("utf-8"),
+    data=csv_bytes(shown),
     file_name=f"impact_{metric_id}_{focus}.csv",
     mime="text/csv",
 )

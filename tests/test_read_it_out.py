@@ -135,3 +135,21 @@ def test_a_workbook_has_a_sheet_per_table_and_the_csv_names_each_rows_table():
         "crisis",
         "crisis",
     ]
+
+
+def test_no_downloaded_cell_runs_as_a_formula_in_a_spreadsheet():
+    """A title or group name from someone's data that a spreadsheet would run (formula
+    injection) is led by an apostrophe in the CSV and is text in the workbook; figures with
+    a sign and words ("-4.9 points", "+65") are left as they are."""
+    import openpyxl
+
+    hostile = ['=HYPERLINK("http://example.org")', "@SUM(A1)", "-2+3+cmd|' /C calc'!A0", "\t=1"]
+    fine = ["-4.9 points", "+65", "-2.0", "+12.5%", "Normal", "-"]
+    frame = pd.DataFrame({"Group": hostile + fine, "=Heading": range(len(hostile + fine))})
+    shown = pd.read_csv(io.BytesIO(csv_bytes(frame)), encoding="utf-8-sig", dtype=str)
+    assert list(shown.columns) == ["Group", "'=Heading"]
+    assert shown["Group"].tolist() == ["'" + v for v in hostile] + fine
+    book = openpyxl.load_workbook(io.BytesIO(workbook_bytes({"Sheet": frame})))
+    cells = [row[0] for row in book["Sheet"].iter_rows(min_row=2)]
+    assert all(cell.data_type == "s" for cell in cells), [c.data_type for c in cells]
+    assert [c.value for c in cells][: len(hostile)] == ["'" + v for v in hostile]

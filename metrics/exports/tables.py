@@ -16,9 +16,25 @@ import pandas as pd
 _SCREEN_ONLY = re.compile(r"^(data:image/|spc-icons/)")
 
 
+# A text cell a spreadsheet would read as a formula: one starting with = or @ (or a tab or
+# carriage return), or with + or - followed by anything but a figure and words ("-4.9
+# points" and "+65" are figures; "-2+3+cmd|..." is a formula).
+_FORMULA = re.compile(r"^(?:[=@\t\r]|[+-](?!$|[\d.,]+(?:%|\s[\w %.,()]*)?$))")
+
+
+def formula_safe(value: object) -> object:
+    """A text cell as text in a spreadsheet: one that Excel or LibreOffice would run as a
+    formula (a metric title or a group name from someone's data) is led by an apostrophe,
+    the usual guard against formula injection; anything else is left as it is."""
+    if isinstance(value, str) and _FORMULA.match(value):
+        return "'" + value
+    return value
+
+
 def for_file(frame: pd.DataFrame) -> pd.DataFrame:
     """`frame` without what only a screen can show: icon images (their words are in
-    another column) and list-valued cells (sparklines) become plain text."""
+    another column) and list-valued cells (sparklines) become plain text; and no text cell
+    can run as a formula in a spreadsheet (formula_safe)."""
     out = frame.copy()
     for column in list(out.columns):
         values = out[column]
@@ -28,6 +44,9 @@ def for_file(frame: pd.DataFrame) -> pd.DataFrame:
             out[column] = values.map(
                 lambda v: ", ".join(f"{x:g}" for x in v) if isinstance(v, list | tuple) else v
             )
+        elif values.dtype == object or pd.api.types.is_string_dtype(values):
+            out[column] = values.map(formula_safe)
+    out.columns = [formula_safe(c) for c in out.columns]
     return out
 
 
