@@ -6,8 +6,10 @@ One `streamlit run streamlit_app.py` on a free port of 127.0.0.1, and one hello-
 (`st.write("hello")`) beside it. Each page is loaded once to warm it, then --runs times
 over Streamlit's own websocket protocol (no browser), one after another; the CPU time the
 server process used (user + system, from /proc) is read before and after each run.
-Reported per page: the median CPU milliseconds per warm run, and the ratio to hello world's
-(target for the Overview: under 50 ms of server CPU per warm run). Nothing asserts on time.
+Reported per page: the mean CPU milliseconds per warm run (the total over the runs, read
+once: /proc counts in 10 ms ticks), the median of the runs one by one, and the ratio of
+the mean to hello world's (target for the Overview: under 50 ms of server CPU per run).
+Nothing asserts on time.
 """
 
 from __future__ import annotations
@@ -48,12 +50,16 @@ async def cpu_per_run(server: Server, path: str, runs: int) -> list[float]:
     if first.error:
         raise RuntimeError(f"{path}: {first.error}")
     costs = []
+    started = _cpu_seconds(server.pids)
     for _ in range(runs):
         before = _cpu_seconds(server.pids)
         result = await load("run", path, go)
         if result.error:
             raise RuntimeError(f"{path}: {result.error}")
         costs.append((_cpu_seconds(server.pids) - before) * 1000)
+    # /proc counts CPU in 10 ms ticks: a run cheaper than a tick reads 0 or 10. The mean
+    # over all runs (the total read once) is good to a tick divided by the runs.
+    costs.append((_cpu_seconds(server.pids) - started) * 1000 / runs)
     return costs
 
 
@@ -84,13 +90,16 @@ def main(argv: list[str] | None = None) -> int:
             hello.stop()
             site.stop()
 
-    base = statistics.median(results["hello world"])
-    print(f"Server CPU per warm run (median of {runs}; ms of user + system CPU)")
+    base = results["hello world"][-1]
+    print(
+        f"Server CPU per warm run over {runs} runs (ms of user + system CPU; /proc counts in "
+        "10 ms ticks, so the mean is the figure and the ratio, the median a check)"
+    )
     for name, costs in results.items():
-        median = statistics.median(costs)
-        ratio = median / base if base else float("nan")
+        mean, median = costs[-1], statistics.median(costs[:-1])
+        ratio = f"{mean / base:5.1f}x hello world" if base else "hello world under a tick"
         target = "  (target < 50 ms)" if name == "overview" else ""
-        print(f"  {name:14} {median:7.1f} ms   {ratio:5.1f}x hello world{target}")
+        print(f"  {name:14} mean {mean:6.1f} ms  median {median:5.1f} ms   {ratio}{target}")
     return 0
 
 
