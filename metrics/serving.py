@@ -206,6 +206,9 @@ class BoardHolder:
         self._checked_at = 0.0
         self._worker: threading.Thread | None = None
         self._refreshed_at = time.monotonic()
+        # Further warm steps from the layers above (the site's charts of the default views),
+        # run on every board this holder installs after the first: warm_process sets them.
+        self.more_warm: Sequence[tuple[str, Callable[[Board], object]]] = ()
 
     # -- serving ---------------------------------------------------------------------
     def peek(self) -> BoardState | None:
@@ -312,7 +315,7 @@ class BoardHolder:
         if installed:
             # Warm the new board while it serves: visitors arriving meanwhile share the
             # computations (the board's memo is single-flight) rather than repeat them.
-            problems = warm(attempt)
+            problems = warm(attempt) + _run_steps(attempt, self.more_warm)
             if problems:
                 LOG.warning("warming the reloaded board: %s", "; ".join(problems))
 
@@ -428,14 +431,11 @@ def warm_process(
     started = time.monotonic()
     WARMTH.status = "warming"
     try:
-        board = holder_for(config_dir).current().board
+        holder = holder_for(config_dir)
+        holder.more_warm = tuple(more)  # a reloaded board is warmed the same way
+        board = holder.current().board
         WARMTH.problems = warm(board, on_step=WARMTH.steps.append)
-        for name, step in more:
-            try:
-                step(board)
-            except Exception as exc:  # shown as such on its page; never fatal here
-                WARMTH.problems.append(f"{name}: {exc}")
-            WARMTH.steps.append(name)
+        WARMTH.problems += _run_steps(board, more, on_step=WARMTH.steps.append)
         WARMTH.problems += [i.format_text() for i in board.errors][:20]
         WARMTH.status = "ready"
     except Exception as exc:
@@ -449,6 +449,24 @@ def warm_process(
     WARMTH.seconds = time.monotonic() - started
     LOG.info("board warmed in %.1f s (%s)", WARMTH.seconds, WARMTH.status)
     return WARMTH
+
+
+def _run_steps(
+    board: Board,
+    steps: Sequence[tuple[str, Callable[[Board], object]]],
+    *,
+    on_step: Callable[[str], None] | None = None,
+) -> list[str]:
+    """Run each named step on `board`; a step that fails is noted, never fatal."""
+    problems = []
+    for name, step in steps:
+        try:
+            step(board)
+        except Exception as exc:  # shown as such on its page; never fatal here
+            problems.append(f"{name}: {exc}")
+        if on_step is not None:
+            on_step(name)
+    return problems
 
 
 def health(config_dir: Path | str) -> tuple[int, dict[str, object]]:

@@ -161,3 +161,20 @@ def test_refused_sql_in_a_reloaded_definition_is_written_to_the_audit_log(
     (entry,) = [e for e in entries if e["action"] == "refused_sql"]
     assert entry["field"] == "metrics[count_a].filter"
     assert "subquery" in entry["reason"] and entry["what"].startswith("config/metrics/all.yaml:")
+
+
+def test_a_reloaded_board_is_warmed_with_the_sites_own_steps_too(mini, edit):
+    """The start-up warm's further steps (the site's charts of the default views, the
+    editor's checks) run on every board a reload installs, not only the first."""
+    holder = BoardHolder(mini, background=True, check_interval=0)
+    first = holder.current().board
+    warmed = []
+    holder.more_warm = (("counting", warmed.append),)
+    path = mini / "metrics" / "all.yaml"
+    edit(path, "title: Count of a,", "title: Count of type a,")
+    touch_later(path)
+    holder.current()
+    assert holder.wait_for_reload(timeout=120)
+    reloaded = holder.current().board
+    assert reloaded is not first
+    assert warmed == [reloaded]
