@@ -30,52 +30,37 @@ from metrics.analyses.equity import (
     DIMENSION_TITLES,
     EquityError,
     EquityResult,
-    bed_day_share,
-    bed_share_alt_text,
     bed_share_sentence,
     bed_share_table,
-    default_comparison,
     dispersion_sentence,
     equity_download,
     equity_metrics,
-    equity_rates,
     equity_table,
     metric_dimensions,
-    rate_alt_text,
     ratio_sentence,
-    ratio_suppressed,
-    ratio_trend_alt_text,
     standard_description,
-    standardised_chart_data,
     standardised_sentence,
     standardised_table,
 )
 from metrics.analyses.funnel import (
     FunnelError,
-    breakdown_funnel,
-    funnel_alt_text,
-    funnel_caption,
     funnel_summary,
     not_shown_text,
 )
 from metrics.analyses.standardisation import STANDARD_NAME
-from metrics.charts.equity_figures import (
-    bed_share_chart,
-    rate_chart,
-    ratio_trend_chart,
-    standardised_alt_text,
-    standardised_chart,
-)
-from metrics.charts.funnel_chart import funnel_chart
 from metrics.exports.tables import csv_bytes
-from metrics.labels import chart_title
-from metrics.sql.series import SeriesQuery
 from metrics.ui.components import chart, fitted_table, plain, unknown_in_link
+from metrics.ui.equity_view import (
+    ChartPart,
+    EquityView,
+    analyse,
+    default_metric,
+    opening_group,
+    opening_reference,
+)
 from metrics.ui.state import current_policy, page_context, url_param
 
 T = TypeVar("T")
-
-DEFAULT_METRIC = "detention_rate"
 
 state, filters = page_context()
 board = state.board
@@ -100,11 +85,11 @@ if requested_metric and requested_metric not in metric_ids:
     unknown_in_link(
         "metric", requested_metric, what="measure with an equity view", instead="the default"
     )
-default_metric = DEFAULT_METRIC if DEFAULT_METRIC in metric_ids else metric_ids[0]
+opening_metric = default_metric(board) or metric_ids[0]
 metric_id = st.selectbox(
     "Measure",
     metric_ids,
-    index=metric_ids.index(requested_metric if requested_metric in metric_ids else default_metric),
+    index=metric_ids.index(requested_metric if requested_metric in metric_ids else opening_metric),
     format_func=lambda mid: catalogue.metrics[mid].title,
     key="equity_metric",
 )
@@ -155,30 +140,19 @@ def group_notes(frame: pd.DataFrame, group_title: str) -> None:
             st.caption(f"**{plain(group)}:** {plain(note)}.")
 
 
-def analyse(reference: str | None) -> EquityResult:
-    return board.memo(
-        ("equity", metric_id, dimension, filters.start, filters.end, filters.lcn, reference),
-        lambda: equity_rates(
-            board,
-            metric_id,
-            dimension,
-            start=filters.start,
-            end=filters.end,
-            lcn=filters.lcn,
-            reference=reference,
-        ),
-    )
+def analysed(reference: str | None) -> EquityResult:
+    return analyse(board, metric_id, dimension, filters.start, filters.end, filters.lcn, reference)
 
 
 link_grouping = link_metric and (requested_by or dimension) == dimension
 requested_reference = url_param("reference")
 try:
-    result = analyse(None)
+    result = analysed(None)
     # A group named in the link is passed on only if the data hold it (the analysis then
     # explains if it has no rate); any other name gets the notice, never the analysis.
     if requested_reference and requested_reference != result.reference:
         if requested_reference in {g.group for g in result.rates.groups}:
-            result = analyse(requested_reference)
+            result = analysed(requested_reference)
         elif link_grouping:
             unknown_in_link(
                 "reference",
@@ -194,11 +168,11 @@ with_rates = [g.group for g in result.rates.with_rates]
 reference = st.selectbox(
     "Reference group (rates are compared with this group's rate)",
     with_rates,
-    index=with_rates.index(result.reference) if result.reference in with_rates else 0,
+    index=with_rates.index(opening_reference(result)) if with_rates else 0,
     key=f"equity_reference_{metric_id}_{dimension}",
 )
 if reference != result.reference:
-    result = analyse(reference)
+    result = analysed(reference)
 
 compared = [g for g in with_rates if g != reference]
 requested_group = url_param("group")
@@ -206,7 +180,7 @@ link_reference = link_grouping and (requested_reference or reference) == referen
 if link_reference and requested_group and requested_group not in compared:
     unknown_in_link("group", requested_group, what="group to compare", instead="another group")
 headline_default = (
-    requested_group if requested_group in compared else default_comparison(result, policy)
+    requested_group if requested_group in compared else opening_group(result, reference, policy)
 )
 group = None
 if compared:
@@ -229,7 +203,12 @@ else:
 # Everything below is the same for every reader of this choice: tables, sentences and
 # charts are made once per board and shared by every session, not on every run of every
 # session (the age-standardised figures as shown are worked out afresh from the counts).
-view_key = (metric_id, dimension, filters.start, filters.end, filters.lcn, reference, policy)
+view = EquityView(board, result, filters.start, filters.end, filters.lcn, reference, policy)
+view_key = view.key
+
+
+def draw(part: ChartPart) -> None:
+    chart(part.build, part.words, what_this_shows=part.what, key=part.key, title=part.title)
 
 
 def once(name: str, compute: Callable[[], T], *more: object) -> T:
@@ -281,17 +260,7 @@ st.download_button(
     key=f"equity_download_{metric_id}_{dimension}_{reference}",
 )
 
-chart(
-    lambda: rate_chart(result, policy),
-    lambda: rate_alt_text(result, policy),
-    key=("equity_rate", *view_key),
-    title=chart_title(f"{metric.title} by {grouped_by}", catalogue, filters.lcn),
-    what_this_shows=(
-        "Each group's rate per 100,000 adults a year (point) with its 95% confidence "
-        "interval (bar); the reference group is the diamond. Groups with small numbers "
-        "or no population figures are left out."
-    ),
-)
+draw(view.rate_chart())
 
 st.subheader("Allowing for age")
 if result.standardised is None:
@@ -323,67 +292,27 @@ else:
     group_notes(standardised, group_title)
     if once("standardised_suppressed", lambda: shows_suppression(standardised)):
         st.caption(plain(legend(policy)))
-    if not once("standardised_chart", lambda: standardised_chart_data(result, policy)).empty:
-        chart(
-            lambda: standardised_chart(result, policy),
-            lambda: standardised_alt_text(result, policy),
-            key=("equity_standardised", *view_key),
-            title=chart_title(
-                f"{metric.title}: crude and age-standardised rates by {grouped_by}",
-                catalogue,
-                filters.lcn,
-            ),
-            what_this_shows=(
-                "Each group's crude rate (grey circle) and age-standardised rate (blue "
-                "square) per 100,000 adults a year, with 95% confidence intervals. Where "
-                "the two differ, age explains part of the crude figure."
-            ),
-        )
+    standardised_part = view.standardised_chart()
+    if standardised_part is not None:
+        draw(standardised_part)
 
 if group:
     st.subheader(f"Is the gap closing? {plain(group)} compared with {plain(reference)}")
-    if ratio_suppressed(result, group, policy):
+    trend = view.ratio_trend_chart(group)
+    if trend is None:
         st.caption("Numbers are too small to show the yearly comparison.")
     else:
-        chart(
-            lambda: ratio_trend_chart(result, group, policy),
-            lambda: ratio_trend_alt_text(result, group, policy),
-            key=("equity_ratio_trend", group, *view_key),
-            title=chart_title(
-                f"{metric.title}: {group} rate against {reference}, by year",
-                catalogue,
-                filters.lcn,
-            ),
-            what_this_shows=(
-                f"How many times the {reference} rate the {group} rate was in "
-                "each financial year (April to March), with 95% confidence intervals. The "
-                "dashed line at 1 is equal rates; hollow points are part years. Years with "
-                "small numbers are left out."
-            ),
-        )
+        draw(trend)
 
 if "lcn" in metric.breakdowns:
     st.subheader("Benchmarking neighbourhoods")
     try:
-        funnel = board.memo(
-            ("funnel", metric_id, "lcn", filters.start, filters.end, policy),
-            lambda: breakdown_funnel(
-                board,
-                metric_id,
-                SeriesQuery(breakdown="lcn", start=filters.start, end=filters.end),
-                policy,
-            ),
-        )
+        funnel = view.funnel()
     except FunnelError as exc:
         st.caption(f"No funnel plot: {plain(exc)}")
     else:
         st.markdown(plain(funnel_summary(funnel)))
-        chart(
-            lambda: funnel_chart(funnel),
-            lambda: funnel_alt_text(funnel),
-            what_this_shows=funnel_caption(funnel),
-            key=("equity_funnel", metric_id, filters.start, filters.end, policy),
-        )
+        draw(view.funnel_chart(funnel))
         for note in (not_shown_text(funnel), *funnel.notes):
             if note:
                 st.caption(plain(note))
@@ -399,12 +328,7 @@ if BED_SHARE_METRIC not in catalogue.metrics:
     st.caption("No bed-day share measure is defined.")
 else:
     try:
-        share = board.memo(
-            ("bed_share", metric_id, filters.start, filters.end),
-            lambda: bed_day_share(
-                board, population_metric_id=metric_id, start=filters.start, end=filters.end
-            ),
-        )
+        share = view.bed_share()
     except EquityError as exc:
         st.caption(f"Unavailable: {plain(str(exc))}")
     else:
@@ -415,20 +339,7 @@ else:
             )
         for note in share.notes:
             st.caption(plain(note))
-        chart(
-            lambda: bed_share_chart(share, policy),
-            lambda: bed_share_alt_text(share, policy),
-            key=("equity_bed_share", metric_id, filters.start, filters.end, policy),
-            title=chart_title(
-                f"Share of acute bed days used by {BED_SHARE_GROUP} patients", catalogue
-            ),
-            what_this_shows=(
-                f"The share of acute bed days used by {BED_SHARE_GROUP} patients each financial "
-                f"year (solid line, circles) against {BED_SHARE_GROUP} adults' share of the adult "
-                "population (dashed line, squares). A gap means heavier use of beds than the "
-                "population share alone would suggest."
-            ),
-        )
+        draw(view.bed_share_chart(share))
         shares = once("bed_shares", lambda: bed_share_table(share, policy))
         with st.expander("Yearly figures"):
             fitted_table(shares, key="equity_shares")

@@ -1,0 +1,62 @@
+"""The start-up warm makes the Equity page's opening charts the way the page makes them:
+a first visit then builds none, for a board member or the public; another choice is
+still drawn from its own figures."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from apptest_support import APP
+from streamlit.testing.v1 import AppTest
+
+from metrics.serving import holder_for
+from metrics.ui import components
+from metrics.ui.equity_view import warm_equity
+from metrics.ui.server import config_dir
+
+
+@pytest.fixture
+def built(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """The keys of the charts built (not found made) from here on."""
+    keys: list[object] = []
+    spec = components.chart_spec
+
+    def counting(build, alt_text, key=None, board=None):
+        def counted():
+            keys.append(key)
+            return build()
+
+        return spec(counted, alt_text, key, board)
+
+    monkeypatch.setattr(components, "chart_spec", counting)
+    return keys
+
+
+def open_equity(**params: str) -> AppTest:
+    app = AppTest.from_file(str(APP), default_timeout=120)
+    for name, value in params.items():
+        app.query_params[name] = value
+    app.run()
+    app.switch_page("pages/equity.py")
+    app.run()
+    assert not app.exception, [e.message for e in app.exception]
+    return app
+
+
+def test_a_first_visit_after_the_warm_builds_no_chart(built):
+    assert os.environ.get("ALLIANCE_DEVELOPMENT_ACCESS") == "1"  # an analyst: board policy
+    warm_equity(holder_for(config_dir()).current().board)
+    built.clear()
+    app = open_equity()
+    charts = [e for e in app.get("vega_lite_chart")] or app.get("arrow_vega_lite_chart")
+    assert len(charts) >= 4, len(charts)
+    assert built == []
+
+
+def test_another_choice_is_still_drawn_from_its_own_figures(built):
+    warm_equity(holder_for(config_dir()).current().board)
+    built.clear()
+    app = open_equity(by="age_band")
+    assert not app.exception
+    assert any(isinstance(k, tuple) and "age_band" in k for k in built), built
