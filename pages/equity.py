@@ -49,9 +49,8 @@ from metrics.analyses.funnel import (
 )
 from metrics.analyses.standardisation import STANDARD_NAME
 from metrics.exports.tables import csv_bytes
-from metrics.ui.components import chart, fitted_table, plain, unknown_in_link
+from metrics.ui.components import draw_part, fitted_table, plain, unknown_in_link
 from metrics.ui.equity_view import (
-    ChartPart,
     EquityView,
     analyse,
     default_metric,
@@ -207,10 +206,6 @@ view = EquityView(board, result, filters.start, filters.end, filters.lcn, refere
 view_key = view.key
 
 
-def draw(part: ChartPart) -> None:
-    chart(part.build, part.words, what_this_shows=part.what, key=part.key, title=part.title)
-
-
 def once(name: str, compute: Callable[[], T], *more: object) -> T:
     return board.memo(("equity_view", name, *view_key, *more), compute)
 
@@ -260,7 +255,7 @@ st.download_button(
     key=f"equity_download_{metric_id}_{dimension}_{reference}",
 )
 
-draw(view.rate_chart())
+draw_part(view.rate_chart())
 
 st.subheader("Allowing for age")
 if result.standardised is None:
@@ -294,7 +289,7 @@ else:
         st.caption(plain(legend(policy)))
     standardised_part = view.standardised_chart()
     if standardised_part is not None:
-        draw(standardised_part)
+        draw_part(standardised_part)
 
 if group:
     st.subheader(f"Is the gap closing? {plain(group)} compared with {plain(reference)}")
@@ -302,7 +297,7 @@ if group:
     if trend is None:
         st.caption("Numbers are too small to show the yearly comparison.")
     else:
-        draw(trend)
+        draw_part(trend)
 
 if "lcn" in metric.breakdowns:
     st.subheader("Benchmarking neighbourhoods")
@@ -312,7 +307,7 @@ if "lcn" in metric.breakdowns:
         st.caption(f"No funnel plot: {plain(exc)}")
     else:
         st.markdown(plain(funnel_summary(funnel)))
-        draw(view.funnel_chart(funnel))
+        draw_part(view.funnel_chart(funnel))
         for note in (not_shown_text(funnel), *funnel.notes):
             if note:
                 st.caption(plain(note))
@@ -339,7 +334,7 @@ else:
             )
         for note in share.notes:
             st.caption(plain(note))
-        draw(view.bed_share_chart(share))
+        draw_part(view.bed_share_chart(share))
         shares = once("bed_shares", lambda: bed_share_table(share, policy))
         with st.expander("Yearly figures"):
             fitted_table(shares, key="equity_shares")

@@ -14,10 +14,7 @@ import streamlit as st
 from metrics.analyses.money import (
     MoneyError,
     bed_day_sentence,
-    budget_actual_alt_text,
     budget_display,
-    cumulative_alt_text,
-    cumulative_variance_alt_text,
     default_baseline_year,
     financial_years,
     forecast_display,
@@ -25,27 +22,21 @@ from metrics.analyses.money import (
     period_words,
     savings_display,
     savings_sentence,
-    unit_cost_alt_text,
     unit_cost_display,
     year_months,
 )
 from metrics.analyses.reading import month_label
-from metrics.charts.money_chart import (
-    budget_actual_chart,
-    cumulative_chart,
-    cumulative_variance_chart,
-    unit_cost_chart,
-)
 from metrics.formatting import format_money
-from metrics.labels import chart_title, code_list_label
+from metrics.labels import code_list_label
 from metrics.ui.components import (
     cached_table,
-    chart,
     downloads,
+    draw_part,
     fitted_table,
     plain,
     unknown_in_link,
 )
+from metrics.ui.money_view import MoneyView, baseline_choices, opening_baseline
 from metrics.ui.state import page_context, url_param
 
 
@@ -164,7 +155,7 @@ through_text = middle.selectbox(
     key=f"money_through_{fin_year}",
 )
 through = months[through_options.index(through_text)]
-baselines = [y for y in years if y < fin_year] or [fin_year]
+baselines = baseline_choices(years, fin_year)
 requested_baseline = url_param("baseline")
 default_baseline = default_baseline_year(board)
 if link_year and requested_baseline and requested_baseline not in baselines:
@@ -174,9 +165,11 @@ if link_year and requested_baseline and requested_baseline not in baselines:
 baseline_year = right.selectbox(
     "Savings baseline year",
     baselines,
-    index=baselines.index(requested_baseline)
-    if requested_baseline in baselines
-    else (baselines.index(default_baseline) if default_baseline in baselines else 0),
+    index=baselines.index(
+        requested_baseline
+        if requested_baseline in baselines
+        else opening_baseline(board, baselines)
+    ),
     key=f"money_baseline_{fin_year}",
     help="Savings compare each service line's spend with the same months of this year. "
     "The default is the last full year before the first alliance service change (IPSA, "
@@ -191,7 +184,8 @@ else:
 
 report = money_report(board, fin_year, through, baseline_year)
 # What the page draws from the report is made once per board and choice (metrics.ui).
-report_key = ("money", report.fin_year, report.through_month, report.baseline_year)
+view = MoneyView(board, report)
+report_key = view.key
 position = report.position
 
 st.markdown(plain(report.summary))
@@ -248,17 +242,7 @@ def budget_against_actual(frame: pd.DataFrame, group: str, key: str) -> None:
     """One tab: the chart, the year-to-date table, the in-month figures and downloads for
     a grouping ('Provider' or 'Service line')."""
     noun = group.lower()
-    chart(
-        lambda: budget_actual_chart(frame),
-        lambda: budget_actual_alt_text(frame, noun),
-        key=(*report_key, key),
-        title=chart_title(f"Spend against budget by {noun}, {fin_year}", board.catalogue),
-        what_this_shows=(
-            f"spend to date for each {noun} as a bar, with the budget to date as a black "
-            "line; the label says how far over or under budget each is. Orange bars are over "
-            "budget, blue under."
-        ),
-    )
+    draw_part(view.budget_chart(group, key))
     table = cached_table((*report_key, key), lambda: budget_display(frame, group))
     table_key = "money_" + key.removeprefix("budget_")
     fitted_table(
@@ -301,28 +285,8 @@ with by_line:
     )
 
 st.header("Spend through the year")
-chart(
-    lambda: cumulative_chart(report.monthly),
-    lambda: cumulative_alt_text(report.monthly, fin_year),
-    key=(*report_key, "cumulative"),
-    title=chart_title(f"Spend and budget so far, {fin_year}", board.catalogue),
-    what_this_shows=(
-        "running totals of spend (solid line, dots) and budget (dashed line, squares) from "
-        "April. Where the solid line is above the dashed one, the alliance is over budget to "
-        "date. Shaded months are provisional."
-    ),
-)
-chart(
-    lambda: cumulative_variance_chart(report.monthly),
-    lambda: cumulative_variance_alt_text(report.monthly, fin_year),
-    key=(*report_key, "cumulative_variance"),
-    title=chart_title(f"Over or under budget so far, {fin_year}", board.catalogue),
-    what_this_shows=(
-        "the gap between the two lines above: how far over (bars above zero, orange) or "
-        "under (below zero, blue) budget the alliance was by the end of each month, with the "
-        "amount written on each bar. Paler bars are provisional months."
-    ),
-)
+draw_part(view.cumulative_chart())
+draw_part(view.cumulative_variance_chart())
 if report.accrual is not None and report.accrual.uplift_pct and report.accrual.uplift_pct > 0:
     st.caption(
         f"March carries the year-end accrual spike: {format_money(report.accrual.march_actual_gbp)}"
@@ -393,18 +357,8 @@ st.caption(
     "activity was recorded (a month with a missing return is left out rather than counted "
     "as free). Caseload lines show the cost of supporting one person for a year."
 )
-line_names = dict(
-    zip(
-        report.unit_cost_trend["service_line_id"],
-        report.unit_cost_trend["service_line"],
-        strict=False,
-    )
-)
-default_lines = [
-    line
-    for line in ("acute_inpatient", "private_beds", "supported_accommodation", "ipsa")
-    if line in line_names
-]
+line_names = view.unit_cost_lines()
+default_lines = view.opening_unit_lines()
 chosen = st.multiselect(
     "Service lines in the trend chart",
     list(line_names),
@@ -413,17 +367,7 @@ chosen = st.multiselect(
     key="money_unit_cost_lines",
 )
 if chosen:
-    chart(
-        lambda: unit_cost_chart(report.unit_cost_trend, chosen),
-        lambda: unit_cost_alt_text(report.unit_cost_trend, chosen),
-        key=(*report_key, "unit_costs", tuple(chosen)),
-        title=chart_title("Unit costs by financial year", board.catalogue),
-        what_this_shows=(
-            "the unit cost of each chosen service line by financial year, one panel each "
-            "with its own scale. A hollow diamond marks a year that includes provisional "
-            "months."
-        ),
-    )
+    draw_part(view.unit_cost_chart(chosen))
 
 st.header("Savings against the baseline")
 if report.ipsa is not None:

@@ -9,6 +9,7 @@ import re
 import threading
 import weakref
 from collections.abc import Callable, Hashable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import altair as alt
@@ -202,6 +203,27 @@ def chart(
     st.vega_lite_chart(spec=spec, width="stretch", theme=None)
     with st.expander("Chart described in words"):
         st.text(alt_text)
+
+
+@dataclass(frozen=True)
+class ChartPart:
+    """A chart as `chart` takes it, made by a page's view so that the page draws it and
+    the server's warm makes it the same way (`draw_part`, `warm_part`)."""
+
+    build: Callable[[], alt.TopLevelMixin]
+    words: Callable[[], str]
+    key: Hashable
+    title: str | None
+    what: str
+
+
+def draw_part(part: ChartPart) -> None:
+    chart(part.build, part.words, what_this_shows=part.what, key=part.key, title=part.title)
+
+
+def warm_part(part: ChartPart, board: Board) -> None:
+    """Make the chart on `board` as `draw_part` would find it (the server's warm)."""
+    prepared_chart(part.build, part.words, key=part.key, title=part.title, board=board)
 
 
 def prepared_chart(

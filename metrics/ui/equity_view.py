@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Callable, Hashable
+from collections.abc import Hashable
 from dataclasses import dataclass
-
-import altair as alt
 
 from metrics.analyses.disclosure import Policy, policy_for
 from metrics.analyses.equity import (
@@ -54,20 +52,9 @@ from metrics.charts.equity_figures import (
 from metrics.charts.funnel_chart import funnel_chart
 from metrics.labels import chart_title
 from metrics.sql.series import SeriesQuery
-from metrics.ui.components import prepared_chart
+from metrics.ui.components import ChartPart, warm_part
 
 DEFAULT_METRIC = "detention_rate"
-
-
-@dataclass(frozen=True)
-class ChartPart:
-    """A chart as `components.chart` takes it."""
-
-    build: Callable[[], alt.TopLevelMixin]
-    words: Callable[[], str]
-    key: Hashable
-    title: str | None
-    what: str
 
 
 def default_metric(board: Board) -> str | None:
@@ -297,4 +284,4 @@ def warm_equity(board: Board) -> None:
             result = analyse(board, metric_id, dimensions[0], start, end, None, reference)
         view = EquityView(board, result, start, end, None, reference, policy)
         for part in view_charts(view, opening_group(result, reference, policy)):
-            prepared_chart(part.build, part.words, key=part.key, title=part.title, board=board)
+            warm_part(part, board)

@@ -1,6 +1,6 @@
-"""The start-up warm makes the Equity page's opening charts the way the page makes them:
-a first visit then builds none, for a board member or the public; another choice is
-still drawn from its own figures."""
+"""The start-up warm makes the Equity and Money pages' opening charts the way the pages
+make them: a first visit then builds none; another choice is still drawn from its own
+figures."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 from metrics.serving import holder_for
 from metrics.ui import components
 from metrics.ui.equity_view import warm_equity
+from metrics.ui.money_view import warm_money
 from metrics.ui.server import config_dir
 
 
@@ -33,12 +34,12 @@ def built(monkeypatch: pytest.MonkeyPatch) -> list[object]:
     return keys
 
 
-def open_equity(**params: str) -> AppTest:
+def open_page(page: str, **params: str) -> AppTest:
     app = AppTest.from_file(str(APP), default_timeout=120)
     for name, value in params.items():
         app.query_params[name] = value
     app.run()
-    app.switch_page("pages/equity.py")
+    app.switch_page(page)
     app.run()
     assert not app.exception, [e.message for e in app.exception]
     return app
@@ -48,7 +49,7 @@ def test_a_first_visit_after_the_warm_builds_no_chart(built):
     assert os.environ.get("ALLIANCE_DEVELOPMENT_ACCESS") == "1"  # an analyst: board policy
     warm_equity(holder_for(config_dir()).current().board)
     built.clear()
-    app = open_equity()
+    app = open_page("pages/equity.py")
     charts = [e for e in app.get("vega_lite_chart")] or app.get("arrow_vega_lite_chart")
     assert len(charts) >= 4, len(charts)
     assert built == []
@@ -57,6 +58,22 @@ def test_a_first_visit_after_the_warm_builds_no_chart(built):
 def test_another_choice_is_still_drawn_from_its_own_figures(built):
     warm_equity(holder_for(config_dir()).current().board)
     built.clear()
-    app = open_equity(by="age_band")
+    app = open_page("pages/equity.py", by="age_band")
     assert not app.exception
     assert any(isinstance(k, tuple) and "age_band" in k for k in built), built
+
+
+def test_a_first_visit_to_money_after_the_warm_builds_no_chart(built):
+    warm_money(holder_for(config_dir()).current().board)
+    built.clear()
+    app = open_page("pages/money.py")
+    assert len(app.get("vega_lite_chart")) >= 4
+    assert built == []
+
+
+def test_another_money_year_is_still_drawn_from_its_own_figures(built):
+    warm_money(holder_for(config_dir()).current().board)
+    built.clear()
+    app = open_page("pages/money.py", year="2022/23")
+    assert not app.exception
+    assert any(isinstance(k, tuple) and "2022/23" in k for k in built), built
