@@ -15,7 +15,6 @@ from metrics.analyses.disclosure import legend
 from metrics.analyses.impact import (
     ImpactRequest,
     controlled_counterfactual,
-    controlled_result,
     cumulative_sentence,
     diagnostics_for_analysts,
     diagnostics_in_words,
@@ -23,17 +22,14 @@ from metrics.analyses.impact import (
     headline,
     impact_sentence,
     model_words,
-    run_impact,
     sensitivity_display,
-    sensitivity_table,
     studies_headline_first,
     verdict_badge,
 )
-from metrics.charts.its_chart import its_alt_text, its_chart
 from metrics.exports.tables import csv_bytes
 from metrics.its.spec import FAMILIES
-from metrics.labels import chart_title
-from metrics.ui.components import chart, downloads, fitted_table, plain, unknown_in_link
+from metrics.ui.components import downloads, draw_part, fitted_table, plain, unknown_in_link
+from metrics.ui.impact_view import impact_chart, sensitivity, study
 from metrics.ui.state import current_policy, page_context, url_param
 
 state, filters = page_context()
@@ -145,7 +141,7 @@ request = ImpactRequest(
     breakdown=None if breakdown == "none" else breakdown,
     lcn=filters.lcn,
 )
-impact = board.memo(("impact", request), lambda: run_impact(board, request))
+impact = study(board, request)
 
 # Deep link to exactly this study.
 st.query_params["metric"] = metric_id
@@ -203,21 +199,7 @@ if filters.lcn:
 # Observed values as shown (the chart's data travel to the browser whole); the model's
 # figures as computed. The alt text speaks only of the period and the model.
 shown = controlled_counterfactual(impact, policy)
-chart(
-    lambda: its_chart(
-        controlled_result(impact, policy),
-        title=chart_title(metric.title, catalogue, filters.lcn),
-        y_title=metric.unit,
-    ),
-    its_alt_text(result, subject=metric.title),
-    key=("impact_chart", request, policy, filters.lcn),  # made once per board and study
-    what_this_shows=(
-        "Dots are what happened each month; the solid line is the model's fit; the dashed "
-        "line and its band are what the model expects would have happened without the "
-        "change (the counterfactual, with its 95% confidence band). Shading marks the "
-        "phase-in."
-    ),
-)
+draw_part(impact_chart(board, request, impact, policy))
 if shown["suppressed"].any():
     st.caption(plain(legend(policy)) + " Months with a suppressed figure are not plotted.")
 
@@ -243,8 +225,7 @@ st.caption(
     "**What this shows:** the same effect estimated with each model family. If they broadly "
     "agree, the finding does not hinge on one modelling choice."
 )
-sensitivity = board.memo(("sensitivity", request), lambda: sensitivity_table(impact))
-fitted_table(sensitivity_display(sensitivity), key="impact_sensitivity")
+fitted_table(sensitivity_display(sensitivity(board, request)), key="impact_sensitivity")
 
 with st.expander("Is the model trustworthy? (the model's checks in plain English)"):
     for line in diagnostics_in_words(result):

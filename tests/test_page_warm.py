@@ -1,4 +1,4 @@
-"""The start-up warm makes the Equity and Money pages' opening charts the way the pages
+"""The start-up warm makes the Equity, Money and Impact pages' opening charts the way the pages
 make them: a first visit then builds none; another choice is still drawn from its own
 figures."""
 
@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 from metrics.serving import holder_for
 from metrics.ui import components
 from metrics.ui.equity_view import warm_equity
+from metrics.ui.impact_view import warm_impact
 from metrics.ui.money_view import warm_money
 from metrics.ui.server import config_dir
 
@@ -77,3 +78,11 @@ def test_another_money_year_is_still_drawn_from_its_own_figures(built):
     app = open_page("pages/money.py", year="2022/23")
     assert not app.exception
     assert any(isinstance(k, tuple) and "2022/23" in k for k in built), built
+
+
+def test_a_first_visit_to_impact_after_the_warm_builds_no_chart(built):
+    warm_impact(holder_for(config_dir()).current().board)
+    built.clear()
+    app = open_page("pages/impact.py")
+    assert len(app.get("vega_lite_chart")) >= 1
+    assert built == []
