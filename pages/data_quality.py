@@ -11,28 +11,27 @@ import streamlit as st
 
 from metrics.analyses.data_quality import (
     DataQualityReport,
-    completeness_alt_text,
     data_quality_report,
     revision_sentence,
-    revisions_alt_text,
 )
 from metrics.analyses.reading import month_label
-from metrics.charts.data_quality_chart import (
-    completeness_heatmap,
-    revisions_chart,
-)
 from metrics.labels import measure_key_label
 from metrics.ui.components import (
     cached_table,
-    chart,
     downloads,
+    draw_part,
     fitted_table,
     plain,
     unknown_in_link,
 )
+from metrics.ui.quality_view import (
+    ALL_SOURCES,
+    completeness_chart,
+    completeness_shown,
+    revisions_chart_part,
+)
 from metrics.ui.state import page_context, url_param
 
-ALL_SOURCES = "all"
 VINTAGE_WORDS = {
     "measure_key": "Measure id",
     "first_value": "First reported",
@@ -145,36 +144,15 @@ source_choice = st.selectbox(
 )
 if source_choice == ALL_SOURCES:
     st.query_params.pop("source", None)
-    shown = report.completeness_by_source
 else:
     st.query_params["source"] = source_choice
-    shown = report.completeness[report.completeness["source_id"] == source_choice]
+shown = completeness_shown(report, source_choice)
 by_source = source_choice == ALL_SOURCES
 
 if shown.empty:
     st.info("No months of the checked sources fall in the selected period.")
 else:
-    chart(
-        lambda: completeness_heatmap(shown, by_source=by_source),
-        lambda: completeness_alt_text(shown, by_source=by_source),
-        key=(*report_key, "completeness", source_choice),
-        title=(
-            "Complete months, every source"
-            if by_source
-            else f"Complete months, {catalogue.sources[source_choice].title}"
-        ),
-        what_this_shows=(
-            "each row is a "
-            + ("source" if by_source else "measure")
-            + " and each column a month. Dark blue months are complete. A cross marks a "
-            "missing month, a triangle an incomplete one and a diamond a provisional month "
-            "still filling up. A month is incomplete when providers (or other keys) with "
-            "values in the months either side have none in it, or when its total falls "
-            "below the 3 months before, the 3 after and the same month a year earlier by "
-            "more than the source's tolerance (sources.yaml checks:) and its usual swings. "
-            "Hover a cell for why, and the share of a usual month's values present."
-        ),
-    )
+    draw_part(completeness_chart(board, report, filters.start, filters.end, source_choice))
 gaps = report.gaps if by_source else report.gaps[report.gaps["Source"].isin(shown["source_title"])]
 if gaps.empty:
     st.success("No missing or incomplete months in the selected period.")
@@ -191,20 +169,9 @@ if report.revisions is None or report.revisions_by_lag is None:
     st.info(f"Revisions are unavailable: {plain(report.revisions_problem)}")
 else:
     st.markdown(f"**{plain(revision_sentence(report.revisions))}**")
-    by_lag = report.revisions_by_lag
-    revisions_in_words = by_lag.assign(measure_key=by_lag["measure_key"].map(measure_words))
-    chart(
-        lambda: revisions_chart(revisions_in_words),
-        lambda: revisions_alt_text(revisions_in_words),
-        key=(*report_key, "revisions"),
-        title="How close early figures are to final ones, by months since the month",
-        what_this_shows=(
-            "how close a reported figure is to its final value, by how many months after the "
-            "month it describes it was extracted (the median over every month that is now "
-            "final). Each measure has its own colour, dash and marker; the dotted line at "
-            "100% is final."
-        ),
-    )
+    revisions = revisions_chart_part(board, report, filters.start, filters.end)
+    if revisions is not None:
+        draw_part(revisions)
     with st.expander("First reported and latest value, month by month"):
         # The values and how far they moved on screen (it fits 1280 px); the download
         # carries every column, extract dates and counts too.

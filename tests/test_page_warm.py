@@ -1,6 +1,6 @@
-"""The start-up warm makes the Equity, Money and Impact pages' opening charts the way the pages
-make them: a first visit then builds none; another choice is still drawn from its own
-figures."""
+"""The start-up warm makes the opening charts of the Equity, Money, Impact and Data
+quality pages the way the pages make them: a first visit then builds none; another choice
+is still drawn from its own figures."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from metrics.ui import components
 from metrics.ui.equity_view import warm_equity
 from metrics.ui.impact_view import warm_impact
 from metrics.ui.money_view import warm_money
+from metrics.ui.quality_view import warm_data_quality
 from metrics.ui.server import config_dir
 
 
@@ -85,4 +86,12 @@ def test_a_first_visit_to_impact_after_the_warm_builds_no_chart(built):
     built.clear()
     app = open_page("pages/impact.py")
     assert len(app.get("vega_lite_chart")) >= 1
+    assert built == []
+
+
+def test_a_first_visit_to_data_quality_after_the_warm_builds_no_chart(built):
+    warm_data_quality(holder_for(config_dir()).current().board)
+    built.clear()
+    app = open_page("pages/data_quality.py")
+    assert len(app.get("vega_lite_chart")) >= 2
     assert built == []

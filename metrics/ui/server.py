@@ -35,19 +35,21 @@ from metrics.ui.equity_view import warm_equity
 from metrics.ui.impact_view import warm_impact
 from metrics.ui.money_view import warm_money
 from metrics.ui.preview import warm_editor
+from metrics.ui.quality_view import warm_data_quality
 
 LOG = logging.getLogger("alliance_board")
 DEFAULT_WARM_SECONDS = 300.0
 # After the figures (metrics.serving.warm): the charts of the pages drawn as SPC panels,
 # made for the default view the way the pages make them, so their first visitor does not
-# wait for a dozen charts to be built; the Equity, Money and Impact pages' opening charts;
-# and the editor's checks and previews of what it opens on (checking a candidate validates the
-# whole configuration).
+# wait for a dozen charts to be built; the opening charts of the Equity, Money, Impact and
+# Data quality pages; and the editor's checks and previews of what it opens on (checking a
+# candidate validates the whole configuration).
 PAGE_WARM_STEPS = (
     ("SPC panel charts", warm_spc_pages),
     ("equity charts", warm_equity),
     ("money charts", warm_money),
     ("impact study", warm_impact),
+    ("data quality charts", warm_data_quality),
     ("editor checks", warm_editor),
 )
 
