@@ -271,17 +271,17 @@ def warm_equity(board: Board) -> None:
     if not dimensions:
         return
     start, end = period
+    try:
+        result = analyse(board, metric_id, dimensions[0], start, end, None, None)
+    except EquityError:
+        return  # the page says why
+    reference = opening_reference(result)
+    if reference is None:
+        return
+    if reference != result.reference:
+        result = analyse(board, metric_id, dimensions[0], start, end, None, reference)
     for context in ("board", "public"):
         policy = policy_for(board.catalogue, context)
-        try:
-            result = analyse(board, metric_id, dimensions[0], start, end, None, None)
-        except EquityError:
-            return
-        reference = opening_reference(result)
-        if reference is None:
-            return
-        if reference != result.reference:
-            result = analyse(board, metric_id, dimensions[0], start, end, None, reference)
         view = EquityView(board, result, start, end, None, reference, policy)
         for part in view_charts(view, opening_group(result, reference, policy)):
             warm_part(part, board)
