@@ -149,8 +149,6 @@ def test_the_site_files_are_package_data():
         ROOT / ".streamlit" / "config.toml",
         *(p for p in (ROOT / "config").rglob("*") if p.is_file() and ".history" not in p.parts),
         *(p for p in (ROOT / "sample_data").iterdir() if p.suffix != ".py" and p.is_file()),
-        ROOT / "metrics" / "ui" / "assets" / "favicon.png",  # streamlit_app.py's FAVICON
-        ROOT / "metrics" / "ui" / "assets" / "layout.css",  # streamlit_app.py's LAYOUT_CSS
         ROOT / "deploy" / "haproxy.cfg.in",
     ]
     assert not [p for p in wanted if not _covered(str(p.relative_to(ROOT)), site)]
