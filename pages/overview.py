@@ -3,7 +3,6 @@ framework domain with its latest value, change on a year earlier, sparkline and 
 
 from __future__ import annotations
 
-import html
 import urllib.parse
 from collections.abc import Callable
 
@@ -14,15 +13,14 @@ from metrics.analyses.disclosure import legend
 from metrics.analyses.reading import exceptions_first, provisional_statement, readings
 from metrics.formatting import direction_word
 from metrics.spc import icon_url
+from metrics.ui.cards import change_words, phone_cards, short_icon_words
 from metrics.ui.components import (
     OVERVIEW_COLUMNS,
     OVERVIEW_WIDTHS,
     cached_table,
-    icon_img,
     metric_tile,
     plain,
     rich,
-    short_icon_words,
     workbook_downloads,
 )
 from metrics.ui.state import current_audience, current_policy, page_context
@@ -58,57 +56,6 @@ for start in range(0, len(attention), 3):
             metric_tile(reading, link_params)
 
 OVERVIEW_ROW_HEIGHT = 66  # two or three lines: long titles wrap (Streamlit wraps above 64 px)
-
-
-def change_words(reading) -> str:
-    """The change on a year earlier and whether it is better or worse, in a few words."""
-    if not reading.available or not reading.change_display:
-        return ""
-    change = f"{reading.change_display} {reading.change_period}".strip()
-    word = direction_word(reading.change, reading.metric)
-    return f"{change}, {word}" if word else change
-
-
-def metric_cards(domain_readings: list, link_query: str) -> str:
-    """The domain's readings as cards for a phone: title (a link to the metric), value with
-    its month, the SPC icons and one line of meaning. Every text is escaped here."""
-    cards = []
-    for reading in domain_readings:
-        metric = reading.metric
-        href = html.escape(f"metric?metric={urllib.parse.quote(metric.id)}&{link_query}")
-        parts = [
-            f'<p class="board-card-title"><a href="{href}" target="_self">'
-            f"{html.escape(metric.title)}</a></p>"
-        ]
-        if reading.available:
-            period = reading.period
-            if reading.provisional:
-                period += f" ({reading.status_label})"
-            parts.append(
-                f'<p><span class="board-card-value">{html.escape(reading.display)}</span> '
-                f'<span class="board-card-period">{html.escape(period)}</span></p>'
-            )
-            icons = icon_img(reading.variation_icon, 32) + icon_img(reading.assurance_icon, 32)
-            if icons:
-                parts.append(f"<p>{icons}</p>")
-            meaning = "; ".join(
-                w
-                for w in (
-                    short_icon_words(reading.variation_icon, reading.assurance_icon),
-                    change_words(reading),
-                )
-                if w
-            )
-            if meaning:
-                parts.append(f'<p class="board-card-meaning">{html.escape(meaning)}.</p>')
-        else:
-            parts.append(
-                f'<p class="board-card-meaning">Unavailable: {html.escape(reading.reason)}</p>'
-            )
-        cards.append(f'<li class="board-card">{"".join(parts)}</li>')
-    # One line, no blank lines: Markdown leaves an HTML block as it is.
-    return f'<ul class="board-cards">{"".join(cards)}</ul>'
-
 
 st.header("Every metric by domain")
 any_suppressed = False
@@ -209,7 +156,7 @@ for domain_id in catalogue.domain_order():
     with st.container(key=f"overview_cards_{domain_id}"):
         cards = board.memo(  # the same for every reader of this view: made once per board
             ("overview_cards", domain_id, filters.query(), current_audience(), link_query),
-            lambda domain_readings=domain_readings: metric_cards(domain_readings, link_query),
+            lambda domain_readings=domain_readings: phone_cards(domain_readings, link_query),
         )
         st.markdown(cards, unsafe_allow_html=True)
 if any_suppressed:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import html
 import itertools
 import re
 import threading
@@ -30,9 +29,9 @@ from metrics.exports.tables import combined_csv_bytes, csv_bytes, excel_bytes, w
 from metrics.formatting import format_value
 from metrics.labels import chart_title
 from metrics.serving import BoardState
-from metrics.spc import icon_meaning, icon_url
 from metrics.sql.series import SeriesQuery
 from metrics.text import looks_like_a_name, plain_markdown, safe_markdown
+from metrics.ui.cards import icon_img, tile_body
 from metrics.ui.state import Filters, board_state, current_audience
 
 SYNTHETIC_NOTICE = (
@@ -310,36 +309,6 @@ def unknown_in_link(name: str, value: str, *, what: str, instead: str) -> None:
         )
 
 
-def icon_img(icon: str | None, size: int = 44) -> str:
-    """An SPC icon as an image with its meaning as alt text and tooltip, so it is not
-    conveyed by colour or shape alone. The site's own icon file (same host; the browser
-    keeps it for a day), not a data URI: with a couple of icons on every tile and card,
-    data URIs made each page run carry (and the browser parse) over a hundred kilobytes."""
-    if not icon:
-        return ""
-    meaning = html.escape(icon_meaning(icon))
-    return (
-        f'<img src="{html.escape(icon_url(icon))}" alt="{meaning}" title="{meaning}" '
-        f'width="{size}" height="{size}" style="margin-right:6px"/>'
-    )
-
-
-# The icons' meaning in a few words, for a table cell or a phone card (icon_meaning says
-# it in full, in the alt text and tooltips).
-VARIATION_SHORT = {
-    "common_cause": "No significant change",
-    "improvement_high": "Improving (higher)",
-    "improvement_low": "Improving (lower)",
-    "concern_high": "Concern (higher)",
-    "concern_low": "Concern (lower)",
-    "neutral_high": "Higher than usual",
-    "neutral_low": "Lower than usual",
-}
-ASSURANCE_SHORT = {
-    "pass": "target met",
-    "fail": "target missed",
-    "inconsistent": "target hit and miss",
-}
 # The Overview's table: these columns at these widths (px) fit 820 px of content (a 1280 px
 # window with the sidebar open) and stretch on a wider screen.
 OVERVIEW_WIDTHS = {
@@ -356,20 +325,14 @@ OVERVIEW_WIDTHS = {
 OVERVIEW_COLUMNS = list(OVERVIEW_WIDTHS)
 
 
-def short_icon_words(variation: str | None, assurance: str | None) -> str:
-    """E.g. "Concern (higher); target missed" ('' with neither icon)."""
-    words = [VARIATION_SHORT.get(variation or "", ""), ASSURANCE_SHORT.get(assurance or "", "")]
-    return "; ".join(w for w in words if w)
-
-
 def reading_key(reading: Reading) -> tuple[Any, ...]:
     """What identifies a reading (and so anything drawn from it) on a board."""
     return (reading.metric.id, reading.start, reading.end, reading.lcn, reading.audience)
 
 
 def metric_tile(reading: Reading, link_params: dict[str, str]) -> None:
-    """One metric: its reading (value with its month and status), change on a year
-    earlier, sparkline, both SPC icons."""
+    """One metric: its link, then its reading (value with its month and status), change on
+    a year earlier, sparkline and both SPC icons as one block made once per board."""
     metric = reading.metric
     with st.container(border=True):
         st.page_link(
@@ -377,57 +340,26 @@ def metric_tile(reading: Reading, link_params: dict[str, str]) -> None:
             label=plain(metric.title),
             query_params={"metric": metric.id, **link_params},
         )
-        if not reading.available:
-            st.caption(f"Unavailable: {plain(reading.reason)}")
-            return
-        label = reading.period
-        if reading.provisional:
-            label += f" ({reading.status_label})"
-        delta = None
-        if reading.change_display and not reading.suppressed and reading.change is not None:
-            delta = f"{reading.change_display} {reading.change_period}"
-        # Value and label are Markdown too; the value carries the metric's unit. (The delta
-        # is left as it is: Streamlit reads its leading sign, and it holds no config text.)
-        st.metric(
-            plain(label),
-            plain(reading.display),
-            delta=delta,
-            delta_color={"up": "normal", "down": "inverse"}.get(metric.better, "off"),
-            label_visibility="visible",
+        # Made once per board (and so per board version): every reader sends the same text.
+        body = st.session_state["board_state"].board.memo(
+            ("tile_body", *reading_key(reading)),
+            lambda: tile_body(reading, sparkline(list(reading.sparkline), metric)),
         )
-        if reading.scope == "borough":
-            st.caption(f"Borough-wide: {plain(metric.title)} is not recorded by neighbourhood.")
-        trend = list(reading.sparkline)
-        if len(trend) > 1:
-            sparkline(trend, metric, key=("sparkline", *reading_key(reading)))
-        icons = icon_img(reading.variation_icon) + icon_img(reading.assurance_icon)
-        if icons:
-            st.markdown(icons, unsafe_allow_html=True)
-        if reading.icon_words:
-            st.caption(reading.icon_words + ".")
-        if reading.attention_reason:
-            st.caption(f"**Why it is here:** {plain(reading.attention_reason)}")
+        st.markdown(body, unsafe_allow_html=True)
 
 
-def sparkline(values: list[float], metric: MetricDef, key: Hashable | None = None) -> None:
-    """The tile's recent trend as a small inline line with a text alternative (made once
-    per board when `key` names it)."""
-
-    def make() -> str:
-        low, high = min(values), max(values)
-        words = (
-            f"{metric.title}, its last {len(values)} monthly values: from "
-            f"{format_value(values[0], metric)} to {format_value(values[-1], metric)} "
-            f"(lowest {format_value(low, metric)}, highest {format_value(high, metric)})."
-        )
-        return sparkline_svg(values, words)
-
-    if key is None:
-        svg = make()
-    else:
-        svg = st.session_state["board_state"].board.memo(("sparkline_svg", key), make)
-    if svg:
-        st.markdown(svg, unsafe_allow_html=True)
+def sparkline(values: list[float], metric: MetricDef) -> str:
+    """A tile's recent trend as a small inline SVG line with a text alternative ('' for
+    fewer than two values)."""
+    if len(values) < 2:
+        return ""
+    low, high = min(values), max(values)
+    words = (
+        f"{metric.title}, its last {len(values)} monthly values: from "
+        f"{format_value(values[0], metric)} to {format_value(values[-1], metric)} "
+        f"(lowest {format_value(low, metric)}, highest {format_value(high, metric)})."
+    )
+    return sparkline_svg(values, words)
 
 
 def spc_panel(
