@@ -11,7 +11,9 @@ import os
 import socket
 import subprocess
 import sys
+import urllib.error
 import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,6 +71,20 @@ class Server:
     output: list[str] = field(default_factory=list)
 
 
+def _wait_until_warm(url: str, process: subprocess.Popen[str], output: list[str]) -> None:
+    """As a load balancer would: one request to /healthz, which the server answers only once
+    its start-up warm is done (it prints its URL first). A page opened before that waits
+    in the browser for the warm, which on a slow machine outlasts the page's own timeout."""
+    try:
+        with urllib.request.urlopen(f"{url}/healthz", timeout=600):
+            pass
+    except urllib.error.HTTPError:
+        pass  # 503 "warming": the warm ran out of time and the server serves meanwhile
+    except OSError as exc:
+        process.kill()
+        pytest.fail(f"streamlit did not answer /healthz ({exc}):\n" + "".join(output))
+
+
 @contextlib.contextmanager
 def site_server(
     env: dict[str, str] | None = None, *, background_reload: bool = True
@@ -105,6 +121,7 @@ def site_server(
     else:
         process.kill()
         pytest.fail("streamlit did not start:\n" + "".join(output))
+    _wait_until_warm(f"http://127.0.0.1:{port}", process, output)
     try:
         yield Server(f"http://127.0.0.1:{port}", process, output)
     finally:
