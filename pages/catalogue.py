@@ -8,7 +8,7 @@ import streamlit as st
 from metrics.catalogue_view import catalogue_table, lineage, metric_issues, search, where_used
 from metrics.describe import describe_metric, metric_yaml
 from metrics.ui.components import fitted_table, plain, rich, unknown_in_link
-from metrics.ui.state import page_context, url_param
+from metrics.ui.state import page_context, page_link, url_param
 
 state, filters = page_context()
 board = state.board
@@ -85,9 +85,7 @@ if metric_id:
         if origin:
             st.caption(f"{plain(origin.file)}, line {origin.line}")
         st.code(metric_yaml(metric), language="yaml", wrap_lines=True)
-        st.page_link(
-            "pages/editor.py", label="Edit this definition", query_params={"metric": metric_id}
-        )
+        page_link("editor", "Edit this definition", query_params={"metric": metric_id})
     with right:
         st.subheader("Lineage")
         trace = lineage(board, metric_id)

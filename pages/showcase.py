@@ -16,7 +16,7 @@ import streamlit as st
 from metrics.exports.content import Slide, deck_content
 from metrics.ui.components import chart, plain, unknown_in_link
 from metrics.ui.exports import export_buttons
-from metrics.ui.state import page_context
+from metrics.ui.state import page_context, page_link
 
 AUDIENCE = "public"  # the showcase is public, always
 SLIDE_PARAM = "slide"
@@ -182,4 +182,4 @@ with st.expander("Take the deck offline: HTML (opens from a USB stick), PowerPoi
 # Roles that see only the showcase (public, presenter) have no Overview to go back to.
 identity = st.session_state.get("identity")
 if identity is None or "overview" in getattr(identity, "pages", ()):
-    st.page_link("pages/overview.py", label="Leave the showcase (back to the Overview)")
+    page_link("overview", "Leave the showcase (back to the Overview)")

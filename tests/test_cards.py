@@ -114,3 +114,28 @@ def test_overview_tiles_are_one_block_each_the_same_for_every_session(board):
 def test_the_reading_on_a_tile_is_the_one_read_for_the_board(board):
     reading = read_metric(board, "secondary_referrals", PERIOD)
     assert reading.display in words(tile_body(reading))
+
+
+def test_tile_links_name_the_registered_page_and_look_nothing_up_on_disk(board, monkeypatch):
+    """st.page_link is given this run's st.Page: Streamlit's lookup of a page by its file
+    (which resolves the path on disk and compares it with every page) is never reached."""
+    import streamlit.elements.widgets.button as button
+
+    def no_lookup(*_args, **_kwargs):
+        raise AssertionError("a page link looked its page up by file path")
+
+    monkeypatch.setattr(button, "normalize_path_join", no_lookup)
+    app = run_page("pages/overview.py", lcn="North", **{"from": "2019-04", "to": "2025-03"})
+    links = [element.proto for element in app.get("page_link")]
+    attention = [
+        r
+        for r in exceptions_first(
+            readings(board, dataclasses.replace(PERIOD, lcn="North"), "board")
+        )
+        if r.needs_attention
+    ]
+    assert attention and len(links) == len(attention)
+    for link, reading in zip(links, attention, strict=True):
+        assert link.page == "metric" and link.page_script_hash and not link.icon
+        assert f"metric={reading.metric.id}" in link.query_string
+        assert "lcn=North" in link.query_string

@@ -32,7 +32,7 @@ from metrics.serving import BoardState
 from metrics.sql.series import SeriesQuery
 from metrics.text import looks_like_a_name, plain_markdown, safe_markdown
 from metrics.ui.cards import icon_img, tile_body
-from metrics.ui.state import Filters, board_state, current_audience
+from metrics.ui.state import Filters, board_state, current_audience, page_link
 
 SYNTHETIC_NOTICE = (
     "**Synthetic data.** Every figure on this site comes from a generated, fictional "
@@ -335,11 +335,7 @@ def metric_tile(reading: Reading, link_params: dict[str, str]) -> None:
     a year earlier, sparkline and both SPC icons as one block made once per board."""
     metric = reading.metric
     with st.container(border=True):
-        st.page_link(
-            "pages/metric.py",
-            label=plain(metric.title),
-            query_params={"metric": metric.id, **link_params},
-        )
+        page_link("metric", plain(metric.title), query_params={"metric": metric.id, **link_params})
         # Made once per board (and so per board version): every reader sends the same text.
         body = st.session_state["board_state"].board.memo(
             ("tile_body", *reading_key(reading)),
@@ -399,10 +395,8 @@ def spc_panel(
                     f"{plain(month_label(point.month))}: {plain(point.display)} "
                     f"({plain(point.status)})"
                 )
-        st.page_link(
-            "pages/metric.py",
-            label="Details and breakdowns",
-            query_params={"metric": metric.id, **link_params},
+        page_link(
+            "metric", "Details and breakdowns", query_params={"metric": metric.id, **link_params}
         )
     with left:
         board = board or board_state().board

@@ -30,7 +30,9 @@ from metrics.ui.state import (
     data_url,
     identity_banner,
     missing_files,
+    page_link,
     record_page_error,
+    remember_pages,
     shared_filters,
 )
 
@@ -62,9 +64,11 @@ PAGE_REGISTRY: dict[str, tuple[str, str, str]] = {
 
 def navigation_for(
     site_dir: Path, allowed: list[str], requested: str = ""
-) -> dict[str, list[st.Page]]:
-    """The role's pages only. The home page is served at / and, through a hidden second
-    registration, at its own stem too, so every page is reachable by its stem.
+) -> tuple[dict[str, list[st.Page]], dict[str, st.Page]]:
+    """The role's pages only, by navigation section, and each page by its file's stem (the
+    home page's first registration, as Streamlit picks for a link that names the file).
+    The home page is served at / and, through a hidden second registration, at its own
+    stem too, so every page is reachable by its stem.
 
     A link to a page that does not exist, or that this role may not open (`requested`,
     the last part of the link's path), is given the site's own calm page at that path,
@@ -75,20 +79,22 @@ def navigation_for(
     ]
     stems = [stem for stem in PAGE_REGISTRY if stem in allowed and stem not in missing]
     if not stems:
-        return {
-            "": [st.Page(_nothing_to_show, title="Alliance Board", url_path="home", default=True)]
-        }
+        nothing = st.Page(_nothing_to_show, title="Alliance Board", url_path="home", default=True)
+        return {"": [nothing]}, {}
     home = "overview" if "overview" in stems else stems[0]
     sections: dict[str, list[st.Page]] = {}
+    by_stem: dict[str, st.Page] = {}
     for stem in stems:
         section, title, icon = PAGE_REGISTRY[stem]
         pages = sections.setdefault(section, [])
         path = f"pages/{stem}.py"
         if stem == home:
-            pages.append(st.Page(path, title=title, icon=icon, url_path="home", default=True))
+            by_stem[stem] = st.Page(path, title=title, icon=icon, url_path="home", default=True)
+            pages.append(by_stem[stem])
             pages.append(st.Page(path, title=title, url_path=stem, visibility="hidden"))
         else:
-            pages.append(st.Page(path, title=title, icon=icon, url_path=stem))
+            by_stem[stem] = st.Page(path, title=title, icon=icon, url_path=stem)
+            pages.append(by_stem[stem])
     if requested and requested not in {"home", *stems} and PAGE_NAME.fullmatch(requested):
         forbidden = requested in PAGE_REGISTRY
         sections.setdefault("", []).append(
@@ -99,7 +105,7 @@ def navigation_for(
                 visibility="hidden",
             )
         )
-    return sections
+    return sections, by_stem
 
 
 PAGE_NAME = re.compile(r"[A-Za-z0-9_-]{1,80}")  # what Streamlit accepts as a page's path
@@ -130,7 +136,7 @@ def not_found_page(stem: str, forbidden: bool, home: str) -> Callable[[], None]:
                 "the page may have moved."
             )
         title = PAGE_REGISTRY.get(home, ("", "the home page", ""))[1]
-        st.page_link(f"pages/{home}.py", label=f"Go to {title}", icon=":material/home:")
+        page_link(home, f"Go to {title}", icon=":material/home:")
         logged: set[str] = st.session_state.setdefault("_not_found_logged", set())
         if stem not in logged:
             logged.add(stem)
@@ -156,9 +162,9 @@ def main(site_dir: Path) -> None:
     st.html(f"<style>{LAYOUT_CSS}</style>")
     state = board_state()
     identity = current_identity(state)
-    navigation = st.navigation(
-        navigation_for(site_dir, identity.pages, requested_page()), position="top"
-    )
+    sections, by_stem = navigation_for(site_dir, identity.pages, requested_page())
+    navigation = st.navigation(sections, position="top")
+    remember_pages(by_stem)
     st.session_state["board_state"] = state
     st.session_state["identity"] = identity
     st.session_state["filters"] = shared_filters(state)

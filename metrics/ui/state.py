@@ -232,6 +232,26 @@ def url_param(name: str) -> str | None:
     return value
 
 
+REGISTERED_PAGES = "_registered_pages"  # session state: stem -> this run's st.Page
+
+
+def remember_pages(pages: dict[str, Any]) -> None:
+    """The pages this run registered with st.navigation, by file stem, for `page_link`."""
+    st.session_state[REGISTERED_PAGES] = pages
+
+
+def page_link(
+    stem: str, label: str, *, icon: str = "", query_params: dict[str, str] | None = None
+) -> None:
+    """A link to one of the site's pages, by its file's stem. Given the st.Page this run
+    registered for it, Streamlit looks nothing up (given a file path it resolves the path
+    on disk and compares it with every registered page, for each link on every run: a
+    tenth of the Outcomes page's server time went on its tiles' links). The page's own
+    menu icon is not shown unless `icon` asks for one."""
+    page = (st.session_state.get(REGISTERED_PAGES) or {}).get(stem) or f"pages/{stem}.py"
+    st.page_link(page, label=label, icon=icon, query_params=query_params)
+
+
 def page_context() -> tuple[BoardState, Filters]:
     """The board and filters the entry point prepared for this run.
 
