@@ -7,7 +7,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from metrics.charts.theme import CATEGORICAL, apply_theme, vega_config
+from metrics.charts.theme import CATEGORICAL, apply_theme, configure_theme, vega_config
 
 
 def chained(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
@@ -40,3 +40,20 @@ def test_the_themed_chart_is_a_copy() -> None:
         themed = apply_theme(chart)
         assert "config" in themed.to_dict()
         assert chart.to_dict() == before
+
+
+def test_configure_theme_sets_the_same_theme_on_the_chart_itself() -> None:
+    for chart in charts():
+        expected = chained(chart).to_dict()
+        configure_theme(chart)
+        assert chart.to_dict() == expected
+
+
+def test_charts_share_the_theme_and_none_can_change_it_for_the_others() -> None:
+    first, second = (apply_theme(chart) for chart in charts())
+    before = second.to_dict()["config"]
+    restyled = first.configure_axis(labelFontSize=30).configure_title(fontSize=40)
+    assert restyled.to_dict()["config"]["axis"]["labelFontSize"] == 30
+    assert second.to_dict()["config"] == before
+    assert apply_theme(charts()[0]).to_dict()["config"] == before
+    assert first.to_dict()["config"] == before

@@ -6,6 +6,7 @@ colour also use shape, dash or a direct label (WCAG 2.2 "use of colour").
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import altair as alt
@@ -77,9 +78,24 @@ def apply_theme(chart: Any) -> Any:
 
     One shallow copy with the whole configuration set at once: each chained configure_*
     call deep-copied the chart, data and all, six times per chart."""
-    cfg = vega_config()
     themed = chart.copy(deep=False)
-    themed.config = alt.Config(
+    configure_theme(themed)
+    return themed
+
+
+def configure_theme(chart: Any) -> None:
+    """Set the project theme on `chart` itself, for a chart its caller has just built and
+    owns: even a shallow copy of a layered chart makes Altair copy every layer again (about
+    40 ms for an SPC chart), which `apply_theme` pays."""
+    chart.config = _theme_config()
+
+
+@functools.cache
+def _theme_config() -> alt.Config:
+    """The theme as Altair's configuration, built once (about 7 ms each time): charts share
+    it, and nothing changes it in place (Altair's configure_* methods copy it first)."""
+    cfg = vega_config()
+    return alt.Config(
         background=cfg["background"],
         font=cfg["font"],
         view=alt.ViewConfig(stroke=None),
@@ -88,4 +104,3 @@ def apply_theme(chart: Any) -> Any:
         title=alt.TitleConfig(**cfg["title"]),
         range=alt.RangeConfig(category=CATEGORICAL),
     )
-    return themed

@@ -107,7 +107,9 @@ def chart_spec(
     every run of every session (validation was most of a page's time)."""
 
     def make() -> dict[str, Any]:
-        return build().properties(description=alt_text).to_dict(validate=False)
+        # The text alternative goes into the finished specification (a top-level property):
+        # .properties() would copy the chart, which for a layered chart copies every layer.
+        return {**build().to_dict(validate=False), "description": alt_text}
 
     if key is None:
         return make()
@@ -358,6 +360,10 @@ def sparkline(values: list[float], metric: MetricDef) -> str:
     return sparkline_svg(values, words)
 
 
+# The Metric detail page's SPC chart: taller than a panel among others.
+METRIC_PAGE_CHART_HEIGHT = 340
+
+
 def spc_panel(
     reading: Reading,
     link_params: dict[str, str],
@@ -456,11 +462,24 @@ def warm_spc_pages(board: Board) -> None:
     for domain_ids in SPC_PAGE_DOMAINS.values():
         for domain_id in domain_ids:
             for metric in board.catalogue.metrics_in_domain(domain_id):
-                reading = read_metric(board, metric.id, query, "board")
-                if reading.spc.result is None:
-                    continue
-                _what, build, words, key = spc_panel_chart(board, reading)
-                prepared_chart(build, words, key=key, title=None, board=board)
+                _warm_panel_chart(board, read_metric(board, metric.id, query, "board"), 260)
+
+
+def warm_metric_pages(board: Board) -> None:
+    """Make each metric's chart as its Metric detail page opens (the default view, no
+    breakdown): the page every tile and panel links to. Without it a reader's first click
+    on a metric cost the server about three times a later visit, most of it the chart."""
+    query = default_query(board)
+    for metric in board.catalogue.metrics.values():
+        if metric.status != "retired":
+            reading = read_metric(board, metric.id, query, "board")
+            _warm_panel_chart(board, reading, METRIC_PAGE_CHART_HEIGHT)
+
+
+def _warm_panel_chart(board: Board, reading: Reading, height: int) -> None:
+    if reading.spc.result is not None:
+        _what, build, words, key = spc_panel_chart(board, reading, height)
+        prepared_chart(build, words, key=key, title=None, board=board)
 
 
 def default_query(board: Board) -> SeriesQuery:
