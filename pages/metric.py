@@ -38,6 +38,7 @@ from metrics.exports.tables import monthly_values_table
 from metrics.labels import chart_title, column_label, label_values
 from metrics.sql.series import SeriesError
 from metrics.ui.components import (
+    METRIC_PAGE_CHART_HEIGHT,
     chart,
     downloads,
     fitted_table,
@@ -144,7 +145,7 @@ for note in result.notes:
     st.caption(plain(note))
 if breakdown == "none":
     reading = read_metric(board, metric_id, filters.query(), current_audience())
-    spc_panel(reading, filters.url_params(), height=340)
+    spc_panel(reading, filters.url_params(), height=METRIC_PAGE_CHART_HEIGHT)
     if reading.provisional_points:
         st.caption(provisional_statement(catalogue))
 else:

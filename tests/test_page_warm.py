@@ -1,6 +1,6 @@
-"""The start-up warm makes the opening charts of the Equity, Money, Impact and Data
-quality pages the way the pages make them: a first visit then builds none; another choice
-is still drawn from its own figures."""
+"""The start-up warm makes the opening charts of the Equity, Money, Impact, Data quality
+and Metric detail pages the way the pages make them: a first visit then builds none;
+another choice is still drawn from its own figures."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from apptest_support import run_page
 from metrics.board import Board
 from metrics.serving import holder_for
 from metrics.ui import components
+from metrics.ui.components import warm_metric_pages
 from metrics.ui.equity_view import warm_equity
 from metrics.ui.impact_view import warm_impact
 from metrics.ui.money_view import warm_money
@@ -71,3 +72,20 @@ def test_another_choice_is_still_drawn_from_its_own_figures(warm, page, link, ch
     warmed(warm, built)
     run_page(f"pages/{page}.py", timeout=120, **link)
     assert any(isinstance(k, tuple) and choice in k for k in built), built
+
+
+# A count, a rate and a median: each on its own Metric detail page.
+@pytest.mark.parametrize(
+    "metric", ["secondary_referrals", "detention_rate", "days_to_first_contact_median"]
+)
+def test_a_first_visit_to_a_metric_page_after_the_warm_builds_no_chart(metric, built):
+    warmed(warm_metric_pages, built)
+    app = run_page("pages/metric.py", timeout=120, metric=metric)
+    assert len(app.get("vega_lite_chart")) == 1
+    assert built == []
+
+
+def test_a_metric_broken_down_is_still_drawn_from_its_own_figures(built):
+    warmed(warm_metric_pages, built)
+    run_page("pages/metric.py", timeout=120, metric="secondary_referrals", breakdown="ethnicity")
+    assert built, "the breakdown's chart was not built"

@@ -30,7 +30,7 @@ from starlette.routing import Route
 from metrics.serving import health, warm_process
 from metrics.spc.icons import ASSURANCE_ICONS, ICON_URL_PREFIX, icon_svg
 from metrics.spc.rules import VARIATION_ICONS
-from metrics.ui.components import warm_spc_pages
+from metrics.ui.components import warm_metric_pages, warm_spc_pages
 from metrics.ui.equity_view import warm_equity
 from metrics.ui.impact_view import warm_impact
 from metrics.ui.money_view import warm_money
@@ -41,11 +41,13 @@ LOG = logging.getLogger("alliance_board")
 DEFAULT_WARM_SECONDS = 300.0
 # After the figures (metrics.serving.warm): the charts of the pages drawn as SPC panels,
 # made for the default view the way the pages make them, so their first visitor does not
-# wait for a dozen charts to be built; the opening charts of the Equity, Money, Impact and
-# Data quality pages; and the editor's checks and previews of what it opens on (checking a
-# candidate validates the whole configuration).
+# wait for a dozen charts to be built; each metric's chart on its Metric detail page (where
+# every tile links); the opening charts of the Equity, Money, Impact and Data quality
+# pages; and the editor's checks and previews of what it opens on (checking a candidate
+# validates the whole configuration).
 PAGE_WARM_STEPS = (
     ("SPC panel charts", warm_spc_pages),
+    ("metric page charts", warm_metric_pages),
     ("equity charts", warm_equity),
     ("money charts", warm_money),
     ("impact study", warm_impact),
