@@ -93,12 +93,11 @@ def tile_body(reading: Reading, sparkline: str = "") -> str:
         f'<p class="board-tile-value">{text(reading.display)}</p>',
     ]
     # The change is shown only where it may be: not for a suppressed reading.
-    if reading.change_display and not reading.suppressed and reading.change is not None:
+    shown = change_words(reading)
+    if shown and not reading.suppressed and reading.change is not None:
+        # The words say it; the arrow (hidden from screen readers) and colour repeat them.
         word = direction_word(reading.change, metric)
         arrow = "▲" if reading.change > 0 else "▼" if reading.change < 0 else ""
-        shown = f"{reading.change_display} {reading.change_period}".strip()
-        if word:
-            shown += f", {word}"
         parts.append(
             f'<p class="board-tile-change board-tile-{CHANGE_CLASS.get(word, "same")}">'
             + (f'<span aria-hidden="true">{arrow} </span>' if arrow else "")
