@@ -137,6 +137,15 @@ def test_all_facets_chart_is_faceted_by_row():
     spec = chart.to_dict()
     assert spec["facet"]["row"]["field"] == "facet"
     assert json.dumps(spec)  # serialisable
+    # Each row its own scale, the chart's words and title at the top, themed, one size.
+    assert spec["resolve"] == {"scale": {"y": "independent"}}
+    assert spec["description"].startswith("North:") and "South:" in spec["description"]
+    assert spec["spec"]["height"] == 320 and spec["spec"]["width"] == 600
+    assert spec["config"]["font"] and "data" in spec and "data" not in spec["spec"]
+    titled = spc_chart(compute_spc(frame, facet_col="unit"), all_facets=True, title="Beds")
+    assert titled.to_dict()["title"] == "Beds"
+    plain = spc_chart(compute_spc(frame, facet_col="unit"), all_facets=True, themed=False)
+    assert "font" not in plain.to_dict().get("config", {})  # Altair's own default only
 
 
 def test_chart_of_a_named_facet_uses_only_its_rows():

@@ -40,7 +40,6 @@ from metrics.charts.theme import (
     SPC_NEUTRAL,
     SPC_TARGET,
     TEXT,
-    apply_theme,
     configure_theme,
 )
 from metrics.spc import FacetSPC, SPCResult
@@ -365,23 +364,20 @@ def _finish(
         "description": spc_alt_text(result, facet, all_facets=all_facets),
         **({"title": title} if title else {}),
     }
-    if all_facets:
-        chart = (
-            chart.properties(height=height, width=600)
-            .facet(
-                row=alt.Row(
-                    "facet:N", title=None, header=alt.Header(labelAngle=0, labelAlign="left")
-                )
-            )
-            .resolve_scale(y="independent")
-            .properties(**described)
-        )
-        return apply_theme(chart) if themed else chart
     # The layered chart was built just now, here: its top-level properties and theme are
     # set on it, not on copies (Altair copies every layer again for each copy of a layered
     # chart: two copies were over half the time it took to build an SPC chart).
-    for name, value in {"height": height, "width": "container", **described}.items():
-        chart[name] = value
+    if all_facets:
+        chart["height"], chart["width"] = height, 600
+        chart = chart.facet(  # the one copy: the facet takes the layers' data to the top
+            row=alt.Row("facet:N", title=None, header=alt.Header(labelAngle=0, labelAlign="left"))
+        )
+        chart["resolve"] = alt.Resolve(scale=alt.ScaleResolveMap(y="independent"))
+        for name, value in described.items():
+            chart[name] = value
+    else:
+        for name, value in {"height": height, "width": "container", **described}.items():
+            chart[name] = value
     if themed:
         configure_theme(chart)
     return chart
