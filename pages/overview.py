@@ -3,7 +3,6 @@ framework domain with its latest value, change on a year earlier, sparkline and 
 
 from __future__ import annotations
 
-import urllib.parse
 from collections.abc import Callable
 
 import pandas as pd
@@ -11,17 +10,16 @@ import streamlit as st
 
 from metrics.analyses.disclosure import legend
 from metrics.analyses.reading import exceptions_first, provisional_statement, readings
-from metrics.formatting import direction_word
-from metrics.spc import icon_url
-from metrics.ui.cards import change_words, phone_cards, short_icon_words
-from metrics.ui.components import (
+from metrics.ui.components import metric_tile, plain, rich, workbook_downloads
+from metrics.ui.overview_view import (
     OVERVIEW_COLUMNS,
     OVERVIEW_WIDTHS,
-    cached_table,
-    metric_tile,
-    plain,
-    rich,
-    workbook_downloads,
+    SCREEN_ONLY_COLUMNS,
+    by_domain,
+    domain_arrow,
+    domain_cards,
+    domain_table,
+    link_query,
 )
 from metrics.ui.state import current_audience, current_policy, page_context
 
@@ -60,13 +58,11 @@ OVERVIEW_ROW_HEIGHT = 66  # two or three lines: long titles wrap (Streamlit wrap
 st.header("Every metric by domain")
 any_suppressed = False
 for_download: dict[str, Callable[[], pd.DataFrame]] = {}
-by_domain: dict[str, list] = {}
-for reading in all_readings:
-    by_domain.setdefault(reading.metric.domain, []).append(reading)
-# Encoded: a neighbourhood name may hold spaces, & or #.
-link_query = urllib.parse.urlencode(link_params)
+readings_by_domain = by_domain(all_readings)
+query = link_query(filters)
+audience = current_audience()
 for domain_id in catalogue.domain_order():
-    domain_readings = by_domain.get(domain_id)
+    domain_readings = readings_by_domain.get(domain_id)
     if not domain_readings:
         continue
     domain = catalogue.domains[domain_id]
@@ -78,54 +74,12 @@ for domain_id in catalogue.domain_order():
         else rich(domain.description, catalogue.board.link_hosts)
     )
     any_suppressed = any_suppressed or any(r.suppressed for r in domain_readings)
-
-    def domain_table(domain_readings: list = domain_readings) -> pd.DataFrame:
-        rows = []
-        for reading in domain_readings:
-            metric = reading.metric
-            status = ""
-            if reading.available:
-                status = reading.status_label if reading.provisional else "final"
-                if reading.scope == "borough":
-                    status += "; borough-wide (not recorded by neighbourhood)"
-            rows.append(
-                {
-                    "Metric": metric.title,
-                    "Latest": reading.display if reading.available else "unavailable",
-                    "Month": reading.period,
-                    "Status": status if reading.available else reading.reason,
-                    "Change on a year earlier": (
-                        f"{reading.change_display} {reading.change_period}".strip()
-                        if reading.change_display
-                        else ""
-                    ),
-                    "Reading": direction_word(reading.change, metric) if reading.available else "",
-                    # Shown in the table (the two above and the icons' meaning, briefly).
-                    "Change": change_words(reading),
-                    "Signal": short_icon_words(reading.variation_icon, reading.assurance_icon),
-                    # The site's icon addresses, not data URIs: a screen reader reads a
-                    # cell's address (the Signal column says what the icons mean).
-                    "Variation": icon_url(reading.variation_icon)
-                    if reading.variation_icon
-                    else None,
-                    "Assurance": icon_url(reading.assurance_icon)
-                    if reading.assurance_icon
-                    else None,
-                    "What the icons say": reading.icon_words,
-                    "Last 24 months": list(reading.sparkline),
-                    "Details": f"metric?metric={metric.id}&{link_query}",
-                }
-            )
-        return pd.DataFrame(rows)
-
+    view = (board, domain_id, domain_readings, filters.query(), audience, query)
     # A wide screen gets the table (its columns fit 1280 px with the sidebar open), a phone
     # the same readings as cards (layout.css shows one or the other by the screen's width).
     with st.container(key=f"overview_table_{domain_id}"):
         st.dataframe(
-            cached_table(
-                ("overview", domain_id, filters.query(), current_audience(), link_query),
-                domain_table,
-            ),
+            domain_arrow(*view),
             hide_index=True,
             width="stretch",
             column_order=OVERVIEW_COLUMNS,
@@ -146,19 +100,14 @@ for domain_id in catalogue.domain_order():
                 ),
             },
         )
-        # Downloaded without the two columns that only restate others briefly on screen.
         sheet = (
             domain.title if domain.title not in for_download else f"{domain.title} ({domain_id})"
         )
-        for_download[sheet] = lambda domain_table=domain_table: domain_table().drop(
-            columns=["Change", "Signal"]
+        for_download[sheet] = lambda rows=domain_readings: domain_table(rows, query).drop(
+            columns=SCREEN_ONLY_COLUMNS
         )
     with st.container(key=f"overview_cards_{domain_id}"):
-        cards = board.memo(  # the same for every reader of this view: made once per board
-            ("overview_cards", domain_id, filters.query(), current_audience(), link_query),
-            lambda domain_readings=domain_readings: phone_cards(domain_readings, link_query),
-        )
-        st.markdown(cards, unsafe_allow_html=True)
+        st.markdown(domain_cards(*view), unsafe_allow_html=True)
 if any_suppressed:
     st.caption(plain(legend(policy)))
 st.caption(

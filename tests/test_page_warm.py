@@ -1,6 +1,6 @@
-"""The start-up warm makes the opening charts of the Equity, Money, Impact, Data quality
-and Metric detail pages the way the pages make them: a first visit then builds none;
-another choice is still drawn from its own figures."""
+"""The start-up warm makes the Overview's tables, cards and tiles and the opening charts of
+the Equity, Money, Impact, Data quality and Metric detail pages the way the pages make
+them: a first visit then builds none; another choice is still drawn from its own figures."""
 
 from __future__ import annotations
 
@@ -10,13 +10,15 @@ from collections.abc import Callable
 import pytest
 from apptest_support import run_page
 
+from metrics.analyses.reading import readings
 from metrics.board import Board
 from metrics.serving import holder_for
-from metrics.ui import components
+from metrics.ui import components, overview_view
 from metrics.ui.components import warm_metric_pages
 from metrics.ui.equity_view import warm_equity
 from metrics.ui.impact_view import warm_impact
 from metrics.ui.money_view import warm_money
+from metrics.ui.overview_view import by_domain, domain_table, warm_overview
 from metrics.ui.quality_view import warm_data_quality
 from metrics.ui.server import config_dir
 
@@ -89,3 +91,47 @@ def test_a_metric_broken_down_is_still_drawn_from_its_own_figures(built):
     warmed(warm_metric_pages, built)
     run_page("pages/metric.py", timeout=120, metric="secondary_referrals", breakdown="ethnicity")
     assert built, "the breakdown's chart was not built"
+
+
+@pytest.fixture
+def overview_built(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """What the Overview makes (not finds made) from here on: tables, cards, tile bodies."""
+    made: list[str] = []
+    for module, name in (
+        (overview_view, "domain_table"),
+        (overview_view, "phone_cards"),
+        (components, "tile_body"),
+    ):
+        original = getattr(module, name)
+
+        def counting(*args, _name=name, _original=original, **kwargs):
+            made.append(_name)
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, counting)
+    return made
+
+
+def test_a_first_visit_to_the_overview_after_the_warm_makes_nothing(overview_built):
+    board = holder_for(config_dir()).current().board
+    warm_overview(board)
+    overview_built.clear()
+    app = run_page("pages/overview.py", timeout=120)
+    assert overview_built == []
+    tiles = [m for m in app.markdown if m.value.startswith('<div class="board-tile">')]
+    view = components.default_query(board)
+    domains = by_domain(readings(board, view, "board"))
+    assert tiles and len(app.dataframe) == len(domains)
+    # What the warm made is what the page would make for this view.
+    first = next(d for d in board.catalogue.domain_order() if d in domains)
+    fresh = domain_table(domains[first], f"from={view.start:%Y-%m}&to={view.end:%Y-%m}")
+    shown = app.dataframe[0].value
+    assert list(shown["Metric"]) == list(fresh["Metric"])
+    assert list(shown["Details"]) == list(fresh["Details"])
+
+
+def test_the_overview_of_a_neighbourhood_is_made_for_it(overview_built):
+    warm_overview(holder_for(config_dir()).current().board)
+    app = run_page("pages/overview.py", timeout=120, lcn="North")
+    links = [link for table in app.dataframe for link in table.value["Details"]]
+    assert links and all(link.endswith("&lcn=North") for link in links)

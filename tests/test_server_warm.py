@@ -118,3 +118,29 @@ def test_the_server_is_ready_only_when_warm_and_names_what_is_missing(broken_sou
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+def test_streamlits_first_element_check_is_made_by_the_warm_under_a_server(monkeypatch, caplog):
+    """The once-per-process check Streamlit makes on the first element sent (is this a
+    REPL? by inspecting the whole stack) is made at start-up, silently, under a server."""
+    from streamlit import delta_generator, runtime
+
+    from metrics.ui.server import settle_first_element_check
+
+    monkeypatch.setattr(delta_generator, "_use_warning_has_been_displayed", False)
+    monkeypatch.setattr(runtime, "exists", lambda: True)
+    with caplog.at_level("WARNING"):
+        settle_first_element_check()
+    assert delta_generator._use_warning_has_been_displayed is True
+    assert not [r for r in caplog.records if "streamlit run" in r.getMessage()]
+
+
+def test_without_a_server_streamlits_own_warning_is_left_to_streamlit(monkeypatch):
+    from streamlit import delta_generator, runtime
+
+    from metrics.ui.server import settle_first_element_check
+
+    monkeypatch.setattr(delta_generator, "_use_warning_has_been_displayed", False)
+    monkeypatch.setattr(runtime, "exists", lambda: False)
+    settle_first_element_check()
+    assert delta_generator._use_warning_has_been_displayed is False

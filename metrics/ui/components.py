@@ -311,22 +311,6 @@ def unknown_in_link(name: str, value: str, *, what: str, instead: str) -> None:
         )
 
 
-# The Overview's table: these columns at these widths (px) fit 820 px of content (a 1280 px
-# window with the sidebar open) and stretch on a wider screen.
-OVERVIEW_WIDTHS = {
-    "Metric": 186,
-    "Latest": 96,
-    "Month": 68,
-    "Change": 118,
-    "Variation": 50,
-    "Assurance": 56,
-    "Signal": 112,
-    "Last 24 months": 76,
-    "Details": 48,
-}
-OVERVIEW_COLUMNS = list(OVERVIEW_WIDTHS)
-
-
 def reading_key(reading: Reading) -> tuple[Any, ...]:
     """What identifies a reading (and so anything drawn from it) on a board."""
     return (reading.metric.id, reading.start, reading.end, reading.lcn, reading.audience)
@@ -338,12 +322,17 @@ def metric_tile(reading: Reading, link_params: dict[str, str]) -> None:
     metric = reading.metric
     with st.container(border=True):
         page_link("metric", plain(metric.title), query_params={"metric": metric.id, **link_params})
-        # Made once per board (and so per board version): every reader sends the same text.
-        body = st.session_state["board_state"].board.memo(
-            ("tile_body", *reading_key(reading)),
-            lambda: tile_body(reading, sparkline(list(reading.sparkline), metric)),
-        )
-        st.markdown(body, unsafe_allow_html=True)
+        board = st.session_state["board_state"].board
+        st.markdown(tile_markup(board, reading), unsafe_allow_html=True)
+
+
+def tile_markup(board: Board, reading: Reading) -> str:
+    """A tile's body, made once per board (and so per board version): every reader of
+    the reading is sent the same text."""
+    return board.memo(
+        ("tile_body", *reading_key(reading)),
+        lambda: tile_body(reading, sparkline(list(reading.sparkline), reading.metric)),
+    )
 
 
 def sparkline(values: list[float], metric: MetricDef) -> str:

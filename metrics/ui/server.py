@@ -34,18 +34,21 @@ from metrics.ui.components import warm_metric_pages, warm_spc_pages
 from metrics.ui.equity_view import warm_equity
 from metrics.ui.impact_view import warm_impact
 from metrics.ui.money_view import warm_money
+from metrics.ui.overview_view import warm_overview
 from metrics.ui.preview import warm_editor
 from metrics.ui.quality_view import warm_data_quality
 
 LOG = logging.getLogger("alliance_board")
 DEFAULT_WARM_SECONDS = 300.0
-# After the figures (metrics.serving.warm): the charts of the pages drawn as SPC panels,
+# After the figures (metrics.serving.warm): the Overview's tables, phone cards and tiles
+# (the page every visitor lands on); the charts of the pages drawn as SPC panels,
 # made for the default view the way the pages make them, so their first visitor does not
 # wait for a dozen charts to be built; each metric's chart on its Metric detail page (where
 # every tile links); the opening charts of the Equity, Money, Impact and Data quality
 # pages; and the editor's checks and previews of what it opens on (checking a candidate
 # validates the whole configuration).
 PAGE_WARM_STEPS = (
+    ("overview tables", warm_overview),
     ("SPC panel charts", warm_spc_pages),
     ("metric page charts", warm_metric_pages),
     ("equity charts", warm_equity),
@@ -70,9 +73,26 @@ def _warm_seconds() -> float:
         return DEFAULT_WARM_SECONDS
 
 
+def settle_first_element_check() -> None:
+    """Make now the check Streamlit makes on the first element any session sends.
+
+    Streamlit asks once per process whether it runs in a Python REPL, to warn if so, by
+    inspecting the whole call stack, which resolves the path of every loaded module's file:
+    with this site's libraries loaded that was about 170 ms of the first visitor's page
+    (three quarters of it). Made here, under the running server, it warns of nothing and
+    the first visitor does not wait for it. Left alone (Streamlit makes it as before) if
+    there is no server, or if a Streamlit release has renamed the check."""
+    from streamlit import delta_generator, runtime
+
+    check = getattr(delta_generator, "_maybe_print_use_warning", None)
+    if runtime.exists() and callable(check):
+        check()
+
+
 @contextlib.asynccontextmanager
 async def lifespan(_app: Any) -> AsyncIterator[None]:
     """Warm the board before serving (off the event loop, bounded in time)."""
+    settle_first_element_check()
     work = asyncio.get_running_loop().run_in_executor(
         None, functools.partial(warm_process, config_dir(), more=PAGE_WARM_STEPS)
     )
