@@ -145,7 +145,7 @@ for note in result.notes:
     st.caption(plain(note))
 if breakdown == "none":
     reading = read_metric(board, metric_id, filters.query(), current_audience())
-    spc_panel(reading, filters.url_params(), height=METRIC_PAGE_CHART_HEIGHT)
+    spc_panel(reading, filters.url_params(), height=METRIC_PAGE_CHART_HEIGHT, details_link=False)
     if reading.provisional_points:
         st.caption(provisional_statement(catalogue))
 else:

@@ -89,6 +89,13 @@ def test_metric_page_deep_link_selects_the_metric():
     assert any("Lower is better" in m.value for m in app.markdown)
 
 
+def test_a_metric_panel_links_to_its_page_except_on_that_page():
+    labels = [link.proto.label for link in run_app("pages/access.py").get("page_link")]
+    assert "Details and breakdowns" in labels
+    own = run_app("pages/metric.py", metric="secondary_referrals").get("page_link")
+    assert "Details and breakdowns" not in [link.proto.label for link in own]
+
+
 def test_metric_page_unknown_metric_is_a_calm_notice():
     app = run_app("pages/metric.py", metric="no_such_metric")
     # (The name is shown as plain text: Markdown escapes, as AppTest sees them.)

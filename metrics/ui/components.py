@@ -359,10 +359,11 @@ def spc_panel(
     *,
     height: int = 260,
     board: Board | None = None,
+    details_link: bool = True,
 ) -> None:
     """A metric's SPC chart with its icons, its reading and a plain-words caption.
     `board`: the board the reading is from (the served one unless given), on which its
-    chart is kept."""
+    chart is kept. `details_link`: a link to the metric's own page (not on that page)."""
     metric = reading.metric
     st.markdown(f"#### {plain(metric.title)}")
     result = reading.spc.result
@@ -390,9 +391,12 @@ def spc_panel(
                     f"{plain(month_label(point.month))}: {plain(point.display)} "
                     f"({plain(point.status)})"
                 )
-        page_link(
-            "metric", "Details and breakdowns", query_params={"metric": metric.id, **link_params}
-        )
+        if details_link:
+            page_link(
+                "metric",
+                "Details and breakdowns",
+                query_params={"metric": metric.id, **link_params},
+            )
     with left:
         board = board or board_state().board
         what, build, words, key = spc_panel_chart(board, reading, height)
