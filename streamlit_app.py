@@ -22,6 +22,15 @@ else:
     # server opens, validates and loads the board and computes the default views before
     # it accepts its first visitor, and /healthz says whether it is warm and what is
     # missing (a probe for load balancers and Kubernetes).
+    from starlette.middleware import Middleware
+
+    from metrics.ui.backend_base import BackendBaseMiddleware
     from metrics.ui.server import health_route, icon_route, lifespan
 
-    app = st.App(__file__, lifespan=lifespan, routes=[health_route(), icon_route()])
+    app = st.App(
+        __file__,
+        lifespan=lifespan,
+        routes=[health_route(), icon_route()],
+        # A page's HTML says where its server is: no 404 probes from every page but home.
+        middleware=[Middleware(BackendBaseMiddleware)],
+    )

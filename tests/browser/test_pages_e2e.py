@@ -1,7 +1,9 @@
 """End to end: every page deep-linked on a freshly started server, in headless Chromium.
 
-No exception box, no "Page not found", the synthetic-data notice on every page, and no
-request to any host but the app's own. Screenshots are kept in test-artifacts/.
+No exception box, no "Page not found", the synthetic-data notice on every page, no error
+in the browser's console, no request answered with an error (Streamlit's page used to
+look for its server under the page's own path first: two 404s on every page but home),
+and no request to any host but the app's own. Screenshots are kept in test-artifacts/.
 """
 
 from __future__ import annotations
@@ -39,14 +41,21 @@ PAGES = [
 
 @pytest.mark.parametrize(("name", "path"), PAGES, ids=[p[0] for p in PAGES])
 def test_page_deep_links_cleanly(browser_session, server, name, path):
-    page = open_page(browser_session, server.url + path)
+    page = browser_session.context.new_page()
+    console_errors: list[str] = []
+    failed: list[str] = []
+    page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
+    page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
     try:
+        page.goto(server.url + path)
+        wait_ready(page)
         body = page.inner_text("body")
         screenshot(page, name)
         assert page.locator('[data-testid="stException"]').count() == 0, body[:2000]
         assert "Page not found" not in body
         assert "Synthetic data" in body
         assert "Traceback" not in body
+        assert failed == [] and console_errors == [], (failed, console_errors)
     finally:
         page.close()
     assert browser_session.foreign_requests == []
