@@ -23,20 +23,24 @@ from typing import TypeVar
 import pandas as pd
 import streamlit as st
 
-from metrics.analyses.disclosure import legend, shows_suppression
-from metrics.analyses.equity import (
+from metrics.analyses.bed_share import (
     BED_SHARE_GROUP,
     BED_SHARE_METRIC,
+    bed_share_sentence,
+    bed_share_table,
+)
+from metrics.analyses.disclosure import legend, shows_suppression
+from metrics.analyses.equity import (
     DIMENSION_TITLES,
     EquityError,
     EquityResult,
-    bed_share_sentence,
-    bed_share_table,
+    equity_metrics,
+    metric_dimensions,
+)
+from metrics.analyses.equity_shown import (
     dispersion_sentence,
     equity_download,
-    equity_metrics,
     equity_table,
-    metric_dimensions,
     ratio_sentence,
     standard_description,
     standardised_sentence,

@@ -27,7 +27,8 @@ from pptx import Presentation
 from pypdf import PdfReader
 
 from metrics.analyses.disclosure import policy_for
-from metrics.analyses.equity import equity_rates, shown_rates
+from metrics.analyses.equity import equity_rates
+from metrics.analyses.equity_shown import shown_rates
 from metrics.analyses.reading import read_metric
 from metrics.board import open_board
 from metrics.charts.zero_axis import from_zero, y_starts_at_zero

@@ -44,15 +44,14 @@ from metrics.analyses.disclosure import (
     control_value,
     round_to_base,
 )
-from metrics.analyses.equity import (
-    EquityResult,
+from metrics.analyses.equity import EquityResult
+from metrics.analyses.equity_shown import (
     equity_download,
     equity_table,
-    pool_rates,
     rate_chart_data,
     ratio_trend_data,
-    yearly_rate_ratios,
 )
+from metrics.analyses.equity_stats import pool_rates, yearly_rate_ratios
 from metrics.analyses.impact import control_counterfactual_frame
 from metrics.definitions.models import MetricDef, RateDef, RatioPart
 from metrics.spc import compute_spc

@@ -10,29 +10,26 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from metrics.analyses.bed_share import bed_day_share, bed_share_sentence, bed_share_table
 from metrics.analyses.disclosure import MHSDS, NHS_SECONDARY_CARE, NO_CONTROL, SUPPRESSED, Policy
-from metrics.analyses.equity import (
-    NO_POPULATION,
-    EquityError,
-    EquityResult,
-    bed_day_share,
-    bed_share_sentence,
-    bed_share_table,
+from metrics.analyses.equity import EquityError, EquityResult, equity_metrics, equity_rates
+from metrics.analyses.equity_shown import (
     default_comparison,
-    default_reference,
     equity_download,
-    equity_metrics,
-    equity_rates,
     equity_table,
-    financial_year,
-    poisson_rate_ci,
-    pool_rates,
     rate_chart_data,
-    rate_ratio_ci,
     ratio_sentence,
     ratio_trend_data,
     shown_rates,
     shown_yearly,
+)
+from metrics.analyses.equity_stats import (
+    NO_POPULATION,
+    default_reference,
+    financial_year,
+    poisson_rate_ci,
+    pool_rates,
+    rate_ratio_ci,
     yearly_rate_ratios,
 )
 from metrics.board import Board, open_board

@@ -12,7 +12,8 @@ import pytest
 from pypdf import PdfReader
 
 from metrics.analyses.disclosure import SUPPRESSED, policy_for
-from metrics.analyses.equity import equity_rates, shown_standardised
+from metrics.analyses.equity import equity_rates
+from metrics.analyses.equity_shown import shown_standardised
 from metrics.board import Board, open_board
 from metrics.exports import build_export
 from metrics.exports.content import board_pack_content

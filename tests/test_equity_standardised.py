@@ -30,20 +30,21 @@ from metrics.analyses.disclosure import (
     SUPPRESSED,
     round_to_base,
 )
-from metrics.analyses.equity import (
-    EquityResult,
+from metrics.analyses.equity import EquityResult, equity_rates
+from metrics.analyses.equity_shown import (
     dispersion_sentence,
     equity_download,
-    equity_rates,
     equity_table,
-    group_dispersion,
-    pool_rates,
     shown_rates,
     shown_standardised,
-    standardise,
     standardised_chart_data,
     standardised_sentence,
     standardised_table,
+)
+from metrics.analyses.equity_stats import (
+    group_dispersion,
+    pool_rates,
+    standardise,
     yearly_rate_ratios,
 )
 from metrics.analyses.standardisation import (

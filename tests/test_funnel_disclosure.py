@@ -21,15 +21,17 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from metrics.analyses.disclosure import MHSDS, NHS_SECONDARY_CARE, Policy, control_count
-from metrics.analyses.equity import (
-    EquityResult,
+from metrics.analyses.equity import EquityResult
+from metrics.analyses.equity_shown import (
     equity_download,
-    group_dispersion,
-    pool_rates,
     shown_dispersion,
     shown_standardised,
-    standardise,
     standardised_table,
+)
+from metrics.analyses.equity_stats import (
+    group_dispersion,
+    pool_rates,
+    standardise,
     yearly_rate_ratios,
 )
 from metrics.analyses.funnel import build_funnel, controlled_parts, funnel_points_frame

@@ -288,7 +288,7 @@ def duckdb_splits(duckdb_board) -> dict:
 
 def _analyses(board: Board) -> dict[str, object]:
     """Every money, equity and data-quality figure the pages show for the default views."""
-    from metrics.analyses import equity, money
+    from metrics.analyses import bed_share, equity, money
     from metrics.analyses.data_quality import data_quality_report
 
     out: dict[str, object] = {}
@@ -304,7 +304,7 @@ def _analyses(board: Board) -> dict[str, object]:
             except equity.EquityError as exc:
                 out[key] = str(exc)
         try:
-            out[f"bed share {metric.id}"] = equity.bed_day_share(
+            out[f"bed share {metric.id}"] = bed_share.bed_day_share(
                 board, population_metric_id=metric.id
             )
         except equity.EquityError as exc:

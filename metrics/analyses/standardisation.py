@@ -1,7 +1,8 @@
 """Rates as public health reports them: direct age standardisation and overdispersion.
 
-Pure statistics (numbers in, numbers out); `metrics.analyses.equity` applies them to the board's
-series and controls what is shown.
+Pure statistics (numbers in, numbers out); `metrics.analyses.equity_stats` applies them to
+groups' pooled counts, `metrics.analyses.equity` to the board's series, and
+`metrics.analyses.equity_shown` controls what is shown.
 
 Direct age standardisation
 --------------------------

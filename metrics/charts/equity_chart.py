@@ -1,10 +1,11 @@
 """Charts of the Equity page: group rates with intervals, the yearly rate ratio, and the
 bed-day share against the population share.
 
-Each builder takes a frame of figures already as shown (`metrics.analyses.equity` builds them from
-controlled counts: `rate_chart_data`, `ratio_trend_data`, `bed_share_chart_data`); the
-frames carry no event counts. Colour is never the only cue: shapes, dashes and written
-values carry the same meaning.
+Each builder takes a frame of figures already as shown (`metrics.analyses.equity_shown`
+builds them from controlled counts: `rate_chart_data`, `ratio_trend_data`; and
+`metrics.charts.equity_figures.bed_share_chart` the bed-day shares); the frames carry no
+event counts. Colour is never the only cue: shapes, dashes and written values carry the
+same meaning.
 """
 
 from __future__ import annotations

@@ -6,15 +6,13 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from metrics.analyses.bed_share import BED_SHARE_SERIES, POPULATION_SHARE_SERIES, BedShare
 from metrics.analyses.disclosure import (
     Policy,
     control_ratio,
 )
-from metrics.analyses.equity import (
-    BED_SHARE_SERIES,
-    POPULATION_SHARE_SERIES,
-    BedShare,
-    EquityResult,
+from metrics.analyses.equity import EquityResult
+from metrics.analyses.equity_shown import (
     rate_chart_data,
     ratio_trend_data,
     shown_standardised,

@@ -1,10 +1,10 @@
 """Crude and age-standardised rates side by side for each group, with 95% intervals.
 
 Built from figures as shown (the caller passes rates already computed from controlled
-counts, `metrics.analyses.equity.standardised_chart_data`); the data carry no event counts. The
-two measures differ by colour, point shape and a legend, and each point's value is
-written beside it (colour is never the only cue). The x axis starts at zero, so the size
-of each group's rate is drawn to scale.
+counts, `metrics.analyses.equity_shown.standardised_chart_data`); the data carry no event
+counts. The two measures differ by colour, point shape and a legend, and each point's
+value is written beside it (colour is never the only cue). The x axis starts at zero, so
+the size of each group's rate is drawn to scale.
 """
 
 from __future__ import annotations

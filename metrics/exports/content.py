@@ -1056,19 +1056,19 @@ class _Builder:
 
     def ratio_figure(self, result: Any, compare: Comparison) -> tuple[str, str, str]:
         """(big number, interval, label) of the group's rate against the reference's, from
-        metrics.analyses.equity's figures as shown under this audience's policy: '*' when either
-        group's count is suppressed."""
-        equity = importlib.import_module("metrics.analyses.equity")
-        row = equity.shown_rates(result, self.policy).group(compare.group)
-        reference = equity.group_phrase(compare.dimension, compare.reference)
-        group = equity.group_phrase(compare.dimension, compare.group)
+        metrics.analyses.equity_shown's figures as shown under this audience's policy: '*' when
+        either group's count is suppressed."""
+        equity_shown = importlib.import_module("metrics.analyses.equity_shown")
+        row = equity_shown.shown_rates(result, self.policy).group(compare.group)
+        reference = equity_shown.group_phrase(compare.dimension, compare.reference)
+        group = equity_shown.group_phrase(compare.dimension, compare.group)
         months = result.rates.months
         span = f"{month_short(months[0])} to {month_short(months[-1])}" if months else ""
         if row.suppressed or row.ratio_suppressed:
             return (
                 SUPPRESSED,
                 "",
-                f"too few {equity.event_noun(result.metric)} among {group} or {reference} "
+                f"too few {equity_shown.event_noun(result.metric)} among {group} or {reference} "
                 f"to compare ({span})",
             )
         if row.rate_ratio is None:
@@ -1077,29 +1077,29 @@ class _Builder:
         if row.ratio_lower is not None and row.ratio_upper is not None:
             interval = f"95% CI {ratio_words(row.ratio_lower)} to {ratio_words(row.ratio_upper)}"
         label = (
-            f"the rate among {reference} ({equity.event_noun(result.metric)} of {group} per "
+            f"the rate among {reference} ({equity_shown.event_noun(result.metric)} of {group} per "
             f"{result.per:,.0f} a year, {span})"
         )
         return f"{ratio_words(row.rate_ratio)} times", interval, label
 
     def ratio_method(self, result: Any, compare: Comparison) -> list[str]:
         """What the big number compares, in the speaker notes."""
-        equity = importlib.import_module("metrics.analyses.equity")
-        group = equity.group_phrase(compare.dimension, compare.group)
-        reference = equity.group_phrase(compare.dimension, compare.reference)
+        equity_shown = importlib.import_module("metrics.analyses.equity_shown")
+        group = equity_shown.group_phrase(compare.dimension, compare.group)
+        reference = equity_shown.group_phrase(compare.dimension, compare.reference)
         return [
-            f"Big number: the rate of {equity.event_noun(result.metric)} among {group} "
+            f"Big number: the rate of {equity_shown.event_noun(result.metric)} among {group} "
             f"divided by the rate among {reference}, each per {result.per:,.0f} adults a year "
             f"pooled over {result.period_text.replace(' and ', ' to ')} (mid-year population "
             "estimates), with its 95% confidence interval; rates come from the counts as "
             f"shown under the {self.audience} disclosure policy.",
-            equity.ratio_sentence(result, compare.group, self.policy),
+            equity_shown.ratio_sentence(result, compare.group, self.policy),
         ]
 
     def comparison_chart_content(self, result: Any, compare: Comparison) -> ChartContent:
         """The two groups' rates per financial year with their intervals, as shown."""
-        equity = importlib.import_module("metrics.analyses.equity")
-        yearly = equity.shown_yearly(result, self.policy)
+        equity_shown = importlib.import_module("metrics.analyses.equity_shown")
+        yearly = equity_shown.shown_yearly(result, self.policy)
         rows = yearly[
             yearly["group"].isin([compare.group, compare.reference]) & yearly["rate"].notna()
         ]
@@ -1131,7 +1131,7 @@ class _Builder:
             reference=compare.reference,
             what=f"{metric.title.lower()} a year",
             decimals=metric.decimals,
-            describe_group=lambda g: equity.group_phrase(compare.dimension, g),
+            describe_group=lambda g: equity_shown.group_phrase(compare.dimension, g),
         )
         return ChartContent(chart, alt_text, "compare")
 
@@ -1368,6 +1368,8 @@ class _Builder:
     def equity_section(self) -> Section:
         """Rates per 100,000 a year by ethnicity and rate ratios (counts controlled)."""
         equity = importlib.import_module("metrics.analyses.equity")
+        equity_shown = importlib.import_module("metrics.analyses.equity_shown")
+        bed_share = importlib.import_module("metrics.analyses.bed_share")
         candidates = equity.equity_metrics(self.catalogue)
         if not candidates:
             raise ValueError("no rate metric with an equity breakdown is defined")
@@ -1383,17 +1385,17 @@ class _Builder:
             ),
         )
         paragraphs = []
-        group = equity.default_comparison(result, self.policy)
+        group = equity_shown.default_comparison(result, self.policy)
         if group:
-            paragraphs.append(equity.ratio_sentence(result, group, self.policy))
-            age_words = equity.standardised_sentence(result, group, self.policy)
+            paragraphs.append(equity_shown.ratio_sentence(result, group, self.policy))
+            age_words = equity_shown.standardised_sentence(result, group, self.policy)
             if age_words:
                 paragraphs.append(age_words)
-        variation = equity.dispersion_sentence(result, self.policy)
+        variation = equity_shown.dispersion_sentence(result, self.policy)
         if variation:
             paragraphs.append(variation)
         paragraphs.extend(result.notes)
-        frame = equity.equity_table(result, self.policy)
+        frame = equity_shown.equity_table(result, self.policy)
         keep = [c for c in frame.columns if c not in ("Interval excludes 1",)]
         frame = frame[keep]
         events_col = keep.index("Events")
@@ -1411,7 +1413,7 @@ class _Builder:
         )
         tables = [table]
         if result.standardised is not None:
-            ages = equity.standardised_table(result, self.policy)
+            ages = equity_shown.standardised_table(result, self.policy)
             ages = ages[[c for c in ages.columns if c != "Interval excludes 1"]]
             tables.append(
                 Table(
@@ -1420,22 +1422,22 @@ class _Builder:
                     rows=tuple(tuple(str(v) for v in row) for row in ages.itertuples(index=False)),
                     note="Directly age-standardised to the 2013 European Standard Population "
                     "(Eurostat), its five-year bands added up to ours ("
-                    + equity.standard_description(result.standardised.weights)
+                    + equity_shown.standard_description(result.standardised.weights)
                     + "; 18-24 takes 2 of the 5 years of 15-19), with Dobson et al. (1991) "
                     "95% intervals; ratio intervals on the log scale. Worked out from each age "
                     "band's count as shown; '*' where one is suppressed.",
                 )
             )
         charts = []
-        if not equity.rate_chart_data(result, self.policy).empty:
+        if not equity_shown.rate_chart_data(result, self.policy).empty:
             charts.append(
                 ChartContent(
                     equity_figures.rate_chart(result, self.policy),
-                    equity.rate_alt_text(result, self.policy),
+                    equity_shown.rate_alt_text(result, self.policy),
                     "equity",
                 )
             )
-        if not equity.standardised_chart_data(result, self.policy).empty:
+        if not equity_shown.standardised_chart_data(result, self.policy).empty:
             charts.append(
                 ChartContent(
                     equity_figures.standardised_chart(result, self.policy),
@@ -1443,15 +1445,15 @@ class _Builder:
                     "equity",
                 )
             )
-        if equity.BED_SHARE_METRIC in self.catalogue.metrics:
+        if bed_share.BED_SHARE_METRIC in self.catalogue.metrics:
             try:
-                share = equity.bed_day_share(
+                share = bed_share.bed_day_share(
                     self.board,
                     population_metric_id=metric_id,
                     start=self.query.start,
                     end=self.query.end,
                 )
-                paragraphs.append(equity.bed_share_sentence(share, self.policy))
+                paragraphs.append(bed_share.bed_share_sentence(share, self.policy))
             except equity.EquityError as exc:
                 paragraphs.append(f"Bed-day share unavailable: {exc}")
         return Section(

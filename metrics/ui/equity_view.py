@@ -14,20 +14,24 @@ import datetime as dt
 from collections.abc import Hashable
 from dataclasses import dataclass
 
-from metrics.analyses.disclosure import Policy, policy_for
-from metrics.analyses.equity import (
+from metrics.analyses.bed_share import (
     BED_SHARE_GROUP,
     BED_SHARE_METRIC,
-    DIMENSION_TITLES,
     BedShare,
-    EquityError,
-    EquityResult,
     bed_day_share,
     bed_share_alt_text,
-    default_comparison,
+)
+from metrics.analyses.disclosure import Policy, policy_for
+from metrics.analyses.equity import (
+    DIMENSION_TITLES,
+    EquityError,
+    EquityResult,
     equity_metrics,
     equity_rates,
     metric_dimensions,
+)
+from metrics.analyses.equity_shown import (
+    default_comparison,
     rate_alt_text,
     ratio_suppressed,
     ratio_trend_alt_text,
