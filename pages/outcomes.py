@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from metrics.analyses.reading import provisional_statement, read_metric
-from metrics.ui.components import metric_tile, plain, rich
+from metrics.ui.components import metric_tiles, plain, rich
 from metrics.ui.state import current_audience, page_context
 
 state, filters = page_context()
@@ -26,11 +26,12 @@ def tiles(domain_id: str) -> None:
     if not metrics:
         st.caption("No metrics defined yet for this domain.")
         return
-    for start in range(0, len(metrics), 3):
-        for column, metric in zip(st.columns(3), metrics[start : start + 3], strict=False):
-            reading = read_metric(board, metric.id, filters.query(), current_audience())
-            with column:
-                metric_tile(reading, filters.url_params())
+    query, audience = filters.query(), current_audience()
+    metric_tiles(
+        [read_metric(board, metric.id, query, audience) for metric in metrics],
+        filters.url_params(),
+        key=domain_id,
+    )
 
 
 for outcome in catalogue.outcomes.values():

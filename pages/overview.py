@@ -10,7 +10,7 @@ import streamlit as st
 
 from metrics.analyses.disclosure import legend
 from metrics.analyses.reading import exceptions_first, provisional_statement, readings
-from metrics.ui.components import metric_tile, plain, rich, workbook_downloads
+from metrics.ui.components import metric_tiles, plain, rich, workbook_downloads
 from metrics.ui.overview_view import (
     OVERVIEW_COLUMNS,
     OVERVIEW_WIDTHS,
@@ -47,11 +47,7 @@ st.caption(
 )
 if not attention:
     st.success("No metric shows special-cause concern or a failing target in this period.")
-for start in range(0, len(attention), 3):
-    columns = st.columns(3)
-    for column, reading in zip(columns, attention[start : start + 3], strict=False):
-        with column:
-            metric_tile(reading, link_params)
+metric_tiles(attention, link_params, key="attention")
 
 OVERVIEW_ROW_HEIGHT = 66  # two or three lines: long titles wrap (Streamlit wraps above 64 px)
 

@@ -316,11 +316,21 @@ def reading_key(reading: Reading) -> tuple[Any, ...]:
     return (reading.metric.id, reading.start, reading.end, reading.lcn, reading.audience)
 
 
+def metric_tiles(readings: Iterable[Reading], link_params: dict[str, str], *, key: str) -> None:
+    """Metric tiles in a grid of as many columns of at least 16rem as fit: three on a
+    laptop, one on a phone (assets/layout.css, by the `tiles_` key). One layout block for
+    them all: st.columns would send four for every row of three, and on the Outcomes page
+    those blocks were a good part of what a session's run sends."""
+    with st.container(horizontal=True, gap="small", key=f"tiles_{key}"):
+        for reading in readings:
+            metric_tile(reading, link_params)
+
+
 def metric_tile(reading: Reading, link_params: dict[str, str]) -> None:
     """One metric: its link, then its reading (value with its month and status), change on
     a year earlier, sparkline and both SPC icons as one block made once per board."""
     metric = reading.metric
-    with st.container(border=True):
+    with st.container(border=True, width="stretch"):
         page_link("metric", plain(metric.title), query_params={"metric": metric.id, **link_params})
         board = st.session_state["board_state"].board
         st.markdown(tile_markup(board, reading), unsafe_allow_html=True)

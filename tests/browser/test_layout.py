@@ -182,6 +182,30 @@ def test_page_fits_the_screen(contexts, server, name, path, view):
     assert not found, f"{name} at {width} px: cut off or too wide:\n" + _describe(found)
 
 
+# The attention tiles' boxes: left edge and width of each, in page order.
+TILE_BOXES_JS = """() => [...document.querySelectorAll('.st-key-tiles_attention > *')]
+  .map(el => el.getBoundingClientRect()).map(r => [Math.round(r.left), Math.round(r.width)])"""
+
+
+@pytest.mark.parametrize(("view", "per_row"), [("desktop", 3), ("phone", 1), ("projector", 5)])
+def test_tiles_sit_in_equal_columns(contexts, server, view, per_row):
+    """components.metric_tiles: one grid of equal columns of at least 16rem, as many as fit
+    (the sidebar open on a wide screen), filled row by row."""
+    page = contexts[view].new_page()
+    try:
+        page.goto(server.url + "/")
+        wait_ready(page)
+        boxes = page.evaluate(TILE_BOXES_JS)
+    finally:
+        page.close()
+    assert len(boxes) >= per_row + 1, boxes
+    lefts = sorted({left for left, _ in boxes})
+    assert len(lefts) == per_row, boxes  # so many columns, and each tile in one of them
+    assert [left for left, _ in boxes[:per_row]] == lefts  # the first row, left to right
+    assert max(w for _, w in boxes) - min(w for _, w in boxes) <= 1  # equal widths
+    assert min(w for _, w in boxes) >= 16 * 16 or per_row == 1
+
+
 def test_the_sidebar_is_open_on_a_wide_screen(contexts, server):
     page = contexts["desktop"].new_page()
     try:
