@@ -57,53 +57,50 @@ for_download: dict[str, Callable[[], pd.DataFrame]] = {}
 readings_by_domain = by_domain(all_readings)
 query = link_query(filters)
 audience = current_audience()
-for domain_id in catalogue.domain_order():
-    domain_readings = readings_by_domain.get(domain_id)
-    if not domain_readings:
-        continue
-    domain = catalogue.domains[domain_id]
-    outcome = catalogue.outcomes.get(domain.outcome or "")
-    st.subheader(plain(domain.title))
-    st.caption(
-        f"Serves the big outcome: {plain(outcome.title)}."
-        if outcome
-        else rich(domain.description, catalogue.board.link_hosts)
-    )
-    any_suppressed = any_suppressed or any(r.suppressed for r in domain_readings)
-    view = (board, domain_id, domain_readings, filters.query(), audience, query)
-    # A wide screen gets the table (its columns fit 1280 px with the sidebar open), a phone
-    # the same readings as cards (layout.css shows one or the other by the screen's width).
-    with st.container(key=f"overview_table_{domain_id}"):
+column_config = {
+    "Metric": st.column_config.TextColumn(width=OVERVIEW_WIDTHS["Metric"]),
+    "Latest": st.column_config.TextColumn(width=OVERVIEW_WIDTHS["Latest"]),
+    "Month": st.column_config.TextColumn(width=OVERVIEW_WIDTHS["Month"]),
+    "Change": st.column_config.TextColumn(width=OVERVIEW_WIDTHS["Change"]),
+    "Variation": st.column_config.ImageColumn(width=OVERVIEW_WIDTHS["Variation"]),
+    "Assurance": st.column_config.ImageColumn(width=OVERVIEW_WIDTHS["Assurance"]),
+    "Signal": st.column_config.TextColumn(width=OVERVIEW_WIDTHS["Signal"]),
+    "Last 24 months": st.column_config.LineChartColumn(width=OVERVIEW_WIDTHS["Last 24 months"]),
+    "Details": st.column_config.LinkColumn(display_text="Open", width=OVERVIEW_WIDTHS["Details"]),
+}
+# A wide screen gets each domain's table (its columns fit 1280 px with the sidebar open), a
+# phone the same readings as cards: layout.css shows one or the other by the screen's width,
+# telling them apart by what each element holds, so the domains need no container each.
+with st.container(key="overview_domains"):
+    for domain_id in catalogue.domain_order():
+        domain_readings = readings_by_domain.get(domain_id)
+        if not domain_readings:
+            continue
+        domain = catalogue.domains[domain_id]
+        outcome = catalogue.outcomes.get(domain.outcome or "")
+        st.subheader(plain(domain.title))
+        st.caption(
+            f"Serves the big outcome: {plain(outcome.title)}."
+            if outcome
+            else rich(domain.description, catalogue.board.link_hosts)
+        )
+        any_suppressed = any_suppressed or any(r.suppressed for r in domain_readings)
+        view = (board, domain_id, domain_readings, filters.query(), audience, query)
         st.dataframe(
             domain_arrow(*view),
             hide_index=True,
             width="stretch",
             column_order=OVERVIEW_COLUMNS,
             row_height=OVERVIEW_ROW_HEIGHT,
-            column_config={
-                "Metric": st.column_config.TextColumn(width=OVERVIEW_WIDTHS["Metric"]),
-                "Latest": st.column_config.TextColumn(width=OVERVIEW_WIDTHS["Latest"]),
-                "Month": st.column_config.TextColumn(width=OVERVIEW_WIDTHS["Month"]),
-                "Change": st.column_config.TextColumn(width=OVERVIEW_WIDTHS["Change"]),
-                "Variation": st.column_config.ImageColumn(width=OVERVIEW_WIDTHS["Variation"]),
-                "Assurance": st.column_config.ImageColumn(width=OVERVIEW_WIDTHS["Assurance"]),
-                "Signal": st.column_config.TextColumn(width=OVERVIEW_WIDTHS["Signal"]),
-                "Last 24 months": st.column_config.LineChartColumn(
-                    width=OVERVIEW_WIDTHS["Last 24 months"]
-                ),
-                "Details": st.column_config.LinkColumn(
-                    display_text="Open", width=OVERVIEW_WIDTHS["Details"]
-                ),
-            },
+            column_config=column_config,
         )
+        st.markdown(domain_cards(*view), unsafe_allow_html=True)
         sheet = (
             domain.title if domain.title not in for_download else f"{domain.title} ({domain_id})"
         )
         for_download[sheet] = lambda rows=domain_readings: domain_table(rows, query).drop(
             columns=SCREEN_ONLY_COLUMNS
         )
-    with st.container(key=f"overview_cards_{domain_id}"):
-        st.markdown(domain_cards(*view), unsafe_allow_html=True)
 if any_suppressed:
     st.caption(plain(legend(policy)))
 st.caption(

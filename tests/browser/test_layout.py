@@ -105,9 +105,9 @@ SIDEBAR_OPEN_JS = """() => {
 }"""
 
 OVERVIEW_SHOWS_JS = """() => ({
-  tables: [...document.querySelectorAll('[class*="st-key-overview_table_"]')]
+  tables: [...document.querySelectorAll('.st-key-overview_domains [data-testid="stDataFrame"]')]
     .filter((e) => e.checkVisibility()).length,
-  cards: [...document.querySelectorAll('[class*="st-key-overview_cards_"] .board-card')]
+  cards: [...document.querySelectorAll('.st-key-overview_domains .board-card')]
     .filter((e) => e.checkVisibility()).length,
 })"""
 
