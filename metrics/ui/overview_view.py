@@ -82,9 +82,10 @@ def domain_table(domain_readings: Sequence[Reading], query: str) -> pd.DataFrame
                 "Change": change_words(reading),
                 "Signal": short_icon_words(reading.variation_icon, reading.assurance_icon),
                 # The site's icon addresses, not data URIs: a screen reader reads a
-                # cell's address (the Signal column says what the icons mean).
-                "Variation": icon_url(reading.variation_icon) if reading.variation_icon else None,
-                "Assurance": icon_url(reading.assurance_icon) if reading.assurance_icon else None,
+                # cell's address (the Signal column says what the icons mean). No icon is
+                # an empty cell: the data grid writes "None" in a cell with no value.
+                "Variation": icon_url(reading.variation_icon) if reading.variation_icon else "",
+                "Assurance": icon_url(reading.assurance_icon) if reading.assurance_icon else "",
                 "What the icons say": reading.icon_words,
                 "Last 24 months": list(reading.sparkline),
                 "Details": f"metric?metric={metric.id}&{query}",
