@@ -152,7 +152,10 @@ by_source = source_choice == ALL_SOURCES
 if shown.empty:
     st.info("No months of the checked sources fall in the selected period.")
 else:
-    draw_part(completeness_chart(board, report, filters.start, filters.end, source_choice))
+    draw_part(
+        completeness_chart(board, report, filters.start, filters.end, source_choice),
+        wide="completeness",  # a row per source and a column per month: too fine for a phone
+    )
 gaps = report.gaps if by_source else report.gaps[report.gaps["Source"].isin(shown["source_title"])]
 if gaps.empty:
     st.success("No missing or incomplete months in the selected period.")

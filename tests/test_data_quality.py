@@ -290,3 +290,26 @@ def test_report_bundles_every_view(board):
     assert report.revisions is not None
     assert len(report.issue_lines) == len(board.issues)
     assert not report.gaps.empty
+
+
+def test_the_completeness_heatmap_fits_its_width_and_keeps_its_rows_height():
+    """Streamlit's default autosize ("fit") put the axis, legend and title inside the
+    chart's height, leaving each row a few pixels: the heatmap fits its width only."""
+    from metrics.charts.data_quality_chart import completeness_heatmap
+
+    months = pd.date_range("2023-01-01", periods=6, freq="MS")
+    frame = pd.DataFrame(
+        {
+            "source_id": ["a"] * 6 + ["b"] * 6,
+            "source_title": ["Source A"] * 6 + ["Source B"] * 6,
+            "measure": ["records"] * 12,
+            "month": list(months) * 2,
+            "share": [1.0] * 12,
+            "status": ["complete"] * 11 + ["missing"],
+            "provisional": [False] * 12,
+            "reason": [""] * 11 + ["no values"],
+        }
+    )
+    spec = completeness_heatmap(frame, by_source=True).to_dict()
+    assert spec["autosize"] == {"type": "fit-x", "contains": "padding"}
+    assert spec["height"] == 60 and spec["width"] == "container"  # at least 60 px; 22 a row

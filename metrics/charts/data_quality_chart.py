@@ -82,7 +82,14 @@ def completeness_heatmap(frame: pd.DataFrame, *, by_source: bool) -> alt.LayerCh
             tooltip=tooltip,
         )
     )
-    chart = alt.layer(cells, markers).properties(height=max(60, 22 * len(rows)), width="container")
+    # Fit the width only: a row per source keeps its 22 px and the axis, legend and title
+    # come on top (Streamlit's default, "fit", squeezed them all into the height, leaving
+    # the rows a few pixels each and their labels on top of one another).
+    chart = alt.layer(cells, markers).properties(
+        height=max(60, 22 * len(rows)),
+        width="container",
+        autosize=alt.AutoSizeParams(type="fit-x", contains="padding"),
+    )
     return apply_theme(chart)
 
 

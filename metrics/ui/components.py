@@ -218,8 +218,15 @@ class ChartPart:
     what: str
 
 
-def draw_part(part: ChartPart) -> None:
-    chart(part.build, part.words, what_this_shows=part.what, key=part.key, title=part.title)
+def draw_part(part: ChartPart, *, wide: str | None = None) -> None:
+    """Draw `part`. `wide` names a chart too detailed to shrink to a phone's width: there it
+    keeps a readable size and scrolls sideways in its container (`st-key-wide_chart_<wide>`,
+    assets/layout.css), which says so."""
+    if wide is None:
+        chart(part.build, part.words, what_this_shows=part.what, key=part.key, title=part.title)
+        return
+    with st.container(key=f"wide_chart_{wide}"):
+        chart(part.build, part.words, what_this_shows=part.what, key=part.key, title=part.title)
 
 
 def warm_part(part: ChartPart, board: Board) -> None:

@@ -6,9 +6,10 @@ Every page of test_pages_e2e.PAGES is opened in headless Chromium at 1440x900 (a
 * the page never scrolls sideways (document scrollWidth <= the window's width);
 * nothing in the page's main area is cut off: no element that clips its overflow (a data
   grid's scroller, a link or label ending in "...") holds more than it shows, and nothing
-  runs past the main area's right edge. The one exception is a data grid wider than a
-  phone, on a phone: it scrolls sideways, and its container (`st-key-wide_table_...`,
-  metrics.ui.components.fitted_table) says so above it;
+  runs past the main area's right edge. The exceptions are a data grid wider than a
+  phone and the Data quality heatmap, on a phone: each scrolls sideways, and its container
+  (`st-key-wide_table_...`, metrics.ui.components.fitted_table; `st-key-wide_chart_...`,
+  components.draw_part) says so above it;
 * on a phone the sidebar starts closed and the Overview shows cards, not tables.
 
 Screenshots of every page at the three sizes are kept in test-artifacts/screenshots/
@@ -79,7 +80,8 @@ OVERFLOW_JS = """(phoneMax) => {
       if (clips && !field && child.clientWidth > 2 && child.scrollWidth > child.clientWidth + 1) {
         const grid = child.classList.contains('dvn-scroller');
         const said = child.closest('[class*="st-key-wide_table_"]');
-        if (!(grid && phone && said)) {
+        const wideChart = [...child.classList].some((c) => c.startsWith('st-key-wide_chart_'));
+        if (!(phone && ((grid && said) || wideChart))) {
           found.push(describe(child, 'cut off', child.scrollWidth - child.clientWidth));
         }
         continue;  // what is inside is inside the clipped element
@@ -204,6 +206,39 @@ def test_tiles_sit_in_equal_columns(contexts, server, view, per_row):
     assert [left for left, _ in boxes[:per_row]] == lefts  # the first row, left to right
     assert max(w for _, w in boxes) - min(w for _, w in boxes) <= 1  # equal widths
     assert min(w for _, w in boxes) >= 16 * 16 or per_row == 1
+
+
+HEATMAP_JS = """() => {
+  const box = document.querySelector('.st-key-wide_chart_completeness');
+  const chart = box && box.querySelector('[data-testid="stVegaLiteChart"]');
+  return box && chart && {
+    chart: Math.round(chart.getBoundingClientRect().width),
+    height: Math.round(chart.querySelector('svg.marks').getBoundingClientRect().height),
+    shown: box.clientWidth, scrolls: box.scrollWidth > box.clientWidth,
+    note: getComputedStyle(box, '::before').content,
+  };
+}"""
+
+
+def test_the_completeness_heatmap_keeps_a_readable_size_on_a_phone(contexts, server):
+    """Scaled down to a phone's width its labels and cells were too small to read: there it
+    keeps 40rem and scrolls sideways, saying so; on a laptop it fits its column. Either way
+    each source's row keeps its 22 px, with the axis and legend below on top of that (the
+    sample has 7 sources)."""
+    sizes = {}
+    for view in ("phone", "desktop"):
+        page = contexts[view].new_page()
+        try:
+            page.goto(server.url + "/data_quality")
+            wait_ready(page)
+            sizes[view] = page.evaluate(HEATMAP_JS)
+        finally:
+            page.close()
+    phone, desktop = sizes["phone"], sizes["desktop"]
+    assert phone["chart"] >= 40 * 16 and phone["scrolls"], phone
+    assert "Swipe the chart sideways" in phone["note"]
+    assert not desktop["scrolls"] and desktop["note"] in ("none", "normal", ""), desktop
+    assert phone["height"] >= 7 * 22 + 60 and desktop["height"] >= 7 * 22 + 60, sizes
 
 
 def test_the_sidebar_is_open_on_a_wide_screen(contexts, server):
