@@ -188,6 +188,10 @@ class ShockTiming:
     lasting: bool = False
     ramp_periods: int = 0
 
+    def outside(self, last: int) -> bool:
+        """True when the shock, recovery included, lies wholly outside periods 0..last."""
+        return self.end + self.recovery_periods < 0 or self.start > last
+
 
 def place_interventions(
     interventions: Sequence[InterventionSpec], first_ordinal: int, frequency: str

@@ -126,6 +126,12 @@ def breusch_godfrey(resid: np.ndarray, X: np.ndarray, lags: int) -> tuple[float,
     return statistic, float(special.chdtrc(lags, statistic))
 
 
+def residual_kind(model: str) -> str:
+    """The residuals a family's diagnostics are read on: raw (ols), the AR error model's
+    innovations (arima), Pearson (the GLMs)."""
+    return {"ols": "raw", "arima": "innovation"}.get(model, "pearson")
+
+
 def residual_diagnostics(
     resid: np.ndarray,
     *,

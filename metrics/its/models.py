@@ -33,6 +33,10 @@ Families:
   statsmodels' SARIMAX. Other orders use SARIMAX itself (a Kalman filter: missing months are
   skipped exactly). Intervals use t with n - k - 1 degrees of freedom for the fast path and
   the normal quantile for SARIMAX.
+
+Covariances: Newey-West (`newey_west_meat`, for "ols") and Driscoll-Kraay
+(`driscoll_kraay`, for a multiple-baseline study's stacked groups) share one Bartlett
+kernel; every GLM's bread is `glm_bread`.
 """
 
 from __future__ import annotations
@@ -157,11 +161,41 @@ def newey_west_meat(scores: np.ndarray, t: np.ndarray, group: np.ndarray, lags: 
     span = int(t.max()) + 1 + lags  # lags rows of zeros keep series apart
     grid = np.zeros((span * (int(codes.max()) + 1), scores.shape[1]))
     grid[codes * span + t] = scores
+    return _add_bartlett_lags(meat, grid, lags)
+
+
+def _add_bartlett_lags(meat: np.ndarray, grid: np.ndarray, lags: int) -> np.ndarray:
+    """meat + sum over l = 1..lags of (1 - l / (lags + 1)) (Gl + Gl'), Gl the lag-l
+    autocovariance of the rows of `grid` (one row per period, zeros where there is none).
+    Adds to `meat` in place and returns it."""
     for lag in range(1, lags + 1):
         weight = 1.0 - lag / (lags + 1.0)
         gamma = grid[lag:].T @ grid[:-lag]
         meat += weight * (gamma + gamma.T)
     return meat
+
+
+def driscoll_kraay(
+    X: np.ndarray,
+    weights: np.ndarray,
+    scores: np.ndarray,
+    t: np.ndarray,
+    lags: int,
+) -> np.ndarray:
+    """Driscoll-Kraay (1998) sandwich covariance of a stacked panel: the scores x_i s_i of
+    every row summed within each period, a Newey-West (Bartlett) estimator over periods as
+    the meat, the family's (X'WX)^-1 as the bread; small-sample factor T/(T - 1) x
+    (n - 1)/(n - k), T the number of periods (statsmodels' `cov_type="hac-groupsum"`)."""
+    n, k = X.shape
+    bread = glm_bread(X, weights)
+    t = np.asarray(t, dtype=np.int64)
+    span = int(t.max()) + 1
+    summed = np.zeros((span, k))
+    np.add.at(summed, t, X * scores[:, None])
+    meat = _add_bartlett_lags(summed.T @ summed, summed, lags)
+    periods = int(np.count_nonzero(np.bincount(t)))
+    factor = periods / max(periods - 1, 1) * (n - 1) / max(n - k, 1)
+    return factor * (bread @ meat @ bread)
 
 
 def fit_ols_hac(
@@ -260,7 +294,7 @@ def _irls_log_link(
     return params, mu, converged, iteration
 
 
-def _glm_bread(X: np.ndarray, weights: np.ndarray) -> np.ndarray:
+def glm_bread(X: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """(X' W X)^-1, computed on unit-norm columns for accuracy."""
     norms = np.linalg.norm(X, axis=0)
     norms[norms == 0] = 1.0
@@ -275,7 +309,7 @@ def fit_poisson(y: np.ndarray, X: np.ndarray, offset: np.ndarray, *, quasi: bool
     params, mu, converged, iterations = _irls_log_link(y, X, offset, lambda m: m)
     pearson = (y - mu) / np.sqrt(mu)
     dispersion = float(pearson @ pearson / (n - k))
-    cov = _glm_bread(X, mu) * (dispersion if quasi else 1.0)
+    cov = glm_bread(X, mu) * (dispersion if quasi else 1.0)
     return ModelFit(
         family="quasipoisson" if quasi else "poisson",
         link="log",
@@ -328,7 +362,7 @@ def fit_binomial(y: np.ndarray, trials: np.ndarray, X: np.ndarray) -> ModelFit:
     variance = trials * p * (1.0 - p)
     pearson = (y - trials * p) / np.sqrt(variance)
     dispersion = float(pearson @ pearson / (n - k))
-    cov = _glm_bread(X, variance) * dispersion
+    cov = glm_bread(X, variance) * dispersion
     return ModelFit(
         family="binomial",
         link="logit",
@@ -401,7 +435,7 @@ def fit_negbin(
     else:
         converged = False
     weights = mu / (1.0 + alpha * mu)
-    cov = _glm_bread(X, weights)
+    cov = glm_bread(X, weights)
     pearson = (y - mu) / np.sqrt(mu + alpha * mu**2)
     dispersion = float(pearson @ pearson / (n - k))
     return ModelFit(

@@ -315,7 +315,7 @@ def format_percent(fraction: float) -> str:
     return f"{size:.1f}%"
 
 
-def _the(label: str) -> str:
+def the_label(label: str) -> str:
     """Add "the" unless the label already starts with an article."""
     first = label.split(" ", 1)[0].lower()
     return label if first in ("the", "a", "an") else f"the {label}"
@@ -329,7 +329,7 @@ def period_label(stamp: pd.Timestamp, frequency: str) -> str:
 
 
 def _when(effect: HorizonEffect, frequency: str, label: str) -> str:
-    label = _the(label)
+    label = the_label(label)
     if frequency == "quarterly":
         quarters = effect.months_after // 3
         if quarters == 0:
@@ -411,7 +411,7 @@ def no_conclusion_sentence(subject: str, label: str, verdict: Verdict) -> str:
     what = _lower(subject)
     reasons = "; and ".join(r.words for r in verdict.reasons)
     return (
-        f"No conclusion on whether {_the(label)} changed {what}: the model does not fit the "
+        f"No conclusion on whether {the_label(label)} changed {what}: the model does not fit the "
         f"data well enough to say, because {reasons}."
     )
 
@@ -655,7 +655,7 @@ class ITSResult:
         assert effect is not None
         per = effect.per or "period"
         level = f"{self.confidence_level:.0%} CI"
-        label = _the(effect.label)
+        label = the_label(effect.label)
         if effect.scale in ("ratio", "odds_ratio"):
             estimate, low, high = (effect.estimate - 1, effect.ci_low - 1, effect.ci_high - 1)
 

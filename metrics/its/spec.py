@@ -199,7 +199,7 @@ class ITSSpec:
         seasonality: "none", "fourier:K" (harmonics 1..K of `period`), "month" (11
             month-of-year indicators, January the reference) or "auto": fourier:2 unless
             month terms explain significantly more (F test of harmonics 3-6, p < 0.05;
-            see `metrics.its.study.choose_seasonality`); none for annual data.
+            see `metrics.its.checks.choose_seasonality`); none for annual data.
         period: season length in periods for Fourier terms (12 for monthly data).
         hac_lags: Newey-West truncation lag for "ols"; None = floor(4 (n/100)^(2/9)) (Newey &
             West 1994), n the number of fitted points per series.
