@@ -38,6 +38,10 @@ sys.path.insert(0, str(ROOT))
 from metrics.board import Board, open_board  # noqa: E402
 from metrics.exports import FORMATS, build_export  # noqa: E402
 from metrics.exports import content as export_content  # noqa: E402
+from metrics.exports import render as export_render  # noqa: E402
+from metrics.exports.builder import Builder  # noqa: E402
+from metrics.exports.deck import build_deck  # noqa: E402
+from metrics.exports.pack import build_board_pack  # noqa: E402
 
 TARGETS = {"pdf": 20.0, "html": 10.0}
 AUDIENCES = ("public", "board")
@@ -50,7 +54,7 @@ def _seconds(call: Callable[[], Any]) -> tuple[float, Any]:
 
 
 def _fresh_board() -> tuple[float, Board]:
-    export_content._RENDERED.clear()  # cold: no chart rendered yet
+    export_render._RENDERED.clear()  # cold: no chart rendered yet
     return _seconds(lambda: open_board(ROOT / "config"))
 
 
@@ -60,7 +64,7 @@ def _svg_baseline(board: Board, repeats: int) -> float:
 
     deck = export_content.deck_content(board, "public")
     chart = next(s.chart for s in deck.slides if s.chart is not None and s.chart.kind == "spc")
-    spec = export_content.export_spec(chart, width=export_content.SVG_WIDTH)
+    spec = export_render.export_spec(chart, width=export_render.SVG_WIDTH)
     vlc.vegalite_to_svg(spec)  # the first render starts vl-convert's JavaScript engine
     times = []
     for _ in range(repeats):
@@ -86,9 +90,9 @@ def main(argv: list[str] | None = None) -> None:
     content: dict[str, float] = {}
     for audience in AUDIENCES:
         _, board = _fresh_board()
-        deck_s, _ = _seconds(lambda b=board, a=audience: export_content._Builder(b, a).deck())
+        deck_s, _ = _seconds(lambda b=board, a=audience: build_deck(Builder(b, a)))
         pack_s, _ = _seconds(
-            lambda b=board, a=audience: export_content._Builder(b, a).board_pack(dt.date.today())
+            lambda b=board, a=audience: build_board_pack(Builder(b, a), dt.date.today())
         )
         content[f"deck/{audience}"] = deck_s
         content[f"pack/{audience}"] = pack_s

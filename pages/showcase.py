@@ -13,7 +13,8 @@ import re
 
 import streamlit as st
 
-from metrics.exports.content import Slide, deck_content
+from metrics.exports.content import deck_content
+from metrics.exports.model import Slide
 from metrics.ui.components import chart, plain, unknown_in_link
 from metrics.ui.exports import export_buttons
 from metrics.ui.state import page_context, page_link

@@ -33,7 +33,9 @@ from metrics.analyses.reading import read_metric
 from metrics.board import open_board
 from metrics.charts.zero_axis import from_zero, y_starts_at_zero
 from metrics.exports import build_export
-from metrics.exports.content import deck_content, export_spec, ratio_words
+from metrics.exports.content import deck_content
+from metrics.exports.helpers import ratio_words
+from metrics.exports.render import export_spec
 from metrics.sql.series import SeriesQuery
 from metrics.validation import load_config, validate_config
 from tests.apptest_support import run_page

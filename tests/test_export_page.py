@@ -23,7 +23,8 @@ from streamlit.testing.v1 import AppTest
 
 from metrics.board import open_board
 from metrics.exports import ExportFilters, build_export
-from metrics.exports.content import Table, board_pack_content
+from metrics.exports.content import board_pack_content
+from metrics.exports.model import Table
 from metrics.exports.pdf_pack import _PackPDF
 
 ROOT = Path(__file__).resolve().parents[1]

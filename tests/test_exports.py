@@ -25,12 +25,8 @@ from metrics.analyses.disclosure import round_to_base
 from metrics.board import open_board
 from metrics.exports import build_export, html_deck
 from metrics.exports import cli as export_cli
-from metrics.exports.content import (
-    BoardPack,
-    Deck,
-    board_pack_content,
-    deck_content,
-)
+from metrics.exports.content import board_pack_content, deck_content
+from metrics.exports.model import BoardPack, Deck
 from metrics.sql.series import SeriesQuery
 
 ROOT = Path(__file__).resolve().parents[1]

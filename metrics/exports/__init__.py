@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from metrics.board import Board
-    from metrics.exports.content import Problem
+    from metrics.exports.model import Problem
 
 # Kept here, light to import: the command line registers itself without loading the
 # engine (pandas, Altair, the writers' libraries) until an export is asked for.
@@ -139,9 +139,9 @@ def build_export(
 def __getattr__(name: str) -> Any:
     """The content model's exception and problem type, imported on first use."""
     if name in ("NothingToExport", "Problem"):
-        from metrics.exports import content
+        from metrics.exports import model
 
-        return getattr(content, name)
+        return getattr(model, name)
     raise AttributeError(f"module 'metrics.exports' has no attribute '{name}'")
 
 

@@ -17,13 +17,8 @@ import html
 import re
 from collections.abc import Callable
 
-from metrics.exports.content import (
-    Deck,
-    Problem,
-    Slide,
-    chart_svg,
-    unavailable_text,
-)
+from metrics.exports.model import Deck, Problem, Slide, unavailable_text
+from metrics.exports.render import chart_svg
 
 Progress = Callable[[float, str], None]
 

@@ -26,17 +26,16 @@ from collections.abc import Callable, Iterable
 from fpdf import FPDF, FontFace
 from fpdf.enums import TableHeadingsDisplay, XPos, YPos
 
-from metrics.exports.content import (
+from metrics.exports.model import (
     BoardPack,
     ImpactPage,
     Problem,
     Section,
     SPCLine,
     Table,
-    chart_png,
-    icon_png,
     unavailable_text,
 )
+from metrics.exports.render import chart_png, icon_png
 from metrics.spc import ASSURANCE_ICONS, VARIATION_ICONS, icon_meaning
 
 Progress = Callable[[float, str], None]

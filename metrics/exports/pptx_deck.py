@@ -20,13 +20,8 @@ from pptx.enum.shapes import MSO_SHAPE
 from pptx.enum.text import MSO_ANCHOR
 from pptx.util import Emu, Inches, Pt
 
-from metrics.exports.content import (
-    Deck,
-    Problem,
-    Slide,
-    chart_png,
-    unavailable_text,
-)
+from metrics.exports.model import Deck, Problem, Slide, unavailable_text
+from metrics.exports.render import chart_png
 
 Progress = Callable[[float, str], None]
 
