@@ -580,3 +580,62 @@ def test_the_export_engine_does_not_import_streamlit():
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "False"
+
+
+# --------------------------------------------------------------------------- warm exports
+
+
+def test_a_second_export_reuses_its_charts_and_is_the_same(sample_board, public_exports):
+    """The deck is made once per board, and so are its charts' Vega-Lite dicts: a second
+    export makes none again (making them, with the schema check, was nearly all of a warm
+    HTML export) and is byte for byte the first."""
+    import altair as alt
+
+    made: list[str] = []
+    originals = {}
+    for kind in (alt.Chart, alt.LayerChart, alt.FacetChart, alt.VConcatChart, alt.HConcatChart):
+        originals[kind] = kind.to_dict
+
+        def counting(self, *args, _kind=kind, **kwargs):
+            made.append(_kind.__name__)
+            return originals[_kind](self, *args, **kwargs)
+
+        kind.to_dict = counting
+    try:
+        again = build_export(sample_board, "html", "public")
+    finally:
+        for kind, original in originals.items():
+            kind.to_dict = original
+    assert made == []
+    assert again.data == public_exports["html"].data and again.problems == ()
+
+
+def test_an_export_spec_never_changes_the_chart_s_shared_dict(public_deck):
+    from metrics.exports.render import _chart_dict, export_spec
+
+    chart = next(s.chart for s in public_deck.slides if s.chart is not None)
+    narrow = export_spec(chart, width=300, height=200)
+    wide = export_spec(chart, width=900)
+    assert (narrow["width"], narrow["height"]) == (300, 200) and wide["width"] == 900
+    assert narrow["config"]["aria"] is False and narrow["description"] == chart.alt_text
+    shared = _chart_dict(chart.chart)
+    assert shared is _chart_dict(chart.chart)  # made once for this chart object
+    assert shared.get("width") != 300 and "aria" not in shared.get("config", {})
+
+
+def test_a_chart_s_dict_goes_with_the_chart():
+    import gc
+
+    import altair as alt
+    import pandas as pd
+
+    from metrics.exports import render
+
+    chart = alt.Chart(pd.DataFrame({"x": [1, 2]})).mark_point().encode(x="x:Q")
+    twin = alt.Chart(pd.DataFrame({"x": [1, 2]})).mark_point().encode(x="x:Q")
+    made = render._chart_dict(chart)
+    assert render._chart_dict(twin) is not made  # equal charts, each its own entry
+    key = id(chart)
+    del chart
+    gc.collect()
+    assert key not in render._CHART_DICTS

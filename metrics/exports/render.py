@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
@@ -35,16 +36,44 @@ def export_spec(chart: ChartContent, *, width: int, height: int | None = None) -
     value as text inside the SVG. The chart's one accessible description is its alt text,
     written from the figures as shown. `height` None keeps the chart's own height.
     """
-    spec = chart.chart.to_dict()
-    spec["width"] = width
+    made = _chart_dict(chart.chart)
+    # A new top level (and new dicts wherever a size is set): the made dict is shared.
+    spec = {**made, "width": width, "description": chart.alt_text}
     if height is not None:
         spec["height"] = height
-    for layer in spec.get("layer", []):
-        if isinstance(layer, dict) and layer.get("width") == "container":
-            layer["width"] = width
-    spec.setdefault("config", {})["aria"] = False
-    spec["description"] = chart.alt_text
+    if "layer" in made:
+        spec["layer"] = [
+            {**layer, "width": width}
+            if isinstance(layer, dict) and layer.get("width") == "container"
+            else layer
+            for layer in made["layer"]
+        ]
+    spec["config"] = {**made.get("config", {}), "aria": False}
     return spec
+
+
+# By the chart object's id, with a weak reference that drops the entry when the chart
+# goes (Altair charts compare by value and cannot be dictionary keys themselves).
+_CHART_DICTS: dict[int, tuple[weakref.ref[Any], dict[str, Any]]] = {}
+_CHART_DICTS_LOCK = threading.Lock()
+
+
+def _chart_dict(chart: Any) -> dict[str, Any]:
+    """The Altair chart's Vega-Lite dict, made (and checked against the schema) once per
+    chart object. The deck and the pack are made once per board, so every export after the
+    first reuses their charts' dicts: making them again was nearly all of a warm HTML
+    export. Never changed once made (export_spec copies what it sets)."""
+    key = id(chart)
+    with _CHART_DICTS_LOCK:
+        entry = _CHART_DICTS.get(key)
+    if entry is not None and entry[0]() is chart:
+        return entry[1]
+    made = chart.to_dict()
+    # The callback runs as the chart is freed, before its id can be reused.
+    gone = weakref.ref(chart, lambda _ref, key=key: _CHART_DICTS.pop(key, None))
+    with _CHART_DICTS_LOCK:
+        _CHART_DICTS[key] = (gone, made)
+    return made
 
 
 def _cached_render(kind: str, spec: dict[str, Any], render: Callable[[], Any]) -> Any:
