@@ -4,6 +4,7 @@ into the page a browser asks for, and nothing else Streamlit serves is touched."
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 
 import pytest
 
@@ -58,7 +59,10 @@ def serve(
         return {"type": "http.request", "body": b"", "more_body": False}
 
     middleware = BackendBaseMiddleware(app, base_url_path="")
-    asyncio.run(middleware(request, receive, send))
+    # In a thread of its own: the browser tests' Playwright keeps an event loop running in
+    # the main thread for the whole session, and asyncio.run refuses to start inside one.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, middleware(request, receive, send)).result()
     start = next(m for m in sent if m["type"] == "http.response.start")
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
     return start, body, seen
