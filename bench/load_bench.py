@@ -24,9 +24,11 @@ pid and the pids of any children, on exit, on errors, on Ctrl-C and on SIGTERM):
      the page, read until the run has finished), with no browser. On a small machine N
      Chromium tabs drawing at once take the CPU from the server, so the browser rounds
      measure the machine; these measure what the server alone does under N sessions.
-  5. Reference (also skipped with --no-protocol): the server-only Overview round's burst
-     against a hello-world app (`st.write("hello")`) on a server of its own: the least any
-     page's ratio can be here, since N loads that each cost the server CPU share its cores.
+  5. Reference (skipped with --no-protocol): the Overview round's bursts against a
+     hello-world app (`st.write("hello")`) on a server of its own, in Chromium (skip with
+     --no-browser-reference) and over the websocket: the least any page's ratio can be on
+     this machine, since N loads share its cores (the server's CPU in one, the tabs'
+     drawing in the other).
 
 With --processes (a separate run; the default run above is unchanged): throughput behind
 HAProxy. For each count given (say 1 and 2), that many site processes are started behind
@@ -869,10 +871,12 @@ def report_throughput(results: list[dict[str, Any]], args: argparse.Namespace) -
 HELLO = 'import streamlit as st\nst.write("hello")\n'
 
 
-def reference_round(args: argparse.Namespace) -> dict[str, Any]:
-    """The same server-only burst against a hello-world app on its own server: the least
-    any page's ratio can be on this machine (a page that costs its server more CPU per
-    load than it waits on anything else cannot do better than its CPU allows)."""
+def reference_round(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """The same bursts against a hello-world app on its own server: the least any page's
+    ratio can be on this machine. A page that costs its server more CPU per load than it
+    waits on anything else cannot do better than its CPU allows, and in Chromium twenty
+    tabs drawing at once share the same cores whatever the page. Server only, and (unless
+    --no-browser-reference) in Chromium too."""
     with tempfile.TemporaryDirectory(prefix="load_bench_hello_") as scratch:
         script = Path(scratch) / "hello.py"
         script.write_text(HELLO)
@@ -880,14 +884,32 @@ def reference_round(args: argparse.Namespace) -> dict[str, Any]:
         hello.command[hello.command.index(APP)] = str(script)
         try:
             hello.start()
-            load = protocol_loader(hello.port, args.timeout)
-            pages = [("hello", "/")]
-            result = asyncio.run(
-                run_round(load, "protocol", hello, "hello world (reference)", pages, args)
-            )
+            return asyncio.run(_hello_rounds(args, hello))
         finally:
             hello.stop()
-    return result.figures()
+
+
+async def _hello_rounds(args: argparse.Namespace, hello: Server) -> list[dict[str, Any]]:
+    pages = [("hello", "/")]
+    name = "hello world (reference)"
+    figures = []
+    if not args.no_browser_reference:
+        from playwright.async_api import async_playwright
+
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(
+                executable_path=str(CHROMIUM), args=CHROMIUM_ARGS + LOOPBACK_ONLY
+            )
+            try:
+                load = browser_loader(browser, hello.url, args.timeout)
+                await burst(load, pages)  # the first load starts the app's script cache
+                result = await run_round(load, "browser", hello, name, pages, args)
+                figures.append(result.figures())
+            finally:
+                await browser.close()
+    load = protocol_loader(hello.port, args.timeout)
+    figures.append((await run_round(load, "protocol", hello, name, pages, args)).figures())
+    return figures
 
 
 def report(out: dict[str, Any], server_start_s: float) -> None:
@@ -967,6 +989,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--no-protocol", action="store_true", help="skip the server-only (no browser) rounds"
     )
+    parser.add_argument(
+        "--no-browser-reference",
+        action="store_true",
+        help="skip the hello-world burst in Chromium (the server-only one still runs)",
+    )
     parser.add_argument("--timeout", type=float, default=180.0, help="per-load timeout, s")
     parser.add_argument("--python", default=sys.executable, help="interpreter for streamlit")
     parser.add_argument("--json", type=Path, help="write every figure and load here")
@@ -1041,7 +1068,7 @@ def main(argv: list[str] | None = None) -> int:
         if out["server_tracebacks"]:
             out["server_log_tail"] = server.log_tail(40)
         if not args.no_protocol:
-            out.setdefault("rounds_detail", []).append(reference_round(args))
+            out.setdefault("rounds_detail", []).extend(reference_round(args))
     except (RuntimeError, TimeoutError, OSError) as exc:
         print(f"load benchmark could not run: {exc}")
         return 1

@@ -115,7 +115,9 @@ def test_every_runtime_import_is_a_declared_dependency():
     assert not missing, f"imported (in a function) but not declared: {missing}"
     # The ones the issue named (the exports' are imported only in functions).
     assert {"python-pptx", "fpdf2", "vl-convert-python", "sqlglot", "statsmodels"} <= declared
-    assert "streamlit[auth]" in PYPROJECT["project"]["dependencies"]
+    streamlit = next(r for r in PYPROJECT["project"]["dependencies"] if _name(r) == "streamlit")
+    # Sign-in, and the faster server (uvloop, httptools) a new visitor's page needs.
+    assert {"auth", "performance"} <= set(streamlit.partition("[")[2].rstrip("]").split(","))
 
 
 def test_every_declared_dependency_is_pinned_in_the_lock():
@@ -126,6 +128,7 @@ def test_every_declared_dependency_is_pinned_in_the_lock():
     ]
     assert not [r for r in wanted if _name(r) not in pins]
     assert "authlib" in pins  # the [auth] extra of streamlit
+    assert {"uvloop", "httptools", "orjson"} <= set(pins)  # its [performance] extra
     assert _name(PYPROJECT["project"]["name"]) not in pins  # the project itself is not
 
 

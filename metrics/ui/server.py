@@ -37,6 +37,7 @@ from metrics.ui.money_view import warm_money
 from metrics.ui.overview_view import warm_overview
 from metrics.ui.preview import warm_editor
 from metrics.ui.quality_view import warm_data_quality
+from metrics.ui.static_assets import warm_static_assets
 
 LOG = logging.getLogger("alliance_board")
 DEFAULT_WARM_SECONDS = 300.0
@@ -93,6 +94,7 @@ def settle_first_element_check() -> None:
 async def lifespan(_app: Any) -> AsyncIterator[None]:
     """Warm the board before serving (off the event loop, bounded in time)."""
     settle_first_element_check()
+    warm_static_assets()
     work = asyncio.get_running_loop().run_in_executor(
         None, functools.partial(warm_process, config_dir(), more=PAGE_WARM_STEPS)
     )
