@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import threading
+import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, field
@@ -121,6 +122,9 @@ class Board:
         # stale figures (a changed file opens a new board).
         self._lcn_recorded: dict[str, bool] = {}
         self._memo = SharedMemo()
+        # Names this board among all a process opens, for caches kept outside it (the
+        # pages' recorded elements): a reload's new board never matches an old entry.
+        self.token = uuid.uuid4().hex
 
     def memo(self, key: Hashable, compute: Callable[[], T]) -> T:
         """Compute once per board and share with every session (analyses of an immutable

@@ -10,7 +10,13 @@ import streamlit as st
 
 from metrics.analyses.disclosure import legend
 from metrics.analyses.reading import exceptions_first, provisional_statement, readings
-from metrics.ui.components import metric_tiles, plain, rich, workbook_downloads
+from metrics.ui.components import (
+    draw_recorded,
+    metric_tiles,
+    plain,
+    rich,
+    workbook_downloads,
+)
 from metrics.ui.overview_view import (
     OVERVIEW_COLUMNS,
     OVERVIEW_WIDTHS,
@@ -68,39 +74,50 @@ column_config = {
     "Last 24 months": st.column_config.LineChartColumn(width=OVERVIEW_WIDTHS["Last 24 months"]),
     "Details": st.column_config.LinkColumn(display_text="Open", width=OVERVIEW_WIDTHS["Details"]),
 }
-# A wide screen gets each domain's table (its columns fit 1280 px with the sidebar open), a
-# phone the same readings as cards: layout.css shows one or the other by the screen's width,
-# telling them apart by what each element holds, so the domains need no container each.
-with st.container(key="overview_domains"):
-    for domain_id in catalogue.domain_order():
-        domain_readings = readings_by_domain.get(domain_id)
-        if not domain_readings:
-            continue
-        domain = catalogue.domains[domain_id]
-        outcome = catalogue.outcomes.get(domain.outcome or "")
-        st.subheader(plain(domain.title))
-        st.caption(
-            f"Serves the big outcome: {plain(outcome.title)}."
-            if outcome
-            else rich(domain.description, catalogue.board.link_hosts)
-        )
-        any_suppressed = any_suppressed or any(r.suppressed for r in domain_readings)
-        view = (board, domain_id, domain_readings, filters.query(), audience, query)
-        st.dataframe(
-            domain_arrow(*view),
-            hide_index=True,
-            width="stretch",
-            column_order=OVERVIEW_COLUMNS,
-            row_height=OVERVIEW_ROW_HEIGHT,
-            column_config=column_config,
-        )
-        st.markdown(domain_cards(*view), unsafe_allow_html=True)
-        sheet = (
-            domain.title if domain.title not in for_download else f"{domain.title} ({domain_id})"
-        )
-        for_download[sheet] = lambda rows=domain_readings: domain_table(rows, query).drop(
-            columns=SCREEN_ONLY_COLUMNS
-        )
+for domain_id in catalogue.domain_order():
+    domain_readings = readings_by_domain.get(domain_id)
+    if not domain_readings:
+        continue
+    any_suppressed = any_suppressed or any(r.suppressed for r in domain_readings)
+    title = catalogue.domains[domain_id].title
+    sheet = title if title not in for_download else f"{title} ({domain_id})"
+    for_download[sheet] = lambda rows=domain_readings: domain_table(rows, query).drop(
+        columns=SCREEN_ONLY_COLUMNS
+    )
+
+
+def draw_domains() -> None:
+    # A wide screen gets each domain's table (its columns fit 1280 px with the sidebar
+    # open), a phone the same readings as cards: layout.css shows one or the other by the
+    # screen's width, telling them apart by what each element holds, so the domains need
+    # no container each.
+    with st.container(key="overview_domains"):
+        for domain_id in catalogue.domain_order():
+            domain_readings = readings_by_domain.get(domain_id)
+            if not domain_readings:
+                continue
+            domain = catalogue.domains[domain_id]
+            outcome = catalogue.outcomes.get(domain.outcome or "")
+            st.subheader(plain(domain.title))
+            st.caption(
+                f"Serves the big outcome: {plain(outcome.title)}."
+                if outcome
+                else rich(domain.description, catalogue.board.link_hosts)
+            )
+            view = (board, domain_id, domain_readings, filters.query(), audience, query)
+            st.dataframe(
+                domain_arrow(*view),
+                hide_index=True,
+                width="stretch",
+                column_order=OVERVIEW_COLUMNS,
+                row_height=OVERVIEW_ROW_HEIGHT,
+                column_config=column_config,
+            )
+            st.markdown(domain_cards(*view), unsafe_allow_html=True)
+
+
+# The same view's domains are the same elements for every reader: made once, replayed.
+draw_recorded("overview_domains", board, (filters.query(), audience, query), draw_domains)
 if any_suppressed:
     st.caption(plain(legend(policy)))
 st.caption(

@@ -32,7 +32,13 @@ from metrics.serving import BoardState
 from metrics.sql.series import SeriesQuery
 from metrics.text import looks_like_a_name, plain_markdown, safe_markdown
 from metrics.ui.cards import icon_img, tile_body
-from metrics.ui.state import Filters, board_state, current_audience, page_link
+from metrics.ui.state import (
+    REGISTERED_PAGES,
+    Filters,
+    board_state,
+    current_audience,
+    page_link,
+)
 
 SYNTHETIC_NOTICE = (
     "**Synthetic data.** Every figure on this site comes from a generated, fictional "
@@ -323,14 +329,41 @@ def reading_key(reading: Reading) -> tuple[Any, ...]:
     return (reading.metric.id, reading.start, reading.end, reading.lcn, reading.audience)
 
 
+def draw_recorded(name: str, board: Board, view: Hashable, draw: Callable[[], None]) -> None:
+    """Run `draw` once per (name, board, view) and replay the elements it made to every
+    later run, in any session: Streamlit's cache records each element's message, so a
+    replay sends what was made instead of making it again (Arrow tables, column settings,
+    markdown). `view` must name everything `draw` depends on besides the board (filters,
+    audience, the pages a link may name); `draw` may make no widget, and puts its elements
+    where the caller is, or in containers it makes itself."""
+    _recorded(draw, (name, board.token, view))
+
+
+@st.cache_resource(show_spinner=False, max_entries=512)
+def _recorded(_draw: Callable[[], None], key: tuple[str, str, Hashable]) -> None:
+    _draw()
+
+
 def metric_tiles(readings: Iterable[Reading], link_params: dict[str, str], *, key: str) -> None:
     """Metric tiles in a grid of as many columns of at least 16rem as fit: three on a
     laptop, one on a phone (assets/layout.css, by the `tiles_` key). One layout block for
     them all: st.columns would send four for every row of three, and on the Outcomes page
-    those blocks were a good part of what a session's run sends."""
-    with st.container(horizontal=True, gap="small", key=f"tiles_{key}"):
-        for reading in readings:
-            metric_tile(reading, link_params)
+    those blocks were a good part of what a session's run sends. Recorded once per view."""
+    readings = list(readings)
+
+    def draw() -> None:
+        with st.container(horizontal=True, gap="small", key=f"tiles_{key}"):
+            for reading in readings:
+                metric_tile(reading, link_params)
+
+    view = (
+        key,
+        tuple(reading_key(reading) for reading in readings),
+        tuple(sorted(link_params.items())),
+        # A tile's link names the page this reader's role registered.
+        tuple(sorted(st.session_state.get(REGISTERED_PAGES) or {})),
+    )
+    draw_recorded("metric_tiles", st.session_state["board_state"].board, view, draw)
 
 
 def metric_tile(reading: Reading, link_params: dict[str, str]) -> None:
