@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
-from metrics.analyses.disclosure import MISSING, Policy, control_ratio
+from metrics.analyses.disclosure import MISSING, Cell, Policy, control_ratio
 from metrics.analyses.equity import EquityError, provisional_start
 from metrics.analyses.equity_stats import financial_year
 from metrics.board import Board
@@ -131,28 +132,37 @@ def bed_day_share(
     )
 
 
+def controlled_years(share: BedShare, policy: Policy) -> list[tuple[Any, Cell]]:
+    """Each financial year's row of `share.yearly` with its bed-day share controlled as a
+    whole-area figure: the one reading the table, the chart and their words all show."""
+    return [
+        (
+            r,
+            control_ratio(
+                r.numerator,
+                r.denominator,
+                policy,
+                per=share.metric.per,
+                decimals=share.metric.decimals,
+                top_level=True,
+            ),
+        )
+        for r in share.yearly.itertuples()
+    ]
+
+
 def bed_share_table(share: BedShare, policy: Policy) -> pd.DataFrame:
     """Yearly bed-day share (controlled as a whole-area figure) and population share."""
-    decimals = share.metric.decimals
-    rows = []
-    for r in share.yearly.itertuples():
-        cell = control_ratio(
-            r.numerator,
-            r.denominator,
-            policy,
-            per=share.metric.per,
-            decimals=decimals,
-            top_level=True,
-        )
-        rows.append(
-            {
-                "Financial year": r.fin_year + ("" if r.complete else " (part year)"),
-                f"Share of acute bed days ({share.group} patients)": cell.text,
-                f"Share of adult population ({share.group})": (
-                    MISSING if pd.isna(r.population_share) else f"{r.population_share:.1f}%"
-                ),
-            }
-        )
+    rows = [
+        {
+            "Financial year": r.fin_year + ("" if r.complete else " (part year)"),
+            f"Share of acute bed days ({share.group} patients)": cell.text,
+            f"Share of adult population ({share.group})": (
+                MISSING if pd.isna(r.population_share) else f"{r.population_share:.1f}%"
+            ),
+        }
+        for r, cell in controlled_years(share, policy)
+    ]
     return pd.DataFrame(rows).astype("str")
 
 

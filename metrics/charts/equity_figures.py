@@ -6,10 +6,14 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from metrics.analyses.bed_share import BED_SHARE_SERIES, POPULATION_SHARE_SERIES, BedShare
+from metrics.analyses.bed_share import (
+    BED_SHARE_SERIES,
+    POPULATION_SHARE_SERIES,
+    BedShare,
+    controlled_years,
+)
 from metrics.analyses.disclosure import (
     Policy,
-    control_ratio,
 )
 from metrics.analyses.equity import EquityResult
 from metrics.analyses.equity_shown import (
@@ -58,15 +62,7 @@ def bed_share_chart(share: BedShare, policy: Policy) -> alt.LayerChart:
     lines told apart by colour, dash, point shape and legend
     (`metrics.charts.equity_chart.share_lines`)."""
     rows = []
-    for r in share.yearly.itertuples():
-        cell = control_ratio(
-            r.numerator,
-            r.denominator,
-            policy,
-            per=share.metric.per,
-            decimals=share.metric.decimals,
-            top_level=True,
-        )
+    for r, cell in controlled_years(share, policy):
         if cell.value is not None:
             rows.append({"fin_year": r.fin_year, "series": BED_SHARE_SERIES, "share": cell.value})
         if pd.notna(r.population_share):

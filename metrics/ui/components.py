@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import itertools
 import re
@@ -228,10 +229,8 @@ def draw_part(part: ChartPart, *, wide: str | None = None) -> None:
     """Draw `part`. `wide` names a chart too detailed to shrink to a phone's width: there it
     keeps a readable size and scrolls sideways in its container (`st-key-wide_chart_<wide>`,
     assets/layout.css), which says so."""
-    if wide is None:
-        chart(part.build, part.words, what_this_shows=part.what, key=part.key, title=part.title)
-        return
-    with st.container(key=f"wide_chart_{wide}"):
+    place = contextlib.nullcontext() if wide is None else st.container(key=f"wide_chart_{wide}")
+    with place:
         chart(part.build, part.words, what_this_shows=part.what, key=part.key, title=part.title)
 
 
