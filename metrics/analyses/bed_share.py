@@ -132,21 +132,25 @@ def bed_day_share(
     )
 
 
+def controlled_share(
+    share: BedShare, numerator: float | None, denominator: float | None, policy: Policy
+) -> Cell:
+    """A bed-day share, controlled as one whole-area figure."""
+    return control_ratio(
+        numerator,
+        denominator,
+        policy,
+        per=share.metric.per,
+        decimals=share.metric.decimals,
+        top_level=True,
+    )
+
+
 def controlled_years(share: BedShare, policy: Policy) -> list[tuple[Any, Cell]]:
     """Each financial year's row of `share.yearly` with its bed-day share controlled as a
     whole-area figure: the one reading the table, the chart and their words all show."""
     return [
-        (
-            r,
-            control_ratio(
-                r.numerator,
-                r.denominator,
-                policy,
-                per=share.metric.per,
-                decimals=share.metric.decimals,
-                top_level=True,
-            ),
-        )
+        (r, controlled_share(share, r.numerator, r.denominator, policy))
         for r in share.yearly.itertuples()
     ]
 
@@ -182,14 +186,7 @@ def bed_share_alt_text(share: BedShare, policy: Policy) -> str:
 
 def bed_share_sentence(share: BedShare, policy: Policy) -> str:
     """'Black patients used 45.1% of acute bed days ... while Black adults are 24.0% ...'"""
-    cell = control_ratio(
-        share.numerator,
-        share.denominator,
-        policy,
-        per=share.metric.per,
-        decimals=share.metric.decimals,
-        top_level=True,
-    )
+    cell = controlled_share(share, share.numerator, share.denominator, policy)
     if cell.suppressed or cell.value is None:
         return f"The share of acute bed days used by {share.group} patients cannot be shown."
     first, last = share.months[0], share.months[-1]

@@ -29,16 +29,29 @@ NOT_PAGES = ("/_stcore", "/static", "/media", "/component", "/app/static", "/spc
 NOT_PAGE_FILES = ("/healthz", "/favicon.png", "/manifest.json", "/robots.txt")
 
 
+def configured_base_url_path(given: str | None) -> str:
+    """`given`, or else the server's configured server.baseUrlPath ('' for none)."""
+    if given is not None:
+        return given
+    from streamlit import config
+
+    return config.get_option("server.baseUrlPath") or ""
+
+
+def site_path(path: str, scope: Scope, base_url_path: str) -> str:
+    """`path` less the mount point and server.baseUrlPath: what it is within the site."""
+    for prefix in (scope.get("root_path", ""), f"/{base_url_path.strip('/')}"):
+        if prefix not in ("", "/") and (path == prefix or path.startswith(prefix + "/")):
+            path = path[len(prefix) :]
+    return path
+
+
 def page_path(scope: Scope, base_url_path: str) -> str:
     """The page's part of the request's path, percent-encoded as the browser sent it and
     without trailing slashes ('' for the site's home page): the path less the mount point
     and server.baseUrlPath."""
     raw = scope.get("raw_path") or scope.get("path", "").encode("utf-8")
-    path = raw.decode("latin-1").split("?", 1)[0]
-    for prefix in (scope.get("root_path", ""), f"/{base_url_path.strip('/')}"):
-        if prefix not in ("", "/") and (path == prefix or path.startswith(prefix + "/")):
-            path = path[len(prefix) :]
-    return path.rstrip("/")
+    return site_path(raw.decode("latin-1").split("?", 1)[0], scope, base_url_path).rstrip("/")
 
 
 def base_script(page: str) -> bytes:
@@ -79,18 +92,11 @@ class BackendBaseMiddleware:
         self.app = app
         self.base_url_path = base_url_path
 
-    def _base_url_path(self) -> str:
-        if self.base_url_path is not None:
-            return self.base_url_path
-        from streamlit import config
-
-        return config.get_option("server.baseUrlPath") or ""
-
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not _is_page_request(scope):
             await self.app(scope, receive, send)
             return
-        script = base_script(page_path(scope, self._base_url_path()))
+        script = base_script(page_path(scope, configured_base_url_path(self.base_url_path)))
         # Uncompressed, so the page can be read here (Streamlit's gzip sits inside this).
         headers = [(k, v) for k, v in scope.get("headers") or [] if k != b"accept-encoding"]
         scope = dict(scope, headers=headers)

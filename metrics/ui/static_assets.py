@@ -29,6 +29,8 @@ from pathlib import Path
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from metrics.ui.backend_base import configured_base_url_path, site_path
+
 LOG = logging.getLogger(__name__)
 
 # Streamlit names its build files by content hash, so a name is one content for ever.
@@ -175,10 +177,7 @@ def build_relative(scope: Scope, base_url_path: str) -> str | None:
     """The path below Streamlit's build directory that the request asks for, or None
     when it is not a request for one (the path less any mount point and base path must
     be /static/<name>)."""
-    path = scope.get("path", "")
-    for prefix in (scope.get("root_path", ""), f"/{base_url_path.strip('/')}"):
-        if prefix not in ("", "/") and path.startswith(prefix + "/"):
-            path = path[len(prefix) :]
+    path = site_path(scope.get("path", ""), scope, base_url_path)
     if not path.startswith("/static/"):
         return None
     return path[len("/static/") :]
@@ -198,18 +197,11 @@ class StaticAssetMiddleware:
         self.base_url_path = base_url_path
         self.store = store
 
-    def _base_url_path(self) -> str:
-        if self.base_url_path is not None:
-            return self.base_url_path
-        from streamlit import config
-
-        return config.get_option("server.baseUrlPath") or ""
-
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope.get("method") not in ("GET", "HEAD"):
             await self.app(scope, receive, send)
             return
-        relative = build_relative(scope, self._base_url_path())
+        relative = build_relative(scope, configured_base_url_path(self.base_url_path))
         if relative is None or _header(scope, b"range"):
             await self.app(scope, receive, send)
             return
