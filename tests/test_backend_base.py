@@ -3,27 +3,18 @@ into the page a browser asks for, and nothing else Streamlit serves is touched."
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
-
 import pytest
 
 from metrics.ui.backend_base import BackendBaseMiddleware, base_script, page_path
+from tests.asgi_support import call_asgi, http_scope
 
 INDEX = b"<!DOCTYPE html><html><head><title>Streamlit</title></head><body></body></html>"
 BROWSER_ACCEPT = b"text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 
 
 def scope(path: str, *, method: str = "GET", accept: bytes = BROWSER_ACCEPT, **more) -> dict:
-    return {
-        "type": "http",
-        "method": method,
-        "path": path,
-        "raw_path": path.encode(),
-        "root_path": "",
-        "headers": [(b"accept", accept), (b"accept-encoding", b"gzip, br")],
-        **more,
-    }
+    headers = [(b"accept", accept), (b"accept-encoding", b"gzip, br")]
+    return http_scope(path, method=method, headers=headers, **more)
 
 
 def serve(
@@ -50,21 +41,7 @@ def serve(
             more = number < len(chunks) - 1
             await send({"type": "http.response.body", "body": chunk, "more_body": more})
 
-    sent: list[dict] = []
-
-    async def send(message):
-        sent.append(message)
-
-    async def receive():
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    middleware = BackendBaseMiddleware(app, base_url_path="")
-    # In a thread of its own: the browser tests' Playwright keeps an event loop running in
-    # the main thread for the whole session, and asyncio.run refuses to start inside one.
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(asyncio.run, middleware(request, receive, send)).result()
-    start = next(m for m in sent if m["type"] == "http.response.start")
-    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    start, body = call_asgi(BackendBaseMiddleware(app, base_url_path=""), request)
     return start, body, seen
 
 

@@ -4,8 +4,6 @@ every request the middleware should not answer reaches Streamlit untouched."""
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import gzip
 import os
 from pathlib import Path
@@ -14,12 +12,14 @@ import pytest
 
 from metrics.ui.static_assets import (
     CACHE_CONTROL,
+    NOT_KEPT,
     StaticAssetMiddleware,
     StaticAssetStore,
     accepts_gzip,
     build_relative,
     streamlit_build_dir,
 )
+from tests.asgi_support import call_asgi, http_scope
 
 SCRIPT = b"function hello(){return 'board';}\n" * 200  # 7 KB: worth compressing
 PASSED = b"streamlit answered"
@@ -44,14 +44,7 @@ def build_dir(tmp_path: Path) -> Path:
 def request(path: str, *, method: str = "GET", encoding: bytes = b"gzip, deflate, br", **more):
     headers = [(b"accept-encoding", encoding)] if encoding else []
     headers += [(name.replace("_", "-").encode(), value) for name, value in more.items()]
-    return {
-        "type": "http",
-        "method": method,
-        "path": path,
-        "raw_path": path.encode(),
-        "root_path": "",
-        "headers": headers,
-    }
+    return http_scope(path, method=method, headers=headers)
 
 
 def serve(store: StaticAssetStore, scope: dict, base_url_path: str = "") -> tuple[dict, bytes]:
@@ -61,21 +54,8 @@ def serve(store: StaticAssetStore, scope: dict, base_url_path: str = "") -> tupl
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": PASSED})
 
-    sent: list[dict] = []
-
-    async def send(message):
-        sent.append(message)
-
-    async def receive():
-        return {"type": "http.request", "body": b"", "more_body": False}
-
     middleware = StaticAssetMiddleware(streamlit, base_url_path=base_url_path, store=store)
-    # In a thread of its own: the browser tests' Playwright may hold the main thread's loop.
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(asyncio.run, middleware(scope, receive, send)).result()
-    start = next(m for m in sent if m["type"] == "http.response.start")
-    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
-    return start, body
+    return call_asgi(middleware, scope)
 
 
 def headers(start: dict) -> dict[bytes, bytes]:
@@ -210,8 +190,9 @@ def test_warm_compresses_every_text_file_and_keeps_out_the_rest(build_dir):
     store = StaticAssetStore(build_dir)
     # index.abc123.js, tiny.js, main.css; not the font, the page or the link outward.
     assert store.warm() == 3
-    assert store.cached("js/index.abc123.js") and store.cached("css/main.css")
-    assert not store.cached("media/font.woff2")
+    assert store.kept("js/index.abc123.js") is not NOT_KEPT
+    assert store.kept("css/main.css") is not NOT_KEPT
+    assert store.kept("media/font.woff2") is NOT_KEPT
     assert store.get("js/escape.js") is None
 
 

@@ -18,6 +18,7 @@ before.
 from __future__ import annotations
 
 import asyncio
+import enum
 import gzip
 import hashlib
 import logging
@@ -54,6 +55,15 @@ class Asset:
     etag: bytes
 
 
+class NotKept(enum.Enum):
+    """The store has not looked at a path yet (None means it looked: not servable)."""
+
+    NOT_KEPT = enum.auto()
+
+
+NOT_KEPT = NotKept.NOT_KEPT
+
+
 class StaticAssetStore:
     """The build directory's files, each read and compressed once, kept thread-safely."""
 
@@ -65,15 +75,17 @@ class StaticAssetStore:
     def get(self, relative: str) -> Asset | None:
         """The asset at `relative` (a path below the build directory), or None when it is
         not a servable file there."""
-        known = self._assets.get(relative, False)
-        if known is not False:
+        known = self.kept(relative)
+        if known is not NOT_KEPT:
             return known
         asset = self._load(relative)
         with self._lock:
             return self._assets.setdefault(relative, asset)
 
-    def cached(self, relative: str) -> bool:
-        return relative in self._assets
+    def kept(self, relative: str) -> Asset | NotKept | None:
+        """What is kept for `relative` without reading anything: its asset, None (known
+        not to be servable), or NOT_KEPT (not looked at yet)."""
+        return self._assets.get(relative, NOT_KEPT)
 
     def warm(self) -> int:
         """Read and compress every compressible file (a new visitor's first page then
@@ -206,9 +218,8 @@ class StaticAssetMiddleware:
             await self.app(scope, receive, send)
             return
         store = self.store or shared_store()
-        if store.cached(relative):
-            asset = store.get(relative)
-        else:
+        asset = store.kept(relative)
+        if asset is NOT_KEPT:
             # A first request reads and compresses off the event loop.
             asset = await asyncio.to_thread(store.get, relative)
         refused = (
