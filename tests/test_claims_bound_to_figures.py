@@ -14,6 +14,7 @@ comparison it shows, and validation checks that the slide shows it.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 import json
@@ -31,7 +32,6 @@ from metrics.analyses.equity import equity_rates
 from metrics.analyses.equity_shown import shown_rates
 from metrics.analyses.reading import read_metric
 from metrics.board import open_board
-from metrics.charts.zero_axis import from_zero, y_starts_at_zero
 from metrics.exports import build_export
 from metrics.exports.content import deck_content
 from metrics.exports.helpers import ratio_words
@@ -63,6 +63,36 @@ def only(issues, text):
     found = [i for i in issues if text in i.message]
     assert found, f"no issue mentioning {text!r} in {[i.format_text() for i in issues]}"
     return found[0]
+
+
+def y_starts_at_zero(spec: dict) -> bool:
+    """Whether every quantitative y scale in a Vega-Lite spec includes zero."""
+    found: list[bool] = []
+
+    def visit(node) -> None:
+        if isinstance(node, list):
+            for item in node:
+                visit(item)
+            return
+        if not isinstance(node, dict):
+            return
+        encoding = node.get("encoding")
+        if isinstance(encoding, dict):
+            y = encoding.get("y")
+            if isinstance(y, dict) and y.get("type") == "quantitative":
+                scale = y.get("scale") if isinstance(y.get("scale"), dict) else {}
+                domain = scale.get("domain")
+                found.append(
+                    scale.get("zero", True) is not False
+                    if domain is None
+                    else (isinstance(domain, list) and bool(domain) and domain[0] == 0)
+                )
+        for key, value in node.items():
+            if key not in {"data", "datasets", "config"}:
+                visit(value)
+
+    visit(spec)
+    return bool(found) and all(found)
 
 
 def spec_rows(spec: dict) -> list[dict]:
@@ -377,17 +407,21 @@ def test_count_charts_on_slides_start_at_zero(board, deck):
     assert checked >= 4  # hub (ITS), front door and sanctuary (SPC), IPSA (series)
 
 
-def test_from_zero_leaves_log_scales_and_fixed_domains_alone():
-    import altair as alt
+def test_an_impact_chart_takes_in_zero_whatever_its_series(board):
+    """Why the deck does not rescale an impact chart of a count: its axis starts at zero
+    for a series never below zero, and takes zero in for one that goes below it."""
+    from metrics.analyses.impact import ImpactRequest, headline_study_id, run_impact
+    from metrics.charts.its_chart import its_chart
 
-    frame = pd.DataFrame({"x": [1, 2], "y": [80.0, 90.0]})
-    log = alt.Chart(frame).mark_line().encode(x="x:Q", y=alt.Y("y:Q", scale=alt.Scale(type="log")))
-    assert from_zero(log).to_dict()["encoding"]["y"]["scale"] == {"type": "log"}
-    plain = (
-        alt.Chart(frame).mark_line().encode(x="x:Q", y=alt.Y("y:Q", scale=alt.Scale(zero=False)))
-    )
-    assert not y_starts_at_zero(plain.to_dict())
-    assert y_starts_at_zero(from_zero(plain).to_dict())
+    impact = run_impact(board, ImpactRequest(headline_study_id(board), placebo=False))
+    assert impact.result is not None
+    assert y_starts_at_zero(its_chart(impact.result).to_dict())
+    frame = impact.result.counterfactual.copy()
+    shift = frame["observed"].max() + 10  # every observed value now below zero
+    for column in ("observed", "fitted", "counterfactual", "cf_low", "cf_high"):
+        frame[column] = frame[column] - shift
+    below = dataclasses.replace(impact.result, counterfactual_table=frame)
+    assert y_starts_at_zero(its_chart(below).to_dict())
 
 
 # --------------------------------------------------------------------------- notes

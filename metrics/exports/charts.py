@@ -62,8 +62,8 @@ def spc_chart_content(
         for f in result.facets
     )
     display = dataclasses.replace(result, points=points, facets=facets)
-    # A count's axis starts at zero (see from_zero below; the SPC chart places its
-    # line labels on its own domain, so it is told rather than rescaled afterwards).
+    # A count's axis starts at zero (the SPC chart places its line labels on its own
+    # domain, so it is told when it is built; an impact chart's axis always takes in zero).
     chart = spc_chart(
         display,
         y_title=_y_title(metric),

@@ -20,7 +20,6 @@ from metrics.analyses.impact import (
 from metrics.analyses.reading import Reading, read_metric, spc_reading
 from metrics.board import Board
 from metrics.charts.comparison_chart import group_rates_alt_text, group_rates_chart
-from metrics.charts.zero_axis import from_zero
 from metrics.data_status import status_label, status_note
 from metrics.definitions.board_files import Comparison, SlideDef
 from metrics.definitions.models import MetricDef
@@ -28,7 +27,7 @@ from metrics.definitions.slide_claims import slide_claim_problem
 from metrics.exports import Audience, ExportFilters
 from metrics.exports.builder import Builder
 from metrics.exports.charts import its_chart_content, series_chart_content, spc_chart_content
-from metrics.exports.helpers import _is_count, _unit_words, month_short, month_words, ratio_words
+from metrics.exports.helpers import _unit_words, month_short, month_words, ratio_words
 from metrics.exports.model import ChartContent, Deck, Problem, Slide, Story
 from metrics.exports.render import SVG_HEIGHT
 from metrics.sql.series import SeriesQuery
@@ -216,6 +215,8 @@ def _slide_figures(builder: Builder, base: Slide, slide: SlideDef) -> Slide:
     chart: ChartContent | None = None
     if slide.chart == "its":
         assert impact is not None
+        # Its axis always takes in zero (metrics.charts.its_chart), as a count's should on
+        # a slide read in seconds.
         chart = its_chart_content(builder, impact, slide.intervention)
     elif slide.chart == "spc":
         reading = read_metric(builder.board, metric.id, query, builder.audience)
@@ -243,9 +244,6 @@ def _slide_figures(builder: Builder, base: Slide, slide: SlideDef) -> Slide:
     elif slide.chart == "compare":
         assert slide.compare is not None
         chart = comparison_chart_content(builder, compared, slide.compare)
-    if chart is not None and _is_count(metric) and chart.kind in ("spc", "its"):
-        # A count read from an axis that starts far above zero looks like a big change.
-        chart = dataclasses.replace(chart, chart=from_zero(chart.chart))
     if slide.period == "whole":
         method.append(f"Period: the whole history of the measure, {period_words}.")
     if impact is not None and impact.result is not None:
