@@ -206,3 +206,22 @@ def test_alt_text_for_a_common_cause_series_uses_the_given_number_format():
     assert "the latest value, 50.0 days in December 2021, is within the process limits of" in text
     assert "no point shows special cause variation" in text
     assert text.endswith("Common cause variation: no significant change.")
+
+
+def test_provisional_months_are_hollow_points_of_their_own_beside_the_spc_layers(result):
+    pending = pd.DataFrame(
+        {"date": pd.to_datetime(["2022-01-01", "2022-02-01"]), "value": [61.0, np.nan]}
+    )
+    spec = spc_chart(result, provisional=pending).to_dict()
+    layers = layers_of(spec)
+    # One level of layers: the provisional points sit beside the others, drawn last.
+    assert all("layer" not in layer for layer in layers)
+    hollow = layers[-1]
+    assert mark_type(hollow) == "point" and hollow["mark"]["filled"] is False
+    rows = spec["datasets"][hollow["data"]["name"]]
+    assert [(r["date"][:10], r["value"]) for r in rows] == [("2022-01-01", 61.0)]
+    assert {r["status"] for r in rows} == {"Provisional (still filling up)"}
+    # The months read as SPC keep the chart's own data.
+    assert "value" in spec["datasets"][spec["data"]["name"]][0]
+    without = spc_chart(result).to_dict()
+    assert len(layers_of(without)) == len(layers) - 1

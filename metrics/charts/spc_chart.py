@@ -324,11 +324,13 @@ def spc_chart(
             )
     else:
         layers.append(_folded_line_labels(base, labelled))
-    chart: Any = alt.layer(*layers, data=data)
     if provisional is not None and not all_facets:
         pending = provisional.dropna(subset=["value"])
         if not pending.empty:
-            chart = alt.layer(chart, provisional_points(pending, y, value_format))
+            # A layer with its own data, beside the others rather than a layer around them:
+            # Altair copies every layer of a nested layered chart again at each step.
+            layers.append(provisional_points(pending, y, value_format))
+    chart: Any = alt.layer(*layers, data=data)
     return _finish(
         chart, result, facet, all_facets=all_facets, height=height, title=title, themed=themed
     )
