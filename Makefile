@@ -31,9 +31,11 @@ run: setup
 serve: setup
 	ALLIANCE_DEVELOPMENT_ACCESS=1 $(BIN)/python -m metrics.launcher serve --processes $(N) --port $(PORT)
 
+# Files are shared out between up to four worker processes (pytest-xdist; one per core),
+# each file whole on one worker so the servers it starts are started once.
 test: setup a11y-deps
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --maxprocesses 4 --dist loadfile
 
 # axe-core for the accessibility tests, from the npm registry (pinned in the lock file).
 # Skipped where npm is absent; the tests then skip too (and fail in CI).

@@ -103,3 +103,27 @@ def chromium_browser():
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+# The suite runs on several workers, a file at a time (Makefile: -n auto --dist loadfile).
+# These files take minutes each (they start site processes, a proxy, PostgreSQL or Spark);
+# handed out first, they do not leave one worker running the last of them alone while the
+# other has finished. Slowest first, as measured serially on the 2-core CI machine.
+SLOWEST_FILES_FIRST = (
+    "tests/test_cluster.py",
+    "tests/browser/test_layout.py",
+    "tests/test_warehouse_backends.py",
+    "tests/browser/test_markdown_injection.py",
+    "tests/browser/test_accessibility.py",
+    "tests/browser/test_escaping.py",
+    "tests/test_server_warm.py",
+    "tests/test_packaging.py",
+    "tests/browser/test_pages_e2e.py",
+    "tests/browser/test_warehouse_site.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {path: number for number, path in enumerate(SLOWEST_FILES_FIRST)}
+    # A stable sort: every file's own tests keep their order.
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))
