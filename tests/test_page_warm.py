@@ -135,3 +135,28 @@ def test_the_overview_of_a_neighbourhood_is_made_for_it(overview_built):
     app = run_page("pages/overview.py", timeout=120, lcn="North")
     links = [link for table in app.dataframe for link in table.value["Details"]]
     assert links and all(link.endswith("&lcn=North") for link in links)
+
+
+def test_every_chart_of_the_warmed_views_is_valid_vega_lite(monkeypatch):
+    """A server builds charts without Altair's check of each part as it is made
+    (server.build_charts_unchecked); every chart of the warmed default views is checked
+    here, whole, against the Vega-Lite schema instead."""
+    import altair as alt
+    from altair.utils import schemapi
+
+    from metrics.ui.server import PAGE_WARM_STEPS, build_charts_unchecked
+
+    monkeypatch.setattr(schemapi, "DEBUG_MODE", True)  # put back after the test
+    build_charts_unchecked()
+    assert schemapi.DEBUG_MODE is False
+    board = holder_for(config_dir()).current().board
+    for _name, step in PAGE_WARM_STEPS:
+        step(board)
+    keys = [k for k in board._memo if isinstance(k, tuple) and k[0] == "chart_spec"]
+    assert len(keys) >= 40  # SPC panels, metric pages, equity, money, impact, data quality
+    for key in keys:
+        spec = board.memo(key, lambda: None)
+        # Every part is checked; of the inline data rows (free-form to the schema), a few.
+        datasets = {name: rows[:3] for name, rows in spec.get("datasets", {}).items()}
+        alt.Root.validate({**spec, "datasets": datasets})  # raises on what Vega-Lite refuses
+        assert spec["description"], key  # every chart has its text alternative

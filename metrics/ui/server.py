@@ -90,9 +90,22 @@ def settle_first_element_check() -> None:
         check()
 
 
+def build_charts_unchecked() -> None:
+    """Altair checks each part of a chart against the Vega-Lite schema as the part is made
+    (its "debug mode", for friendlier errors while a chart is being written). That was half
+    the CPU of building a chart: half of the charts' share of the start-up warm, and of a
+    first visit to a view no one has opened. The site's charts come from the engine's
+    builders, whose every chart the test suite checks against the schema; a server builds
+    them unchecked. Notebooks and the command line keep Altair's default."""
+    from altair.utils import schemapi
+
+    schemapi.disable_debug_mode()
+
+
 @contextlib.asynccontextmanager
 async def lifespan(_app: Any) -> AsyncIterator[None]:
     """Warm the board before serving (off the event loop, bounded in time)."""
+    build_charts_unchecked()
     settle_first_element_check()
     warm_static_assets()
     work = asyncio.get_running_loop().run_in_executor(
