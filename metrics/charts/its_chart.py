@@ -16,12 +16,11 @@ import pandas as pd
 from metrics.charts.theme import (
     COUNTERFACTUAL,
     FITTED,
-    GRID,
     NHS_BLUE,
     OBSERVED,
     SECONDARY_TEXT,
     TEXT,
-    apply_theme,
+    configure_theme,
 )
 from metrics.its.result import ITSResult, period_label
 
@@ -224,15 +223,13 @@ def its_chart(
         .encode(x="start:T", y=alt.value(0), text="label:N")
         .properties(name="intervention_labels")
     )
-    chart = alt.layer(
-        shading, band, counterfactual_line, fitted_line, points, rules, labels
-    ).properties(
-        title=title if title is not None else name,
-        width=width,
-        height=height,
-    )
+    chart = alt.layer(shading, band, counterfactual_line, fitted_line, points, rules, labels)
+    # Set on the layered chart just built, not on copies: each copy of a layered chart makes
+    # Altair copy every layer again (the theme's axes already have the grid colour).
+    chart["title"] = title if title is not None else name
+    chart["width"], chart["height"] = width, height
     if themed:
-        chart = apply_theme(chart).configure_axisY(gridColor=GRID)
+        configure_theme(chart)
     return chart
 
 
